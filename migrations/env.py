@@ -1,0 +1,42 @@
+"""Alembic environment: the same migrations on SQLite (batch mode) and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import Connection
+
+from govdata.core.db import Base, is_sqlite, make_engine
+from govdata.core.settings import get_settings
+from govdata.models import load_all_models
+
+load_all_models()
+target_metadata = Base.metadata
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=is_sqlite(str(connection.engine.url)),
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.get_main_option("sqlalchemy.url") or get_settings().database_url
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; run `govdata db upgrade`")
+run_migrations_online()

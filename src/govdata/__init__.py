@@ -1,0 +1,1 @@
+"""govdata: government data resources platform."""

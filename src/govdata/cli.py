@@ -1,0 +1,247 @@
+"""``govdata`` command line: serve, demo, db, audit, users, workdays."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import Engine
+
+from govdata.core.actor import Actor, Role
+from govdata.core.db import make_engine, make_sessionmaker, transaction
+from govdata.core.errors import DomainError
+from govdata.core.settings import get_settings
+
+app = typer.Typer(help="govdata 政务数据资源管理平台", no_args_is_help=True)
+db_app = typer.Typer(help="数据库迁移")
+audit_app = typer.Typer(help="审计链")
+users_app = typer.Typer(help="账户")
+workdays_app = typer.Typer(help="法定工作日历")
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
+app.add_typer(workdays_app, name="workdays")
+
+console = Console()
+err = Console(stderr=True)
+
+
+def _engine() -> Engine:
+    return make_engine(get_settings().database_url)
+
+
+def _fail(exc: DomainError) -> None:
+    err.print(f"[red]错误[/red] {exc.code}: {exc.message}")
+    if isinstance(exc.detail, list):
+        for d in exc.detail:
+            err.print(f"  - {d}")
+    raise typer.Exit(2)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic migrations (SQLite or PostgreSQL, per GOVDATA_DATABASE_URL)."""
+    from govdata.core.migrate import upgrade
+
+    upgrade(_engine(), revision)
+    console.print(f"数据库已升级到 {revision}。")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str) -> None:
+    from govdata.core.migrate import downgrade
+
+    downgrade(_engine(), revision)
+    console.print(f"数据库已回退到 {revision}。")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+) -> None:
+    """Serve the platform (JSON API and pages)."""
+    import uvicorn
+
+    if workers > 1:
+        uvicorn.run(
+            "govdata.web.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+        )
+        return
+    from govdata.web.app import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+) -> None:
+    """Create or reuse the database, load the demo city once, print the accounts, serve."""
+    from govdata.core.migrate import upgrade
+    from govdata.org.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, load_demo_org
+
+    settings = get_settings()
+    engine = _engine()
+    upgrade(engine)
+    with transaction(make_sessionmaker(engine)) as session:
+        accounts = load_demo_org(session)
+    if accounts is None:
+        console.print("演示城市已存在，直接使用。")
+    else:
+        console.print("已载入演示城市：重庆市及其 38 个区县、2 个派出机构和各部门。")
+    table = Table(title=f"演示账户（密码均为 {DEMO_PASSWORD}）")
+    for column in ("用户名", "姓名", "角色", "范围"):
+        table.add_column(column)
+    for account in DEMO_ACCOUNTS:
+        table.add_row(account.username, account.name, account.role.label, account.where)
+    console.print(table)
+    console.print(f"数据库：{settings.database_url}")
+    if serve_after:
+        console.print(f"平台地址：http://{host}:{port}/")
+        serve(host=host, port=port)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Recompute the audit chain; exit 1 and name the first broken event if it was tampered."""
+    import time
+
+    from govdata.core.audit import verify
+
+    started = time.perf_counter()
+    with transaction(make_sessionmaker(_engine())) as session:
+        result = verify(session)
+    elapsed = time.perf_counter() - started
+    if result.ok:
+        console.print(f"审计链完整：已校验 {result.checked} 个事件，用时 {elapsed:.2f} 秒。")
+        return
+    err.print(
+        "[red]审计链被破坏[/red]："
+        f"第一个异常事件序号 {result.first_broken_seq}（{result.reason}）；"
+        f"此前 {result.checked} 个事件校验通过。"
+    )
+    raise typer.Exit(1)
+
+
+@users_app.command("create")
+def users_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="姓名")],
+    role: Annotated[Role, typer.Option(help="角色")],
+    department: Annotated[str | None, typer.Option(help="部门代码")] = None,
+    region: Annotated[str | None, typer.Option(help="区划代码或区域名称")] = None,
+    password: Annotated[
+        str, typer.Option(prompt="密码", hide_input=True, confirmation_prompt=True)
+    ] = "",
+) -> None:
+    """Create an account with one role (the first city bureau admin is made this way)."""
+    from sqlalchemy import or_, select
+
+    from govdata.org.demo import BOOTSTRAP
+    from govdata.org.models import Department, Region
+    from govdata.org.schemas import GrantIn, PersonCreate
+    from govdata.org.service import create_person
+
+    try:
+        with transaction(make_sessionmaker(_engine())) as session:
+            dept_id = region_id = None
+            if department:
+                dept_id = session.scalar(select(Department.id).where(Department.code == department))
+                if dept_id is None:
+                    err.print(f"[red]错误[/red] 未找到部门代码 {department}。")
+                    raise typer.Exit(2)
+            if region:
+                region_id = session.scalar(
+                    select(Region.id).where(or_(Region.code == region, Region.name == region))
+                )
+                if region_id is None:
+                    err.print(f"[red]错误[/red] 未找到行政区域 {region}。")
+                    raise typer.Exit(2)
+            person = create_person(
+                session,
+                BOOTSTRAP,
+                PersonCreate(
+                    username=username,
+                    name=name,
+                    password=password,
+                    department_id=dept_id,
+                    kind="public" if role in (Role.CITIZEN, Role.COMPANY) else "staff",
+                    grants=[
+                        GrantIn(
+                            role=role,
+                            region_id=region_id,
+                            department_id=dept_id if role.scope == "department" else None,
+                        )
+                    ],
+                ),
+            )
+            console.print(f"已创建账户 {person.username}（{role.label}）。")
+    except DomainError as exc:
+        _fail(exc)
+
+
+def _admin_actor() -> Actor:
+    from govdata.org.demo import BOOTSTRAP
+
+    return BOOTSTRAP
+
+
+@workdays_app.command("add")
+def workdays_add(
+    day: Annotated[str, typer.Argument(help="日期 YYYY-MM-DD")],
+    name: Annotated[str, typer.Option(help="节日名称")],
+    workday: Annotated[bool, typer.Option("--workday/--holiday", help="调休上班 / 放假")] = False,
+) -> None:
+    """Record one holiday or make-up working day."""
+    from govdata.core import calendar as cal
+    from govdata.core.workdays import CalendarEntry
+
+    try:
+        parsed = date.fromisoformat(day)
+    except ValueError:
+        err.print(f"[red]错误[/red] “{day}”不是 YYYY-MM-DD 格式的日期。")
+        raise typer.Exit(2) from None
+    try:
+        with transaction(make_sessionmaker(_engine())) as session:
+            cal.set_day(session, _admin_actor(), CalendarEntry(parsed, workday, name))
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"已登记 {parsed.isoformat()} 为{'调休上班' if workday else '放假'}（{name}）。")
+
+
+@workdays_app.command("import")
+def workdays_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV：日期,类型,名称")],
+    year: Annotated[int, typer.Option(help="年份")],
+) -> None:
+    """Load a year's schedule once the State Council publishes it; the year becomes final."""
+    from govdata.core import calendar as cal
+
+    try:
+        entries = cal.parse_calendar_csv(file.read_text(encoding="utf-8-sig"))
+        with transaction(make_sessionmaker(_engine())) as session:
+            r = cal.import_year(session, _admin_actor(), year, entries, source=f"cli:{file.name}")
+    except UnicodeDecodeError:
+        err.print("[red]错误[/red] 文件须为 UTF-8 编码的 CSV。")
+        raise typer.Exit(2) from None
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"已导入 {r.year} 年：放假 {r.holidays} 天，调休上班 {r.makeup_workdays} 天。")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,114 @@
+"""JSON API of the core services: the audit chain and the statutory calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from govdata.core import calendar as cal
+from govdata.core.audit_query import AuditFilter, list_events, verify_chain
+from govdata.core.pagination import PageOut
+from govdata.core.schemas import (
+    AuditEventOut,
+    CalendarDayIn,
+    CalendarDayOut,
+    CalendarYearOut,
+    DeadlineOut,
+    VerifyOut,
+    YearImportIn,
+    YearImportOut,
+)
+from govdata.core.workdays import CalendarEntry
+from govdata.org.policy import require_staff
+from govdata.web.deps import ApiActor, CurrentActor, DbSession
+
+router = APIRouter(prefix="/api/v1", tags=["core"])
+
+
+@router.get("/audit/events", response_model=PageOut[AuditEventOut])
+def audit_events(
+    session: DbSession,
+    actor: CurrentActor,
+    action: str | None = Query(None, max_length=80),
+    actor_name: str | None = Query(None, max_length=100),
+    object_type: str | None = Query(None, max_length=60),
+    object_id: str | None = Query(None, max_length=80),
+    department_id: int | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageOut[AuditEventOut]:
+    page = list_events(
+        session,
+        actor,
+        AuditFilter(action, actor_name, object_type, object_id, department_id, since, until),
+        offset=offset,
+        limit=limit,
+    )
+    return PageOut[AuditEventOut](
+        items=[AuditEventOut.model_validate(e) for e in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.get("/audit/verify", response_model=VerifyOut)
+def audit_verify(session: DbSession, actor: CurrentActor) -> VerifyOut:
+    r = verify_chain(session, actor)
+    return VerifyOut(
+        ok=r.ok, checked=r.checked, first_broken_seq=r.first_broken_seq, reason=r.reason
+    )
+
+
+@router.get("/workdays/years", response_model=list[CalendarYearOut])
+def workday_years(session: DbSession, actor: CurrentActor) -> list[CalendarYearOut]:
+    require_staff(actor)
+    return [CalendarYearOut.model_validate(y) for y in cal.published_years(session)]
+
+
+@router.get("/workdays/years/{year}", response_model=list[CalendarDayOut])
+def workday_days(
+    session: DbSession, actor: CurrentActor, year: Annotated[int, Path(ge=1949, le=2200)]
+) -> list[CalendarDayOut]:
+    require_staff(actor)
+    return [CalendarDayOut.model_validate(d) for d in cal.days_of_year(session, year)]
+
+
+@router.put("/workdays/days", response_model=CalendarDayOut)
+def workday_set(session: DbSession, actor: ApiActor, body: CalendarDayIn) -> CalendarDayOut:
+    row = cal.set_day(session, actor, CalendarEntry(body.day, body.is_workday, body.name))
+    return CalendarDayOut.model_validate(row)
+
+
+@router.post("/workdays/years/{year}/import", response_model=YearImportOut)
+def workday_import(
+    session: DbSession,
+    actor: ApiActor,
+    year: Annotated[int, Path(ge=1949, le=2200)],
+    body: YearImportIn,
+) -> YearImportOut:
+    entries = [CalendarEntry(d.day, d.is_workday, d.name) for d in body.days]
+    r = cal.import_year(session, actor, year, entries, source="api")
+    return YearImportOut(year=r.year, holidays=r.holidays, makeup_workdays=r.makeup_workdays)
+
+
+@router.get("/workdays/deadline", response_model=DeadlineOut)
+def workday_deadline(
+    session: DbSession,
+    actor: CurrentActor,
+    start: date,
+    days: Annotated[int, Query(ge=0, le=366)],
+) -> DeadlineOut:
+    require_staff(actor)
+    d = cal.deadline(session, start, days)
+    return DeadlineOut(
+        start=d.start,
+        working_days=d.working_days,
+        due=d.due,
+        provisional=d.provisional,
+        label="暂定（该年度节假日安排未公布）" if d.provisional else "正式",
+    )

@@ -1,0 +1,9 @@
+"""Imports every domain's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+
+from __future__ import annotations
+
+
+def load_all_models() -> None:
+    import govdata.core.audit
+    import govdata.core.calendar
+    import govdata.org.models  # noqa: F401

@@ -1,0 +1,217 @@
+"""JSON API of the org domain under ``/api/v1/org`` (thin: HTTP to service and back)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from govdata.core.pagination import PageOut
+from govdata.org import auth, policy, service
+from govdata.org.schemas import (
+    DepartmentCreate,
+    DepartmentOut,
+    DepartmentUpdate,
+    GrantIn,
+    GrantOut,
+    Me,
+    PasswordReset,
+    PersonCreate,
+    PersonOut,
+    PersonUpdate,
+    RegionOut,
+    SignedIn,
+    SignIn,
+    TokenCreate,
+    TokenIssued,
+    TokenOut,
+)
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, get_settings
+from govdata.web.session_cookie import clear_session_cookie, set_session_cookie
+
+router = APIRouter(prefix="/api/v1", tags=["org"])
+
+Offset = Annotated[int, Query(ge=0)]
+Limit = Annotated[int, Query(ge=1, le=200)]
+SearchText = Annotated[str | None, Query(max_length=100)]
+
+
+@router.post("/auth/session", response_model=SignedIn)
+def api_sign_in(request: Request, response: Response, session: DbSession, body: SignIn) -> SignedIn:
+    settings = get_settings(request)
+    result = auth.sign_in(
+        session,
+        body.username,
+        body.password,
+        hours=settings.session_hours,
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+    set_session_cookie(response, settings, result.secret)
+    return SignedIn(
+        person=PersonOut.model_validate(result.person),
+        csrf_token=auth.csrf_token(settings.secret_key, result.secret),
+        expires_at=result.web_session.expires_at,
+    )
+
+
+@router.delete("/auth/session", status_code=204)
+def api_sign_out(request: Request, session: DbSession, actor: ApiActor) -> Response:
+    secret = request.cookies.get("govdata_session")
+    if secret:
+        auth.sign_out(session, secret)
+    response = Response(status_code=204)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/me", response_model=Me)
+def me(actor: CurrentActor) -> Me:
+    return Me(
+        person_id=actor.person_id,
+        name=actor.name,
+        roles=[
+            GrantOut(id=0, role=g.role, region_id=g.region_id, department_id=g.department_id)
+            for g in actor.grants
+        ],
+        token_id=actor.token_id,
+        scopes=sorted(actor.scopes),
+    )
+
+
+@router.get("/org/regions", response_model=list[RegionOut])
+def regions(session: DbSession, actor: CurrentActor) -> list[RegionOut]:
+    policy.require_scope(actor, "org:read")
+    if actor.token_id is None:
+        policy.require_staff(actor)
+    return [RegionOut.model_validate(r) for r in service.list_regions(session, actor)]
+
+
+@router.get("/org/departments", response_model=PageOut[DepartmentOut])
+def departments(
+    session: DbSession,
+    actor: CurrentActor,
+    region_id: int | None = None,
+    q: SearchText = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[DepartmentOut]:
+    policy.require_scope(actor, "org:read")
+    page = service.list_departments(
+        session, actor, region_id=region_id, q=q, offset=offset, limit=limit
+    )
+    return PageOut[DepartmentOut](
+        items=[DepartmentOut.model_validate(d) for d in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.get("/org/departments/{department_id}", response_model=DepartmentOut)
+def department(session: DbSession, actor: CurrentActor, department_id: int) -> DepartmentOut:
+    policy.require_scope(actor, "org:read")
+    return DepartmentOut.model_validate(service.get_department(session, actor, department_id))
+
+
+@router.post("/org/departments", response_model=DepartmentOut, status_code=201)
+def create_department(session: DbSession, actor: ApiActor, body: DepartmentCreate) -> DepartmentOut:
+    return DepartmentOut.model_validate(service.create_department(session, actor, body))
+
+
+@router.patch("/org/departments/{department_id}", response_model=DepartmentOut)
+def update_department(
+    session: DbSession, actor: ApiActor, department_id: int, body: DepartmentUpdate
+) -> DepartmentOut:
+    return DepartmentOut.model_validate(
+        service.update_department(session, actor, department_id, body)
+    )
+
+
+@router.get("/org/people", response_model=PageOut[PersonOut])
+def people(
+    session: DbSession,
+    actor: CurrentActor,
+    department_id: int | None = None,
+    q: SearchText = None,
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> PageOut[PersonOut]:
+    policy.require_scope(actor, "org:read")
+    page = service.list_people(
+        session, actor, department_id=department_id, q=q, offset=offset, limit=limit
+    )
+    return PageOut[PersonOut](
+        items=[PersonOut.model_validate(p) for p in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )
+
+
+@router.get("/org/people/{person_id}", response_model=PersonOut)
+def person(session: DbSession, actor: CurrentActor, person_id: int) -> PersonOut:
+    policy.require_scope(actor, "org:read")
+    return PersonOut.model_validate(service.get_person(session, actor, person_id))
+
+
+@router.post("/org/people", response_model=PersonOut, status_code=201)
+def create_person(session: DbSession, actor: ApiActor, body: PersonCreate) -> PersonOut:
+    return PersonOut.model_validate(service.create_person(session, actor, body))
+
+
+@router.patch("/org/people/{person_id}", response_model=PersonOut)
+def update_person(
+    session: DbSession, actor: ApiActor, person_id: int, body: PersonUpdate
+) -> PersonOut:
+    return PersonOut.model_validate(service.update_person(session, actor, person_id, body))
+
+
+@router.post("/org/people/{person_id}/password", status_code=204)
+def reset_password(
+    session: DbSession, actor: ApiActor, person_id: int, body: PasswordReset
+) -> Response:
+    service.reset_password(session, actor, person_id, body.password)
+    return Response(status_code=204)
+
+
+@router.post("/org/people/{person_id}/unlock", response_model=PersonOut)
+def unlock(session: DbSession, actor: ApiActor, person_id: int) -> PersonOut:
+    return PersonOut.model_validate(service.unlock_person(session, actor, person_id))
+
+
+@router.get("/org/people/{person_id}/grants", response_model=list[GrantOut])
+def grants(session: DbSession, actor: CurrentActor, person_id: int) -> list[GrantOut]:
+    policy.require_scope(actor, "org:read")
+    person = service.get_person(session, actor, person_id)
+    return [GrantOut.model_validate(g) for g in service.grants_of(session, person.id)]
+
+
+@router.post("/org/people/{person_id}/grants", response_model=GrantOut, status_code=201)
+def grant(session: DbSession, actor: ApiActor, person_id: int, body: GrantIn) -> GrantOut:
+    return GrantOut.model_validate(service.grant_role(session, actor, person_id, body))
+
+
+@router.delete("/org/people/{person_id}/grants/{grant_id}", status_code=204)
+def revoke(session: DbSession, actor: ApiActor, person_id: int, grant_id: int) -> Response:
+    service.revoke_role(session, actor, person_id, grant_id)
+    return Response(status_code=204)
+
+
+@router.get("/org/departments/{department_id}/tokens", response_model=list[TokenOut])
+def tokens(session: DbSession, actor: CurrentActor, department_id: int) -> list[TokenOut]:
+    return [TokenOut.model_validate(t) for t in auth.list_tokens(session, actor, department_id)]
+
+
+@router.post("/org/departments/{department_id}/tokens", response_model=TokenIssued, status_code=201)
+def issue_token(
+    session: DbSession, actor: ApiActor, department_id: int, body: TokenCreate
+) -> TokenIssued:
+    issued = auth.issue_token(session, actor, department_id, body)
+    out = TokenOut.model_validate(issued.token)
+    return TokenIssued(**out.model_dump(), secret=issued.secret)
+
+
+@router.delete("/org/tokens/{token_id}", response_model=TokenOut)
+def revoke_token(session: DbSession, actor: ApiActor, token_id: int) -> TokenOut:
+    return TokenOut.model_validate(auth.revoke_token(session, actor, token_id))

@@ -1,0 +1,313 @@
+"""Sign-in, sessions, lockout and API tokens (Art. 39: 访问认证).
+
+- Passwords: argon2id (``govdata.core.crypto``).
+- Sessions: server-side rows keyed by the SM3 digest of the cookie's secret; a new secret at
+  every sign-in (rotation), an idle timeout and an absolute lifetime.
+- Lockout: after ``LOCK_AFTER`` consecutive failures an account is locked, one minute at first
+  and twice as long after every further failure, at most an hour (a product rule).
+- API tokens for department systems: shown once, stored as a digest, scoped, expiring, revocable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from govdata.core import audit
+from govdata.core.actor import Actor, Role, RoleGrant
+from govdata.core.crypto import (
+    DUMMY_PASSWORD_HASH,
+    constant_time_equals,
+    hash_password,
+    new_token,
+    password_needs_rehash,
+    sign,
+    token_digest,
+    verify_password,
+)
+from govdata.core.db import utcnow
+from govdata.core.errors import InvalidInput, Locked, NotAuthenticated, NotFound
+from govdata.org import policy
+from govdata.org.models import ApiToken, Department, Person, WebSession
+from govdata.org.schemas import TokenCreate
+from govdata.org.service import get_department, role_grants
+
+LOCK_AFTER = 5
+FIRST_LOCK = timedelta(minutes=1)
+MAX_LOCK = timedelta(hours=1)
+ABSOLUTE_SESSION_LIFETIME = timedelta(hours=24)
+TOUCH_INTERVAL = timedelta(minutes=5)
+
+# Scopes a department system's token may carry. Each domain that serves systems adds its own.
+SCOPES: dict[str, str] = {
+    "org:read": "读取本部门及可见的组织机构、人员信息",
+}
+
+INVALID_CREDENTIALS = "用户名或密码错误。"
+
+
+def lock_duration(failed_logins: int) -> timedelta:
+    """Back-off: 1 min at the 5th failure, doubling with each further one, at most 1 hour."""
+    if failed_logins < LOCK_AFTER:
+        return timedelta(0)
+    lock: timedelta = FIRST_LOCK * (2 ** (failed_logins - LOCK_AFTER))
+    return min(lock, MAX_LOCK)
+
+
+def _minutes_left(until: datetime, now: datetime) -> int:
+    return max(1, -(-int((until - now).total_seconds()) // 60))
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    person: Person
+    secret: str  # the cookie value; only its digest is stored
+    web_session: WebSession
+
+
+def sign_in(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    hours: int = 8,
+    ip: str | None = None,
+    user_agent: str | None = None,
+    now: datetime | None = None,
+) -> SignedIn:
+    now = now or utcnow()
+    person = session.scalar(select(Person).where(Person.username == username.strip()))
+    if person is None or not person.active:
+        verify_password(DUMMY_PASSWORD_HASH, password)  # same cost as a real check
+        raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS)
+    actor = Actor(person_id=person.id, name=person.name)
+    if person.locked_until is not None and person.locked_until > now:
+        raise Locked(
+            "auth.locked",
+            f"登录失败次数过多，账户已临时锁定，请于{_minutes_left(person.locked_until, now)}"
+            "分钟后再试，或联系管理员解锁。",
+            detail={"locked_until": person.locked_until.isoformat()},
+        )
+    if not verify_password(person.password_hash, password):
+        person.failed_logins += 1
+        locked = person.failed_logins >= LOCK_AFTER
+        if locked:
+            person.locked_until = now + lock_duration(person.failed_logins)
+        audit.record(
+            session,
+            actor,
+            "auth.sign_in_failed",
+            object_type="person",
+            object_id=person.id,
+            summary=f"账户 {person.username} 登录失败（第{person.failed_logins}次）"
+            + ("，已锁定" if locked else ""),
+            change={"ip": ip, "failed_logins": person.failed_logins},
+            department_id=person.department_id,
+        )
+        if locked:
+            assert person.locked_until is not None
+            raise Locked(
+                "auth.locked",
+                f"登录失败次数过多，账户已临时锁定，请于{_minutes_left(person.locked_until, now)}"
+                "分钟后再试，或联系管理员解锁。",
+                detail={"locked_until": person.locked_until.isoformat()},
+                keep_changes=True,
+            )
+        raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS, keep_changes=True)
+    if password_needs_rehash(person.password_hash):
+        person.password_hash = hash_password(password)
+    person.failed_logins = 0
+    person.locked_until = None
+    person.last_login_at = now
+    secret = new_token()
+    ws = WebSession(
+        id=token_digest(secret),
+        person_id=person.id,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=hours),
+        ip=ip,
+        user_agent=(user_agent or "")[:200] or None,
+    )
+    session.add(ws)
+    audit.record(
+        session,
+        actor,
+        "auth.sign_in",
+        object_type="person",
+        object_id=person.id,
+        summary=f"账户 {person.username} 登录",
+        change={"ip": ip},
+        department_id=person.department_id,
+    )
+    session.flush()
+    return SignedIn(person=person, secret=secret, web_session=ws)
+
+
+def sign_out(session: Session, secret: str) -> None:
+    session.execute(delete(WebSession).where(WebSession.id == token_digest(secret)))
+
+
+def end_sessions_of(session: Session, person_id: int) -> None:
+    session.execute(delete(WebSession).where(WebSession.person_id == person_id))
+
+
+def resolve_session(
+    session: Session, secret: str, *, hours: int = 8, now: datetime | None = None
+) -> Actor | None:
+    """The actor behind a session cookie, or None if it is unknown, expired or deactivated."""
+    now = now or utcnow()
+    row = session.execute(
+        select(
+            WebSession.id, WebSession.created_at, WebSession.last_seen_at, Person.id, Person.name
+        )
+        .join(Person, Person.id == WebSession.person_id)
+        .where(
+            WebSession.id == token_digest(secret),
+            WebSession.expires_at > now,
+            Person.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    sid, created_at, last_seen_at, person_id, name = row
+    if now - last_seen_at > TOUCH_INTERVAL:
+        # Sliding idle timeout, written at most every few minutes rather than on each request.
+        session.execute(
+            update(WebSession)
+            .where(WebSession.id == sid)
+            .values(
+                last_seen_at=now,
+                expires_at=min(
+                    now + timedelta(hours=hours), created_at + ABSOLUTE_SESSION_LIFETIME
+                ),
+            )
+        )
+    return Actor(person_id=person_id, name=name, grants=role_grants(session, person_id))
+
+
+def csrf_token(secret_key: str, browser_secret: str) -> str:
+    """The token a form must carry: bound to the browser's session (or anonymous) cookie."""
+    return sign(secret_key, "csrf:" + browser_secret)[:40]
+
+
+def csrf_valid(secret_key: str, browser_secret: str | None, token: str | None) -> bool:
+    if not browser_secret or not token:
+        return False
+    return constant_time_equals(csrf_token(secret_key, browser_secret), token)
+
+
+# --- API tokens ----------------------------------------------------------------------------
+
+TOKEN_PREFIX = "gd_"  # noqa: S105 - a prefix, not a secret
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str
+
+
+def issue_token(
+    session: Session, actor: Actor, department_id: int, data: TokenCreate
+) -> IssuedToken:
+    dept = get_department(session, actor, department_id)
+    policy.require_manage_tokens(actor, dept.id)
+    unknown = sorted(set(data.scopes) - SCOPES.keys())
+    if unknown:
+        raise InvalidInput(
+            "org.token_scope_unknown",
+            f"未知的权限范围：{'、'.join(unknown)}。",
+            detail={"known": sorted(SCOPES)},
+        )
+    now = utcnow()
+    prefix = new_token(6)[:8]
+    secret = f"{TOKEN_PREFIX}{prefix}_{new_token(32)}"
+    token = ApiToken(
+        department_id=dept.id,
+        name=data.name,
+        prefix=prefix,
+        digest=token_digest(secret),
+        scopes=" ".join(sorted(set(data.scopes))),
+        created_by=actor.person_id,
+        created_at=now,
+        expires_at=now + timedelta(days=data.expires_in_days),
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "org.token.issue",
+        object_type="api_token",
+        object_id=token.id,
+        summary=f"为{dept.name}签发接口令牌“{token.name}”（{prefix}）",
+        change={"scopes": token.scopes, "expires_at": token.expires_at.isoformat()},
+        region_id=dept.region_id,
+        department_id=dept.id,
+    )
+    return IssuedToken(token=token, secret=secret)
+
+
+def list_tokens(session: Session, actor: Actor, department_id: int) -> list[ApiToken]:
+    dept = get_department(session, actor, department_id)
+    policy.require_manage_tokens(actor, dept.id)
+    return list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.department_id == dept.id).order_by(ApiToken.id.desc())
+        )
+    )
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("org.token_not_found", "未找到该接口令牌。")
+    dept = get_department(session, actor, token.department_id)  # scope: else 404
+    policy.require_manage_tokens(actor, dept.id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "org.token.revoke",
+            object_type="api_token",
+            object_id=token.id,
+            summary=f"吊销{dept.name}的接口令牌“{token.name}”（{token.prefix}）",
+            region_id=dept.region_id,
+            department_id=dept.id,
+        )
+    return token
+
+
+def resolve_token(session: Session, secret: str, *, now: datetime | None = None) -> Actor | None:
+    """The department system behind a bearer token, or None if unknown, expired or revoked."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    now = now or utcnow()
+    row = session.execute(
+        select(ApiToken, Department.name)
+        .join(Department, Department.id == ApiToken.department_id)
+        .where(
+            ApiToken.digest == token_digest(secret),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > now,
+            Department.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    token, dept_name = row
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        token.last_used_at = now
+    return Actor(
+        person_id=None,
+        name=f"{dept_name}·{token.name}",
+        grants=(RoleGrant(Role.DEPARTMENT_SYSTEM, department_id=token.department_id),),
+        token_id=token.id,
+        scopes=frozenset(token.scope_list),
+    )

@@ -1,0 +1,132 @@
+"""The one authorization policy. Every permission rule of the platform's org layer is here.
+
+Reads are scoped by query (``visible_*``): a record outside an actor's scope is simply not found.
+Writes call ``require_*`` in the service before changing anything.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, false, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from govdata.core.actor import Actor, Role
+from govdata.core.errors import PermissionDenied
+from govdata.org.models import Department, Person
+
+OVERSIGHT_ROLES = frozenset({Role.CITY_BUREAU_ADMIN, Role.AUDITOR})
+
+
+def is_city_admin(actor: Actor) -> bool:
+    return actor.has(Role.CITY_BUREAU_ADMIN)
+
+
+def sees_everything(actor: Actor) -> bool:
+    """The city bureau directs all (Art. 6 ¶1); auditors oversee all, read-only (Art. 49)."""
+    return bool(actor.roles & OVERSIGHT_ROLES)
+
+
+def department_filter(actor: Actor) -> ColumnElement[bool]:
+    """Which departments an actor may see."""
+    if sees_everything(actor):
+        return true()
+    clauses: list[ColumnElement[bool]] = []
+    regions = actor.region_ids()
+    if regions:
+        clauses.append(Department.region_id.in_(regions))
+    depts = actor.department_ids()
+    if depts:
+        clauses.append(Department.id.in_(depts))
+    if not clauses:
+        return false()
+
+    return or_(*clauses)
+
+
+def visible_departments(actor: Actor) -> Select[Department]:
+    return select(Department).where(department_filter(actor))
+
+
+def visible_people(actor: Actor) -> Select[Person]:
+    """Staff see the people of the departments they see; public accounts see only themselves."""
+    if sees_everything(actor):
+        return select(Person)
+    stmt = select(Person).outerjoin(Department, Person.department_id == Department.id)
+    own = Person.id == actor.person_id if actor.person_id is not None else false()
+    if actor.is_public or not actor.roles:
+        return stmt.where(own)
+
+    return stmt.where(or_(own, department_filter(actor)))
+
+
+def can_manage_department_people(actor: Actor, department: Department) -> bool:
+    """City bureau: any department; a district bureau: the departments of its region."""
+    if is_city_admin(actor):
+        return True
+    return department.region_id in actor.region_ids()
+
+
+def require_manage_department_people(actor: Actor, department: Department) -> None:
+    if not can_manage_department_people(actor, department):
+        raise PermissionDenied("org.cannot_manage_people", "您无权管理该部门的人员。")
+
+
+def grantable_roles(actor: Actor) -> frozenset[Role]:
+    """Which roles an actor may grant. Only the city bureau makes bureau admins and auditors."""
+    if is_city_admin(actor):
+        return frozenset(Role) - {Role.DEPARTMENT_SYSTEM}
+    if actor.has(Role.DISTRICT_BUREAU_ADMIN):
+        return frozenset({Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD})
+    return frozenset()
+
+
+def require_city_admin(actor: Actor, action: str = "执行此操作") -> None:
+    if not is_city_admin(actor):
+        raise PermissionDenied(
+            "auth.city_admin_required", f"只有市数据主管部门管理员可以{action}。"
+        )
+
+
+def require_staff(actor: Actor) -> None:
+    if actor.is_public or not actor.roles:
+        raise PermissionDenied("auth.staff_only", "该功能仅向政务部门工作人员开放。")
+
+
+def can_view_audit(actor: Actor) -> bool:
+    return sees_everything(actor)
+
+
+def require_view_audit(actor: Actor) -> None:
+    if not can_view_audit(actor):
+        raise PermissionDenied(
+            "audit.forbidden", "只有审计监督人员和市数据主管部门可以查看审计日志。"
+        )
+
+
+def can_manage_tokens(actor: Actor, department_id: int) -> bool:
+    """A department's officers and head manage its system tokens; the city bureau any."""
+    if is_city_admin(actor):
+        return True
+    return department_id in actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+
+
+def require_manage_tokens(actor: Actor, department_id: int) -> None:
+    if not can_manage_tokens(actor, department_id):
+        raise PermissionDenied("org.cannot_manage_tokens", "您无权管理该部门的接口令牌。")
+
+
+def is_head_of(actor: Actor, department_id: int) -> bool:
+    """主要负责人: approves deadline extensions (Art. 19 ¶2, Art. 32 ¶3, Art. 33 ¶2)."""
+    return department_id in actor.department_ids(Role.DEPARTMENT_HEAD)
+
+
+def require_head_of(actor: Actor, department_id: int) -> None:
+    if not is_head_of(actor, department_id):
+        raise PermissionDenied(
+            "deadline.head_approval_required", "延长期限须经本部门主要负责人同意。"
+        )
+
+
+def require_scope(actor: Actor, scope: str) -> None:
+    """A department system's token must carry the scope; people are governed by roles."""
+    if actor.token_id is not None and scope not in actor.scopes:
+        raise PermissionDenied("auth.scope_missing", f"接口令牌缺少权限范围 {scope}。")

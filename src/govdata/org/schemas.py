@@ -1,0 +1,145 @@
+"""Pydantic schemas of the org domain (``X`` read, ``XCreate`` / ``XUpdate`` write)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from govdata.core.actor import Role
+
+
+class Strict(BaseModel):
+    """Input schemas refuse unknown fields: a typo must not be silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RegionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str | None
+    name: str
+    kind: str
+    level: str
+
+
+class DepartmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    name: str
+    region_id: int
+    is_data_bureau: bool
+    active: bool
+
+
+class DepartmentCreate(Strict):
+    code: str = Field(min_length=3, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
+    name: str = Field(min_length=2, max_length=100)
+    region_id: int
+    is_data_bureau: bool = False
+
+
+class DepartmentUpdate(Strict):
+    name: str | None = Field(default=None, min_length=2, max_length=100)
+    active: bool | None = None
+
+
+class GrantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    role: Role
+    region_id: int | None
+    department_id: int | None
+
+
+class GrantIn(Strict):
+    role: Role
+    region_id: int | None = None
+    department_id: int | None = None
+
+
+class PersonOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    username: str
+    name: str
+    kind: str
+    department_id: int | None
+    phone: str | None
+    email: str | None
+    active: bool
+    locked_until: datetime | None
+    last_login_at: datetime | None
+
+
+class PersonCreate(Strict):
+    username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9_.-]+$")
+    name: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    department_id: int | None = None
+    kind: str = Field(default="staff", pattern=r"^(staff|public)$")
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=120)
+    grants: list[GrantIn] = Field(default_factory=list, max_length=20)
+
+
+class PersonUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)
+    email: str | None = Field(default=None, max_length=120)
+    active: bool | None = None
+
+
+class PasswordReset(Strict):
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SignIn(Strict):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+class SignedIn(BaseModel):
+    person: PersonOut
+    csrf_token: str
+    expires_at: datetime
+
+
+class Me(BaseModel):
+    person_id: int | None
+    name: str
+    roles: list[GrantOut]
+    token_id: int | None
+    scopes: list[str]
+
+
+class TokenCreate(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[str] = Field(min_length=1, max_length=20)
+    expires_in_days: int = Field(default=90, ge=1, le=365)
+
+
+class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    name: str
+    prefix: str
+    scopes: list[str] = Field(validation_alias="scope_list")
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None
+
+
+class TokenIssued(TokenOut):
+    """Returned once, at issue: the only time the secret is ever shown."""
+
+    secret: str

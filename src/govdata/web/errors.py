@@ -1,0 +1,141 @@
+"""One handler maps every error to JSON (``{"error": {code, message, detail}}``) or a page."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from govdata.core.errors import DomainError
+from govdata.web.limits import BodyTooLarge
+
+log = structlog.get_logger("govdata.web")
+
+HTTP_MESSAGES = {
+    400: ("request.malformed", "请求格式有误，无法解析。"),
+    401: ("auth.required", "请先登录。"),
+    403: ("auth.forbidden", "您没有访问此页面的权限。"),
+    404: ("not_found", "您访问的页面不存在。"),
+    405: ("request.method_not_allowed", "不支持该请求方法。"),
+    413: ("request.too_large", "请求内容过大。"),
+    415: ("request.unsupported_media_type", "不支持该内容类型。"),
+    429: ("request.too_many", "请求过于频繁，请稍后再试。"),
+}
+
+VALIDATION_MESSAGES = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "不允许的字段",
+    "string_too_short": "内容过短",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不正确",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "bool_parsing": "应为是或否",
+    "bool_type": "应为是或否",
+    "string_type": "应为文本",
+    "enum": "不是允许的取值",
+    "literal_error": "不是允许的取值",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "应为对象",
+    "dict_type": "应为对象",
+    "list_type": "应为列表",
+    "too_long": "条目过多",
+    "too_short": "条目过少",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "date_from_datetime_parsing": "不是有效的日期",
+    "date_parsing": "不是有效的日期",
+    "value_error": "取值无效",
+}
+
+
+def wants_html(request: Request) -> bool:
+    if request.url.path.startswith("/api/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, detail: Any = None
+) -> Response:
+    if wants_html(request):
+        if status == 401:
+            target = quote(request.url.path)
+            return RedirectResponse(f"/login?next={target}", status_code=303)
+        from govdata.web.templating import render
+
+        return render(
+            request,
+            "error.html",
+            {"status": status, "code": code, "message": message, "detail": detail},
+            status_code=status,
+        )
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(
+        {"error": {"code": code, "message": message, "detail": detail}},
+        status_code=status,
+        headers=headers,
+    )
+
+
+def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        kind = str(err.get("type", ""))
+        out.append(
+            {
+                "field": ".".join(loc[1:] if loc and loc[0] in ("body", "query", "path") else loc),
+                "in": loc[0] if loc else "",
+                "type": kind,
+                "message": VALIDATION_MESSAGES.get(kind, "取值无效"),
+            }
+        )
+    return out
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> Response:
+        return error_response(request, exc.status, exc.code, exc.message, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
+        detail = _validation_detail(exc)
+        fields = "、".join(f"{d['field'] or d['in']}（{d['message']}）" for d in detail[:5])
+        return error_response(
+            request, 422, "request.invalid", f"请求内容不符合要求：{fields}。", detail
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code, message = HTTP_MESSAGES.get(exc.status_code, ("http.error", "请求无法处理。"))
+        response = error_response(request, exc.status_code, code, message)
+        if exc.status_code == 405 and exc.headers:
+            response.headers.update(exc.headers)
+        return response
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
+        limit = request.app.state.settings.max_body_bytes
+        return error_response(
+            request, 413, "request.too_large", f"请求内容过大，上限为 {limit // (1024 * 1024)} MB。"
+        )
+
+    @app.exception_handler(UnicodeDecodeError)
+    async def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:
+        return error_response(
+            request, 400, "request.bad_encoding", "请求内容不是有效的 UTF-8 编码文本。"
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled_error", path=request.url.path, method=request.method)
+        return error_response(
+            request, 500, "internal_error", "系统内部错误，请稍后再试；如持续出现请联系管理员。"
+        )

@@ -1,0 +1,287 @@
+"""Shared pages: sign-in and sign-out, the home page per role, the account, audit, calendar."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from govdata.core import calendar as cal
+from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
+from govdata.core.crypto import verify_password
+from govdata.core.errors import DomainError, InvalidInput
+from govdata.core.workdays import CalendarEntry
+from govdata.org import auth, dashboard, service
+from govdata.org.policy import is_city_admin, require_staff
+from govdata.web.deps import (
+    SESSION_COOKIE,
+    CurrentActor,
+    DbSession,
+    OptionalActor,
+    form_csrf,
+    get_settings,
+)
+from govdata.web.session_cookie import clear_session_cookie, set_session_cookie
+from govdata.web.templating import render
+
+router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: never an open redirect.
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login")
+def login_form(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
+    if actor is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": _safe_next(next)})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: DbSession,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=256)],
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    settings = get_settings(request)
+    old = request.cookies.get(SESSION_COOKIE)
+    try:
+        result = auth.sign_in(
+            session,
+            username,
+            password,
+            hours=settings.session_hours,
+            ip=request.client.host if request.client else None,
+            user_agent=request.headers.get("user-agent"),
+        )
+    except DomainError as exc:
+        if exc.keep_changes:
+            session.commit()
+        else:
+            session.rollback()
+        return render(
+            request,
+            "login.html",
+            {"error": exc.message, "username": username, "next": _safe_next(next)},
+            status_code=exc.status,
+        )
+    if old:
+        auth.sign_out(session, old)  # rotation: the previous session ends at a new sign-in
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, settings, result.secret)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, session: DbSession) -> Response:
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        auth.sign_out(session, secret)
+    response = RedirectResponse("/login", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+@router.get("/")
+def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    return render(request, "home.html", {"sections": dashboard.sections(session, actor)})
+
+
+@router.get("/account")
+def account(
+    request: Request, session: DbSession, actor: CurrentActor, msg: str | None = None
+) -> Response:
+    if actor.person_id is None:
+        raise InvalidInput("auth.not_a_person", "接口令牌没有个人账户页面。")
+    person = service.get_person(session, actor, actor.person_id)
+    department = (
+        service.get_department(session, actor, person.department_id)
+        if person.department_id
+        else None
+    )
+    return render(
+        request,
+        "account.html",
+        {
+            "person": person,
+            "department": department,
+            "grants": sorted(actor.roles),
+            "flash": "密码已修改，请使用新密码重新登录。" if msg == "password" else None,
+        },
+    )
+
+
+@router.post("/account/password")
+def change_password(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    current: Annotated[str, Form(max_length=256)],
+    new: Annotated[str, Form(max_length=256)],
+) -> Response:
+    if actor.person_id is None:
+        raise InvalidInput("auth.not_a_person", "接口令牌不能修改密码。")
+    person = service.get_person(session, actor, actor.person_id)
+    if not verify_password(person.password_hash, current):
+        raise InvalidInput("auth.wrong_current_password", "当前密码不正确。")
+    service.reset_password(session, actor, person.id, new)
+    response = RedirectResponse("/login?next=/account", status_code=303)
+    clear_session_cookie(response)
+    return response
+
+
+# --- audit (Art. 49: oversight) ----------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    actor_name: Annotated[str | None, Query(max_length=100)] = None,
+    object_type: Annotated[str | None, Query(max_length=60)] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    verify: bool = False,
+) -> Response:
+    require_view_audit(actor)
+    f = AuditFilter(
+        action=action or None,
+        actor_name=actor_name or None,
+        object_type=object_type or None,
+        since=_parse_date(since, "起始日期"),
+        until=_parse_date(until, "截止日期"),
+    )
+    page = list_events(session, actor, f, offset=offset, limit=50)
+    result = verify_chain(session, actor) if verify else None
+    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "verify")}
+    return render(
+        request,
+        "audit.html",
+        {
+            "page": page,
+            "f": f,
+            "since": since or "",
+            "until": until or "",
+            "result": result,
+            "base_query": urlencode(params),
+        },
+    )
+
+
+def _parse_date(value: str | None, label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            "request.bad_date", f"{label}“{value}”不是有效日期（YYYY-MM-DD）。"
+        ) from None
+
+
+# --- statutory calendar -------------------------------------------------------------------------
+
+
+def _calendar_page(
+    request: Request,
+    session: Session,
+    actor: CurrentActor,
+    year: int,
+    *,
+    flash: str | None = None,
+    calc: dict[str, object] | None = None,
+) -> Response:
+    years = cal.published_years(session)
+    published = {y.year for y in years}
+    return render(
+        request,
+        "workdays.html",
+        {
+            "year": year,
+            "days": cal.days_of_year(session, year),
+            "years": years,
+            "published": year in published,
+            "can_edit": is_city_admin(actor),
+            "flash": flash,
+            "calc": calc,
+        },
+    )
+
+
+@router.get("/workdays")
+def workdays_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    year: Annotated[int | None, Query(ge=2004, le=2200)] = None,
+    start: Annotated[str | None, Query(max_length=10)] = None,
+    days: Annotated[int | None, Query(ge=0, le=366)] = None,
+    msg: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
+    require_staff(actor)
+    calc = None
+    if start and days is not None:
+        d = cal.deadline(session, _parse_date(start, "起算日期") or date.today(), days)
+        calc = {"deadline": d, "start": start, "days": days}
+    flash = {"day": "已登记。", "imported": "已导入该年度节假日安排。"}.get(msg or "")
+    return _calendar_page(
+        request, session, actor, year or date.today().year, calc=calc, flash=flash
+    )
+
+
+@router.post("/workdays/days")
+def workdays_set_day(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    day: Annotated[str, Form(max_length=10)],
+    kind: Annotated[str, Form(pattern="^(holiday|workday)$")],
+    name: Annotated[str, Form(max_length=60)],
+) -> Response:
+    parsed = _parse_date(day, "日期")
+    assert parsed is not None
+    cal.set_day(session, actor, CalendarEntry(parsed, kind == "workday", name))
+    return RedirectResponse(f"/workdays?year={parsed.year}&msg=day", status_code=303)
+
+
+@router.post("/workdays/import")
+def workdays_import(
+    session: DbSession,
+    actor: CurrentActor,
+    year: Annotated[int, Form(ge=2004, le=2200)],
+    text: Annotated[str, Form(max_length=100_000)] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if file is not None and file.filename:
+        try:
+            text = file.file.read(1_000_000).decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise InvalidInput(
+                "workdays.bad_encoding", "节假日文件须为 UTF-8 编码的 CSV。"
+            ) from None
+    result = cal.import_year(session, actor, year, cal.parse_calendar_csv(text), source="page")
+    return RedirectResponse(
+        f"/workdays?year={year}&msg=imported&n={result.holidays}-{result.makeup_workdays}",
+        status_code=303,
+    )
+
+
+@router.post("/workdays/years/{year}/publish")
+def workdays_publish(
+    request: Request, session: DbSession, actor: CurrentActor, year: int
+) -> Response:
+    cal.publish_year(session, actor, year)
+    return RedirectResponse(f"/workdays?year={year}", status_code=303)
