@@ -11,6 +11,7 @@ from govdata.core import calendar as cal
 from govdata.core.audit_query import AuditFilter, list_events, verify_chain
 from govdata.core.pagination import PageOut
 from govdata.core.schemas import (
+    ERROR_RESPONSES,
     AuditEventOut,
     CalendarDayIn,
     CalendarDayOut,
@@ -20,11 +21,12 @@ from govdata.core.schemas import (
     YearImportIn,
     YearImportOut,
 )
+from govdata.core.types import DbId, Offset
 from govdata.core.workdays import CalendarEntry
 from govdata.org.policy import require_staff
 from govdata.web.deps import ApiActor, CurrentActor, DbSession
 
-router = APIRouter(prefix="/api/v1", tags=["core"])
+router = APIRouter(prefix="/api/v1", tags=["core"], responses=ERROR_RESPONSES)
 
 
 @router.get("/audit/events", response_model=PageOut[AuditEventOut])
@@ -35,10 +37,10 @@ def audit_events(
     actor_name: str | None = Query(None, max_length=100),
     object_type: str | None = Query(None, max_length=60),
     object_id: str | None = Query(None, max_length=80),
-    department_id: int | None = None,
+    department_id: DbId | None = None,
     since: date | None = None,
     until: date | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[AuditEventOut]:
     page = list_events(

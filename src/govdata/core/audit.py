@@ -181,8 +181,11 @@ _COLUMNS = (
 
 
 def _rows(session: Session, batch: int) -> Iterator[tuple[Any, ...]]:
-    conn = session.connection().execution_options(stream_results=True, yield_per=batch)
-    result = conn.exec_driver_sql(f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq")  # noqa: S608
+    # Options on the statement, not the connection: a server-side cursor for this read only.
+    result = session.connection().exec_driver_sql(
+        f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq",  # noqa: S608
+        execution_options={"stream_results": True, "yield_per": batch},
+    )
     for part in result.partitions(batch):
         yield from part
 

@@ -3,8 +3,35 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="稳定的错误代码，如 org.username_taken")
+    message: str = Field(description="中文错误说明")
+    detail: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+_ERROR_STATUSES = {
+    400: "请求有误",
+    401: "未登录或凭据无效",
+    403: "无权执行该操作",
+    404: "未找到，或不在您的可见范围内",
+    409: "与现有数据冲突",
+    413: "请求内容过大",
+    422: "请求内容不符合要求",
+    423: "账户已临时锁定",
+}
+# Documented on every JSON route, so clients and schemathesis know the error shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorOut, "description": text} for status, text in _ERROR_STATUSES.items()
+}
 
 
 class AuditEventOut(BaseModel):

@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from govdata.core.pagination import PageOut
+from govdata.core.schemas import ERROR_RESPONSES
+from govdata.core.types import DbId, Offset
 from govdata.org import auth, policy, service
 from govdata.org.schemas import (
     DepartmentCreate,
@@ -29,9 +31,8 @@ from govdata.org.schemas import (
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, get_settings
 from govdata.web.session_cookie import clear_session_cookie, set_session_cookie
 
-router = APIRouter(prefix="/api/v1", tags=["org"])
+router = APIRouter(prefix="/api/v1", tags=["org"], responses=ERROR_RESPONSES)
 
-Offset = Annotated[int, Query(ge=0)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 SearchText = Annotated[str | None, Query(max_length=100)]
 
@@ -91,7 +92,7 @@ def regions(session: DbSession, actor: CurrentActor) -> list[RegionOut]:
 def departments(
     session: DbSession,
     actor: CurrentActor,
-    region_id: int | None = None,
+    region_id: DbId | None = None,
     q: SearchText = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -109,7 +110,7 @@ def departments(
 
 
 @router.get("/org/departments/{department_id}", response_model=DepartmentOut)
-def department(session: DbSession, actor: CurrentActor, department_id: int) -> DepartmentOut:
+def department(session: DbSession, actor: CurrentActor, department_id: DbId) -> DepartmentOut:
     policy.require_scope(actor, "org:read")
     return DepartmentOut.model_validate(service.get_department(session, actor, department_id))
 
@@ -121,7 +122,7 @@ def create_department(session: DbSession, actor: ApiActor, body: DepartmentCreat
 
 @router.patch("/org/departments/{department_id}", response_model=DepartmentOut)
 def update_department(
-    session: DbSession, actor: ApiActor, department_id: int, body: DepartmentUpdate
+    session: DbSession, actor: ApiActor, department_id: DbId, body: DepartmentUpdate
 ) -> DepartmentOut:
     return DepartmentOut.model_validate(
         service.update_department(session, actor, department_id, body)
@@ -132,7 +133,7 @@ def update_department(
 def people(
     session: DbSession,
     actor: CurrentActor,
-    department_id: int | None = None,
+    department_id: DbId | None = None,
     q: SearchText = None,
     offset: Offset = 0,
     limit: Limit = 50,
@@ -150,7 +151,7 @@ def people(
 
 
 @router.get("/org/people/{person_id}", response_model=PersonOut)
-def person(session: DbSession, actor: CurrentActor, person_id: int) -> PersonOut:
+def person(session: DbSession, actor: CurrentActor, person_id: DbId) -> PersonOut:
     policy.require_scope(actor, "org:read")
     return PersonOut.model_validate(service.get_person(session, actor, person_id))
 
@@ -162,50 +163,50 @@ def create_person(session: DbSession, actor: ApiActor, body: PersonCreate) -> Pe
 
 @router.patch("/org/people/{person_id}", response_model=PersonOut)
 def update_person(
-    session: DbSession, actor: ApiActor, person_id: int, body: PersonUpdate
+    session: DbSession, actor: ApiActor, person_id: DbId, body: PersonUpdate
 ) -> PersonOut:
     return PersonOut.model_validate(service.update_person(session, actor, person_id, body))
 
 
 @router.post("/org/people/{person_id}/password", status_code=204)
 def reset_password(
-    session: DbSession, actor: ApiActor, person_id: int, body: PasswordReset
+    session: DbSession, actor: ApiActor, person_id: DbId, body: PasswordReset
 ) -> Response:
     service.reset_password(session, actor, person_id, body.password)
     return Response(status_code=204)
 
 
 @router.post("/org/people/{person_id}/unlock", response_model=PersonOut)
-def unlock(session: DbSession, actor: ApiActor, person_id: int) -> PersonOut:
+def unlock(session: DbSession, actor: ApiActor, person_id: DbId) -> PersonOut:
     return PersonOut.model_validate(service.unlock_person(session, actor, person_id))
 
 
 @router.get("/org/people/{person_id}/grants", response_model=list[GrantOut])
-def grants(session: DbSession, actor: CurrentActor, person_id: int) -> list[GrantOut]:
+def grants(session: DbSession, actor: CurrentActor, person_id: DbId) -> list[GrantOut]:
     policy.require_scope(actor, "org:read")
     person = service.get_person(session, actor, person_id)
     return [GrantOut.model_validate(g) for g in service.grants_of(session, person.id)]
 
 
 @router.post("/org/people/{person_id}/grants", response_model=GrantOut, status_code=201)
-def grant(session: DbSession, actor: ApiActor, person_id: int, body: GrantIn) -> GrantOut:
+def grant(session: DbSession, actor: ApiActor, person_id: DbId, body: GrantIn) -> GrantOut:
     return GrantOut.model_validate(service.grant_role(session, actor, person_id, body))
 
 
 @router.delete("/org/people/{person_id}/grants/{grant_id}", status_code=204)
-def revoke(session: DbSession, actor: ApiActor, person_id: int, grant_id: int) -> Response:
+def revoke(session: DbSession, actor: ApiActor, person_id: DbId, grant_id: DbId) -> Response:
     service.revoke_role(session, actor, person_id, grant_id)
     return Response(status_code=204)
 
 
 @router.get("/org/departments/{department_id}/tokens", response_model=list[TokenOut])
-def tokens(session: DbSession, actor: CurrentActor, department_id: int) -> list[TokenOut]:
+def tokens(session: DbSession, actor: CurrentActor, department_id: DbId) -> list[TokenOut]:
     return [TokenOut.model_validate(t) for t in auth.list_tokens(session, actor, department_id)]
 
 
 @router.post("/org/departments/{department_id}/tokens", response_model=TokenIssued, status_code=201)
 def issue_token(
-    session: DbSession, actor: ApiActor, department_id: int, body: TokenCreate
+    session: DbSession, actor: ApiActor, department_id: DbId, body: TokenCreate
 ) -> TokenIssued:
     issued = auth.issue_token(session, actor, department_id, body)
     out = TokenOut.model_validate(issued.token)
@@ -213,5 +214,5 @@ def issue_token(
 
 
 @router.delete("/org/tokens/{token_id}", response_model=TokenOut)
-def revoke_token(session: DbSession, actor: ApiActor, token_id: int) -> TokenOut:
+def revoke_token(session: DbSession, actor: ApiActor, token_id: DbId) -> TokenOut:
     return TokenOut.model_validate(auth.revoke_token(session, actor, token_id))

@@ -10,6 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from govdata.core.actor import Role
 from govdata.core.errors import NotFound
+from govdata.core.types import DbId, Offset
 from govdata.org import auth, policy, service
 from govdata.org.models import Person
 from govdata.org.schemas import GrantIn, PersonCreate, PersonUpdate, TokenCreate
@@ -40,7 +41,7 @@ def regions(request: Request, session: DbSession, actor: CurrentActor) -> Respon
 
 
 @router.get("/regions/{region_id}")
-def region(request: Request, session: DbSession, actor: CurrentActor, region_id: int) -> Response:
+def region(request: Request, session: DbSession, actor: CurrentActor, region_id: DbId) -> Response:
     policy.require_staff(actor)
     reg = service.get_region(session, actor, region_id)
     depts = service.list_departments(session, actor, region_id=reg.id, limit=200)
@@ -52,9 +53,9 @@ def departments(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    region_id: int | None = None,
+    region_id: DbId | None = None,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> Response:
     policy.require_staff(actor)
     page = service.list_departments(
@@ -88,7 +89,7 @@ def department(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    department_id: int,
+    department_id: DbId,
     msg: str | None = None,
 ) -> Response:
     dept = service.get_department(session, actor, department_id)
@@ -114,8 +115,8 @@ def people(
     session: DbSession,
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=100)] = None,
-    department_id: int | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    department_id: DbId | None = None,
+    offset: Offset = 0,
 ) -> Response:
     page = service.list_people(
         session, actor, department_id=department_id, q=q or None, offset=offset, limit=50
@@ -159,7 +160,7 @@ def _person_context(session: DbSession, actor: CurrentActor, person: Person) -> 
 
 @router.get("/people/new")
 def new_person_form(
-    request: Request, session: DbSession, actor: CurrentActor, department_id: int | None = None
+    request: Request, session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> Response:
     policy.require_staff(actor)
     depts = [
@@ -210,7 +211,7 @@ def create_person(
     return RedirectResponse(f"/org/people/{person.id}?msg=created", status_code=303)
 
 
-def _grant_from_form(role: str, region_id: str, department_id: int | None) -> GrantIn:
+def _grant_from_form(role: str, region_id: str, department_id: DbId | None) -> GrantIn:
     try:
         r = Role(role)
     except ValueError:
@@ -229,7 +230,7 @@ def person(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    person_id: int,
+    person_id: DbId,
     msg: str | None = None,
 ) -> Response:
     p = service.get_person(session, actor, person_id)
@@ -242,7 +243,7 @@ def person(
 def update_person(
     session: DbSession,
     actor: CurrentActor,
-    person_id: int,
+    person_id: DbId,
     name: Annotated[str, Form(max_length=64)],
     phone: Annotated[str, Form(max_length=20)] = "",
     email: Annotated[str, Form(max_length=120)] = "",
@@ -261,7 +262,7 @@ def update_person(
 def grant(
     session: DbSession,
     actor: CurrentActor,
-    person_id: int,
+    person_id: DbId,
     role: Annotated[str, Form(max_length=32)],
     region_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
@@ -271,13 +272,13 @@ def grant(
 
 
 @router.post("/people/{person_id}/grants/{grant_id}/revoke")
-def revoke(session: DbSession, actor: CurrentActor, person_id: int, grant_id: int) -> Response:
+def revoke(session: DbSession, actor: CurrentActor, person_id: DbId, grant_id: DbId) -> Response:
     service.revoke_role(session, actor, person_id, grant_id)
     return RedirectResponse(f"/org/people/{person_id}?msg=revoked", status_code=303)
 
 
 @router.post("/people/{person_id}/unlock")
-def unlock(session: DbSession, actor: CurrentActor, person_id: int) -> Response:
+def unlock(session: DbSession, actor: CurrentActor, person_id: DbId) -> Response:
     service.unlock_person(session, actor, person_id)
     return RedirectResponse(f"/org/people/{person_id}?msg=unlocked", status_code=303)
 
@@ -286,7 +287,7 @@ def unlock(session: DbSession, actor: CurrentActor, person_id: int) -> Response:
 def reset_password(
     session: DbSession,
     actor: CurrentActor,
-    person_id: int,
+    person_id: DbId,
     password: Annotated[str, Form(max_length=256)],
 ) -> Response:
     service.reset_password(session, actor, person_id, password)
@@ -298,7 +299,7 @@ def tokens(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    department_id: int,
+    department_id: DbId,
     msg: str | None = None,
 ) -> Response:
     dept = service.get_department(session, actor, department_id)
@@ -319,7 +320,7 @@ def issue_token(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
-    department_id: int,
+    department_id: DbId,
     name: Annotated[str, Form(max_length=100)],
     scopes: Annotated[list[str], Form()],
     expires_in_days: Annotated[int, Form(ge=1, le=365)] = 90,
@@ -346,7 +347,7 @@ def issue_token(
 
 
 @router.post("/tokens/{token_id}/revoke")
-def revoke_token(session: DbSession, actor: CurrentActor, token_id: int) -> Response:
+def revoke_token(session: DbSession, actor: CurrentActor, token_id: DbId) -> Response:
     token = auth.revoke_token(session, actor, token_id)
     return RedirectResponse(
         f"/org/departments/{token.department_id}/tokens?msg=token_revoked", status_code=303

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from govdata.core.actor import Role
+from govdata.core.types import DbId
 
 
 class Strict(BaseModel):
@@ -31,7 +33,7 @@ class DepartmentOut(BaseModel):
     id: int
     code: str
     name: str
-    region_id: int
+    region_id: DbId
     is_data_bureau: bool
     active: bool
 
@@ -39,13 +41,22 @@ class DepartmentOut(BaseModel):
 class DepartmentCreate(Strict):
     code: str = Field(min_length=3, max_length=32, pattern=r"^[0-9A-Za-z-]+$")
     name: str = Field(min_length=2, max_length=100)
-    region_id: int
+    region_id: DbId
     is_data_bureau: bool = False
 
 
+def _refuse_null(value: object) -> object:
+    if value is None:
+        raise ValueError("不能为空；不修改此项时请省略该字段")
+    return value
+
+
 class DepartmentUpdate(Strict):
-    name: str | None = Field(default=None, min_length=2, max_length=100)
-    active: bool | None = None
+    # Optional but not nullable: omit a field to leave it unchanged.
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=2, max_length=100)
+    active: bool | SkipJsonSchema[None] = None
+
+    _not_null = field_validator("name", "active", mode="before")(_refuse_null)
 
 
 class GrantOut(BaseModel):
@@ -53,14 +64,14 @@ class GrantOut(BaseModel):
 
     id: int
     role: Role
-    region_id: int | None
-    department_id: int | None
+    region_id: DbId | None
+    department_id: DbId | None
 
 
 class GrantIn(Strict):
     role: Role
-    region_id: int | None = None
-    department_id: int | None = None
+    region_id: DbId | None = None
+    department_id: DbId | None = None
 
 
 class PersonOut(BaseModel):
@@ -70,7 +81,7 @@ class PersonOut(BaseModel):
     username: str
     name: str
     kind: str
-    department_id: int | None
+    department_id: DbId | None
     phone: str | None
     email: str | None
     active: bool
@@ -82,7 +93,7 @@ class PersonCreate(Strict):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
-    department_id: int | None = None
+    department_id: DbId | None = None
     kind: str = Field(default="staff", pattern=r"^(staff|public)$")
     phone: str | None = Field(default=None, max_length=20)
     email: str | None = Field(default=None, max_length=120)
@@ -90,10 +101,12 @@ class PersonCreate(Strict):
 
 
 class PersonUpdate(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=64)
-    phone: str | None = Field(default=None, max_length=20)
+    name: str | SkipJsonSchema[None] = Field(default=None, min_length=1, max_length=64)
+    phone: str | None = Field(default=None, max_length=20)  # null clears it
     email: str | None = Field(default=None, max_length=120)
-    active: bool | None = None
+    active: bool | SkipJsonSchema[None] = None
+
+    _not_null = field_validator("name", "active", mode="before")(_refuse_null)
 
 
 class PasswordReset(Strict):
@@ -129,7 +142,7 @@ class TokenOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    department_id: int
+    department_id: DbId
     name: str
     prefix: str
     scopes: list[str] = Field(validation_alias="scope_list")

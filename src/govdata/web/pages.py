@@ -14,6 +14,7 @@ from govdata.core import calendar as cal
 from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
 from govdata.core.crypto import verify_password
 from govdata.core.errors import DomainError, InvalidInput
+from govdata.core.types import Offset
 from govdata.core.workdays import CalendarEntry
 from govdata.org import auth, dashboard, service
 from govdata.org.policy import is_city_admin, require_staff
@@ -153,7 +154,7 @@ def audit_page(
     object_type: Annotated[str | None, Query(max_length=60)] = None,
     since: Annotated[str | None, Query(max_length=10)] = None,
     until: Annotated[str | None, Query(max_length=10)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     verify: bool = False,
 ) -> Response:
     require_view_audit(actor)

@@ -1,0 +1,16 @@
+"""Bounded scalar types for every edge (API parameters and bodies).
+
+Database ids are 32-bit on PostgreSQL (``integer``) and 64-bit on SQLite: an unbounded integer
+from a client would reach the driver and fail there. Bounding it at the edge makes it a 422.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import Ge, Le
+
+MAX_DB_ID = 2**31 - 1
+
+DbId = Annotated[int, Ge(1), Le(MAX_DB_ID)]
+Offset = Annotated[int, Ge(0), Le(MAX_DB_ID)]
