@@ -135,3 +135,25 @@ def test_parse_calendar_csv_reports_every_bad_line() -> None:
         )
     assert exc.value.code == "workdays.bad_file"
     assert [d["line"] for d in exc.value.detail] == [2, 3, 4]
+
+
+def test_only_the_department_head_approves_an_extension(session: Session, world: World) -> None:
+    # Art. 19 ¶2: one extension of at most 10 working days, approved by the head.
+    d = cal.deadline(session, date(2026, 9, 21), 10)
+    for username in ("officer", "city", "auditor"):
+        with pytest.raises(PermissionDenied) as exc:
+            cal.approve_extension(
+                session, world.actor(session, username), d, department_id=world.police, days=5
+            )
+        assert exc.value.code == "deadline.head_approval_required"
+    head = world.actor(session, "head")
+    with pytest.raises(PermissionDenied):  # head of another department
+        cal.approve_extension(session, head, d, department_id=world.market, days=5)
+    with pytest.raises(InvalidInput) as too_long:
+        cal.approve_extension(session, head, d, department_id=world.police, days=11)
+    assert too_long.value.code == "deadline.extension_too_long"
+    extended = cal.approve_extension(session, head, d, department_id=world.police, days=10)
+    # Due Oct 12: Sep 25 is Mid-Autumn, Oct 1–7 National Day, Sat Oct 10 a make-up day.
+    assert d.due == date(2026, 10, 12)
+    assert extended.due == date(2026, 10, 26)
+    assert extended.extended_by == world.people["head"]

@@ -99,6 +99,23 @@ def deadline(session: Session, start: date, working_days: int) -> Deadline:
     return Deadline.open(load_calendar(session), start, working_days)
 
 
+def approve_extension(
+    session: Session, actor: Actor, deadline: Deadline, *, department_id: int, days: int
+) -> Deadline:
+    """Extend a deadline once, by at most 10 working days, with the department head's approval.
+
+    Art. 19 ¶2 (corrections), Art. 32 ¶3 (open-catalog corrections), Art. 33 ¶2 (conditional
+    open-data applications): "经政务数据提供部门主要负责人同意". The caller's service records the
+    extension on its own object, in its own audit event.
+    """
+    if department_id not in actor.department_ids(Role.DEPARTMENT_HEAD):
+        raise PermissionDenied(
+            "deadline.head_approval_required", "延长期限须经本部门主要负责人同意。"
+        )
+    assert actor.person_id is not None  # a department head is a person, never a token
+    return deadline.extend(load_calendar(session), days, approved_by=actor.person_id)
+
+
 # --- changing ---------------------------------------------------------------------------------
 
 

@@ -114,18 +114,6 @@ def require_manage_tokens(actor: Actor, department_id: int) -> None:
         raise PermissionDenied("org.cannot_manage_tokens", "您无权管理该部门的接口令牌。")
 
 
-def is_head_of(actor: Actor, department_id: int) -> bool:
-    """主要负责人: approves deadline extensions (Art. 19 ¶2, Art. 32 ¶3, Art. 33 ¶2)."""
-    return department_id in actor.department_ids(Role.DEPARTMENT_HEAD)
-
-
-def require_head_of(actor: Actor, department_id: int) -> None:
-    if not is_head_of(actor, department_id):
-        raise PermissionDenied(
-            "deadline.head_approval_required", "延长期限须经本部门主要负责人同意。"
-        )
-
-
 def require_scope(actor: Actor, scope: str) -> None:
     """A department system's token must carry the scope; people are governed by roles."""
     if actor.token_id is not None and scope not in actor.scopes:
