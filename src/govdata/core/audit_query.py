@@ -42,7 +42,7 @@ def list_events(
     require_view_audit(actor)
     stmt = select(AuditEvent)
     if f.action:
-        stmt = stmt.where(AuditEvent.action.startswith(f.action))
+        stmt = stmt.where(AuditEvent.action.startswith(f.action, autoescape=True))
     if f.actor_name:
         stmt = stmt.where(AuditEvent.actor_name.contains(f.actor_name))
     if f.object_type:

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, Integer, String, delete, func, select
+from sqlalchemy import Boolean, Date, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from govdata.core import audit
@@ -46,36 +45,20 @@ class CalendarYear(Base):
 
 # --- reading ---------------------------------------------------------------------------------
 
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple[int, int, date | None], WorkCalendar]] = {}
-
 
 def load_calendar(session: Session) -> WorkCalendar:
-    """The calendar in the database, cached per process until the table changes."""
-    key_row = session.execute(select(func.count(CalendarDay.day), func.max(CalendarDay.day))).one()
-    years = session.scalar(select(func.count(CalendarYear.year))) or 0
-    key = (int(key_row[0]), years, key_row[1])
-    bind = session.get_bind()
-    url = str(bind.engine.url)
-    with _cache_lock:
-        hit = _cache.get(url)
-        if hit is not None and hit[0] == key:
-            return hit[1]
+    """The calendar in the database, read afresh (a few hundred rows).
+
+    Not cached across calls: a correction made by another app process must count at once,
+    and a statutory deadline is no place for a stale calendar.
+    """
     days = session.execute(select(CalendarDay.day, CalendarDay.is_workday)).all()
     published = session.scalars(select(CalendarYear.year)).all()
-    calendar = WorkCalendar(
+    return WorkCalendar(
         holidays=frozenset(d for d, w in days if not w),
         makeup_workdays=frozenset(d for d, w in days if w),
         published_years=frozenset(published),
     )
-    with _cache_lock:
-        _cache[url] = (key, calendar)
-    return calendar
-
-
-def _invalidate() -> None:
-    with _cache_lock:
-        _cache.clear()
 
 
 def published_years(session: Session) -> list[CalendarYear]:
@@ -156,7 +139,6 @@ def set_day(session: Session, actor: Actor, entry: CalendarEntry) -> CalendarDay
         summary=f"登记 {entry.day.isoformat()} 为{kind}（{row.name}）",
         change={"day": entry.day, "is_workday": entry.is_workday, "name": row.name},
     )
-    _invalidate()
     return row
 
 
@@ -175,7 +157,6 @@ def remove_day(session: Session, actor: Actor, day: date) -> None:
         object_id=day.isoformat(),
         summary=f"删除 {day.isoformat()} 的节假日登记",
     )
-    _invalidate()
 
 
 @dataclass(frozen=True)
@@ -225,7 +206,6 @@ def import_year(
         f"调休上班 {result.makeup_workdays} 天",
         change={"entries": [(e.day, e.is_workday, e.name) for e in entries], "source": source},
     )
-    _invalidate()
     return result
 
 
@@ -249,7 +229,6 @@ def publish_year(session: Session, actor: Actor, year: int) -> CalendarYear:
             object_id=year,
             summary=f"确认 {year} 年节假日安排已完整登记",
         )
-        _invalidate()
     return row
 
 

@@ -53,7 +53,10 @@ def lock_duration(failed_logins: int) -> timedelta:
     """Back-off: 1 min at the 5th failure, doubling with each further one, at most 1 hour."""
     if failed_logins < LOCK_AFTER:
         return timedelta(0)
-    lock: timedelta = FIRST_LOCK * (2 ** (failed_logins - LOCK_AFTER))
+    doublings = failed_logins - LOCK_AFTER
+    if doublings >= 6:  # 2**6 min > 1 h; and no overflow after thousands of failures
+        return MAX_LOCK
+    lock: timedelta = FIRST_LOCK * (2**doublings)
     return min(lock, MAX_LOCK)
 
 
@@ -148,7 +151,24 @@ def sign_in(
 
 
 def sign_out(session: Session, secret: str) -> None:
-    session.execute(delete(WebSession).where(WebSession.id == token_digest(secret)))
+    row = session.execute(
+        select(WebSession.id, Person.id, Person.name, Person.username, Person.department_id)
+        .join(Person, Person.id == WebSession.person_id)
+        .where(WebSession.id == token_digest(secret))
+    ).first()
+    if row is None:
+        return
+    sid, person_id, name, username, department_id = row
+    session.execute(delete(WebSession).where(WebSession.id == sid))
+    audit.record(
+        session,
+        Actor(person_id=person_id, name=name),
+        "auth.sign_out",
+        object_type="person",
+        object_id=person_id,
+        summary=f"账户 {username} 退出登录",
+        department_id=department_id,
+    )
 
 
 def end_sessions_of(session: Session, person_id: int) -> None:
@@ -266,7 +286,11 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     token = session.get(ApiToken, token_id)
     if token is None:
         raise NotFound("org.token_not_found", "未找到该接口令牌。")
-    dept = get_department(session, actor, token.department_id)  # scope: else 404
+    try:
+        dept = get_department(session, actor, token.department_id)
+    except NotFound:
+        # Outside the actor's scope the token does not exist, as an unknown id does not.
+        raise NotFound("org.token_not_found", "未找到该接口令牌。") from None
     policy.require_manage_tokens(actor, dept.id)
     if token.revoked_at is None:
         token.revoked_at = utcnow()

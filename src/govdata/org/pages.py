@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from govdata.core.actor import Role
-from govdata.core.errors import NotFound
-from govdata.core.types import DbId, Offset
+from govdata.core.errors import InvalidInput, NotFound
+from govdata.core.types import MAX_DB_ID, DbId, Offset
 from govdata.org import auth, policy, service
 from govdata.org.models import Person
 from govdata.org.schemas import GrantIn, PersonCreate, PersonUpdate, TokenCreate
@@ -116,12 +116,20 @@ def people(
     actor: CurrentActor,
     q: Annotated[str | None, Query(max_length=100)] = None,
     department_id: DbId | None = None,
+    locked: bool = False,
     offset: Offset = 0,
 ) -> Response:
     page = service.list_people(
-        session, actor, department_id=department_id, q=q or None, offset=offset, limit=50
+        session,
+        actor,
+        department_id=department_id,
+        q=q or None,
+        locked=locked,
+        offset=offset,
+        limit=50,
     )
-    dept_names = {d.id: d.name for d in service.list_departments(session, actor, limit=200).items}
+    ids = {p.department_id for p in page.items if p.department_id is not None}
+    dept_names = {i: d.name for i, d in service.departments_by_id(session, actor, ids).items()}
     params = urlencode({k: v for k, v in request.query_params.items() if k != "offset"})
     return render(
         request,
@@ -163,11 +171,7 @@ def new_person_form(
     request: Request, session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> Response:
     policy.require_staff(actor)
-    depts = [
-        d
-        for d in service.list_departments(session, actor, limit=200).items
-        if policy.can_manage_department_people(actor, d)
-    ]
+    depts = service.manageable_departments(session, actor)
     return render(
         request,
         "org/person_new.html",
@@ -192,7 +196,7 @@ def create_person(
     role: Annotated[str, Form(max_length=32)] = "",
     region_id: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    dept_id = int(department_id) if department_id.isdigit() else None
+    dept_id = _optional_id(department_id, "所属部门")
     grants = []
     if role:
         grants.append(_grant_from_form(role, region_id, dept_id))
@@ -211,16 +215,24 @@ def create_person(
     return RedirectResponse(f"/org/people/{person.id}?msg=created", status_code=303)
 
 
+def _optional_id(value: str, label: str) -> int | None:
+    """A form's id field: blank means none; anything but an ASCII number is refused."""
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.isascii() and value.isdecimal()) or not 1 <= int(value) <= MAX_DB_ID:
+        raise InvalidInput("request.bad_id", f"{label}“{value}”不是有效的编号。")
+    return int(value)
+
+
 def _grant_from_form(role: str, region_id: str, department_id: DbId | None) -> GrantIn:
     try:
         r = Role(role)
     except ValueError:
-        from govdata.core.errors import InvalidInput
-
         raise InvalidInput("org.unknown_role", f"未知角色：{role}。") from None
     return GrantIn(
         role=r,
-        region_id=int(region_id) if region_id.isdigit() and r.scope == "region" else None,
+        region_id=_optional_id(region_id, "行政区域") if r.scope == "region" else None,
         department_id=department_id if r.scope == "department" else None,
     )
 

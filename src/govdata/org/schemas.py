@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from govdata.core.actor import Role
@@ -145,7 +145,7 @@ class TokenOut(BaseModel):
     department_id: DbId
     name: str
     prefix: str
-    scopes: list[str] = Field(validation_alias="scope_list")
+    scopes: list[str] = Field(validation_alias=AliasChoices("scope_list", "scopes"))
     created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from govdata.core import audit
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.crypto import hash_password
+from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from govdata.core.pagination import Page, paginate
 from govdata.org import policy
@@ -77,6 +78,25 @@ def get_department(session: Session, actor: Actor, department_id: int) -> Depart
     if dept is None:
         raise NotFound("org.department_not_found", "未找到该部门。")
     return dept
+
+
+def departments_by_id(session: Session, actor: Actor, ids: set[int]) -> dict[int, Department]:
+    """The visible departments among ``ids``, for labelling lists of people or tokens."""
+    if not ids:
+        return {}
+    stmt = policy.visible_departments(actor).where(Department.id.in_(ids))
+    return {d.id: d for d in session.scalars(stmt)}
+
+
+def manageable_departments(session: Session, actor: Actor) -> list[Department]:
+    """Every department whose people the actor may manage (all of them, unpaginated)."""
+    stmt = policy.visible_departments(actor).where(Department.active.is_(True))
+    if not policy.is_city_admin(actor):
+        regions = actor.region_ids()
+        if not regions:
+            return []
+        stmt = stmt.where(Department.region_id.in_(regions))
+    return list(session.scalars(stmt.order_by(Department.region_id, Department.code)))
 
 
 def create_department(session: Session, actor: Actor, data: DepartmentCreate) -> Department:
@@ -150,6 +170,7 @@ def list_people(
     *,
     department_id: int | None = None,
     q: str | None = None,
+    locked: bool = False,
     offset: int = 0,
     limit: int = 50,
 ) -> Page[Person]:
@@ -157,6 +178,8 @@ def list_people(
     stmt = policy.visible_people(actor)
     if department_id is not None:
         stmt = stmt.where(Person.department_id == department_id)
+    if locked:
+        stmt = stmt.where(Person.locked_until > utcnow())
     if q:
         stmt = stmt.where(or_(Person.name.contains(q), Person.username.contains(q)))
     return paginate(session, stmt.order_by(Person.id), offset, limit)

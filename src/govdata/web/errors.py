@@ -9,10 +9,11 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govdata.core.errors import DomainError
-from govdata.web.limits import BodyTooLarge
+from govdata.web.limits import BodyTooLarge, too_large_message
 
 log = structlog.get_logger("govdata.web")
 
@@ -112,6 +113,12 @@ def install(app: FastAPI) -> None:
             request, 422, "request.invalid", f"请求内容不符合要求：{fields}。", detail
         )
 
+    @app.exception_handler(ValidationError)
+    async def _form_validation(request: Request, exc: ValidationError) -> Response:
+        # Page handlers build the service's input schema from form fields: a field that
+        # breaks the schema is the user's input error, as with a JSON body.
+        return await _validation(request, RequestValidationError(exc.errors()))
+
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code, message = HTTP_MESSAGES.get(exc.status_code, ("http.error", "请求无法处理。"))
@@ -123,9 +130,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(BodyTooLarge)
     async def _too_large(request: Request, exc: BodyTooLarge) -> Response:
         limit = request.app.state.settings.max_body_bytes
-        return error_response(
-            request, 413, "request.too_large", f"请求内容过大，上限为 {limit // (1024 * 1024)} MB。"
-        )
+        return error_response(request, 413, "request.too_large", too_large_message(limit))
 
     @app.exception_handler(UnicodeDecodeError)
     async def _bad_encoding(request: Request, exc: UnicodeDecodeError) -> Response:

@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    # An HTTPException, so that FastAPI's body parsing re-raises it as it is instead of
+    # turning it into a 400 "error parsing the body".
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def too_large_message(limit: int) -> str:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return f"请求内容过大，上限为 {size}。"
 
 
 def _error_body(limit: int) -> bytes:
@@ -17,7 +26,7 @@ def _error_body(limit: int) -> bytes:
         {
             "error": {
                 "code": "request.too_large",
-                "message": f"请求内容过大，上限为 {limit // (1024 * 1024)} MB。",
+                "message": too_large_message(limit),
                 "detail": {"limit_bytes": limit},
             }
         },

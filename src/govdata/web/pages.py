@@ -17,6 +17,7 @@ from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import Offset
 from govdata.core.workdays import CalendarEntry
 from govdata.org import auth, dashboard, service
+from govdata.org.models import Department
 from govdata.org.policy import is_city_admin, require_staff
 from govdata.web.deps import (
     SESSION_COOKIE,
@@ -105,11 +106,8 @@ def account(
     if actor.person_id is None:
         raise InvalidInput("auth.not_a_person", "接口令牌没有个人账户页面。")
     person = service.get_person(session, actor, actor.person_id)
-    department = (
-        service.get_department(session, actor, person.department_id)
-        if person.department_id
-        else None
-    )
+    # One's own department, whatever one's roles (a person without roles still has one).
+    department = session.get(Department, person.department_id) if person.department_id else None
     return render(
         request,
         "account.html",
