@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from govdata.core import audit
@@ -31,9 +31,9 @@ from govdata.core.crypto import (
 from govdata.core.db import utcnow
 from govdata.core.errors import InvalidInput, Locked, NotAuthenticated, NotFound
 from govdata.org import policy
-from govdata.org.models import ApiToken, Department, Person, WebSession
+from govdata.org.models import ApiToken, Department, Person, RoleAssignment, WebSession
 from govdata.org.schemas import TokenCreate
-from govdata.org.service import get_department, role_grants
+from govdata.org.service import get_department
 
 LOCK_AFTER = 5
 FIRST_LOCK = timedelta(minutes=1)
@@ -175,28 +175,34 @@ def end_sessions_of(session: Session, person_id: int) -> None:
     session.execute(delete(WebSession).where(WebSession.person_id == person_id))
 
 
+# Every authenticated request runs these: built once, run on the connection (no ORM layer).
+_SESSION_ROW = (
+    select(WebSession.id, WebSession.created_at, WebSession.last_seen_at, Person.id, Person.name)
+    .join(Person, Person.id == WebSession.person_id)
+    .where(
+        WebSession.id == bindparam("sid"),
+        WebSession.expires_at > bindparam("now"),
+        Person.active.is_(True),
+    )
+)
+_GRANTS = select(RoleAssignment.role, RoleAssignment.region_id, RoleAssignment.department_id).where(
+    RoleAssignment.person_id == bindparam("pid")
+)
+
+
 def resolve_session(
     session: Session, secret: str, *, hours: int = 8, now: datetime | None = None
 ) -> Actor | None:
     """The actor behind a session cookie, or None if it is unknown, expired or deactivated."""
     now = now or utcnow()
-    row = session.execute(
-        select(
-            WebSession.id, WebSession.created_at, WebSession.last_seen_at, Person.id, Person.name
-        )
-        .join(Person, Person.id == WebSession.person_id)
-        .where(
-            WebSession.id == token_digest(secret),
-            WebSession.expires_at > now,
-            Person.active.is_(True),
-        )
-    ).first()
+    conn = session.connection()
+    row = conn.execute(_SESSION_ROW, {"sid": token_digest(secret), "now": now}).first()
     if row is None:
         return None
     sid, created_at, last_seen_at, person_id, name = row
     if now - last_seen_at > TOUCH_INTERVAL:
         # Sliding idle timeout, written at most every few minutes rather than on each request.
-        session.execute(
+        conn.execute(
             update(WebSession)
             .where(WebSession.id == sid)
             .values(
@@ -206,7 +212,11 @@ def resolve_session(
                 ),
             )
         )
-    return Actor(person_id=person_id, name=name, grants=role_grants(session, person_id))
+    grants = tuple(
+        RoleGrant(Role(r.role), r.region_id, r.department_id)
+        for r in conn.execute(_GRANTS, {"pid": person_id})
+    )
+    return Actor(person_id=person_id, name=name, grants=grants)
 
 
 def csrf_token(secret_key: str, browser_secret: str) -> str:

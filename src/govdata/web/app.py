@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 
 from govdata.core.db import make_engine, make_sessionmaker
 from govdata.core.logging import configure_logging
@@ -32,6 +34,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # Requests with a session at once: as many as the pool keeps connections (see get_db).
+    pool_size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
+    app.state.db_limiter = anyio.CapacityLimiter(max(pool_size, 1))
 
     errors.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

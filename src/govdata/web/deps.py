@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
@@ -26,17 +27,33 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed before the response is sent (scope=function)."""
-    session: Session = request.app.state.sessionmaker()
+def _finish(session: Session, exc: BaseException | None) -> None:
     try:
-        yield session
-        session.commit()
-    except BaseException as exc:
-        finish_failed(session, exc)
-        raise
+        if exc is None:
+            session.commit()
+        else:
+            finish_failed(session, exc)
     finally:
         session.close()
+
+
+async def get_db(request: Request) -> AsyncIterator[Session]:
+    """One transaction per request, committed before the response is sent (scope=function).
+
+    A request first takes a slot of a limiter as large as the connection pool, waiting in the
+    event loop: otherwise, under more concurrent requests than pooled connections, requests
+    holding a connection wait for a worker thread while every worker thread waits for a
+    connection (a deadlock, seen at 100 clients). Creating the Session does no I/O, so it needs
+    no thread; commit and close run in one thread-pool call.
+    """
+    async with request.app.state.db_limiter:
+        session: Session = request.app.state.sessionmaker()
+        try:
+            yield session
+        except BaseException as exc:
+            await run_in_threadpool(_finish, session, exc)
+            raise
+        await run_in_threadpool(_finish, session, None)
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]
@@ -90,7 +107,8 @@ def _verify_csrf(request: Request, token: str | None) -> None:
         )
 
 
-def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+# The checks below do no I/O: ``async def`` keeps them off the thread pool.
+async def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
         raise NotAuthenticated()
     return actor
@@ -100,7 +118,7 @@ CurrentActor = Annotated[Actor, Depends(require_actor)]
 OptionalActor = Annotated[Actor | None, Depends(optional_actor)]
 
 
-def require_api_csrf(request: Request, actor: CurrentActor) -> Actor:
+async def require_api_csrf(request: Request, actor: CurrentActor) -> Actor:
     """API routes: a cookie-authenticated unsafe request must have passed the header check."""
     if getattr(request.state, "csrf_owed", False):
         raise DomainError(
