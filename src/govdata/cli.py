@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -124,7 +125,8 @@ def audit_verify() -> None:
 
     started = time.perf_counter()
     with transaction(make_sessionmaker(_engine())) as session:
-        result = verify(session)
+        # Ranges of a long chain are checked in parallel, one process per core.
+        result = verify(session, workers=os.cpu_count() or 1)
     elapsed = time.perf_counter() - started
     if result.ok:
         console.print(f"审计链完整：已校验 {result.checked} 个事件，用时 {elapsed:.2f} 秒。")

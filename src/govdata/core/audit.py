@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing import get_context
 from typing import Any
 
 from sqlalchemy import Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.pool import NullPool
 
 from govdata.core.actor import Actor
 from govdata.core.crypto import sm3, sm3_hex
@@ -175,76 +178,157 @@ class VerifyResult:
 
 
 _COLUMNS = (
-    "seq, at, actor_id, actor_name, action, object_type, object_id, region_id, "
-    "department_id, summary, digest, prev_hash, hash"
+    "seq, prev_hash, hash, at, actor_id, actor_name, action, object_type, object_id, "
+    "region_id, department_id, summary, digest"
 )
-
-
-def _rows(session: Session, batch: int) -> Iterator[tuple[Any, ...]]:
-    # Options on the statement, not the connection: a server-side cursor for this read only.
-    result = session.connection().exec_driver_sql(
-        f"SELECT {_COLUMNS} FROM audit_events ORDER BY seq",  # noqa: S608
-        execution_options={"stream_results": True, "yield_per": batch},
+# On PostgreSQL the server builds each event's canonical text (in its own process, so on the
+# other core); it must equal ``_event_bytes``.
+_PG_MESSAGE = " || chr(31) || ".join(
+    (
+        "prev_hash", "seq::text",
+        "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+        "coalesce(actor_id::text, '')", "actor_name", "action", "object_type", "object_id",
+        "coalesce(region_id::text, '')", "coalesce(department_id::text, '')", "summary", "digest",
     )
-    for part in result.partitions(batch):
-        yield from part
+)  # fmt: skip
 
 
-def _at_from_db(value: Any) -> str:
-    if isinstance(value, datetime):
-        return _at_text(value if value.tzinfo else value.replace(tzinfo=UTC))
-    # SQLite returns the stored text ('YYYY-MM-DD HH:MM:SS.ffffff[+00:00]').
-    parsed = datetime.fromisoformat(str(value))
-    return _at_text(parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC))
-
-
-def verify(session: Session, *, batch: int = 20_000) -> VerifyResult:
-    """Recompute the chain from the first event; name the first event that does not fit."""
-    prev = GENESIS_HASH
-    expected_seq = 1
-    checked = 0
-    for row in _rows(session, batch):
+def _sqlite_message(row: tuple[Any, ...]) -> str:
+    # SQLite keeps ``at`` as the text 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC); the chain hashes it
+    # as 'YYYY-MM-DDTHH:MM:SS.ffffffZ'.
+    _, prev_hash, _, at, actor_id, actor_name, action, otype, oid, region, dept, summary, dg = row
+    return "\x1f".join(
         (
-            seq,
-            at,
-            actor_id,
-            actor_name,
-            action,
-            otype,
-            oid,
-            region,
-            dept,
-            summary,
-            digest,
-            prev_hash,
-            stored,
-        ) = row
+            prev_hash, str(row[0]), f"{at[:10]}T{at[11:]}Z",
+            "" if actor_id is None else str(actor_id), actor_name, action, otype, oid,
+            "" if region is None else str(region), "" if dept is None else str(dept),
+            summary, dg,
+        )
+    )  # fmt: skip
+
+
+def _messages(
+    connection: Any, dialect: str, lo: int, hi: int, batch: int
+) -> Iterator[tuple[int, str, str, str]]:
+    """Stream (seq, prev_hash, hash, canonical text) of events lo..hi on a DBAPI connection."""
+    if dialect == "postgresql":
+        sql = (
+            f"SELECT seq, prev_hash, hash, {_PG_MESSAGE} FROM audit_events "  # noqa: S608
+            "WHERE seq BETWEEN %s AND %s ORDER BY seq"
+        )
+        cursor = connection.cursor(name=f"audit_verify_{lo}")  # server-side: streams
+        cursor.execute(sql, (lo, hi))
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
+        return
+    cursor = connection.cursor()
+    cursor.execute(
+        f"SELECT {_COLUMNS} FROM audit_events WHERE seq BETWEEN ? AND ? ORDER BY seq",  # noqa: S608
+        (lo, hi),
+    )
+    try:
+        while rows := cursor.fetchmany(batch):
+            for row in rows:
+                yield row[0], row[1], row[2], _sqlite_message(row)
+    finally:
+        cursor.close()
+
+
+@dataclass(frozen=True)
+class _RangeResult:
+    first_broken_seq: int | None
+    reason: str | None
+    last_seq: int  # the last event seen (lo - 1 if none)
+    last_hash: str | None
+
+
+def _check_range(
+    rows: Iterator[tuple[int, str, str, str]], lo: int, expected_prev: str | None
+) -> _RangeResult:
+    """Check events from ``lo`` on: contiguous, each linked to its predecessor's stored hash,
+    each hash equal to the SM3 of its content. ``expected_prev`` None: take the predecessor's
+    hash from the first row read (a worker starts one row early, at ``lo - 1``)."""
+    prev = expected_prev
+    expected_seq = lo if expected_prev is not None else lo - 1
+    last_hash = None
+    for seq, prev_hash, stored, message in rows:
+        if prev is None:  # the row before the range: its hash is all we need
+            if seq != expected_seq:
+                return _RangeResult(lo - 1, f"缺少序号为 {lo - 1} 的事件", lo - 1, None)
+            prev, expected_seq, last_hash = stored, lo, stored
+            continue
         if seq != expected_seq:
-            return VerifyResult(False, checked, expected_seq, f"缺少序号为 {expected_seq} 的事件")
+            return _RangeResult(expected_seq, f"缺少序号为 {expected_seq} 的事件", seq, last_hash)
         if prev_hash != prev:
-            return VerifyResult(False, checked, seq, "前序哈希与上一事件不符")
-        computed = sm3(
-            _event_bytes(
-                prev,
-                seq,
-                _at_from_db(at),
-                actor_id,
-                actor_name,
-                action,
-                otype,
-                oid,
-                region,
-                dept,
-                summary,
-                digest,
-            )
-        ).hex()
-        if computed != stored:
-            return VerifyResult(False, checked, seq, "事件内容与其哈希不符（内容被篡改）")
-        prev = stored
+            return _RangeResult(seq, "前序哈希与上一事件不符", seq, last_hash)
+        if sm3(message.encode("utf-8")).hex() != stored:
+            return _RangeResult(seq, "事件内容与其哈希不符（内容被篡改）", seq, last_hash)
+        prev = last_hash = stored
         expected_seq += 1
-        checked += 1
+    return _RangeResult(None, None, expected_seq - 1, last_hash)
+
+
+def _verify_range_in_process(url: str, lo: int, hi: int, batch: int) -> _RangeResult:
+    """A worker process: its own connection, the events lo..hi (and lo - 1 for the link)."""
+    from govdata.core.db import make_engine
+
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            raw = conn.connection.dbapi_connection
+            rows = _messages(raw, conn.dialect.name, max(lo - 1, 1), hi, batch)
+            return _check_range(rows, lo, GENESIS_HASH if lo == 1 else None)
+    finally:
+        engine.dispose()
+
+
+def verify(
+    session: Session, *, batch: int = 20_000, workers: int = 1, parallel_from: int = 50_000
+) -> VerifyResult:
+    """Recompute the chain from the first event; name the first event that does not fit.
+
+    With ``workers`` > 1 (the CLI passes the number of cores), ranges of the chain are checked
+    by separate processes on their own connections: each event needs only its predecessor's
+    stored hash, so the check splits cleanly. Only committed events are visible to them, so
+    callers inside an uncommitted transaction (tests) keep ``workers=1``.
+    """
     head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
-    if head is not None and (head.seq != checked or head.hash != prev):
+    total = head.seq if head is not None else 0
+    conn = session.connection()
+    dialect = conn.dialect.name
+    ranges = _split(total, workers if total >= parallel_from else 1)
+    if len(ranges) <= 1:
+        raw = conn.connection.dbapi_connection
+        # Up to the end of the table, not the head: events past a tampered head are read too.
+        results = [_check_range(_messages(raw, dialect, 1, 2**62, batch), 1, GENESIS_HASH)]
+    else:
+        url = conn.engine.url.render_as_string(hide_password=False)
+        last_lo, _ = ranges[-1]
+        ranges[-1] = (last_lo, 2**62)
+        with ProcessPoolExecutor(len(ranges), mp_context=get_context("fork")) as pool:
+            futures = [
+                pool.submit(_verify_range_in_process, url, lo, hi, batch) for lo, hi in ranges
+            ]
+            results = [f.result() for f in futures]
+    for i, ((_, hi), r) in enumerate(zip(ranges, results, strict=True)):
+        if r.first_broken_seq is not None:
+            return VerifyResult(False, r.first_broken_seq - 1, r.first_broken_seq, r.reason)
+        if i < len(ranges) - 1 and r.last_seq != hi:  # events missing at the end of a range
+            gap = r.last_seq + 1
+            return VerifyResult(False, r.last_seq, gap, f"缺少序号为 {gap} 的事件")
+    checked = results[-1].last_seq
+    last_hash = results[-1].last_hash or GENESIS_HASH
+    if head is not None and (head.seq != checked or head.hash != last_hash):
         return VerifyResult(False, checked, checked + 1, "链尾事件缺失或链头记录被篡改")
     return VerifyResult(True, checked)
+
+
+def _split(total: int, parts: int) -> list[tuple[int, int]]:
+    if total <= 0:
+        return [(1, 0)]
+    parts = max(1, min(parts, total))
+    size = -(-total // parts)
+    return [(lo, min(lo + size - 1, total)) for lo in range(1, total + 1, size)]
