@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from govdata.core import calendar as cal
 from govdata.core.audit_query import AuditFilter, list_events, verify_chain
-from govdata.core.pagination import PageOut
+from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import (
     ERROR_RESPONSES,
     AuditEventOut,
@@ -50,12 +50,7 @@ def audit_events(
         offset=offset,
         limit=limit,
     )
-    return PageOut[AuditEventOut](
-        items=[AuditEventOut.model_validate(e) for e in page.items],
-        total=page.total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return page_out(page, AuditEventOut)
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

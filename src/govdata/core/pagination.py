@@ -10,6 +10,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 T = TypeVar("T")
+S = TypeVar("S", bound=BaseModel)
 
 MAX_LIMIT = 200
 
@@ -43,3 +44,13 @@ def paginate(session: Session, stmt: Select[Any], offset: int, limit: int) -> Pa
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
     items = list(session.scalars(stmt.offset(offset).limit(limit)))
     return Page(items=items, total=total, offset=offset, limit=limit)
+
+
+def page_out(page: Page[Any], schema: type[S]) -> PageOut[S]:
+    """A service's page of rows as the API's page of ``schema``."""
+    return PageOut[schema](  # type: ignore[valid-type]
+        items=[schema.model_validate(item) for item in page.items],
+        total=page.total,
+        offset=page.offset,
+        limit=page.limit,
+    )

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from govdata.core.pagination import PageOut
+from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.org import auth, policy, service
@@ -101,12 +101,7 @@ def departments(
     page = service.list_departments(
         session, actor, region_id=region_id, q=q, offset=offset, limit=limit
     )
-    return PageOut[DepartmentOut](
-        items=[DepartmentOut.model_validate(d) for d in page.items],
-        total=page.total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return page_out(page, DepartmentOut)
 
 
 @router.get("/org/departments/{department_id}", response_model=DepartmentOut)
@@ -142,12 +137,7 @@ def people(
     page = service.list_people(
         session, actor, department_id=department_id, q=q, offset=offset, limit=limit
     )
-    return PageOut[PersonOut](
-        items=[PersonOut.model_validate(p) for p in page.items],
-        total=page.total,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    return page_out(page, PersonOut)
 
 
 @router.get("/org/people/{person_id}", response_model=PersonOut)
