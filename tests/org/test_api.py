@@ -104,7 +104,6 @@ def test_me_describes_the_signed_in_person(sign_in, world: World) -> None:
         "name": "王专员",
         "roles": [
             {
-                "id": 0,
                 "role": "department_officer",
                 "region_id": None,
                 "department_id": world.police,

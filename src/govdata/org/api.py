@@ -11,6 +11,7 @@ from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.org import auth, policy, service
 from govdata.org.schemas import (
+    ActorRole,
     DepartmentCreate,
     DepartmentOut,
     DepartmentUpdate,
@@ -72,7 +73,7 @@ def me(actor: CurrentActor) -> Me:
         person_id=actor.person_id,
         name=actor.name,
         roles=[
-            GrantOut(id=0, role=g.role, region_id=g.region_id, department_id=g.department_id)
+            ActorRole(role=g.role, region_id=g.region_id, department_id=g.department_id)
             for g in actor.grants
         ],
         token_id=actor.token_id,

@@ -124,10 +124,16 @@ class SignedIn(BaseModel):
     expires_at: datetime
 
 
+class ActorRole(BaseModel):
+    role: Role
+    region_id: int | None
+    department_id: int | None
+
+
 class Me(BaseModel):
     person_id: int | None
     name: str
-    roles: list[GrantOut]
+    roles: list[ActorRole]
     token_id: int | None
     scopes: list[str]
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from govdata.core import calendar as cal
 from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
 from govdata.core.crypto import verify_password
+from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import Offset
 from govdata.core.workdays import CalendarEntry
@@ -67,10 +68,7 @@ def login(
             user_agent=request.headers.get("user-agent"),
         )
     except DomainError as exc:
-        if exc.keep_changes:
-            session.commit()
-        else:
-            session.rollback()
+        finish_failed(session, exc)  # a failed attempt still counts towards the lockout
         return render(
             request,
             "login.html",
