@@ -14,8 +14,9 @@ transactions can never link to the same predecessor.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing import get_context
@@ -209,7 +210,7 @@ def _sqlite_message(row: tuple[Any, ...]) -> str:
 
 def _messages(
     connection: Any, dialect: str, lo: int, hi: int, batch: int
-) -> Iterator[tuple[int, str, str, str]]:
+) -> Generator[tuple[int, str, str, str], None, None]:
     """Stream (seq, prev_hash, hash, canonical text) of events lo..hi on a DBAPI connection."""
     if dialect == "postgresql":
         sql = (
@@ -279,8 +280,8 @@ def _verify_range_in_process(url: str, lo: int, hi: int, batch: int) -> _RangeRe
     try:
         with engine.connect() as conn:
             raw = conn.connection.dbapi_connection
-            rows = _messages(raw, conn.dialect.name, max(lo - 1, 1), hi, batch)
-            return _check_range(rows, lo, GENESIS_HASH if lo == 1 else None)
+            with closing(_messages(raw, conn.dialect.name, max(lo - 1, 1), hi, batch)) as rows:
+                return _check_range(rows, lo, GENESIS_HASH if lo == 1 else None)
     finally:
         engine.dispose()
 
@@ -303,7 +304,9 @@ def verify(
     if len(ranges) <= 1:
         raw = conn.connection.dbapi_connection
         # Up to the end of the table, not the head: events past a tampered head are read too.
-        results = [_check_range(_messages(raw, dialect, 1, 2**62, batch), 1, GENESIS_HASH)]
+        # closing(): stopping at a broken event must close the cursor before the connection.
+        with closing(_messages(raw, dialect, 1, 2**62, batch)) as rows:
+            results = [_check_range(rows, 1, GENESIS_HASH)]
     else:
         url = conn.engine.url.render_as_string(hide_password=False)
         last_lo, _ = ranges[-1]
