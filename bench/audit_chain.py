@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/audit_chain.py [--db sqlite|postgresql] [--events 1000000]
                                           [--verify-runs 3] [--writes 2000] [--profile]
-                                          [--prototypes] [--check-parallel]
+                                          [--check-parallel]
 
 1. Generates ``--events`` chained audit events into a fresh database (SQLite file under
    ``bench/out/`` or PostgreSQL ``govdata_bench``), migrated with the real migrations. The chain is
@@ -17,8 +17,8 @@
    in-process too, in one process and (when it takes ``workers``) over all cores; ``--profile``
    runs the one-process verify under cProfile and prints the hot spots.
 3. Times ``--writes`` small writes (one person's phone, ORM, one transaction each, as a request
-   would) with and without ``audit.record(...)`` in the same transaction (``--prototypes``: and
-   with ``record_fast`` of ``prototypes.py``), interleaved in blocks, on the database that now
+   would) with and without ``audit.record(...)`` in the same transaction, interleaved in blocks,
+   on the database that now
    holds the chain; then verifies the chain again.
 4. ``--check-parallel``: on tampered 30,000-event chains, verify with 2 and 3 workers must
    report exactly what one process reports.
@@ -279,7 +279,7 @@ def cli_startup(url: str) -> float:
 # --- 3. append cost ------------------------------------------------------------------------
 
 
-def append_cost(engine: Engine, writes: int, block: int = 250, *, proto: bool) -> dict[str, Any]:
+def append_cost(engine: Engine, writes: int, block: int = 250) -> dict[str, Any]:
     """Per-write time of a small ORM write alone and with an audit append in the same transaction.
 
     Modes run interleaved in blocks of ``block`` writes (rotating their order) so that drift in
@@ -296,10 +296,6 @@ def append_cost(engine: Engine, writes: int, block: int = 250, *, proto: bool) -
     actor = Actor(person_id=pid, name="压测账户")
     counter = 0
     recorders: dict[str, Any] = {"plain": None, "audited": audit.record}
-    if proto:
-        from prototypes import record_fast
-
-        recorders["audited_proto"] = record_fast
 
     def one(record: Any) -> float:
         nonlocal counter
@@ -428,11 +424,6 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=2000, help="writes per mode")
     parser.add_argument("--profile", action="store_true", help="cProfile the in-process verify")
     parser.add_argument(
-        "--prototypes",
-        action="store_true",
-        help="also time record_fast, the prototype of a cheaper audit.record (prototypes.py)",
-    )
-    parser.add_argument(
         "--check-parallel",
         action="store_true",
         help="check on tampered 30,000-event chains that verify's parallel path reports "
@@ -487,7 +478,7 @@ def main() -> None:
     meter.start()
     self0 = resource.getrusage(resource.RUSAGE_SELF)
     pg0 = postgres_cpu_seconds()
-    cost = append_cost(engine, args.writes, proto=args.prototypes)
+    cost = append_cost(engine, args.writes)
     pg_cpu = postgres_cpu_seconds() - pg0
     self1 = resource.getrusage(resource.RUSAGE_SELF)
     machine_cpu, _ = meter.stop()
