@@ -12,6 +12,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, Date, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -41,6 +42,14 @@ class CalendarYear(Base):
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     source: Mapped[str] = mapped_column(String(40))  # chinesecalendar / import / page
     loaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+CITY_TZ = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """Today in the city: statutory working days are counted on Beijing time."""
+    return datetime.now(CITY_TZ).date()
 
 
 # --- reading ---------------------------------------------------------------------------------

@@ -44,6 +44,8 @@ TOUCH_INTERVAL = timedelta(minutes=5)
 # Scopes a department system's token may carry. Each domain that serves systems adds its own.
 SCOPES: dict[str, str] = {
     "org:read": "读取本部门及可见的组织机构、人员信息",
+    "catalog:read": "读取已发布的政务数据资源目录",
+    "catalog:write": "维护本部门的目录清单和需求清单",
 }
 
 INVALID_CREDENTIALS = "用户名或密码错误。"

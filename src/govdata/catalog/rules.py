@@ -1,0 +1,169 @@
+"""The regulation's rules on one resource's metadata, checked before anything is stored.
+
+``check_resource`` returns every problem (the spreadsheet import reports them all);
+``require_valid`` raises the first as a domain error (forms and the API).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from govdata.catalog.schemas import ResourceIn
+from govdata.catalog.vocab import (
+    ID_NUMBER_ITEM_NAMES,
+    USCC_ITEM_NAMES,
+    Category,
+    DataType,
+    OpenType,
+    ResourceFormat,
+    ShareType,
+    SubjectKind,
+)
+from govdata.core.errors import InvalidInput
+
+# Formats whose content has no fields to describe (a scanned document, a video stream).
+UNSTRUCTURED_FORMATS = frozenset(
+    {ResourceFormat.ELECTRONIC_FILE, ResourceFormat.IMAGE, ResourceFormat.STREAMING}
+)
+MAX_CLASS_LEVELS = 3  # 项/目/细目
+
+
+@dataclass(frozen=True)
+class Problem:
+    code: str
+    message: str
+    field: str  # the ResourceIn field (or "items")
+
+
+def class_levels(class_path: str) -> list[str]:
+    return [part.strip() for part in class_path.split("/")] if class_path.strip() else []
+
+
+def infer_subject(data: ResourceIn) -> SubjectKind:
+    """Whom the resource is about: declared, by its subject key, or by its class (Art. 16)."""
+    if data.subject_kind is not None:
+        return data.subject_kind
+    for item in data.items:
+        if item.is_subject_key and item.name in ID_NUMBER_ITEM_NAMES:
+            return SubjectKind.PERSON
+        if item.is_subject_key and item.name in USCC_ITEM_NAMES:
+            return SubjectKind.LEGAL_PERSON
+    levels = class_levels(data.class_path)
+    if data.category is Category.BASIC and levels:
+        if levels[0].startswith(("人口", "自然人")):
+            return SubjectKind.PERSON
+        if levels[0].startswith("法人"):
+            return SubjectKind.LEGAL_PERSON
+    return SubjectKind.OTHER
+
+
+def check_resource(data: ResourceIn) -> list[Problem]:
+    problems: list[Problem] = []
+
+    def add(code: str, message: str, field: str) -> None:
+        problems.append(Problem(code, message, field))
+
+    levels = class_levels(data.class_path)
+    if len(levels) > MAX_CLASS_LEVELS or any(not level for level in levels):
+        add(
+            "catalog.class_path_invalid",
+            "信息资源分类在“类”之后最多三级（项/目/细目），各级名称不能为空。",
+            "class_path",
+        )
+
+    # Art. 25(1): conditional or no sharing needs a legal basis; Art. 31 likewise for opening.
+    item_share = {i.share_type for i in data.items if i.share_type is not None}
+    item_open = {i.open_type for i in data.items if i.open_type is not None}
+    restricted_share = data.share_type is not ShareType.UNCONDITIONAL or bool(
+        item_share - {ShareType.UNCONDITIONAL}
+    )
+    restricted_open = data.open_type is not OpenType.UNCONDITIONAL or bool(
+        item_open - {OpenType.UNCONDITIONAL}
+    )
+    if not data.legal_basis.strip():
+        if restricted_share:
+            add(
+                "catalog.share_legal_basis_required",
+                "有条件共享或不予共享的政务数据资源，须填写法律、行政法规或党中央、国务院政策依据"
+                "（第二十五条）。",
+                "legal_basis",
+            )
+        if restricted_open:
+            add(
+                "catalog.open_legal_basis_required",
+                "有条件开放或不予开放的政务数据资源，须填写法律法规或国家有关文件依据（第三十一条）。",
+                "legal_basis",
+            )
+    if data.share_type is ShareType.CONDITIONAL and not data.share_conditions.strip():
+        add(
+            "catalog.share_conditions_required",
+            "有条件共享的政务数据资源须写明共享条件（第二十四条）。",
+            "share_conditions",
+        )
+    if data.open_type is OpenType.CONDITIONAL and not data.open_conditions.strip():
+        add(
+            "catalog.open_conditions_required",
+            "有条件开放的政务数据资源须写明开放条件（第三十条）。",
+            "open_conditions",
+        )
+
+    # Art. 25(2): the basic items of the base databases are shared unconditionally.
+    if data.category is Category.BASIC and restricted_share:
+        add(
+            "catalog.base_items_must_share",
+            "基础信息资源的基础信息项应当无条件共享（第二十五条第二项）。",
+            "share_type",
+        )
+
+    # Items: at least one for structured data, unique names, lengths where the type needs one.
+    if not data.items and data.format not in UNSTRUCTURED_FORMATS:
+        add(
+            "catalog.items_required",
+            f"“{data.format.label}”格式的政务数据资源须至少列出一个信息项。",
+            "items",
+        )
+    seen: set[str] = set()
+    for item in data.items:
+        if item.name in seen:
+            add("catalog.item_name_duplicate", f"信息项“{item.name}”重复。", "items")
+        seen.add(item.name)
+        if item.data_type is DataType.C and item.length is None:
+            add(
+                "catalog.item_length_required",
+                f"字符型信息项“{item.name}”须填写数据长度。",
+                "items",
+            )
+    keys = [i for i in data.items if i.is_subject_key]
+    if len(keys) > 1:
+        add("catalog.subject_key_multiple", "一个政务数据资源只能有一个主体标识信息项。", "items")
+
+    # Art. 16: natural persons by ID number, legal persons by USCC.
+    subject = infer_subject(data)
+    if subject is SubjectKind.PERSON and not any(
+        i.name in ID_NUMBER_ITEM_NAMES and i.data_type is DataType.C for i in keys
+    ):
+        add(
+            "catalog.person_id_number_required",
+            "自然人数据须以公民身份号码（字符型）作为主体标识信息项（第十六条）。",
+            "items",
+        )
+    if subject is SubjectKind.LEGAL_PERSON and not any(
+        i.name in USCC_ITEM_NAMES and i.data_type is DataType.C for i in keys
+    ):
+        add(
+            "catalog.legal_person_uscc_required",
+            "法人及其他组织数据须以统一社会信用代码（字符型）作为主体标识信息项（第十六条）。",
+            "items",
+        )
+    return problems
+
+
+def require_valid(data: ResourceIn) -> None:
+    problems = check_resource(data)
+    if problems:
+        first = problems[0]
+        raise InvalidInput(
+            first.code,
+            first.message,
+            detail={"problems": [p.__dict__ for p in problems]},
+        )

@@ -1,0 +1,218 @@
+"""Pydantic schemas of the catalog domain.
+
+Enumerations are validated here (a wrong value is a malformed payload, 422); the regulation's
+rules are checked in ``govdata.catalog.rules`` and raise domain errors with stable codes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from govdata.catalog.vocab import (
+    Category,
+    DataType,
+    OpenType,
+    ResourceFormat,
+    SecurityLevel,
+    ShareType,
+    SubjectKind,
+    UpdateCycle,
+)
+from govdata.core.types import DbId
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class InfoItemIn(Strict):
+    name: str = Field(min_length=1, max_length=100)
+    data_type: DataType
+    length: int | None = Field(default=None, ge=1, le=65535)
+    # Blank: the item inherits the resource's share/open type.
+    share_type: ShareType | None = None
+    open_type: OpenType | None = None
+    is_subject_key: bool = False
+
+
+class ResourceIn(Strict):
+    """A resource's metadata as a department enters it (create, or replace on update)."""
+
+    category: Category
+    # 项/目/细目 names below the class, joined by "/" (e.g. "人口/户籍"); may be empty.
+    class_path: str = Field(default="", max_length=200)
+    name: str = Field(min_length=2, max_length=200)
+    abstract: str = Field(default="", max_length=4000)
+    format: ResourceFormat
+    format_subtype: str = Field(default="", max_length=40)
+    share_type: ShareType
+    share_conditions: str = Field(default="", max_length=2000)
+    share_method: str = Field(default="", max_length=100)
+    open_type: OpenType
+    open_conditions: str = Field(default="", max_length=2000)
+    legal_basis: str = Field(default="", max_length=2000)
+    update_cycle: UpdateCycle
+    published_on: date | None = None
+    related_codes: list[str] = Field(default_factory=list, max_length=50)
+    security_level: SecurityLevel = SecurityLevel.INTERNAL
+    usage_requirements: str = Field(default="", max_length=2000)
+    # Blank: inferred from the subject-key item or the classification (Art. 16).
+    subject_kind: SubjectKind | None = None
+    items: list[InfoItemIn] = Field(default_factory=list, max_length=500)
+
+
+class InfoItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    data_type: str
+    length: int | None
+    share_type: str
+    open_type: str
+    is_subject_key: bool
+
+
+class ResourceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    department_id: int
+    category: str
+    class_path: str
+    classification_code: str
+    name: str
+    abstract: str
+    format: str
+    format_subtype: str
+    share_type: str
+    share_conditions: str
+    share_method: str
+    open_type: str
+    open_conditions: str
+    legal_basis: str
+    update_cycle: str
+    published_on: date | None
+    related_codes: list[str]
+    security_level: str
+    usage_requirements: str
+    subject_kind: str
+    state: str
+    withdrawn: bool
+    updated_at: datetime
+    items: list[InfoItemOut]
+
+
+class PublishedResourceOut(BaseModel):
+    """A resource as the published catalog carries it (a revision's snapshot)."""
+
+    code: str
+    revision: int
+    department_code: str
+    department_name: str
+    region_id: int
+    data: dict[str, Any]
+
+
+class DemandIn(Strict):
+    title: str = Field(min_length=2, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    wanted_items: str = Field(default="", max_length=2000)
+    purpose: str = Field(default="", max_length=2000)
+    provider_department_id: DbId | None = None
+
+
+class DemandOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    title: str
+    description: str
+    wanted_items: str
+    purpose: str
+    provider_department_id: int | None
+    status: str
+    matched_resource_id: int | None
+    return_reason: str
+
+
+class SubmissionIn(Strict):
+    note: str = Field(default="", max_length=2000)
+    change_id: DbId | None = None
+
+
+class EntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    submission_id: int
+    action: str
+    resource_id: int | None
+    revision_id: int | None
+    demand_id: int | None
+    status: str
+    reason: str
+    decided_at: datetime | None
+
+
+class SubmissionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    region_id: int
+    status: str
+    note: str
+    submitted_at: datetime
+    received_on: date | None
+    is_update: bool
+    review_due: date | None
+    review_due_provisional: bool
+    closed_on: date | None
+    change_id: int | None
+
+
+class Decision(Strict):
+    approve: bool
+    reason: str = Field(default="", max_length=2000)
+
+
+class PublishIn(Strict):
+    note: str = Field(default="", max_length=2000)
+
+
+class VersionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    number: int
+    published_at: datetime
+    note: str
+    resource_count: int
+    added: int
+    changed: int
+    removed: int
+
+
+class ChangeIn(Strict):
+    kind: str = Field(pattern="^(law|function)$")
+    description: str = Field(min_length=2, max_length=2000)
+    occurred_on: date
+
+
+class ChangeOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    department_id: int
+    kind: str
+    description: str
+    occurred_on: date
+    apply_due: date
+    apply_due_provisional: bool
+    applied_on: date | None
+    submission_id: int | None
