@@ -99,7 +99,9 @@ def test_district_lists_go_through_the_district_bureau(session, world) -> None: 
     assert sub.status == SubmissionStatus.CLOSED
 
     # The returned entry is corrected and resubmitted: now an update application (Art. 14).
-    service.update_resource(session, yz_officer, r2.id, company_resource("乙资源", abstract="详细摘要"))
+    service.update_resource(
+        session, yz_officer, r2.id, company_resource("乙资源", abstract="详细摘要")
+    )
     again = review.submit(session, yz_officer, world.yz_police)
     review.compile_district(session, yz_admin, world.yuzhong)
     session.refresh(again)

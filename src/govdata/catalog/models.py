@@ -178,6 +178,19 @@ class Resource(Base):
         order_by="InfoItem.position",
     )
 
+    # The classification's parts, for schemas and forms (needs ``classification`` loaded).
+    @property
+    def category(self) -> str:
+        return self.classification.category
+
+    @property
+    def class_path(self) -> str:
+        return self.classification.path
+
+    @property
+    def classification_code(self) -> str:
+        return self.classification.code
+
 
 class InfoItem(Base):
     """信息项: one field of a resource."""

@@ -106,15 +106,119 @@ class ResourceOut(BaseModel):
     items: list[InfoItemOut]
 
 
+class ResourceSummaryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    code: str
+    department_id: int
+    category: str
+    class_path: str
+    name: str
+    share_type: str
+    open_type: str
+    update_cycle: str
+    state: str
+    withdrawn: bool
+    updated_at: datetime
+
+
 class PublishedResourceOut(BaseModel):
     """A resource as the published catalog carries it (a revision's snapshot)."""
 
     code: str
     revision: int
-    department_code: str
-    department_name: str
+    department_id: int
     region_id: int
+    name: str
+    category: str
+    share_type: str
+    open_type: str
+    update_cycle: str
+    format: str
     data: dict[str, Any]
+
+    @classmethod
+    def of(cls, revision: Any) -> PublishedResourceOut:
+        return cls(
+            code=revision.code,
+            revision=revision.number,
+            department_id=revision.department_id,
+            region_id=revision.region_id,
+            name=revision.name,
+            category=revision.category,
+            share_type=revision.share_type,
+            open_type=revision.open_type,
+            update_cycle=revision.update_cycle,
+            format=revision.format,
+            data=revision.data,
+        )
+
+
+class PublishedPage(BaseModel):
+    version: int
+    items: list[PublishedResourceOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class SearchOut(PublishedPage):
+    facets: dict[str, dict[str, int]]
+
+
+class FieldChangeOut(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class ChangedResourceOut(BaseModel):
+    code: str
+    name: str
+    changes: list[FieldChangeOut]
+
+
+class DiffOut(BaseModel):
+    old_version: int | None
+    new_version: int
+    added: list[PublishedResourceOut]
+    removed: list[PublishedResourceOut]
+    changed: list[ChangedResourceOut]
+
+
+class ResponsibilityItemOut(BaseModel):
+    code: str
+    name: str
+    update_cycle: str
+    share_type: str
+    open_type: str
+    subject_kind: str
+
+
+class ResponsibilityOut(BaseModel):
+    department_id: int
+    version_number: int
+    items: list[ResponsibilityItemOut]
+
+
+class CompilationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    region_id: int
+    submission_count: int
+    compiled_at: datetime
+
+
+class MatchIn(Strict):
+    resource_code: str | None = Field(default=None, max_length=32)
+
+
+class OverdueOut(BaseModel):
+    today: date
+    changes: list[ChangeOut]
+    reviews: list[SubmissionOut]
 
 
 class DemandIn(Strict):

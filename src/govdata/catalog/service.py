@@ -254,6 +254,7 @@ def _apply(
         resource.items = []
         session.flush()
     resource.classification_id = classification.id
+    resource.classification = classification
     resource.name = data.name
     resource.abstract = data.abstract
     resource.format = data.format.value

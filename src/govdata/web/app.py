@@ -42,6 +42,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    from govdata.catalog import api as catalog_api
     from govdata.core import api as core_api
     from govdata.org import api as org_api
     from govdata.org import pages as org_pages
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     app.include_router(org_api.router)
     app.include_router(core_api.router)
+    app.include_router(catalog_api.router)
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
     return app
