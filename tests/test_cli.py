@@ -45,11 +45,11 @@ def run(
 
 
 def test_demo_loads_once_and_audit_verify_catches_tampering(db_url: str, tmp_path: Path) -> None:
-    first = run(db_url, tmp_path, "demo", "--no-serve")
+    first = run(db_url, tmp_path, "demo", "--no-serve", "--no-catalog")
     assert first.returncode == 0, first.stderr
     assert "已载入演示城市" in first.stdout
     assert "demo.city" in first.stdout
-    second = run(db_url, tmp_path, "demo", "--no-serve")
+    second = run(db_url, tmp_path, "demo", "--no-serve", "--no-catalog")
     assert second.returncode == 0, second.stderr
     assert "演示城市已存在" in second.stdout
 
@@ -107,7 +107,7 @@ def test_workdays_import_and_add(db_url: str, tmp_path: Path) -> None:
 
 
 def test_users_create(db_url: str, tmp_path: Path) -> None:
-    assert run(db_url, tmp_path, "demo", "--no-serve").returncode == 0
+    assert run(db_url, tmp_path, "demo", "--no-serve", "--no-catalog").returncode == 0
     r = run(
         db_url,
         tmp_path,

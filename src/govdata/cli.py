@@ -90,6 +90,9 @@ def demo(
     host: str = "127.0.0.1",
     port: int = 8000,
     serve_after: Annotated[bool, typer.Option("--serve/--no-serve")] = True,
+    with_catalog: Annotated[
+        bool, typer.Option("--catalog/--no-catalog", help="同时载入演示目录（约 3,000 条资源）")
+    ] = True,
 ) -> None:
     """Create or reuse the database, load the demo city once, print the accounts, serve."""
     from govdata.core.migrate import upgrade
@@ -104,6 +107,20 @@ def demo(
         console.print("演示城市已存在，直接使用。")
     else:
         console.print("已载入演示城市：重庆市及其 38 个区县、2 个派出机构和各部门。")
+    if with_catalog:
+        from govdata.catalog.demo import load_demo_catalog
+
+        with (
+            console.status("正在生成演示目录……"),
+            transaction(make_sessionmaker(engine)) as session,
+        ):
+            catalog = load_demo_catalog(session)
+        if catalog is not None:
+            console.print(
+                f"已载入演示目录：{catalog.resources} 个政务数据资源，"
+                f"已发布 {catalog.published} 个，待审核条目 {catalog.pending_entries} 个，"
+                f"数据需求 {catalog.demands} 个。"
+            )
     table = Table(title=f"演示账户（密码均为 {DEMO_PASSWORD}）")
     for column in ("用户名", "姓名", "角色", "范围"):
         table.add_column(column)
