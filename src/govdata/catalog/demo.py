@@ -231,10 +231,14 @@ def _plan(rng: random.Random, dept: Department, count: int) -> list[ResourceIn]:
     generic = [(t, s, ("department", f"{short[:12]}/{t}")) for t, s in GENERIC_TOPICS]
     pool = own + generic
     out: list[ResourceIn] = []
+    names: set[str] = set()
     for topic, subject, klass in pool:
         for aspect in rng.sample(ASPECTS, len(ASPECTS)):
             if len(out) >= count:
                 return out
+            if topic + aspect in names:
+                continue
+            names.add(topic + aspect)
             out.append(_resource(rng, dept, topic, aspect, subject, klass))
             if len(out) % 4 == 0:
                 break  # move on to the next topic so every department covers several
