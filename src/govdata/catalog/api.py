@@ -196,9 +196,7 @@ def list_versions(session: DbSession, actor: CurrentActor) -> list[VersionOut]:
 
 
 @router.get("/versions/{number}/diff", response_model=DiffOut)
-def version_diff(
-    session: DbSession, actor: CurrentActor, number: Annotated[int, Query(ge=1, le=2**31 - 1)]
-) -> DiffOut:
+def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffOut:
     policy.require_read_published(actor)
     d = versions.diff(session, number)
     return DiffOut(
