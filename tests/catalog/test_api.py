@@ -134,3 +134,39 @@ def test_demands_over_http(sign_in, world) -> None:  # type: ignore[no-untyped-d
     assert r.status_code == 200 and r.json()["title"] == "市场主体登记基本信息"
     assert officer.get("/api/v1/catalog/demands").json()["total"] == 1
     assert officer.delete(f"/api/v1/catalog/demands/{did}").status_code == 204
+
+
+def test_a_department_system_keeps_its_list_with_a_scoped_token(session, world, client) -> None:  # type: ignore[no-untyped-def]
+    from govdata.org import auth
+    from govdata.org.schemas import TokenCreate
+
+    officer = world.actor(session, "officer")
+    write = auth.issue_token(
+        session, officer, world.police, TokenCreate(name="目录系统", scopes=["catalog:write"])
+    ).secret
+    read = auth.issue_token(
+        session, officer, world.police, TokenCreate(name="只读系统", scopes=["org:read"])
+    ).secret
+    session.commit()
+    body = _body(person_resource())
+    r = client.post(
+        f"/api/v1/catalog/departments/{world.police}/resources",
+        json=body,
+        headers={"Authorization": f"Bearer {read}"},
+    )
+    assert r.status_code == 403 and _error(r)["code"] == "catalog.cannot_edit_list"
+    r = client.post(
+        f"/api/v1/catalog/departments/{world.market}/resources",
+        json=body,
+        headers={"Authorization": f"Bearer {write}"},
+    )
+    assert r.status_code == 404  # another department's list is not even visible
+    r = client.post(
+        f"/api/v1/catalog/departments/{world.police}/resources",
+        json=body,
+        headers={"Authorization": f"Bearer {write}"},
+    )
+    assert r.status_code == 201, r.text
+    # Reading the published catalog needs catalog:read.
+    r = client.get("/api/v1/catalog/published", headers={"Authorization": f"Bearer {write}"})
+    assert r.status_code == 403 and _error(r)["code"] == "auth.scope_missing"

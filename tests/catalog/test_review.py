@@ -138,6 +138,9 @@ def test_versions_carry_over_change_and_remove(session, world) -> None:  # type:
     v2 = review.publish(session, city)
     assert (v2.number, v2.resource_count, v2.added, v2.changed, v2.removed) == (2, 3, 1, 1, 1)
     assert drop.state == ResourceState.RETIRED
+    with pytest.raises(Conflict) as retired:
+        service.update_resource(session, officer, drop.id, person_resource("丙资源"))
+    assert retired.value.code == "catalog.resource_retired"
 
     d = versions.diff(session, 2)
     assert [r.name for r in d.added] == ["丁资源"]

@@ -326,6 +326,11 @@ def create_resource(
 
 
 def _require_editable(resource: Resource) -> None:
+    if resource.state == ResourceState.RETIRED:
+        raise Conflict(
+            "catalog.resource_retired",
+            f"“{resource.name}”已从目录中撤销，不能再修改；如需恢复请新增资源。",
+        )
     if ResourceState(resource.state) not in EDITABLE_STATES:
         raise Conflict(
             "catalog.resource_under_review",
