@@ -17,10 +17,39 @@ from tests.e2e.helpers import LOCKED_USERNAME, LiveServer, login_ok
 
 NAV = 'nav[aria-label="主导航"]'
 
-OVERSIGHT_NAV = ["首页", "行政区域", "部门", "人员与角色", "工作日历", "审计日志", "我的账户"]
-DISTRICT_NAV = ["首页", "行政区域", "部门", "人员与角色", "工作日历", "我的账户"]
-DEPARTMENT_NAV = ["首页", "行政区域", "本部门", "人员与角色", "工作日历", "我的账户"]
-PUBLIC_NAV = ["首页", "我的账户"]
+CATALOG_NAV = ["政务数据资源目录", "开放目录"]
+OVERSIGHT_NAV = [
+    "首页",
+    "行政区域",
+    "部门",
+    "人员与角色",
+    "目录审核",
+    *CATALOG_NAV,
+    "工作日历",
+    "审计日志",
+    "我的账户",
+]
+DISTRICT_NAV = [
+    "首页",
+    "行政区域",
+    "部门",
+    "人员与角色",
+    "目录审核",
+    *CATALOG_NAV,
+    "工作日历",
+    "我的账户",
+]
+DEPARTMENT_NAV = [
+    "首页",
+    "行政区域",
+    "本部门",
+    "人员与角色",
+    "目录清单",
+    *CATALOG_NAV,
+    "工作日历",
+    "我的账户",
+]
+PUBLIC_NAV = ["首页", "开放目录", "我的账户"]
 
 # From govdata.web.nav.ENTRIES and each demo account's role, written out.
 EXPECTED_NAV = {

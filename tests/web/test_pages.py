@@ -138,51 +138,54 @@ def test_home_page_shows_real_counts(sign_in, username: str, key: str, value: st
     assert _stat(r.text, key) == value
 
 
+OVERSIGHT_LINKS = [
+    "/",
+    "/org/regions",
+    "/org/departments",
+    "/org/people",
+    "/catalog/review",
+    "/catalog",
+    "/catalog/open",
+    "/workdays",
+    "/audit",
+    "/account",
+]
+DISTRICT_LINKS = [
+    "/",
+    "/org/regions",
+    "/org/departments",
+    "/org/people",
+    "/catalog/review",
+    "/catalog",
+    "/catalog/open",
+    "/workdays",
+    "/account",
+]
+DEPARTMENT_LINKS = [
+    "/",
+    "/org/regions",
+    "/org/my-department",
+    "/org/people",
+    "/catalog/my",
+    "/catalog",
+    "/catalog/open",
+    "/workdays",
+    "/account",
+]
+PUBLIC_LINKS = ["/", "/catalog/open", "/account"]
+
+
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
-        (
-            "city",
-            [
-                "/",
-                "/org/regions",
-                "/org/departments",
-                "/org/people",
-                "/workdays",
-                "/audit",
-                "/account",
-            ],
-        ),
-        (
-            "yz_admin",
-            ["/", "/org/regions", "/org/departments", "/org/people", "/workdays", "/account"],
-        ),
-        (
-            "officer",
-            ["/", "/org/regions", "/org/my-department", "/org/people", "/workdays", "/account"],
-        ),
-        (
-            "head",
-            ["/", "/org/regions", "/org/my-department", "/org/people", "/workdays", "/account"],
-        ),
-        (
-            "auditor",
-            [
-                "/",
-                "/org/regions",
-                "/org/departments",
-                "/org/people",
-                "/workdays",
-                "/audit",
-                "/account",
-            ],
-        ),
-        (
-            "jb_admin",
-            ["/", "/org/regions", "/org/departments", "/org/people", "/workdays", "/account"],
-        ),
-        ("citizen", ["/", "/account"]),
-        ("plain", ["/", "/account"]),
+        ("city", OVERSIGHT_LINKS),
+        ("yz_admin", DISTRICT_LINKS),
+        ("officer", DEPARTMENT_LINKS),
+        ("head", DEPARTMENT_LINKS),
+        ("auditor", OVERSIGHT_LINKS),
+        ("jb_admin", DISTRICT_LINKS),
+        ("citizen", PUBLIC_LINKS),
+        ("plain", PUBLIC_LINKS),
     ],
 )
 def test_every_nav_link_opens_for_the_role_that_sees_it(

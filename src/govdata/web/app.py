@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from govdata.catalog import api as catalog_api
+    from govdata.catalog import pages as catalog_pages
     from govdata.core import api as core_api
     from govdata.org import api as org_api
     from govdata.org import pages as org_pages
@@ -53,4 +54,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(catalog_api.router)
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
+    app.include_router(catalog_pages.router)
     return app
