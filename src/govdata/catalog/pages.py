@@ -1431,16 +1431,17 @@ def search_page(
 
 EXPORT_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "application/zip",  # resources.csv and items.csv, the workbook's two sheets
     "json": "application/json",
 }
+EXTENSIONS = {"xlsx": "xlsx", "csv": "csv.zip", "json": "json"}
 
 
 def _download(content: bytes, fmt: str, filename: str) -> Response:
     return Response(
         content,
         media_type=EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{fmt}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{EXTENSIONS[fmt]}"'},
     )
 
 
