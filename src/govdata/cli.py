@@ -1,4 +1,4 @@
-"""``govdata`` command line: serve, demo, db, audit, users, workdays."""
+"""``govdata`` command line: serve, demo, db, audit, users, workdays, catalog."""
 
 from __future__ import annotations
 
@@ -260,6 +260,135 @@ def workdays_import(
     except DomainError as exc:
         _fail(exc)
     console.print(f"已导入 {r.year} 年：放假 {r.holidays} 天，调休上班 {r.makeup_workdays} 天。")
+
+
+# --- catalog: import and export of catalog lists (Ch. 2) --------------------------------------
+
+catalog_app = typer.Typer(help="政务数据资源目录：目录清单的 Excel 导入导出")
+app.add_typer(catalog_app, name="catalog")
+
+
+def _department_id(session: object, code: str) -> int:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from govdata.org.models import Department
+
+    assert isinstance(session, Session)
+    dept_id = session.scalar(select(Department.id).where(Department.code == code))
+    if dept_id is None:
+        err.print(f"[red]错误[/red] 未找到部门代码 {code}。")
+        raise typer.Exit(2)
+    return dept_id
+
+
+def _print_json(data: object) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="目录清单 .xlsx 文件")],
+    department: Annotated[str, typer.Option(help="导入到的部门代码")],
+    as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题清单")] = False,
+) -> None:
+    """Import a department's catalog list from xlsx: every row or nothing; exit 1 on problems."""
+    from dataclasses import asdict
+
+    from govdata.catalog.spreadsheet import MAX_FILE_BYTES, ImportRejected, import_catalog
+
+    if file.stat().st_size > MAX_FILE_BYTES:
+        err.print(f"[red]错误[/red] 文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入。")
+        raise typer.Exit(2)
+    content = file.read_bytes()
+    try:
+        with transaction(make_sessionmaker(_engine())) as session:
+            dept_id = _department_id(session, department)
+            result = import_catalog(session, _admin_actor(), dept_id, content)
+    except ImportRejected as exc:
+        if as_json:
+            _print_json(
+                {
+                    "error": {"code": exc.code, "message": exc.message},
+                    "problems": [asdict(p) for p in exc.problems],
+                    "more": exc.more,
+                }
+            )
+            raise typer.Exit(1) from None
+        table = Table(title=exc.message, show_lines=False)
+        for column in ("工作表", "行", "列", "问题代码", "说明"):
+            table.add_column(column, overflow="fold")
+        for p in exc.problems:
+            table.add_row(p.sheet, str(p.row), p.column, p.code, p.message)
+        console.print(table)
+        if exc.more:
+            console.print(f"另有 {exc.more} 处问题未列出。")
+        raise typer.Exit(1) from None
+    except DomainError as exc:
+        if as_json:
+            _print_json({"error": {"code": exc.code, "message": exc.message}})
+            raise typer.Exit(2) from None
+        _fail(exc)
+        return
+    if as_json:
+        _print_json(asdict(result))
+        return
+    console.print(
+        f"已导入 {file.name} 到部门 {department}：新增 {result.created} 条，"
+        f"修改 {result.updated} 条，未变 {result.unchanged} 条。"
+    )
+
+
+@catalog_app.command("export")
+def catalog_export(
+    out: Annotated[Path, typer.Argument(dir_okay=False, help="输出文件")],
+    department: Annotated[
+        str | None, typer.Option(help="部门代码：导出该部门的目录清单（含未发布的草稿）")
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option(
+            "--format", help="xlsx、csv（两个 CSV 文件的 zip）或 json；默认按输出文件的扩展名"
+        ),
+    ] = None,
+    version: Annotated[
+        int | None, typer.Option(help="导出已发布目录的第 N 版（与 --department 同用则只含该部门）")
+    ] = None,
+    published: Annotated[
+        bool, typer.Option("--published", help="导出当前已发布的目录（与 --department 同用同上）")
+    ] = False,
+) -> None:
+    """Export a department's catalog list, or a published version of the catalog.
+
+    With only --department: the department's working list. With --version or --published (or
+    without --department): the published catalog, narrowed to --department when given.
+    """
+    from govdata.catalog.spreadsheet import EXPORT_FORMATS, export_list, export_published
+    from govdata.catalog.versions import CatalogFilter
+
+    chosen = fmt or {".json": "json", ".csv": "csv", ".zip": "csv"}.get(out.suffix.lower(), "xlsx")
+    if chosen not in EXPORT_FORMATS:
+        err.print(f"[red]错误[/red] 导出格式“{chosen}”无效，可选：xlsx、csv、json。")
+        raise typer.Exit(2)
+    try:
+        with transaction(make_sessionmaker(_engine())) as session:
+            dept_id = _department_id(session, department) if department else None
+            if dept_id is not None and version is None and not published:
+                content = export_list(session, _admin_actor(), dept_id, chosen)
+                what = f"部门 {department} 的目录清单"
+            else:
+                flt = CatalogFilter(department_id=dept_id) if dept_id is not None else None
+                content = export_published(session, chosen, number=version, flt=flt)
+                what = f"已发布目录{f'第 {version} 版' if version else '（当前版本）'}"
+                if department:
+                    what += f"中部门 {department} 的资源"
+    except DomainError as exc:
+        _fail(exc)
+        return
+    out.write_bytes(content)
+    console.print(f"已导出{what}到 {out}（{chosen}，{len(content)} 字节）。")
 
 
 if __name__ == "__main__":  # pragma: no cover
