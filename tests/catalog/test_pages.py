@@ -430,3 +430,80 @@ def test_search_page_before_publishing_says_so(sign_in) -> None:  # type: ignore
 def test_unknown_filter_value_is_refused_in_zh_cn(sign_in) -> None:  # type: ignore[no-untyped-def]
     r = sign_in("officer").get("/catalog?share_type=bogus", headers=HTML)
     assert r.status_code == 400 and "共享属性" in r.text
+
+
+# --- import and export --------------------------------------------------------------------------
+
+
+def _xlsx(rows: list[list[str]]) -> bytes:
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    sheet = wb.active
+    assert sheet is not None
+    sheet.title = "信息资源"
+    sheet.append(
+        ["信息资源分类", "信息资源名称", "信息资源格式", "共享类型", "开放类型", "更新周期"]
+    )
+    for row in rows:
+        sheet.append(row)
+    items = wb.create_sheet("信息项")
+    items.append(["信息资源名称", "信息项名称", "数据类型", "数据长度"])
+    for row in rows:
+        items.append([row[1], "名称", "字符型", "100"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def test_import_page_shows_counts_then_every_problem(sign_in, session, world: World) -> None:  # type: ignore[no-untyped-def]
+    c = sign_in("officer")
+    url = f"/catalog/departments/{world.police}/import"
+    assert c.get(url, headers=HTML).status_code == 200
+    assert sign_in("head").get(url, headers=HTML).status_code == 403
+    good = ["部门/治安", "旅馆业信息", "电子表格", "无条件共享", "无条件开放", "每月"]
+    r = c.post(url, files={"file": ("a.xlsx", _xlsx([good]))}, headers=HTML)
+    assert r.status_code == 200, r.text
+    assert "新增 1 条" in r.text
+    before = _resources(session)
+    bad = ["部门/治安", "典当业信息", "电子表格", "随便共享", "无条件开放", "每月"]
+    other = ["部门/治安", "印章业信息", "电子表格", "无条件共享", "无条件开放", "每月"]
+    r = c.post(url, files={"file": ("b.xlsx", _xlsx([other, bad]))}, headers=HTML)
+    assert r.status_code == 422
+    assert "未导入任何数据" in r.text and "随便共享" in r.text
+    assert r.text.count("<code>catalog.") == 1  # only the bad row
+    assert _resources(session) == before  # not even the good row
+    problems = re.search(r'name="problems" value="([^"]*)"', r.text).group(1)  # type: ignore[union-attr]
+    import html
+
+    report = c.post("/catalog/import-report", data={"problems": html.unescape(problems)})
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("application/vnd.openxmlformats")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "kind"), [("xlsx", "spreadsheetml"), ("csv", "zip"), ("json", "json")]
+)
+def test_exports_download(sign_in, session, world: World, fmt: str, kind: str) -> None:  # type: ignore[no-untyped-def]
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    res = service.create_resource(session, officer, world.police, person_resource())
+    review.submit(session, officer, world.police)
+    (entry,) = session.scalars(select(ReviewEntry).where(ReviewEntry.resource_id == res.id))
+    review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    session.commit()
+    c = sign_in("officer")
+    for url in (f"/catalog/departments/{world.police}/export.{fmt}", f"/catalog/export.{fmt}"):
+        r = c.get(url, headers=HTML)
+        assert r.status_code == 200, (url, r.text[:300])
+        assert kind in r.headers["content-type"]
+        assert "attachment" in r.headers["content-disposition"]
+    assert (
+        sign_in("officer2")
+        .get(f"/catalog/departments/{world.police}/export.{fmt}", headers=HTML)
+        .status_code
+        == 404
+    )
+    assert sign_in("citizen").get(f"/catalog/export.{fmt}", headers=HTML).status_code == 403

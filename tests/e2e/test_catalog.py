@@ -184,7 +184,7 @@ def _workbook(path: Path) -> None:
             "娱乐场所备案信息。",
             "电子表格",
             "无条件共享",
-            "不予开放",
+            "无条件开放",
             "每月",
         ]
     )
@@ -195,14 +195,14 @@ def _workbook(path: Path) -> None:
             "旅馆业备案信息。",
             "电子表格",
             "随便共享",
-            "不予开放",
+            "无条件开放",
             "每月",
         ]
     )
     items = wb.create_sheet("信息项")
-    items.append(["信息资源名称", "信息项名称", "数据类型"])
-    items.append(["e2e导入娱乐场所信息", "场所名称", "字符型"])
-    items.append(["e2e导入旅馆信息", "旅馆名称", "字符型"])
+    items.append(["信息资源名称", "信息项名称", "数据类型", "数据长度"])
+    items.append(["e2e导入娱乐场所信息", "场所名称", "字符型", 100])
+    items.append(["e2e导入旅馆信息", "旅馆名称", "字符型", 100])
     wb.save(path)
 
 
@@ -220,8 +220,9 @@ def test_an_import_with_a_bad_row_stores_nothing_and_shows_the_row(
     page.get_by_label("目录清单文件（xlsx，按导出模板填写）").set_input_files(path)
     page.get_by_role("button", name="导入").click()
 
-    expect(page.get_by_test_id("import-rejected")).to_contain_text("未保存任何内容")
+    expect(page.get_by_test_id("import-rejected")).to_contain_text("未导入任何数据")
     problems = page.get_by_test_id("import-problems")
+    expect(problems.locator("tbody tr")).to_have_count(1)  # the other row is valid
     bad = problems.locator("tbody tr").filter(has_text="随便共享")
     expect(bad).to_have_count(1)
     cells = bad.locator("td").all_inner_texts()
