@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from govdata.catalog import review, search, service
-from govdata.catalog.models import ReviewEntry
+from govdata.catalog import review, search, service, versions
+from govdata.catalog.models import ReviewEntry, SubmissionStatus
 from govdata.catalog.schemas import InfoItemIn
 from govdata.catalog.versions import SHARE_CATALOG, CatalogFilter
 from govdata.core.errors import InvalidInput, NotFound
@@ -38,7 +38,10 @@ def _publish(session, world, *specs):  # type: ignore[no-untyped-def]
         actor = world.actor(session, username)
         made.append(service.create_resource(session, actor, getattr(world, dept), data))
     for username, dept in dict.fromkeys((u, d) for u, d, _ in specs):
-        review.submit(session, world.actor(session, username), getattr(world, dept))
+        sub = review.submit(session, world.actor(session, username), getattr(world, dept))
+        if sub.status == SubmissionStatus.PENDING_DISTRICT:  # Art. 12 ¶1: via the district
+            assert sub.region_id == world.yuzhong
+            review.compile_district(session, world.actor(session, "yz_admin"), sub.region_id)
     _approve_all_and_publish(session, world)
     return made
 
@@ -317,3 +320,39 @@ def test_the_index_tables_are_known_to_the_migrations() -> None:
     assert search.is_index_table("catalog_search")
     assert search.is_index_table("catalog_search_idx")
     assert not search.is_index_table("catalog_resources")
+
+
+def test_filters_mean_what_they_mean_for_the_published_catalog(session, world) -> None:  # type: ignore[no-untyped-def]
+    # Search moves versions.apply_filter's conditions onto its index: same answers.
+    _publish(
+        session,
+        world,
+        ("officer", "police", person_resource("户籍登记信息")),
+        ("officer", "police", person_resource("出生登记信息", open_type="unconditional")),
+        ("officer2", "market", company_resource("企业登记信息")),
+        (
+            "officer2",
+            "market",
+            company_resource(
+                "个体户登记信息",
+                share_type="conditional",
+                share_conditions="仅用于市场监管",
+                legal_basis="《市场主体登记管理条例》",
+            ),
+        ),
+        ("yz_officer", "yz_police", company_resource("渝中区登记信息", format="image")),
+    )
+    filters = [
+        CatalogFilter(),
+        CatalogFilter(department_id=world.market),
+        CatalogFilter(region_id=world.yuzhong),
+        CatalogFilter(category="department", share_type="unconditional"),
+        CatalogFilter(open_type="unconditional", update_cycle="weekly"),
+        CatalogFilter(format="image"),
+        CatalogFilter(share_types=SHARE_CATALOG, open_types=("none",)),
+        CatalogFilter(share_types=("conditional",)),
+    ]
+    for flt in filters:
+        _, page = versions.published(session, flt=flt)
+        expected = sorted(r.code for r in page.items)
+        assert sorted(_codes(search.search(session, "登记", flt))) == expected, flt

@@ -45,21 +45,26 @@ from typing import Any
 
 import jieba  # type: ignore[import-untyped]
 from sqlalchemy import (
+    ColumnClause,
     ColumnElement,
+    FromClause,
     Select,
     String,
+    TableClause,
     cast,
     column,
     delete,
     func,
     literal,
     literal_column,
+    null,
     select,
     table,
     text,
     union_all,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import visitors
 
 from govdata.catalog.models import (
     CatalogVersion,
@@ -72,6 +77,7 @@ from govdata.core.errors import InvalidInput
 from govdata.core.pagination import MAX_LIMIT
 
 INDEX_TABLE = "catalog_search"
+DOCS_TABLE = "catalog_search_docs"  # SQLite only: the filter columns beside the FTS5 table
 # The tables SQLite's FTS5 keeps for the virtual table (its "shadow tables").
 _FTS5_SHADOW_SUFFIXES = ("data", "idx", "content", "docsize", "config")
 MAX_QUERY_CHARS = 100  # the pages and the API accept at most 100 characters too
@@ -99,7 +105,8 @@ def is_index_table(name: str) -> bool:
 
     ``migrations/env.py`` leaves them out of autogenerate's comparison with ``Base.metadata``.
     """
-    return name == INDEX_TABLE or name in {f"{INDEX_TABLE}_{s}" for s in _FTS5_SHADOW_SUFFIXES}
+    shadow = {f"{INDEX_TABLE}_{s}" for s in _FTS5_SHADOW_SUFFIXES}
+    return name in (INDEX_TABLE, DOCS_TABLE) or name in shadow
 
 
 # --- segmentation ------------------------------------------------------------------------------
@@ -200,10 +207,42 @@ def query_terms(q: str) -> list[str]:
 
 # --- the index ---------------------------------------------------------------------------------
 
-# Not in Base.metadata (migration 0003 creates it per engine): lightweight table clauses.
+# Not in Base.metadata (migration 0003 creates them per engine): lightweight table clauses.
+# ``_docs`` is one row per indexed revision with the columns filters, facets and the tie-break
+# read, so a query never touches the wide ``catalog_revisions`` rows of its matches (only the
+# page it returns): on PostgreSQL it is ``catalog_search`` itself, on SQLite the plain table
+# ``catalog_search_docs`` beside the FTS5 table (whose rowid is the revision id).
+_DOC_COLUMNS = ("code", *FACETS)
 _fts = table(INDEX_TABLE, column("rowid"), column("name"), column("items"), column("abstract"))
-_pg = table(INDEX_TABLE, column("revision_id"), column("document"))
 _FTS_TABLE: ColumnElement[Any] = literal_column(INDEX_TABLE)
+_SQLITE_DOCS = table(DOCS_TABLE, column("revision_id"), *(column(c) for c in _DOC_COLUMNS))
+_PG_DOCS = table(
+    INDEX_TABLE, column("revision_id"), *(column(c) for c in _DOC_COLUMNS), column("document")
+)
+
+_SQLITE_INSERT_TEXT = text(
+    "INSERT INTO catalog_search (rowid, name, items, abstract) "
+    "VALUES (:revision_id, :name, :items, :abstract)"
+)
+_SQLITE_INSERT_DOC = text(
+    "INSERT INTO catalog_search_docs (revision_id, code, department_id, region_id, category, "
+    "share_type, open_type, update_cycle, format) VALUES (:revision_id, :code, :department_id, "
+    ":region_id, :category, :share_type, :open_type, :update_cycle, :format)"
+)
+_PG_INSERT = text(
+    "INSERT INTO catalog_search (revision_id, code, department_id, region_id, category, "
+    "share_type, open_type, update_cycle, format, document) VALUES (:revision_id, :code, "
+    ":department_id, :region_id, :category, :share_type, :open_type, :update_cycle, :format, "
+    "setweight(to_tsvector('simple', :name), 'A') || "
+    "setweight(to_tsvector('simple', :items), 'B') || "
+    "setweight(to_tsvector('simple', :abstract), 'C'))"
+)
+# What an index row is made of: the revision's own columns and its snapshot.
+_SOURCE = (
+    ResourceRevision.id.label("revision_id"),
+    ResourceRevision.data,
+    *(getattr(ResourceRevision, c) for c in _DOC_COLUMNS),
+)
 
 
 def _is_sqlite(session: Session) -> bool:
@@ -222,31 +261,33 @@ def _document(data: dict[str, Any]) -> dict[str, str]:
     }
 
 
-_SQLITE_INSERT = text(
-    "INSERT INTO catalog_search (rowid, name, items, abstract) "
-    "VALUES (:id, :name, :items, :abstract)"
-)
-_PG_INSERT = text(
-    "INSERT INTO catalog_search (revision_id, document) VALUES (:id, "
-    "setweight(to_tsvector('simple', :name), 'A') || "
-    "setweight(to_tsvector('simple', :items), 'B') || "
-    "setweight(to_tsvector('simple', :abstract), 'C'))"
-)
-
-
-def _write(session: Session, rows: Sequence[tuple[int, dict[str, Any]]]) -> None:
-    """Index ``(revision_id, snapshot)`` rows (the caller removed any older rows first)."""
+def _write(session: Session, rows: Sequence[Any]) -> None:
+    """Index rows of ``_SOURCE`` (the caller removed any older rows of their resources first)."""
     if not rows:
         return
-    params = [{"id": rev_id, **_document(data)} for rev_id, data in rows]
-    session.execute(_SQLITE_INSERT if _is_sqlite(session) else _PG_INSERT, params)
-
-
-def _delete_revisions(session: Session, revision_ids: Select[Any]) -> None:
+    params = [
+        {"revision_id": r.revision_id, **{c: getattr(r, c) for c in _DOC_COLUMNS}}
+        | _document(r.data)
+        for r in rows
+    ]
     if _is_sqlite(session):
-        session.execute(delete(_fts).where(_fts.c.rowid.in_(revision_ids)))
+        session.execute(_SQLITE_INSERT_TEXT, params)
+        session.execute(_SQLITE_INSERT_DOC, params)
     else:
-        session.execute(delete(_pg).where(_pg.c.revision_id.in_(revision_ids)))
+        session.execute(_PG_INSERT, params)
+
+
+def _delete(session: Session, revision_ids: Select[Any] | None) -> None:
+    """Remove the index rows of ``revision_ids`` (a subquery), or every row when None."""
+    if _is_sqlite(session):
+        targets = [(_fts, _fts.c.rowid), (_SQLITE_DOCS, _SQLITE_DOCS.c.revision_id)]
+    else:
+        targets = [(_PG_DOCS, _PG_DOCS.c.revision_id)]
+    for target, key in targets:
+        stmt = delete(target)
+        if revision_ids is not None:
+            stmt = stmt.where(key.in_(revision_ids))
+        session.execute(stmt)
 
 
 def reindex(session: Session, resource_ids: list[int]) -> None:
@@ -259,16 +300,16 @@ def reindex(session: Session, resource_ids: list[int]) -> None:
     ids = sorted(set(resource_ids))
     for start in range(0, len(ids), _BATCH):  # bounded IN lists
         chunk = ids[start : start + _BATCH]
-        _delete_revisions(
+        _delete(
             session,
             select(ResourceRevision.id).where(ResourceRevision.resource_id.in_(chunk)),
         )
         rows = session.execute(
-            select(ResourceRevision.id, ResourceRevision.data)
+            select(*_SOURCE)
             .join(Resource, Resource.published_revision_id == ResourceRevision.id)
             .where(Resource.id.in_(chunk))
         ).all()
-        _write(session, [(r.id, r.data) for r in rows])
+        _write(session, rows)
 
 
 def rebuild(session: Session) -> int:
@@ -277,26 +318,26 @@ def rebuild(session: Session) -> int:
     For bulk loads (the demo catalog, imports, benchmarks) that write versions without
     ``review.publish``. An empty index when nothing is published yet.
     """
-    sqlite = _is_sqlite(session)
-    session.execute(delete(_fts) if sqlite else delete(_pg))
+    _delete(session, None)
     current = session.scalar(
         select(CatalogVersion.id).order_by(CatalogVersion.number.desc()).limit(1)
     )
     count = 0
     if current is not None:
         result = session.execute(
-            select(ResourceRevision.id, ResourceRevision.data)
+            select(*_SOURCE)
             .join(CatalogVersionMember, CatalogVersionMember.revision_id == ResourceRevision.id)
             .where(CatalogVersionMember.version_id == current)
             .order_by(ResourceRevision.id)
             .execution_options(yield_per=_BATCH)
         )
         for batch in result.partitions():
-            _write(session, [(r.id, r.data) for r in batch])
+            _write(session, batch)
             count += len(batch)
-    if sqlite:
+    if _is_sqlite(session):
         # Merge FTS5's b-trees into one: fewer segments to read per query after a bulk load.
         session.execute(text("INSERT INTO catalog_search (catalog_search) VALUES ('optimize')"))
+        session.execute(text("ANALYZE catalog_search_docs"))
     else:
         # Move GIN's pending entries into the index proper, and give the planner statistics.
         session.execute(text("SELECT gin_clean_pending_list('ix_catalog_search_document')"))
@@ -323,37 +364,105 @@ def _fts5_query(terms: list[str]) -> str:
     return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
-def _matching(session: Session, terms: list[str]) -> tuple[Select[Any], ColumnElement[Any]]:
-    """Revisions in the index matching every term, and the order of relevance (best first)."""
-    rev = ResourceRevision
+def _matching(
+    session: Session, terms: list[str]
+) -> tuple[TableClause, list[ColumnElement[bool]], ColumnElement[Any], list[FromClause]]:
+    """The docs table, the match conditions, a rank (ascending: best first) and the FROMs."""
     if _is_sqlite(session):
-        stmt = (
-            select(rev)
-            .join(_fts, _fts.c.rowid == rev.id)
-            .where(_FTS_TABLE.op("MATCH")(literal(_fts5_query(terms), String)))
-        )
-        return stmt, func.bm25(_FTS_TABLE, *_BM25_WEIGHTS).asc()
+        docs = _SQLITE_DOCS
+        match = [
+            _FTS_TABLE.op("MATCH")(literal(_fts5_query(terms), String)),
+            _fts.c.rowid == docs.c.revision_id,
+        ]
+        return docs, match, func.bm25(_FTS_TABLE, *_BM25_WEIGHTS), [_fts, docs]
+    docs = _PG_DOCS
     tsquery = func.plainto_tsquery(literal_column("'simple'"), literal(" ".join(terms), String))
-    stmt = (
-        select(rev).join(_pg, _pg.c.revision_id == rev.id).where(_pg.c.document.op("@@")(tsquery))
+    match = [docs.c.document.op("@@")(tsquery)]
+    return docs, match, -func.ts_rank(docs.c.document, tsquery), [docs]
+
+
+def _filter(docs: TableClause, flt: CatalogFilter) -> ColumnElement[bool] | None:
+    """``versions.apply_filter``'s conditions, moved from ``catalog_revisions`` to the index.
+
+    The same function decides what a filter means for the catalog and for search; a filter on
+    a column the index lacks fails loudly (KeyError) rather than being ignored.
+    """
+    where = apply_filter(select(ResourceRevision.id), flt).whereclause
+    if where is None:
+        return None
+    revisions = ResourceRevision.__table__
+
+    def to_index(element: Any, **_: Any) -> Any:
+        if isinstance(element, ColumnClause) and element.table is revisions:
+            return docs.c[element.name]
+        return None
+
+    moved: ColumnElement[bool] = visitors.replacement_traverse(where, {}, to_index)
+    return moved
+
+
+# The kinds of row the combined statement returns.
+_WHERE, _WHAT, _HIT = "where", "what", "hit"
+_WHERE_FACETS = FACETS[:2]  # department_id, region_id
+_WHAT_FACETS = FACETS[2:]  # category, share_type, open_type, update_cycle, format
+
+
+def _facets_and_page(
+    session: Session, matches: Select[Any], offset: int, limit: int
+) -> tuple[dict[str, dict[str, int]], list[ResourceRevision]]:
+    """Facet counts and one page of revisions for ``matches``, in one statement and one load.
+
+    ``matches`` selects ``revision_id``, ``code``, the facet columns and ``rank`` (ascending:
+    best first). It becomes a materialized CTE, matched once and read by both facet groupings
+    and by the page.
+    """
+    m = matches.cte("m").prefix_with("MATERIALIZED")
+    # Facets in two groupings (each GROUP BY sorts the matches once): where (department and its
+    # region, ~300 groups at most) and what (the five vocabularies, 1,512 combinations at most);
+    # summed per dimension below. Rows: (kind, seven dimension values or a page row, count).
+    blank = cast(null(), String)
+    where_rows = (
+        select(literal(_WHERE, String), *(cast(m.c[f], String) for f in _WHERE_FACETS))
+        .add_columns(*(blank for _ in _WHAT_FACETS), func.count())
+        .group_by(*(m.c[f] for f in _WHERE_FACETS))
     )
-    return stmt, func.ts_rank(_pg.c.document, tsquery).desc()
-
-
-def _facets(session: Session, matching: Select[Any]) -> dict[str, dict[str, int]]:
-    """Counts per value of each filter dimension over the matching set, in one statement."""
-    rev = ResourceRevision
-    m = matching.with_only_columns(*(getattr(rev, f) for f in FACETS)).cte("m")
-    parts = [
-        select(literal(f, String).label("dim"), cast(m.c[f], String).label("value"), func.count())
-        .select_from(m)
-        .group_by(m.c[f])
-        for f in FACETS
-    ]
+    what_rows = (
+        select(literal(_WHAT, String), *(blank for _ in _WHERE_FACETS))
+        .add_columns(*(cast(m.c[f], String) for f in _WHAT_FACETS), func.count())
+        .group_by(*(m.c[f] for f in _WHAT_FACETS))
+    )
+    page = (
+        select(m.c.revision_id, m.c.rank, m.c.code)
+        .order_by(m.c.rank, m.c.code)
+        .offset(offset)
+        .limit(limit)
+        .subquery("page")
+    )
+    page_rows = select(
+        literal(_HIT, String),
+        cast(page.c.revision_id, String),
+        *(blank for _ in FACETS[1:]),
+        func.row_number().over(order_by=(page.c.rank, page.c.code)),
+    )
     facets: dict[str, dict[str, int]] = {f: {} for f in FACETS}
-    for dim, value, count in session.execute(union_all(*parts)):
-        facets[dim][str(value)] = count
-    return facets
+    order: dict[int, int] = {}
+    rows: Sequence[Any] = session.execute(union_all(where_rows, what_rows, page_rows)).all()
+    for row in rows:
+        kind, values, n = row[0], tuple(row[1:-1]), int(row[-1])
+        if kind == _HIT:
+            order[int(values[0])] = n
+            continue
+        for dim, value in zip(FACETS, values, strict=True):
+            if value is not None:
+                counts = facets[dim]
+                counts[value] = counts.get(value, 0) + n
+    hits: list[ResourceRevision] = []
+    if order:
+        hits = sorted(
+            session.scalars(select(ResourceRevision).where(ResourceRevision.id.in_(order))),
+            key=lambda r: order[r.id],
+        )
+    return facets, hits
 
 
 def search(
@@ -367,6 +476,9 @@ def search(
     """Published resources of the current version whose name, abstract or info-item names
     contain every term of ``q``; best first, ties by code; with facet counts.
 
+    Two statements: the matching with both facet groupings and the ranked page, then the
+    page's revisions by id.
+
     ``InvalidInput`` (``catalog.search_query_empty``, ``catalog.search_query_too_long``) for an
     unusable query; ``NotFound`` (``catalog.no_published_version``) before the first version.
     """
@@ -374,18 +486,21 @@ def search(
     version = get_version(session)
     offset = max(offset, 0)
     limit = min(max(limit, 1), MAX_LIMIT)
-    matching, relevance = _matching(session, terms)
-    if flt is not None:
-        matching = apply_filter(matching, flt)
-    facets = _facets(session, matching)
-    total = sum(facets["department_id"].values())
-    hits: list[ResourceRevision] = []
-    if offset < total:
-        hits = list(
-            session.scalars(
-                matching.order_by(relevance, ResourceRevision.code).offset(offset).limit(limit)
-            )
-        )
+    docs, match, rank, froms = _matching(session, terms)
+    conditions = list(match)
+    if flt is not None and (moved := _filter(docs, flt)) is not None:
+        conditions.append(moved)
+    matches = (
+        select(docs.c.revision_id, *(docs.c[c] for c in _DOC_COLUMNS), rank.label("rank"))
+        .select_from(*froms)
+        .where(*conditions)
+    )
+    facets, hits = _facets_and_page(session, matches, offset, limit)
     return SearchResult(
-        version=version, total=total, hits=hits, facets=facets, offset=offset, limit=limit
+        version=version,
+        total=sum(facets["department_id"].values()),
+        hits=hits,
+        facets=facets,
+        offset=offset,
+        limit=limit,
     )
