@@ -993,37 +993,15 @@ def import_catalog(
     policy.require_edit_list(actor, department.id)
     records, problems = _check(session, department, content)
 
-    stored = _stored(session, [r.resource_id for r in records if r.data and r.resource_id])
-    to_create: list[_ResourceRow] = []
+    to_create = [r for r in records if r.data is not None and r.resource_id is None]
     to_update: list[_ResourceRow] = []
     unchanged = 0
-    for record in records:
-        if record.data is None:
-            continue
-        if record.resource_id is None:
-            to_create.append(record)
-            continue
-        current = stored[record.resource_id]
-        if current.data == record.data and not current.withdrawn:
-            unchanged += 1  # as service.update_resource: nothing changed, the state stays
-            continue
-        state = ResourceState(current.state)
-        if state not in service.EDITABLE_STATES:
-            problems.add(
-                RESOURCE_SHEET,
-                record.row,
-                R_CODE,
-                "catalog.import_resource_locked",
-                f"“{record.name}”（{record.code}）已从目录中撤销，不能再修改；如需恢复请新增资源。"
-                if state is ResourceState.RETIRED
-                else f"“{record.name}”（{record.code}）{state.label}，暂不能修改；"
-                "请在审核结束后导入，或保持该行与平台上的内容一致。",
-            )
-            continue
-        to_update.append(record)
+    existing = [r for r in records if r.data is not None and r.resource_id is not None]
+    for chunk in _chunks(existing):  # the stored copies of one chunk at a time in memory
+        stored = _stored(session, [r.resource_id for r in chunk if r.resource_id])
+        unchanged += _compare(chunk, stored, to_update, problems)
     if problems.items:
         raise ImportRejected(problems.items)
-
     if len(to_create) + len(to_update) >= BULK_THRESHOLD:
         codes = _store_bulk(session, department, to_create, to_update)
     else:
@@ -1051,6 +1029,38 @@ def import_catalog(
         unchanged=unchanged,
         codes=[codes.get(r.row, r.code) for r in records],
     )
+
+
+def _compare(
+    records: Sequence[_ResourceRow],
+    stored: dict[int, _Stored],
+    to_update: list[_ResourceRow],
+    problems: _Problems,
+) -> int:
+    """Sort rows naming existing resources into changed (``to_update``) and unchanged (counted);
+    a changed row of a resource under review or retired is a problem."""
+    unchanged = 0
+    for record in records:
+        assert record.resource_id is not None
+        current = stored[record.resource_id]
+        if current.data == record.data and not current.withdrawn:
+            unchanged += 1  # as service.update_resource: nothing changed, the state stays
+            continue
+        state = ResourceState(current.state)
+        if state not in service.EDITABLE_STATES:
+            problems.add(
+                RESOURCE_SHEET,
+                record.row,
+                R_CODE,
+                "catalog.import_resource_locked",
+                f"“{record.name}”（{record.code}）已从目录中撤销，不能再修改；如需恢复请新增资源。"
+                if state is ResourceState.RETIRED
+                else f"“{record.name}”（{record.code}）{state.label}，暂不能修改；"
+                "请在审核结束后导入，或保持该行与平台上的内容一致。",
+            )
+            continue
+        to_update.append(record)
+    return unchanged
 
 
 def _store_with_services(
@@ -1165,7 +1175,7 @@ def _store_bulk(
     codes = _reserve_codes(session, conn, creates, node_of)
 
     new_ids: dict[int, int] = {}
-    for chunk in _chunks(creates, 1000):
+    for chunk in _chunks(creates):
         rows = []
         for record in chunk:
             assert record.data is not None
@@ -1179,11 +1189,18 @@ def _store_bulk(
                     "created_at": now,
                 }
             )
-        result = conn.execute(
-            insert(_RESOURCES).returning(_RESOURCES.c.id, sort_by_parameter_order=True), rows
+        # A plain executemany and then the ids by code: INSERT .. RETURNING with many rows
+        # is three times slower on PostgreSQL (BENCHMARKS.md, "Catalog import and publish").
+        conn.execute(insert(_RESOURCES), rows)
+        id_of = dict(
+            conn.execute(
+                select(_RESOURCES.c.code, _RESOURCES.c.id).where(
+                    _RESOURCES.c.code.in_([row["code"] for row in rows])
+                )
+            ).all()
         )
-        for record, new_id in zip(chunk, result.scalars(), strict=True):
-            new_ids[record.row] = new_id
+        for record in chunk:
+            new_ids[record.row] = id_of[codes[record.row]]
     deleted_items = _update_changed(conn, updates, node_of, now)
 
     item_rows: list[dict[str, Any]] = []
