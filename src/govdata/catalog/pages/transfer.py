@@ -1,0 +1,138 @@
+"""Import and export of catalog lists as spreadsheets (xlsx, CSV, JSON)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+
+from govdata.catalog import policy
+from govdata.catalog.pages.common import Filter, _department_context, _page, _refused
+from govdata.core.db import finish_failed
+from govdata.core.errors import DomainError, InvalidInput, NotFound
+from govdata.core.types import MAX_DB_ID, DbId
+from govdata.org import policy as org_policy
+from govdata.web.deps import CurrentActor, DbSession
+
+router = APIRouter()
+
+
+# --- import and export (spreadsheets) -----------------------------------------------------------
+
+EXPORT_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "application/zip",  # resources.csv and items.csv, the workbook's two sheets
+    "json": "application/json",
+}
+EXTENSIONS = {"xlsx": "xlsx", "csv": "csv.zip", "json": "json"}
+
+
+def _download(content: bytes, fmt: str, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=EXPORT_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}.{EXTENSIONS[fmt]}"'},
+    )
+
+
+def _fmt(fmt: str) -> str:
+    if fmt not in EXPORT_TYPES:
+        raise NotFound("not_found", "不支持该导出格式。")
+    return fmt
+
+
+@router.get("/departments/{department_id}/import")
+def import_form(
+    request: Request, session: DbSession, actor: CurrentActor, department_id: DbId
+) -> Response:
+    ctx = _department_context(session, actor, department_id)
+    policy.require_edit_list(actor, department_id)
+    ctx["section"] = "import"
+    return _page(request, "catalog/import.html", ctx)
+
+
+@router.post("/departments/{department_id}/import")
+def import_upload(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    department_id: DbId,
+    file: Annotated[UploadFile, File()],
+) -> Response:
+    from govdata.catalog import spreadsheet
+
+    ctx = _department_context(session, actor, department_id)
+    ctx["section"] = "import"
+    content = file.file.read()
+    try:
+        result = spreadsheet.import_catalog(session, actor, department_id, content)
+    except spreadsheet.ImportRejected as exc:
+        finish_failed(session, exc)  # a rejected import stores nothing
+        ctx.update(
+            problems=exc.problems,
+            rejected=exc.message,
+            filename=file.filename or "",
+            problems_json=json.dumps(
+                [[p.sheet, p.row, p.column, p.code, p.message] for p in exc.problems],
+                ensure_ascii=False,
+            ),
+        )
+        return _page(request, "catalog/import.html", ctx, status_code=422)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        ctx["rejected"] = _refused(session, exc)
+        ctx["problems"] = []
+        return _page(request, "catalog/import.html", ctx, status_code=exc.status)
+    ctx["result"] = result
+    return _page(request, "catalog/import.html", ctx)
+
+
+@router.post("/import-report")
+def import_report(
+    actor: CurrentActor,
+    problems: Annotated[str, Form(max_length=2_000_000)],
+) -> Response:
+    from govdata.catalog import spreadsheet
+
+    org_policy.require_staff(actor)
+    try:
+        rows = json.loads(problems)
+        parsed = [
+            spreadsheet.ImportProblem(
+                sheet=str(r[0]),
+                row=int(r[1]),
+                column=str(r[2] or ""),
+                code=str(r[3]),
+                message=str(r[4]),
+            )
+            for r in rows
+        ]
+    except (ValueError, TypeError, IndexError, KeyError):
+        raise InvalidInput("catalog.bad_report", "问题清单格式有误，请重新导入后下载。") from None
+    return _download(spreadsheet.problems_report_xlsx(parsed), "xlsx", "import-problems")
+
+
+@router.get("/departments/{department_id}/export.{fmt}")
+def export_list(session: DbSession, actor: CurrentActor, department_id: DbId, fmt: str) -> Response:
+    from govdata.catalog import spreadsheet
+
+    content = spreadsheet.export_list(session, actor, department_id, _fmt(fmt))
+    return _download(content, fmt, f"catalog-list-{department_id}")
+
+
+@router.get("/export.{fmt}")
+def export_published(
+    session: DbSession,
+    actor: CurrentActor,
+    fmt: str,
+    flt: Filter,
+    version: Annotated[int | None, Query(ge=1, le=MAX_DB_ID)] = None,
+) -> Response:
+    from govdata.catalog import spreadsheet
+
+    policy.require_read_published(actor)
+    content = spreadsheet.export_published(session, _fmt(fmt), number=version, flt=flt)
+    return _download(content, fmt, f"catalog-v{version or 'current'}")
