@@ -203,23 +203,23 @@ def _resource(
         cycle=CYCLE_LABEL[cycle],
     )
     return ResourceIn(
-        category=category,  # type: ignore[arg-type]
+        category=category,
         class_path=class_path,
         name=f"{topic}{aspect}",
         abstract=abstract,
-        format=fmt,  # type: ignore[arg-type]
+        format=fmt,
         format_subtype=subtype,
-        share_type=share,  # type: ignore[arg-type]
+        share_type=share,
         share_conditions="仅向履行相关法定职责的部门提供" if share == "conditional" else "",
         share_method=rng.choice(["接口", "库表", "文件"]) if share != "none" else "",
-        open_type=opened,  # type: ignore[arg-type]
+        open_type=opened,
         open_conditions="经实名认证并签署数据使用协议后提供" if opened == "conditional" else "",
         legal_basis=rng.choice(LEGAL_BASES) if restricted else "",
-        update_cycle=cycle,  # type: ignore[arg-type]
+        update_cycle=cycle,
         published_on=date(2025, 1, 1) + timedelta(days=rng.randint(0, 600)),
-        security_level=rng.choice(["public", "internal", "sensitive"]),  # type: ignore[arg-type]
+        security_level=rng.choice(["public", "internal", "sensitive"]),
         usage_requirements="仅用于本部门法定职责范围内的业务" if share != "unconditional" else "",
-        subject_kind=subject,  # type: ignore[arg-type]
+        subject_kind=subject,
         # A scanned document about no one in particular may list no items.
         items=[] if subject == "other" and fmt in ("electronic_file", "image") else items,
     )
@@ -333,23 +333,23 @@ def load_demo_catalog(session: Session, *, per_city_department: int = 40) -> Dem
             actor,
             police.id,
             ResourceIn(
-                category="department",  # type: ignore[arg-type]
+                category="department",
                 class_path="公安/治安",
                 name="电动自行车登记信息",
                 abstract="电动自行车所有人、车辆识别代码和登记信息，用于车辆管理和防盗。",
-                format="database",  # type: ignore[arg-type]
-                share_type="conditional",  # type: ignore[arg-type]
+                format="database",
+                share_type="conditional",
                 share_conditions="仅向交通、市场监管部门提供",
-                open_type="none",  # type: ignore[arg-type]
+                open_type="none",
                 legal_basis="《电动自行车安全技术规范》",
-                update_cycle="daily",  # type: ignore[arg-type]
+                update_cycle="daily",
                 items=PERSON_ITEMS,
             ),
         )
         review.submit(session, actor, police.id, note="法规修订后的目录更新", change_id=change.id)
-    for dept in (market, civil, health):  # their demand lists, now at the city for review
-        if dept is not None:
-            review.submit(session, actor, dept.id, note="演示：需求清单")
+    for requester in (market, civil, health):  # their demand lists, now at the city
+        if requester is not None:
+            review.submit(session, actor, requester.id, note="演示：需求清单")
     pending = (
         session.scalar(
             select(func.count(ReviewEntry.id)).where(ReviewEntry.status == EntryStatus.PENDING)
