@@ -840,6 +840,19 @@ def test_withdrawn_resources_are_not_exported(session, world) -> None:  # type: 
     assert drop.code not in [row[2] for row in sheets[RESOURCE_SHEET][1:]]
     assert keep.code in [row[2] for row in sheets[RESOURCE_SHEET][1:]]
 
+    # Once the withdrawal is published the resource is retired: a row cannot bring it back.
+    review.submit(session, officer, world.police)
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    assert drop.state == ResourceState.RETIRED
+    row = company_row("企业年报信息", 信息资源代码=drop.code)
+    err = rejected(session, officer, world.police, xlsx([row], company_items("企业年报信息")))
+    assert where(err.problems) == [
+        (RESOURCE_SHEET, 2, "信息资源代码", "catalog.import_resource_locked")
+    ]
+    assert "已从目录中撤销" in err.problems[0].message
+
 
 def test_problems_report(session, world) -> None:  # type: ignore[no-untyped-def]
     officer = world.actor(session, "officer")
@@ -866,3 +879,35 @@ def test_department_codes_in_the_file_are_checked_against_the_department(session
         session, officer, world.police, xlsx([person_row(信息资源提供方代码=code)], person_items())
     )
     assert result.created == 1
+
+
+def test_data_without_a_header_duplicate_codes_and_too_many_rows(
+    session, world, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    officer = world.actor(session, "officer")
+    existing = service.create_resource(session, officer, world.police, person_resource("甲资源"))
+    headers = [*RESOURCE_HEADERS, ""]
+    rows = [
+        person_row("甲资源", 信息资源代码=existing.code),
+        person_row("乙资源", 信息资源代码=existing.code),
+    ]
+    rows[1][""] = "备注写在了没有列名的列"
+    content = xlsx(
+        rows, [*person_items("甲资源"), *person_items("乙资源")], resource_headers=headers
+    )
+    err = rejected(session, officer, world.police, content)
+    letter = "T"  # the 20th column, right of the 19 known ones
+    assert where(err.problems) == [(RESOURCE_SHEET, 1, letter, "catalog.import_header_blank")]
+
+    content = xlsx(
+        [*rows[:1], {**rows[1], "": None}], [*person_items("甲资源"), *person_items("乙资源")]
+    )
+    err = rejected(session, officer, world.police, content)
+    assert where(err.problems) == [
+        (RESOURCE_SHEET, 3, "信息资源代码", "catalog.import_code_duplicate")
+    ]
+
+    monkeypatch.setattr(spreadsheet, "MAX_RESOURCE_ROWS", 1)
+    with pytest.raises(InvalidInput) as too_many:
+        import_catalog(session, officer, world.police, content)
+    assert (too_many.value.code, too_many.value.status) == ("catalog.import_too_many_rows", 413)
