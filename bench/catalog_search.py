@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import resource
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -57,10 +58,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from common import (
+    CpuMeter,
     drop_pg_database,
     fresh_database_url,
     machine_info,
     pg_server_version,
+    postgres_cpu_seconds,
     wait_for_quiet,
     write_json,
 )
@@ -497,7 +500,7 @@ def _resource(rng: random.Random, dept: tuple[int, int, str, str, str, bool]) ->
     subject = rng.choice(dom["subjects"])
     business = rng.choice(dom["businesses"])
     prefix = rng.choice(PREFIXES)
-    if not is_city and rng.random() < 0.5:
+    if not is_city and (prefix == "全市" or rng.random() < 0.5):
         prefix = region_name
     elif prefix == "年度":
         prefix = f"{rng.randint(2015, 2025)}年"
@@ -512,17 +515,41 @@ def _resource(rng: random.Random, dept: tuple[int, int, str, str, str, bool]) ->
     open_ = "none" if share == "none" else _weighted(rng, OPEN)[0]
     fmt, subtype, _ = _weighted(rng, FORMATS)
     cycle = _weighted(rng, CYCLES)[0]
-    shown = rng.sample(names, k=min(3, len(names)))
-    purposes = rng.sample([*dom["purposes"], *GENERAL_PURPOSES], k=2)
+    shown = "、".join(rng.sample(names, k=min(3, len(names))))
+    p1, p2 = rng.sample([*dom["purposes"], *GENERAL_PURPOSES], k=2)
     scope = region_name if not is_city else rng.choice(SCOPES)
+    system, cycle_label = rng.choice(dom["systems"]), CYCLE_LABELS[cycle]
     sentences = [
-        f"本资源记录{scope}{subject}{business}的{'、'.join(shown)}等信息。",
-        f"数据来源于{rng.choice(dom['systems'])}，由{dept_name}{CYCLE_LABELS[cycle]}更新。",
+        rng.choice(
+            [
+                f"本资源记录{scope}{subject}{business}的{shown}等信息。",
+                f"汇集{scope}{subject}{business}过程中产生的{shown}等数据。",
+                f"包含{scope}{subject}的{shown}，反映{business}情况。",
+                f"{dept_name}在{business}工作中形成的{subject}数据，字段包括{shown}。",
+            ]
+        ),
+        rng.choice(
+            [
+                f"数据来源于{system}，由{dept_name}{cycle_label}更新。",
+                f"通过{system}采集，{cycle_label}同步至共享交换平台。",
+                f"依托{system}汇聚，更新周期为{cycle_label}。",
+            ]
+        ),
     ]
     if rng.random() < 0.7:
-        sentences.append(f"主要用于{purposes[0]}和{purposes[1]}。")
+        sentences.append(
+            rng.choice(
+                [
+                    f"主要用于{p1}和{p2}。",
+                    f"可支撑{p1}、{p2}等应用场景。",
+                    f"服务于{p1}，兼顾{p2}。",
+                ]
+            )
+        )
     if share == "conditional":
-        sentences.append("仅向承担相关职责的政务部门共享。")
+        sentences.append(
+            rng.choice(["仅向承担相关职责的政务部门共享。", "共享须经数据提供部门审核同意。"])
+        )
     items = [
         {
             "name": n,
@@ -816,6 +843,11 @@ def measure(
     rng = random.Random(seed)
     fts_order = list(_rounds(queries, rounds, rng))
     like_order = list(_rounds(queries, like_rounds, rng))
+    meter = CpuMeter()
+    meter.start()
+    self0 = resource.getrusage(resource.RUSAGE_SELF)
+    pg0 = postgres_cpu_seconds()
+    started = time.perf_counter()
     # Interleave: one full-text query, then (while they last) one query of each LIKE method.
     for i, qi in enumerate(fts_order):
         todo = [("fts", qi)]
@@ -828,7 +860,18 @@ def measure(
             totals[method][index] = total
         if (i + 1) % 100 == 0:
             print(f"  {i + 1}/{len(fts_order)} full-text queries", flush=True)
-    result: dict[str, Any] = {}
+    duration = time.perf_counter() - started
+    pg_cpu = postgres_cpu_seconds() - pg0
+    self1 = resource.getrusage(resource.RUSAGE_SELF)
+    machine_cpu, _ = meter.stop()
+    own = (self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime)
+    result: dict[str, Any] = {
+        "duration_s": round(duration, 1),
+        "bench_cpu_s": round(own, 1),
+        "postgres_cpu_s": round(pg_cpu, 1),
+        # CPU the rest of the machine used meanwhile (other people's work): noise.
+        "other_cpu_s": round(max(machine_cpu - own - pg_cpu, 0.0), 1),
+    }
     for method, by_cls in samples.items():
         if not by_cls:
             continue
@@ -905,12 +948,13 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
     )
     timing = measure(engine, queries, args.rounds, args.like_rounds, args.seed)
     engine.dispose()
+    server = pg_server_version(url) if db == "postgresql" else "sqlite (WAL)"
     if db == "postgresql" and not args.keep:
         drop_pg_database(PG_DB)
     return {
         "benchmark": "catalog_search",
         "db": db,
-        "database": pg_server_version(url) if db == "postgresql" else "sqlite (WAL)",
+        "database": server,
         "resources": args.resources,
         **facts,
         "generate_s": round(gen_s, 1),
@@ -952,8 +996,13 @@ def main() -> None:
     header = f"  {'db':<11} {'method':<10} {'class':<18} {'n':>4} {'p50':>8} {'p95':>8} {'max':>8}"
     print(header)
     for db, r in results.items():
+        t = r["timing"]
+        print(
+            f"  {db}: measured over {t['duration_s']:.0f} s; CPU: bench {t['bench_cpu_s']:.0f} s, "
+            f"postgres {t['postgres_cpu_s']:.0f} s, other work {t['other_cpu_s']:.0f} s"
+        )
         for method in ("fts", "like", "like_name"):
-            for cls, s in r["timing"].get(method, {}).items():
+            for cls, s in t.get(method, {}).items():
                 print(
                     f"  {db:<11} {method:<10} {cls:<18} {s['n']:>4} {s['p50_ms']:>8.1f} "
                     f"{s['p95_ms']:>8.1f} {s['max_ms']:>8.1f}"

@@ -10,11 +10,17 @@ punctuation dropped) and the tokens are stored space-joined, so the database nee
 tokenizer of its own:
 
 * SQLite: the FTS5 virtual table ``catalog_search`` (``unicode61`` tokenizer) with the columns
-  ``name``, ``items`` (info-item names) and ``abstract``; its rowid is the revision id. Ranked by
+  ``name``, ``items`` (info-item names) and ``abstract``, its rowid the revision id; beside it
+  the plain table ``catalog_search_docs`` with the revision's code and filter columns. Ranked by
   ``bm25`` with the weights name 10, items 4, abstract 1.
-* PostgreSQL: the table ``catalog_search (revision_id, document tsvector)`` with a GIN index; the
-  document is ``to_tsvector('simple', …)`` of the same tokens, weighted A (name), B (items),
-  C (abstract). Ranked by ``ts_rank`` (weights 1.0, 0.4, 0.2).
+* PostgreSQL: the table ``catalog_search`` with the code, the filter columns and ``document``,
+  the ``to_tsvector('simple', …)`` of the same tokens weighted A (name), B (items), C (abstract),
+  under a GIN index. Ranked by ``ts_rank`` (weights 1.0, 0.4, 0.2).
+
+Filters and facets read those narrow index rows, never the wide ``catalog_revisions`` rows of
+the matches; only the page returned is loaded as ``ResourceRevision``. A filter means exactly
+what ``versions.apply_filter`` makes it mean for the published catalog: its conditions are moved
+onto the index columns.
 
 The index holds one row per resource: the revision ``Resource.published_revision_id`` names,
 which is the resource's member of the current version. ``review.publish`` calls ``reindex`` with
