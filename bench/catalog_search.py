@@ -2,15 +2,17 @@
 
     .venv/bin/python bench/catalog_search.py [--db sqlite postgresql] [--resources 100000]
                                              [--rounds 3] [--like-rounds 1] [--seed 2026]
+                                             [--keep] [--wait-quiet 300]
 
 For each database (both by default, one after the other, in one run):
 
 1. A fresh database (SQLite ``bench/out/catalog_search.db``; PostgreSQL ``govdata_bench_search``
-   on the server of ``GOVDATA_BENCH_PG_URL``, dropped at the end), migrated with the real
-   migrations; the demo city's regions and departments (``org.demo.load_demo_org``).
+   on the server of ``GOVDATA_BENCH_PG_URL``, dropped at the end unless ``--keep``), migrated
+   with the real migrations; the demo city's regions and departments (``load_demo_org``).
 2. ``--resources`` published resources generated from a vocabulary of 20 departmental domains
    (subjects, businesses, info items, systems, purposes, regions, years): names such as
-   "渝中区养老机构床位使用统计", abstracts of two or three sentences, 4–12 info items. Inserted
+   "渝中区养老机构床位使用统计", abstracts of two to four sentences in several phrasings, 4–12
+   info items. Inserted
    with SQLAlchemy Core (classifications, resources, revisions, one version and its members), as
    publishing would have left them; ``catalog_info_items`` is left empty (search never reads it).
 3. ``search.rebuild`` in one transaction, timed: the index build (jieba segmentation included).
@@ -24,7 +26,8 @@ For each database (both by default, one after the other, in one run):
    JSON snapshot), same filters, same facets, first page ordered name-match first, then code.
    ``like_name`` is the cheapest LIKE possible (the ``name`` column only) as a floor.
    Methods alternate query by query; ``--rounds`` passes for full text, ``--like-rounds`` for
-   LIKE (it is slow).
+   LIKE (it is slow). The script first waits (up to ``--wait-quiet`` s) for an idle machine and
+   records the CPU other processes used meanwhile.
 
 JSON goes to ``bench/out/catalog_search_<db>.json``. Nothing here asserts a time.
 """
