@@ -215,7 +215,8 @@ _FALSE = frozenset({"否", "n", "no", "0", "false", "f"})
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-Cell = int | float | str | bool | date | datetime | Any
+# What calamine gives for a cell: str, int, float, bool, date, datetime, time or timedelta.
+Cell = Any
 
 
 _RESOURCES = cast(Table, Resource.__table__)
