@@ -318,8 +318,11 @@ def catalog_import(
             )
             raise typer.Exit(1) from None
         table = Table(title=exc.message, show_lines=False)
-        for column in ("工作表", "行", "列", "问题代码", "说明"):
+        for column in ("工作表", "行", "列"):
             table.add_column(column, overflow="fold")
+        # Codes stay whole on narrow terminals: operators copy and grep them.
+        table.add_column("问题代码", no_wrap=True)
+        table.add_column("说明", overflow="fold", ratio=1)
         for p in exc.problems:
             table.add_row(p.sheet, str(p.row), p.column, p.code, p.message)
         console.print(table)
