@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from govdata.catalog import demands, policy, review, service, updates, versions
 from govdata.catalog.models import DemandStatus, ResourceState, ReviewEntry, SubmissionStatus
@@ -48,14 +48,15 @@ VersionNumber = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
 def _filter(
-    department_id: int | None,
-    region_id: int | None,
-    category: Category | None,
-    share_type: ShareType | None,
-    open_type: OpenType | None,
-    update_cycle: UpdateCycle | None,
-    format: ResourceFormat | None,
+    department_id: DbId | None = None,
+    region_id: DbId | None = None,
+    category: Category | None = None,
+    share_type: ShareType | None = None,
+    open_type: OpenType | None = None,
+    update_cycle: UpdateCycle | None = None,
+    format: ResourceFormat | None = None,
 ) -> versions.CatalogFilter:
+    """The published catalog's filters as query parameters (shared by listing and search)."""
     return versions.CatalogFilter(
         department_id=department_id,
         region_id=region_id,
@@ -65,6 +66,9 @@ def _filter(
         update_cycle=update_cycle.value if update_cycle else None,
         format=format.value if format else None,
     )
+
+
+CatalogQuery = Annotated[versions.CatalogFilter, Depends(_filter)]
 
 
 def _published_page(version: Any, page: Any) -> PublishedPage:
@@ -219,19 +223,12 @@ def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffO
 def published(
     session: DbSession,
     actor: CurrentActor,
+    flt: CatalogQuery,
     version: VersionNumber = None,
-    department_id: DbId | None = None,
-    region_id: DbId | None = None,
-    category: Category | None = None,
-    share_type: ShareType | None = None,
-    open_type: OpenType | None = None,
-    update_cycle: UpdateCycle | None = None,
-    format: ResourceFormat | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PublishedPage:
     policy.require_read_published(actor)
-    flt = _filter(department_id, region_id, category, share_type, open_type, update_cycle, format)
     v, page = versions.published(session, number=version, flt=flt, offset=offset, limit=limit)
     return _published_page(v, page)
 
@@ -294,20 +291,13 @@ def search(
     session: DbSession,
     actor: CurrentActor,
     q: Annotated[str, Query(max_length=100)],
-    department_id: DbId | None = None,
-    region_id: DbId | None = None,
-    category: Category | None = None,
-    share_type: ShareType | None = None,
-    open_type: OpenType | None = None,
-    update_cycle: UpdateCycle | None = None,
-    format: ResourceFormat | None = None,
+    flt: CatalogQuery,
     offset: Offset = 0,
     limit: Limit = 20,
 ) -> SearchOut:
     from govdata.catalog import search as catalog_search
 
     policy.require_read_published(actor)
-    flt = _filter(department_id, region_id, category, share_type, open_type, update_cycle, format)
     result = catalog_search.search(session, q, flt, offset=offset, limit=limit)
     return SearchOut(
         version=result.version.number,
