@@ -260,6 +260,7 @@ def _status_mib(field: str) -> float:
 
 def child(step: str, url: str, path: Path | None) -> dict[str, Any]:
     from govdata.catalog import review, search, spreadsheet
+    from govdata.catalog.spreadsheet import exporting, reading, storing
     from govdata.core import audit
     from govdata.core.db import make_engine, make_sessionmaker, transaction
     from govdata.org.demo import BOOTSTRAP
@@ -269,18 +270,20 @@ def child(step: str, url: str, path: Path | None) -> dict[str, Any]:
     timers = Timers()
     timers.watch(engine)
     for owner, name, label in (
-        (spreadsheet, "_open_workbook", "read workbook (calamine)"),
-        (spreadsheet, "_check", "check rows (incl. read workbook)"),
-        (spreadsheet, "_stored", "read stored resources"),
-        (spreadsheet, "_store_bulk", "store (set-based)"),
-        (spreadsheet, "_store_with_services", "store (services)"),
-        (spreadsheet, "_export_xlsx", "write xlsx (openpyxl)"),
+        # Wrapped where they are called from (the package only re-exports them).
+        (reading, "_open_workbook", "read workbook (calamine)"),
+        (storing, "_check", "check rows (incl. read workbook)"),
+        (storing, "_stored", "read stored resources"),  # import: the rows it names
+        (exporting, "_stored", "read stored resources"),  # export_list
+        (storing, "_store_bulk", "store (set-based)"),
+        (storing, "_store_with_services", "store (services)"),
+        (exporting, "_export_xlsx", "write xlsx (openpyxl)"),
         (search, "reindex", "search.reindex"),
         (audit, "record", "audit.record"),
     ):
         timers.wrap(owner, name, label)
     if step == "services":
-        spreadsheet.BULK_THRESHOLD = 10**9
+        storing.BULK_THRESHOLD = 10**9
     with engine.connect() as conn:  # a connection is open before the clock starts
         conn.execute(text("SELECT 1"))
     factory = make_sessionmaker(engine)
@@ -427,6 +430,7 @@ def populate_for_publish(engine: Engine, count: int) -> float:
         ReviewEntry,
         Submission,
     )
+    from govdata.catalog.spreadsheet.storing import _APPLIED_COLUMNS
     from govdata.catalog.vocab import Category
     from govdata.core.db import make_sessionmaker, transaction
 
@@ -462,32 +466,14 @@ def populate_for_publish(engine: Engine, count: int) -> float:
                 node_id, node_code = node_info[(data["category"], data["class_path"])]
                 seqs[node_code] += 1
                 code = f"{node_code}/{seqs[node_code]:06d}"
-                fields = {
-                    k: data[k]
-                    for k in (
-                        "abstract",
-                        "format",
-                        "format_subtype",
-                        "share_type",
-                        "share_conditions",
-                        "share_method",
-                        "open_type",
-                        "open_conditions",
-                        "legal_basis",
-                        "update_cycle",
-                        "related_codes",
-                        "security_level",
-                        "usage_requirements",
-                        "subject_kind",
-                    )
-                }
+                # The columns an import sets (name and the metadata; the date parsed below).
+                fields = {k: data[k] for k in _APPLIED_COLUMNS if k in data}
                 resources.append(
                     {
                         "id": rid,
                         "code": code,
                         "classification_id": node_id,
                         "department_id": dept_id,
-                        "name": data["name"],
                         **fields,
                         "published_on": date.fromisoformat(data["published_on"]),
                         "state": "approved",

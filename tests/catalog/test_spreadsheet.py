@@ -19,7 +19,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import review, service, spreadsheet
+from govdata.catalog import review, service
 from govdata.catalog.models import (
     Classification,
     InfoItem,
@@ -35,10 +35,13 @@ from govdata.catalog.spreadsheet import (
     RESOURCE_SHEET,
     ImportProblem,
     ImportRejected,
+    columns,
     export_list,
     export_published,
     import_catalog,
     problems_report_xlsx,
+    reading,
+    storing,
 )
 from govdata.catalog.versions import CatalogFilter
 from govdata.core.audit import AuditEvent
@@ -268,7 +271,7 @@ def test_a_zip_that_is_not_a_workbook_and_an_oversized_file(session, world, monk
     assert err.value.code == "catalog.import_not_xlsx"
 
     content = xlsx([person_row()], person_items())
-    monkeypatch.setattr(spreadsheet, "MAX_FILE_BYTES", len(content) - 1)
+    monkeypatch.setattr(reading, "MAX_FILE_BYTES", len(content) - 1)
     with pytest.raises(InvalidInput) as err:
         import_catalog(session, officer, world.police, content)
     assert (err.value.code, err.value.status) == ("catalog.import_too_large", 413)
@@ -493,7 +496,7 @@ def test_every_problem_is_reported_nothing_is_stored_and_the_report_is_capped(
     assert err.more == 0 and err.detail["more"] == 0
     assert "2 处问题" in err.message
 
-    monkeypatch.setattr(spreadsheet, "MAX_PROBLEMS", 1)
+    monkeypatch.setattr(columns, "MAX_PROBLEMS", 1)
     err = rejected(session, officer, world.police, content)
     assert len(err.problems) == 1 and err.more == 1 and err.detail["more"] == 1
     assert "另有 1 处未列出" in err.message
@@ -708,7 +711,7 @@ def test_the_set_based_path_stores_what_the_services_store(
     content = buffer.getvalue()
 
     def run(bulk: bool) -> tuple[Any, ...]:
-        monkeypatch.setattr(spreadsheet, "BULK_THRESHOLD", 1 if bulk else 10_000)
+        monkeypatch.setattr(storing, "BULK_THRESHOLD", 1 if bulk else 10_000)
         savepoint = session.begin_nested()
         try:
             result = import_catalog(session, officer, world.police, content)
@@ -907,7 +910,7 @@ def test_data_without_a_header_duplicate_codes_and_too_many_rows(
         (RESOURCE_SHEET, 3, "信息资源代码", "catalog.import_code_duplicate")
     ]
 
-    monkeypatch.setattr(spreadsheet, "MAX_RESOURCE_ROWS", 1)
+    monkeypatch.setattr(reading, "MAX_RESOURCE_ROWS", 1)
     with pytest.raises(InvalidInput) as too_many:
         import_catalog(session, officer, world.police, content)
     assert (too_many.value.code, too_many.value.status) == ("catalog.import_too_many_rows", 413)
