@@ -116,7 +116,7 @@ def sections(session: Session, actor: Actor) -> list[Section]:
                         f"/org/departments/{dept.id}/tokens",
                     ),
                 ],
-                note="目录、汇聚、共享等业务功能将随后续模块上线。",
+                note="数据汇聚、共享等业务功能将随后续模块上线。",
             )
         )
     if not actor.is_public and actor.roles:

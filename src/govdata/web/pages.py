@@ -94,7 +94,10 @@ def logout(request: Request, session: DbSession) -> Response:
 
 @router.get("/")
 def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    return render(request, "home.html", {"sections": dashboard.sections(session, actor)})
+    from govdata.catalog import dashboard as catalog_dashboard
+
+    sections = dashboard.sections(session, actor) + catalog_dashboard.sections(session, actor)
+    return render(request, "home.html", {"sections": sections})
 
 
 @router.get("/account")
