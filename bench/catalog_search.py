@@ -81,7 +81,7 @@ from govdata.catalog.models import (
 from govdata.catalog.versions import CatalogFilter, apply_filter, get_version
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.migrate import upgrade
-from govdata.org.demo import load_demo_org
+from govdata.org.demo import BOOTSTRAP, load_demo_org
 from govdata.org.models import Department, Region
 
 PG_DB = "govdata_bench_search"
@@ -833,7 +833,7 @@ def measure(
 ) -> dict[str, Any]:
     sm = make_sessionmaker(engine)
     methods: dict[str, Callable[[dict[str, Any]], Callable[[Session], int]]] = {
-        "fts": lambda qd: lambda s: search.search(s, qd["q"], qd["flt"]).total,
+        "fts": lambda qd: lambda s: search.search(s, BOOTSTRAP, qd["q"], qd["flt"]).total,
         "like": lambda qd: lambda s: like_search(s, qd["q"], qd["flt"])[0],
         "like_name": lambda qd: lambda s: like_search(s, qd["q"], qd["flt"], name_only=True)[0],
     }

@@ -383,7 +383,7 @@ def catalog_export(
                 what = f"部门 {department} 的目录清单"
             else:
                 flt = CatalogFilter(department_id=dept_id) if dept_id is not None else None
-                content = export_published(session, chosen, number=version, flt=flt)
+                content = export_published(session, _admin_actor(), chosen, number=version, flt=flt)
                 what = f"已发布目录{f'第 {version} 版' if version else '（当前版本）'}"
                 if department:
                     what += f"中部门 {department} 的资源"

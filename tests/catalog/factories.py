@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
+from govdata.core.actor import Actor, Role, RoleGrant
+
+# Reads the published catalog (oversight: sees everything, changes nothing).
+READER = Actor(person_id=None, name="目录读者", grants=(RoleGrant(Role.AUDITOR),))
 
 
 def person_resource(name: str = "户籍人口基本信息", **changes: Any) -> ResourceIn:

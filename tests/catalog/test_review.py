@@ -54,9 +54,9 @@ def test_a_city_department_submits_to_the_city_and_the_bureau_publishes(session,
     assert res.state == ResourceState.PUBLISHED
     session.refresh(sub)
     assert sub.status == SubmissionStatus.CLOSED
-    _, page = versions.published(session)
+    _, page = versions.published(session, officer)
     assert [r.code for r in page.items] == [res.code]
-    rl = versions.responsibility_list(session, world.police)
+    rl = versions.responsibility_list(session, officer, world.police)
     assert [(i.code, i.update_cycle) for i in rl.items] == [(res.code, "daily")]  # Art. 13
     assert session.scalar(
         select(AuditEvent.action).where(AuditEvent.action == "catalog.version.publish")
@@ -142,7 +142,7 @@ def test_versions_carry_over_change_and_remove(session, world) -> None:  # type:
         service.update_resource(session, officer, drop.id, person_resource("丙资源"))
     assert retired.value.code == "catalog.resource_retired"
 
-    d = versions.diff(session, 2)
+    d = versions.diff(session, officer, 2)
     assert [r.name for r in d.added] == ["丁资源"]
     assert [r.name for r in d.removed] == ["丙资源"]
     assert [c.code for c in d.changed] == [change.code]
@@ -150,7 +150,7 @@ def test_versions_carry_over_change_and_remove(session, world) -> None:  # type:
         ("update_cycle", "daily", "weekly")
     ]
     # The old version is still readable as it was.
-    _, v1_page = versions.published(session, number=1)
+    _, v1_page = versions.published(session, officer, number=1)
     assert sorted(r.name for r in v1_page.items) == ["丙资源", "乙资源", "甲资源"]
     assert keep.state == ResourceState.PUBLISHED
 

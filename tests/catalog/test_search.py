@@ -19,7 +19,7 @@ from govdata.catalog.models import ReviewEntry, SubmissionStatus
 from govdata.catalog.schemas import InfoItemIn
 from govdata.catalog.versions import SHARE_CATALOG, CatalogFilter
 from govdata.core.errors import InvalidInput, NotFound
-from tests.catalog.factories import company_resource, person_resource
+from tests.catalog.factories import READER, company_resource, person_resource
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,14 +115,16 @@ def test_an_abstract_word_and_an_info_item_name_find_the_resource(session, world
         ("officer", "police", person_resource("户籍人口基本信息")),
     )
     for q in ("免疫接种", "免疫", "芯片编号", "芯片", "养犬", "犬只 年检"):
-        result = search.search(session, q)
+        result = search.search(session, READER, q)
         assert _codes(result) == [dogs.code], q
         assert result.total == 1 and result.version.number == 1
     # A word both have, and one neither has.
-    assert set(_codes(search.search(session, "公民身份号码"))) == {dogs.code, other.code}
-    assert search.search(session, "核酸检测").total == 0
+    assert set(_codes(search.search(session, READER, "公民身份号码"))) == {dogs.code, other.code}
+    assert search.search(session, READER, "核酸检测").total == 0
     # Case and full-width forms do not matter.
-    assert search.search(session, "ＰｏｓｔｇｒｅＳＱＬ").total == 0  # format subtype: not indexed
+    assert (
+        search.search(session, READER, "ＰｏｓｔｇｒｅＳＱＬ").total == 0
+    )  # format subtype: not indexed
 
 
 def test_filters_and_facets(session, world) -> None:  # type: ignore[no-untyped-def]
@@ -133,7 +135,7 @@ def test_filters_and_facets(session, world) -> None:  # type: ignore[no-untyped-
         ("officer", "police", person_resource("流动人口登记信息", update_cycle="monthly")),
         ("officer2", "market", company_resource("市场主体登记信息")),
     )
-    result = search.search(session, "登记")
+    result = search.search(session, READER, "登记")
     assert result.total == 3
     assert result.facets["department_id"] == {str(world.police): 2, str(world.market): 1}
     assert result.facets["category"] == {"basic": 2, "department": 1}
@@ -143,25 +145,25 @@ def test_filters_and_facets(session, world) -> None:  # type: ignore[no-untyped-
     assert result.facets["format"] == {"database": 2, "spreadsheet": 1}
     assert set(result.facets) == set(search.FACETS)
 
-    market = search.search(session, "登记", CatalogFilter(department_id=world.market))
+    market = search.search(session, READER, "登记", CatalogFilter(department_id=world.market))
     assert _codes(market) == [m1.code]
     assert market.facets["department_id"] == {str(world.market): 1}  # over the matching set
-    monthly = search.search(session, "人口", CatalogFilter(update_cycle="monthly"))
+    monthly = search.search(session, READER, "人口", CatalogFilter(update_cycle="monthly"))
     assert _codes(monthly) == [p2.code]
-    opened = search.search(session, "登记", CatalogFilter(open_type="unconditional"))
+    opened = search.search(session, READER, "登记", CatalogFilter(open_type="unconditional"))
     assert _codes(opened) == [m1.code]
-    assert search.search(session, "登记", CatalogFilter(format="image")).facets == {
+    assert search.search(session, READER, "登记", CatalogFilter(format="image")).facets == {
         f: {} for f in search.FACETS
     }
-    share = search.search(session, "登记", CatalogFilter(share_types=SHARE_CATALOG))
+    share = search.search(session, READER, "登记", CatalogFilter(share_types=SHARE_CATALOG))
     assert share.total == 3  # the share catalog (Art. 26) searched the same way
-    city_only = search.search(session, "登记", CatalogFilter(region_id=world.city))
+    city_only = search.search(session, READER, "登记", CatalogFilter(region_id=world.city))
     assert city_only.total == 3 and city_only.facets["region_id"] == {str(world.city): 3}
 
     # Pages: total stays, hits are the requested slice, in the same order.
-    everything = _codes(search.search(session, "登记", limit=10))
-    assert _codes(search.search(session, "登记", offset=1, limit=1)) == everything[1:2]
-    beyond = search.search(session, "登记", offset=10)
+    everything = _codes(search.search(session, READER, "登记", limit=10))
+    assert _codes(search.search(session, READER, "登记", offset=1, limit=1)) == everything[1:2]
+    beyond = search.search(session, READER, "登记", offset=10)
     assert beyond.hits == [] and beyond.total == 3
     assert sorted(everything) == sorted([p1.code, p2.code, m1.code])
 
@@ -188,18 +190,18 @@ def test_a_name_match_ranks_first_and_ties_go_by_code(session, world) -> None:  
     )
     # Codes were issued in creation order, so code order alone would put the abstract first.
     assert in_abstract.code < in_items.code < in_name.code
-    assert _codes(search.search(session, "驾驶证")) == [
+    assert _codes(search.search(session, READER, "驾驶证")) == [
         in_name.code,
         in_items.code,
         in_abstract.code,
     ]
-    assert _codes(search.search(session, "户籍档案")) == [tie_a.code, tie_b.code]
+    assert _codes(search.search(session, READER, "户籍档案")) == [tie_a.code, tie_b.code]
 
 
 def test_only_the_current_version_is_searched(session, world) -> None:  # type: ignore[no-untyped-def]
     officer = world.actor(session, "officer")
     with pytest.raises(NotFound) as nothing:
-        search.search(session, "户籍")
+        search.search(session, READER, "户籍")
     assert nothing.value.code == "catalog.no_published_version"
 
     keep, change, drop = _publish(
@@ -212,7 +214,9 @@ def test_only_the_current_version_is_searched(session, world) -> None:  # type: 
     draft = service.create_resource(
         session, officer, world.police, person_resource("丁资源", abstract="关于枪支弹药的记录。")
     )
-    assert _codes(search.search(session, "枪支")) == [drop.code]  # the draft is not published
+    assert _codes(search.search(session, READER, "枪支")) == [
+        drop.code
+    ]  # the draft is not published
 
     service.update_resource(
         session, officer, change.id, person_resource("乙资源", abstract="关于居住证办理的记录。")
@@ -223,30 +227,30 @@ def test_only_the_current_version_is_searched(session, world) -> None:  # type: 
     city = world.actor(session, "city")
     for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
         review.decide(session, city, entry.id, approve=True)
-    assert _codes(search.search(session, "暂住")) == [change.code]
-    assert search.search(session, "居住证").total == 0
-    assert search.search(session, "弹药").total == 0
+    assert _codes(search.search(session, READER, "暂住")) == [change.code]
+    assert search.search(session, READER, "居住证").total == 0
+    assert search.search(session, READER, "弹药").total == 0
 
     review.publish(session, city)
-    result = search.search(session, "居住证")
+    result = search.search(session, READER, "居住证")
     assert _codes(result) == [change.code] and result.version.number == 2
-    assert search.search(session, "暂住").total == 0  # the old revision's text is gone
-    assert _codes(search.search(session, "枪支")) == [draft.code]  # the retired one is gone
-    assert _codes(search.search(session, "出入境")) == [keep.code]  # carried over
-    assert _codes(search.search(session, "弹药")) == [draft.code]
+    assert search.search(session, READER, "暂住").total == 0  # the old revision's text is gone
+    assert _codes(search.search(session, READER, "枪支")) == [draft.code]  # the retired one is gone
+    assert _codes(search.search(session, READER, "出入境")) == [keep.code]  # carried over
+    assert _codes(search.search(session, READER, "弹药")) == [draft.code]
 
     # A full rebuild gives the same index.
     assert search.rebuild(session) == 3  # 甲, 乙 and 丁; 丙 is retired
-    assert _codes(search.search(session, "居住证")) == [change.code]
-    assert search.search(session, "暂住").total == 0
-    assert search.search(session, "记录").total == 3
+    assert _codes(search.search(session, READER, "居住证")) == [change.code]
+    assert search.search(session, READER, "暂住").total == 0
+    assert search.search(session, READER, "记录").total == 3
 
 
 def test_reindex_of_nothing_or_unknown_ids_is_harmless(session, world) -> None:  # type: ignore[no-untyped-def]
     (res,) = _publish(session, world, ("officer", "police", person_resource()))
     search.reindex(session, [])
     search.reindex(session, [res.id, res.id, 999_999])
-    assert _codes(search.search(session, "户籍")) == [res.code]
+    assert _codes(search.search(session, READER, "户籍")) == [res.code]
 
 
 @pytest.mark.parametrize(
@@ -263,7 +267,7 @@ def test_reindex_of_nothing_or_unknown_ids_is_harmless(session, world) -> None: 
 def test_unusable_queries_are_refused_with_a_domain_error(session, world, q, code) -> None:  # type: ignore[no-untyped-def]
     _publish(session, world, ("officer", "police", person_resource()))
     with pytest.raises(InvalidInput) as err:
-        search.search(session, q)
+        search.search(session, READER, q)
     assert err.value.code == code
     assert err.value.status == 400
     assert any("\u4e00" <= ch <= "\u9fff" for ch in err.value.message)  # zh-CN
@@ -291,29 +295,29 @@ def test_unusable_queries_are_refused_with_a_domain_error(session, world, q, cod
 )
 def test_search_syntax_in_a_query_is_plain_text(session, world, q) -> None:  # type: ignore[no-untyped-def]
     (res,) = _publish(session, world, ("officer", "police", person_resource()))
-    result = search.search(session, q)  # never a database error
+    result = search.search(session, READER, q)  # never a database error
     assert result.total in (0, 1)
     if q in ('"户籍', "户籍*", "-户籍", "(户籍", "^户籍", "\\户籍%_"):
         assert _codes(result) == [res.code]  # the punctuation is ignored, the word still found
     if q in ("name:户籍", "户籍 OR 人口", "OR"):
         assert result.total == 0  # "name", "or": words to find like any other, not syntax
-    assert _codes(search.search(session, "户籍 人口")) == [res.code]
+    assert _codes(search.search(session, READER, "户籍 人口")) == [res.code]
 
 
 def test_the_longest_allowed_query_works(session, world) -> None:  # type: ignore[no-untyped-def]
     (res,) = _publish(session, world, ("officer", "police", person_resource()))
     q = "户籍人口" * (search.MAX_QUERY_CHARS // 4)
     assert len(q) == search.MAX_QUERY_CHARS
-    assert _codes(search.search(session, q)) == [res.code]
+    assert _codes(search.search(session, READER, q)) == [res.code]
     # Function words are dropped from a query that has other words.
-    assert _codes(search.search(session, "户籍的人口")) == [res.code]
+    assert _codes(search.search(session, READER, "户籍的人口")) == [res.code]
 
 
 def test_limits_are_clamped(session, world) -> None:  # type: ignore[no-untyped-def]
     _publish(session, world, ("officer", "police", person_resource()))
-    result = search.search(session, "户籍", offset=-5, limit=0)
+    result = search.search(session, READER, "户籍", offset=-5, limit=0)
     assert (result.offset, result.limit, result.total, len(result.hits)) == (0, 1, 1, 1)
-    assert search.search(session, "户籍", limit=10_000).limit == 200
+    assert search.search(session, READER, "户籍", limit=10_000).limit == 200
 
 
 def test_the_index_tables_are_known_to_the_migrations() -> None:
@@ -353,6 +357,6 @@ def test_filters_mean_what_they_mean_for_the_published_catalog(session, world) -
         CatalogFilter(share_types=("conditional",)),
     ]
     for flt in filters:
-        _, page = versions.published(session, flt=flt)
+        _, page = versions.published(session, READER, flt=flt)
         expected = sorted(r.code for r in page.items)
-        assert sorted(_codes(search.search(session, "登记", flt))) == expected, flt
+        assert sorted(_codes(search.search(session, READER, "登记", flt))) == expected, flt

@@ -47,7 +47,7 @@ from govdata.catalog.versions import CatalogFilter
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import InvalidInput, NotFound, PermissionDenied
 from govdata.org.models import Department
-from tests.catalog.factories import company_resource, person_resource
+from tests.catalog.factories import READER, company_resource, person_resource
 
 Row = dict[str, Any]
 
@@ -801,7 +801,7 @@ def test_export_formats(session, world) -> None:  # type: ignore[no-untyped-def]
 def test_export_published_versions_and_import_them_back(session, world) -> None:  # type: ignore[no-untyped-def]
     officer, city = world.actor(session, "officer"), world.actor(session, "city")
     with pytest.raises(NotFound):
-        export_published(session, "xlsx")
+        export_published(session, READER, "xlsx")
     resources = _varied_list(session, world)
     officer2 = world.actor(session, "officer2")
     other = service.create_resource(session, officer2, world.market, company_resource())
@@ -811,12 +811,12 @@ def test_export_published_versions_and_import_them_back(session, world) -> None:
         review.decide(session, city, entry.id, approve=True)
     review.publish(session, city)
 
-    everything = read_sheets(export_published(session, "xlsx"))
+    everything = read_sheets(export_published(session, READER, "xlsx"))
     assert sorted(row[2] for row in everything[RESOURCE_SHEET][1:]) == sorted(
         [r.code for r in resources] + [other.code]
     )
     police_only = export_published(
-        session, "xlsx", number=1, flt=CatalogFilter(department_id=world.police)
+        session, READER, "xlsx", number=1, flt=CatalogFilter(department_id=world.police)
     )
     # The published version of a department reads as its list does.
     assert read_sheets(police_only) == read_sheets(
@@ -825,10 +825,10 @@ def test_export_published_versions_and_import_them_back(session, world) -> None:
     result = import_catalog(session, officer, world.police, police_only)
     assert (result.created, result.updated, result.unchanged) == (0, 0, 3)
     assert {r.state for r in resources} == {"published"}
-    doc = json.loads(export_published(session, "json", number=1))
+    doc = json.loads(export_published(session, READER, "json", number=1))
     assert doc["kind"] == "published" and doc["version"] == 1
     assert {r["department_code"] for r in doc["resources"]} == {"500000-007", "500000-026"}
-    assert zipfile.ZipFile(io.BytesIO(export_published(session, "csv"))).namelist()
+    assert zipfile.ZipFile(io.BytesIO(export_published(session, READER, "csv"))).namelist()
 
 
 def test_withdrawn_resources_are_not_exported(session, world) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from govdata.catalog import demands, policy, review, service, updates, versions
+from govdata.catalog import demands, review, service, submissions, updates, versions
 from govdata.catalog.models import DemandStatus, ResourceState, ReviewEntry, SubmissionStatus
 from govdata.catalog.schemas import (
     ChangedResourceOut,
@@ -152,7 +152,7 @@ def list_submissions(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PageOut[SubmissionOut]:
-    page = review.list_submissions(
+    page = submissions.list_submissions(
         session,
         actor,
         status=status,
@@ -168,7 +168,7 @@ def list_submissions(
 def submission_entries(
     session: DbSession, actor: CurrentActor, submission_id: DbId
 ) -> list[EntryOut]:
-    submission = review.get_submission(session, actor, submission_id)
+    submission = submissions.get_submission(session, actor, submission_id)
     return [EntryOut.model_validate(e) for e in submission.entries]
 
 
@@ -195,14 +195,12 @@ def publish(session: DbSession, actor: ApiActor, body: PublishIn) -> VersionOut:
 
 @router.get("/versions", response_model=list[VersionOut])
 def list_versions(session: DbSession, actor: CurrentActor) -> list[VersionOut]:
-    policy.require_read_published(actor)
-    return [VersionOut.model_validate(v) for v in versions.list_versions(session)]
+    return [VersionOut.model_validate(v) for v in versions.list_versions(session, actor)]
 
 
 @router.get("/versions/{number}/diff", response_model=DiffOut)
 def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffOut:
-    policy.require_read_published(actor)
-    d = versions.diff(session, number)
+    d = versions.diff(session, actor, number)
     return DiffOut(
         old_version=d.old.number if d.old else None,
         new_version=d.new.number,
@@ -228,8 +226,9 @@ def published(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> PublishedPage:
-    policy.require_read_published(actor)
-    v, page = versions.published(session, number=version, flt=flt, offset=offset, limit=limit)
+    v, page = versions.published(
+        session, actor, number=version, flt=flt, offset=offset, limit=limit
+    )
     return _published_page(v, page)
 
 
@@ -237,8 +236,7 @@ def published(
 def published_resource(
     session: DbSession, actor: CurrentActor, code: str, version: VersionNumber = None
 ) -> PublishedResourceOut:
-    policy.require_read_published(actor)
-    return PublishedResourceOut.of(versions.published_revision(session, code[:32], version))
+    return PublishedResourceOut.of(versions.published_revision(session, actor, code[:32], version))
 
 
 @router.get("/share-catalog", response_model=PublishedPage)
@@ -251,11 +249,10 @@ def share_catalog(
     limit: Limit = 50,
 ) -> PublishedPage:
     """The share catalog (Art. 26)."""
-    policy.require_read_published(actor)
     flt = versions.CatalogFilter(
         department_id=department_id, share_type=share_type.value if share_type else None
     )
-    v, page = versions.share_catalog(session, flt=flt, offset=offset, limit=limit)
+    v, page = versions.share_catalog(session, actor, flt=flt, offset=offset, limit=limit)
     return _published_page(v, page)
 
 
@@ -281,8 +278,7 @@ def responsibility(
     session: DbSession, actor: CurrentActor, department_id: DbId, version: VersionNumber = None
 ) -> ResponsibilityOut:
     """A department's responsibility list (Art. 13)."""
-    policy.require_read_published(actor)
-    rl = versions.responsibility_list(session, department_id, version)
+    rl = versions.responsibility_list(session, actor, department_id, version)
     return ResponsibilityOut.model_validate(rl, from_attributes=True)
 
 
@@ -297,8 +293,7 @@ def search(
 ) -> SearchOut:
     from govdata.catalog import search as catalog_search
 
-    policy.require_read_published(actor)
-    result = catalog_search.search(session, q, flt, offset=offset, limit=limit)
+    result = catalog_search.search(session, actor, q, flt, offset=offset, limit=limit)
     return SearchOut(
         version=result.version.number,
         items=[PublishedResourceOut.of(r) for r in result.hits],

@@ -18,7 +18,7 @@ from govdata.catalog.models import (
     Submission,
     SubmissionStatus,
 )
-from govdata.catalog.review import visible_submissions
+from govdata.catalog.submissions import visible_submissions
 from govdata.core import calendar
 from govdata.core.actor import Actor, Role
 from govdata.org import policy as org_policy

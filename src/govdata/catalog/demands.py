@@ -152,7 +152,7 @@ def suggest_resources(
     hits: list[ResourceRevision] = []
     for query in (words, demand.title):
         try:
-            result = search.search(session, query[:100], limit=limit + 1)
+            result = search.search(session, actor, query[:100], limit=limit + 1)
         except (InvalidInput, NotFound):
             continue
         hits = [h for h in result.hits if h.department_id != demand.department_id][:limit]

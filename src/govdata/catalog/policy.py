@@ -58,6 +58,14 @@ def require_city_review(actor: Actor) -> None:
         )
 
 
+def can_read_published(actor: Actor | None) -> bool:
+    if actor is None:
+        return False
+    if actor.token_id is not None:
+        return "catalog:read" in actor.scopes
+    return not actor.is_public and bool(actor.roles)
+
+
 def require_read_published(actor: Actor) -> None:
     """The published catalog is the basis of sharing (Art. 10): staff and department systems."""
     if actor.token_id is not None:

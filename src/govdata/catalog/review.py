@@ -10,7 +10,7 @@ must review within 5 working days of receiving it (Art. 14 ¶2).
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, exists, func, insert, literal, select, update
+from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from govdata.catalog import policy
@@ -31,14 +31,13 @@ from govdata.catalog.models import (
     SubmissionStatus,
 )
 from govdata.catalog.service import snapshot
+from govdata.catalog.submissions import get_entry
 from govdata.core import audit, calendar
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
-from govdata.core.pagination import Page, paginate
-from govdata.org import policy as org_policy
 from govdata.org import service as org_service
-from govdata.org.models import Department, Region
+from govdata.org.models import Region
 
 REVIEW_WORKING_DAYS = 5  # Art. 14 ¶2
 
@@ -124,9 +123,8 @@ def submit(
         ).all()
     )
     for resource in resources:
-        if resource.withdrawn and resource.published_revision_id is None:
-            action = EntryAction.WITHDRAW  # submitted before, never published: still reviewed
-        elif resource.withdrawn:
+        if resource.withdrawn:
+            # Also for one submitted before but never published: the withdrawal is reviewed.
             action = EntryAction.WITHDRAW
         elif resource.published_revision_id is None:
             action = EntryAction.ADD
@@ -232,58 +230,6 @@ def compile_district(
         region_id=region_id,
     )
     return compilation
-
-
-# --- reading submissions ----------------------------------------------------------------------
-
-
-def visible_submissions(actor: Actor) -> Select[Submission]:
-    return (
-        select(Submission)
-        .join(Department, Submission.department_id == Department.id)
-        .where(org_policy.department_filter(actor))
-    )
-
-
-def list_submissions(
-    session: Session,
-    actor: Actor,
-    *,
-    status: SubmissionStatus | None = None,
-    department_id: int | None = None,
-    region_id: int | None = None,
-    offset: int = 0,
-    limit: int = 50,
-) -> Page[Submission]:
-    org_policy.require_staff(actor)
-    stmt = visible_submissions(actor)
-    if status is not None:
-        stmt = stmt.where(Submission.status == status.value)
-    if department_id is not None:
-        stmt = stmt.where(Submission.department_id == department_id)
-    if region_id is not None:
-        stmt = stmt.where(Submission.region_id == region_id)
-    stmt = stmt.order_by(Submission.review_due.is_(None), Submission.review_due, Submission.id)
-    return paginate(session, stmt, offset, limit)
-
-
-def get_submission(session: Session, actor: Actor, submission_id: int) -> Submission:
-    submission = session.scalar(
-        visible_submissions(actor)
-        .where(Submission.id == submission_id)
-        .options(selectinload(Submission.entries))
-    )
-    if submission is None:
-        raise NotFound("catalog.submission_not_found", "未找到该清单提交记录。")
-    return submission
-
-
-def get_entry(session: Session, actor: Actor, entry_id: int) -> ReviewEntry:
-    entry = session.get(ReviewEntry, entry_id)
-    if entry is None:
-        raise NotFound("catalog.entry_not_found", "未找到该审核条目。")
-    get_submission(session, actor, entry.submission_id)  # scope check: 404 outside it
-    return entry
 
 
 # --- deciding and publishing ------------------------------------------------------------------

@@ -72,6 +72,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import visitors
 
+from govdata.catalog import policy
 from govdata.catalog.models import (
     CatalogVersion,
     CatalogVersionMember,
@@ -79,6 +80,7 @@ from govdata.catalog.models import (
     ResourceRevision,
 )
 from govdata.catalog.versions import CatalogFilter, apply_filter, get_version
+from govdata.core.actor import Actor
 from govdata.core.errors import InvalidInput
 from govdata.core.pagination import MAX_LIMIT
 
@@ -473,6 +475,7 @@ def _facets_and_page(
 
 def search(
     session: Session,
+    actor: Actor,
     q: str,
     flt: CatalogFilter | None = None,
     *,
@@ -488,6 +491,7 @@ def search(
     ``InvalidInput`` (``catalog.search_query_empty``, ``catalog.search_query_too_long``) for an
     unusable query; ``NotFound`` (``catalog.no_published_version``) before the first version.
     """
+    policy.require_read_published(actor)
     terms = query_terms(q)
     version = get_version(session)
     offset = max(offset, 0)

@@ -190,7 +190,7 @@ def overdue(session: Session, actor: Actor) -> OverdueReport:
             .order_by(CatalogChange.apply_due)
         )
     )
-    from govdata.catalog.review import visible_submissions
+    from govdata.catalog.submissions import visible_submissions
 
     reviews = list(
         session.scalars(

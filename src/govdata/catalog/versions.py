@@ -7,19 +7,23 @@ responsibility list, the share catalog and the open catalog.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from govdata.catalog import policy
 from govdata.catalog.models import CatalogVersion, CatalogVersionMember, ResourceRevision
 from govdata.catalog.vocab import OpenType, ShareType
+from govdata.core.actor import Actor
 from govdata.core.errors import NotFound
 from govdata.core.pagination import Page, paginate
 
 
-def list_versions(session: Session) -> list[CatalogVersion]:
+def list_versions(session: Session, actor: Actor) -> list[CatalogVersion]:
+    policy.require_read_published(actor)
     return list(session.scalars(select(CatalogVersion).order_by(CatalogVersion.number.desc())))
 
 
@@ -91,23 +95,37 @@ def apply_filter(stmt: Select[Any], flt: CatalogFilter) -> Select[Any]:
 
 def published(
     session: Session,
+    actor: Actor,
     *,
     number: int | None = None,
     flt: CatalogFilter | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[CatalogVersion, Page[ResourceRevision]]:
+    policy.require_read_published(actor)
+    return _page(session, number, flt, offset, limit)
+
+
+def _page(
+    session: Session, number: int | None, flt: CatalogFilter | None, offset: int, limit: int
+) -> tuple[CatalogVersion, Page[ResourceRevision]]:
     version = get_version(session, number)
     return version, paginate(session, members_query(version.id, flt), offset, limit)
 
 
 def share_catalog(
-    session: Session, *, flt: CatalogFilter | None = None, offset: int = 0, limit: int = 50
+    session: Session,
+    actor: Actor,
+    *,
+    flt: CatalogFilter | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[CatalogVersion, Page[ResourceRevision]]:
     """The share catalog (Art. 26): published resources shared with or without conditions."""
     base = flt or CatalogFilter()
     return published(
         session,
+        actor,
         flt=CatalogFilter(**{**base.__dict__, "share_types": SHARE_CATALOG}),
         offset=offset,
         limit=limit,
@@ -117,17 +135,35 @@ def share_catalog(
 def open_catalog(
     session: Session, *, flt: CatalogFilter | None = None, offset: int = 0, limit: int = 50
 ) -> tuple[CatalogVersion, Page[ResourceRevision]]:
-    """The open catalog (Art. 32): published resources opened with or without conditions."""
+    """The open catalog (Art. 32): published resources opened with or without conditions.
+
+    Public: anyone may read it, signed in or not.
+    """
     base = flt or CatalogFilter()
-    return published(
-        session,
-        flt=CatalogFilter(**{**base.__dict__, "open_types": OPEN_CATALOG}),
-        offset=offset,
-        limit=limit,
-    )
+    open_only = CatalogFilter(**{**base.__dict__, "open_types": OPEN_CATALOG})
+    return _page(session, None, open_only, offset, limit)
 
 
-def published_revision(session: Session, code: str, number: int | None = None) -> ResourceRevision:
+def published_revision(
+    session: Session, actor: Actor, code: str, number: int | None = None
+) -> ResourceRevision:
+    """One resource as a published version carries it, for those who read the catalog."""
+    policy.require_read_published(actor)
+    return _revision(session, code, number)
+
+
+def public_revision(
+    session: Session, actor: Actor | None, code: str, number: int | None = None
+) -> ResourceRevision:
+    """One published resource for anyone: readers of the catalog see every resource, the
+    public (signed in or not) only what the open catalog carries (Art. 32)."""
+    revision = _revision(session, code, number)
+    if not policy.can_read_published(actor) and revision.open_type not in OPEN_CATALOG:
+        raise NotFound("catalog.resource_not_found", f"未找到代码为 {code} 的政务数据资源。")
+    return revision
+
+
+def _revision(session: Session, code: str, number: int | None) -> ResourceRevision:
     version = get_version(session, number)
     revision = session.scalar(members_query(version.id).where(ResourceRevision.code == code))
     if revision is None:
@@ -174,8 +210,22 @@ class VersionDiff:
     changed: list[ChangedResource] = field(default_factory=list)
 
 
-def diff(session: Session, new_number: int, old_number: int | None = None) -> VersionDiff:
+def field_changes(
+    before: dict[str, Any], after: dict[str, Any], keys: Iterable[str] | None = None
+) -> list[FieldChange]:
+    """The fields of two revision snapshots that differ, in ``keys`` order (default: sorted)."""
+    if keys is None:
+        keys = sorted(set(before) | set(after))
+    return [
+        FieldChange(k, before.get(k), after.get(k)) for k in keys if before.get(k) != after.get(k)
+    ]
+
+
+def diff(
+    session: Session, actor: Actor, new_number: int, old_number: int | None = None
+) -> VersionDiff:
     """What changed from ``old_number`` (default: the version before) to ``new_number``."""
+    policy.require_read_published(actor)
     new = get_version(session, new_number)
     if old_number is None:
         old_number = new.number - 1
@@ -210,11 +260,7 @@ def diff(session: Session, new_number: int, old_number: int | None = None) -> Ve
     result.removed = sorted((revisions[i] for i in removed_ids), key=lambda r: r.code)
     for old_id, new_id in changed_pairs:
         before, after = revisions[old_id], revisions[new_id]
-        changes = [
-            FieldChange(key, before.data.get(key), after.data.get(key))
-            for key in sorted(set(before.data) | set(after.data))
-            if before.data.get(key) != after.data.get(key)
-        ]
+        changes = field_changes(before.data, after.data)
         result.changed.append(ChangedResource(after.code, after.name, changes))
     result.changed.sort(key=lambda c: c.code)
     return result
@@ -253,8 +299,9 @@ class ResponsibilityList:
 
 
 def responsibility_list(
-    session: Session, department_id: int, number: int | None = None
+    session: Session, actor: Actor, department_id: int, number: int | None = None
 ) -> ResponsibilityList:
+    policy.require_read_published(actor)
     version = get_version(session, number)
     revisions = session.scalars(
         members_query(version.id, CatalogFilter(department_id=department_id))
@@ -276,8 +323,11 @@ def responsibility_list(
     )
 
 
-def responsibility_overview(session: Session, number: int | None = None) -> dict[int, int]:
+def responsibility_overview(
+    session: Session, actor: Actor, number: int | None = None
+) -> dict[int, int]:
     """How many resources each department is responsible for in a version."""
+    policy.require_read_published(actor)
     version = get_version(session, number)
     rows = session.execute(
         select(ResourceRevision.department_id, func.count())

@@ -10,12 +10,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from govdata.catalog import policy, review, service, updates
-from govdata.catalog.models import EntryStatus, Resource, ResourceState, ReviewEntry
+from govdata.catalog import policy, review, service, submissions, updates
+from govdata.catalog.models import EntryStatus, Resource, ResourceState
 from govdata.catalog.pages.common import (
     PAGE_SIZE,
     FormIn,
@@ -54,21 +53,6 @@ def my_list(actor: CurrentActor) -> Response:
     return RedirectResponse(f"/catalog/departments/{ids[0]}/list", status_code=303)
 
 
-def _latest_reasons(session: Session, resource_ids: list[int]) -> dict[int, str]:
-    """The reason of each returned resource's latest review entry (Art. 12 ¶3)."""
-    if not resource_ids:
-        return {}
-    rows = session.execute(
-        select(ReviewEntry.resource_id, ReviewEntry.reason)
-        .where(
-            ReviewEntry.resource_id.in_(resource_ids),
-            ReviewEntry.status == EntryStatus.RETURNED,
-        )
-        .order_by(ReviewEntry.id)
-    )
-    return {rid: reason for rid, reason in rows.all() if rid is not None}
-
-
 @router.get("/departments/{department_id}/list")
 def department_list(
     request: Request,
@@ -98,15 +82,15 @@ def department_list(
         limit=PAGE_SIZE,
     )
     returned = [r.id for r in page.items if r.state == ResourceState.RETURNED]
-    submissions = review.list_submissions(session, actor, department_id=department_id, limit=20)
+    sent = submissions.list_submissions(session, actor, department_id=department_id, limit=20)
     ctx.update(
         page=page,
         counts=service.state_counts(session, actor, department_id),
         states=list(ResourceState),
         state=state or "",
         q=q or "",
-        reasons=_latest_reasons(session, returned),
-        submissions=submissions,
+        reasons=submissions.return_reasons(session, actor, returned),
+        submissions=sent,
         open_changes=updates.open_changes(session, actor, department_id),
         base_query=_query_without(request, "offset", "msg"),
         flash=_flash(msg),
@@ -156,7 +140,9 @@ def _refused_page(
         state="",
         q="",
         reasons={},
-        submissions=review.list_submissions(session, actor, department_id=department_id, limit=20),
+        submissions=submissions.list_submissions(
+            session, actor, department_id=department_id, limit=20
+        ),
         open_changes=updates.open_changes(session, actor, department_id),
         base_query="",
         submit_error=message,
@@ -354,14 +340,7 @@ def working_copy(
 ) -> Response:
     resource = service.get_resource(session, actor, resource_id)
     dept = org_service.get_department(session, actor, resource.department_id)
-    entries = list(
-        session.scalars(
-            select(ReviewEntry)
-            .where(ReviewEntry.resource_id == resource.id)
-            .order_by(ReviewEntry.id.desc())
-            .limit(20)
-        )
-    )
+    entries = submissions.resource_history(session, actor, resource.id)
     return _page(
         request,
         "catalog/working.html",

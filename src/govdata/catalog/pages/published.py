@@ -4,6 +4,7 @@ and their diffs, a resource's page, responsibility lists, search.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import policy, versions
-from govdata.catalog.models import Resource
+from govdata.catalog.models import CatalogVersion, Resource, ResourceRevision
 from govdata.catalog.pages.common import (
     PAGE_SIZE,
     Filter,
@@ -21,10 +22,9 @@ from govdata.catalog.pages.common import (
     _page,
     _query_without,
 )
-from govdata.catalog.vocab import OpenType
-from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import InvalidInput, NotFound
+from govdata.core.pagination import Page
 from govdata.core.types import MAX_DB_ID, DbId, Offset
 from govdata.org.models import Department, Region
 from govdata.web.deps import CurrentActor, DbSession, OptionalActor
@@ -59,21 +59,15 @@ def _filter_choices(session: Session, version_id: int | None) -> dict[str, Any]:
 def _listing(
     request: Request,
     session: Session,
-    actor: Actor | None,
+    load: Callable[[], tuple[CatalogVersion, Page[ResourceRevision]]],
     *,
     kind: str,
     flt: versions.CatalogFilter,
-    offset: int,
     title: str,
     action: str,
 ) -> Response:
     try:
-        if kind == "share":
-            version, page = versions.share_catalog(session, flt=flt, offset=offset, limit=PAGE_SIZE)
-        elif kind == "open":
-            version, page = versions.open_catalog(session, flt=flt, offset=offset, limit=PAGE_SIZE)
-        else:
-            version, page = versions.published(session, flt=flt, offset=offset, limit=PAGE_SIZE)
+        version, page = load()
     except NotFound as exc:
         if exc.code != "catalog.no_published_version":
             raise
@@ -99,14 +93,12 @@ def _listing(
 def published_catalog(
     request: Request, session: DbSession, actor: CurrentActor, flt: Filter, offset: Offset = 0
 ) -> Response:
-    policy.require_read_published(actor)
     return _listing(
         request,
         session,
-        actor,
+        lambda: versions.published(session, actor, flt=flt, offset=offset, limit=PAGE_SIZE),
         kind="all",
         flt=flt,
-        offset=offset,
         title="政务数据资源目录",
         action="/catalog",
     )
@@ -116,14 +108,12 @@ def published_catalog(
 def share_catalog(
     request: Request, session: DbSession, actor: CurrentActor, flt: Filter, offset: Offset = 0
 ) -> Response:
-    policy.require_read_published(actor)
     return _listing(
         request,
         session,
-        actor,
+        lambda: versions.share_catalog(session, actor, flt=flt, offset=offset, limit=PAGE_SIZE),
         kind="share",
         flt=flt,
-        offset=offset,
         title="共享目录",
         action="/catalog/share",
     )
@@ -137,10 +127,9 @@ def open_catalog(
     return _listing(
         request,
         session,
-        actor,
+        lambda: versions.open_catalog(session, flt=flt, offset=offset, limit=PAGE_SIZE),
         kind="open",
         flt=flt,
-        offset=offset,
         title="开放目录",
         action="/catalog/open",
     )
@@ -148,8 +137,9 @@ def open_catalog(
 
 @router.get("/versions")
 def version_list(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    policy.require_read_published(actor)
-    return _page(request, "catalog/versions.html", {"versions": versions.list_versions(session)})
+    return _page(
+        request, "catalog/versions.html", {"versions": versions.list_versions(session, actor)}
+    )
 
 
 @router.get("/versions/{number}")
@@ -160,8 +150,7 @@ def version_page(
     number: Annotated[int, Path(ge=1, le=MAX_DB_ID)],
     msg: str | None = None,
 ) -> Response:
-    policy.require_read_published(actor)
-    diff = versions.diff(session, number)
+    diff = versions.diff(session, actor, number)
     return _page(request, "catalog/version.html", {"diff": diff, "flash": _flash(msg)})
 
 
@@ -177,15 +166,11 @@ def published_resource(
     if actor is not None and not actor.is_public and actor.roles:
         working = session.scalar(policy.visible_resources(actor).where(Resource.code == code))
     try:
-        revision = versions.published_revision(session, code, version)
+        revision = versions.public_revision(session, actor, code, version)
     except NotFound:
         if working is not None:  # not (yet) published: its department sees the working copy
             return RedirectResponse(f"/catalog/working/{working.id}", status_code=303)
         raise
-    readable = actor is not None and not actor.is_public and bool(actor.roles)
-    if not readable and revision.open_type == OpenType.NONE:
-        # Outside the staff, only what the open catalog carries is shown (Art. 32).
-        raise NotFound("catalog.resource_not_found", f"未找到代码为 {code} 的政务数据资源。")
     show_working = (
         actor is not None
         and working is not None
@@ -208,9 +193,8 @@ def published_resource(
 
 @router.get("/responsibility")
 def responsibility_overview(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    policy.require_read_published(actor)
     try:
-        counts = versions.responsibility_overview(session)
+        counts = versions.responsibility_overview(session, actor)
         number: int | None = versions.get_version(session).number
     except NotFound:
         counts, number = {}, None
@@ -223,11 +207,10 @@ def responsibility_overview(request: Request, session: DbSession, actor: Current
 def responsibility_list(
     request: Request, session: DbSession, actor: CurrentActor, department_id: DbId
 ) -> Response:
-    policy.require_read_published(actor)
+    rl = versions.responsibility_list(session, actor, department_id)
     dept = session.get(Department, department_id)
     if dept is None:
         raise NotFound("org.department_not_found", "未找到该部门。")
-    rl = versions.responsibility_list(session, department_id)
     return _page(request, "catalog/responsibility_list.html", {"dept": dept, "rl": rl})
 
 
@@ -243,6 +226,7 @@ def search_page(
     q: Annotated[str, Query(max_length=100)] = "",
     offset: Offset = 0,
 ) -> Response:
+    # The empty form reaches no service; the page itself is for readers of the catalog.
     policy.require_read_published(actor)
     from govdata.catalog import search
 
@@ -251,7 +235,7 @@ def search_page(
     status = 200
     if q.strip():
         try:
-            result = search.search(session, q.strip(), flt, offset=offset, limit=PAGE_SIZE)
+            result = search.search(session, actor, q.strip(), flt, offset=offset, limit=PAGE_SIZE)
         except (InvalidInput, NotFound) as exc:
             finish_failed(session, exc)
             # Before the first version there is nothing to search: a notice, not an error page.

@@ -4,21 +4,14 @@ clocks and unmet demands, a submission's entries and their decisions, publishing
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import demands, review, updates, versions
+from govdata.catalog import demands, review, submissions, updates, versions
 from govdata.catalog.models import (
-    Demand,
-    EntryAction,
-    EntryStatus,
-    Resource,
-    ResourceRevision,
-    ReviewEntry,
     SubmissionStatus,
 )
 from govdata.catalog.pages.common import (
@@ -60,13 +53,13 @@ def review_queue(
     _require_bureau_or_oversight(actor)
     city_queue = None
     if org_policy.sees_everything(actor):
-        city_queue = review.list_submissions(
+        city_queue = submissions.list_submissions(
             session, actor, status=SubmissionStatus.PENDING_CITY, offset=offset, limit=PAGE_SIZE
         )
     districts = []
     for region_id in sorted(actor.region_ids()):
         region = org_service.get_region(session, actor, region_id)
-        pending = review.list_submissions(
+        pending = submissions.list_submissions(
             session,
             actor,
             status=SubmissionStatus.PENDING_DISTRICT,
@@ -83,11 +76,6 @@ def review_queue(
         | {c.department_id for c in report.changes}
         | {d.department_id for d in unmet.items}
     )
-    approved = session.scalar(
-        select(ReviewEntry.id)
-        .where(ReviewEntry.status == EntryStatus.APPROVED, ReviewEntry.action != EntryAction.DEMAND)
-        .limit(1)
-    )
     return _page(
         request,
         "catalog/review.html",
@@ -98,7 +86,7 @@ def review_queue(
             "unmet": unmet,
             "depts": org_service.departments_by_id(session, actor, dept_ids),
             "can_publish": org_policy.is_city_admin(actor),
-            "has_approved": approved is not None,
+            "has_approved": submissions.has_unpublished_approvals(session),
             "can_compile": actor.has(Role.DISTRICT_BUREAU_ADMIN),
             "base_query": _query_without(request, "offset", "msg"),
             "flash": _flash(msg),
@@ -117,16 +105,8 @@ def compile_district(
     return RedirectResponse("/catalog/review?msg=compiled", status_code=303)
 
 
-def _modified_fields(
-    before: dict[str, Any] | None, after: dict[str, Any]
-) -> list[versions.FieldChange]:
-    if before is None:
-        return []
-    return [
-        versions.FieldChange(key, before.get(key), after.get(key))
-        for key in FIELD_LABELS
-        if key != "department_code" and before.get(key) != after.get(key)
-    ]
+# The reviewer compares the fields the page labels (the provider's code cannot change).
+_COMPARED = [key for key in FIELD_LABELS if key != "department_code"]
 
 
 def _submission_page(
@@ -140,52 +120,19 @@ def _submission_page(
     reasons: dict[int, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    submission = review.get_submission(session, actor, submission_id)
-    entries = list(submission.entries)
-    rev_ids = {e.revision_id for e in entries if e.revision_id}
-    res_ids = {e.resource_id for e in entries if e.resource_id}
-    resources = (
-        {r.id: r for r in session.scalars(select(Resource).where(Resource.id.in_(res_ids)))}
-        if res_ids
-        else {}
-    )
-    published_ids = {r.published_revision_id for r in resources.values() if r.published_revision_id}
-    wanted = rev_ids | published_ids
-    revisions = (
+    submission = submissions.get_submission(session, actor, submission_id)
+    rows = [
         {
-            r.id: r
-            for r in session.scalars(
-                select(ResourceRevision).where(ResourceRevision.id.in_(wanted))
-            )
+            "entry": d.entry,
+            "revision": d.revision,
+            "resource": d.resource,
+            "demand": d.demand,
+            "changes": versions.field_changes(d.published, d.revision.data, _COMPARED)
+            if d.published is not None and d.revision is not None
+            else [],
         }
-        if wanted
-        else {}
-    )
-    demand_ids = {e.demand_id for e in entries if e.demand_id}
-    demand_rows = (
-        {d.id: d for d in session.scalars(select(Demand).where(Demand.id.in_(demand_ids)))}
-        if demand_ids
-        else {}
-    )
-    rows = []
-    for e in entries:
-        revision = revisions.get(e.revision_id) if e.revision_id else None
-        resource = resources.get(e.resource_id) if e.resource_id else None
-        before = None
-        if e.action == EntryAction.MODIFY and resource is not None and revision is not None:
-            # Compared with what the catalog carried when the entry was made, if still current.
-            published = revisions.get(resource.published_revision_id or 0)
-            if published is not None and published.id != revision.id:
-                before = published.data
-        rows.append(
-            {
-                "entry": e,
-                "revision": revision,
-                "resource": resource,
-                "demand": demand_rows.get(e.demand_id) if e.demand_id else None,
-                "changes": _modified_fields(before, revision.data) if revision else [],
-            }
-        )
+        for d in submissions.submission_entries(session, actor, submission_id)
+    ]
     dept = org_service.get_department(session, actor, submission.department_id)
     region = org_service.get_region(session, actor, submission.region_id)
     return _page(
@@ -228,7 +175,7 @@ def decide_entry(
     decision: Annotated[str, Form(pattern="^(approve|return)$")],
     reason: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
-    entry = review.get_entry(session, actor, entry_id)
+    entry = submissions.get_entry(session, actor, entry_id)
     submission_id = entry.submission_id
     try:
         review.decide(session, actor, entry.id, approve=decision == "approve", reason=reason)

@@ -133,6 +133,5 @@ def export_published(
 ) -> Response:
     from govdata.catalog import spreadsheet
 
-    policy.require_read_published(actor)
-    content = spreadsheet.export_published(session, _fmt(fmt), number=version, flt=flt)
+    content = spreadsheet.export_published(session, actor, _fmt(fmt), number=version, flt=flt)
     return _download(content, fmt, f"catalog-v{version or 'current'}")

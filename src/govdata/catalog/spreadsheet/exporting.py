@@ -311,16 +311,14 @@ def _published_input(data: dict[str, Any]) -> dict[str, Any]:
 
 def export_published(
     session: Session,
+    actor: Actor,
     fmt: str,
     *,
     number: int | None = None,
     flt: CatalogFilter | None = None,
 ) -> bytes:
-    """A published version of the catalog (the current one unless ``number``), filtered.
-
-    The caller checks that the actor may read the published catalog
-    (``policy.require_read_published``).
-    """
+    """A published version of the catalog (the current one unless ``number``), filtered."""
+    policy.require_read_published(actor)
     _require_format(fmt)
     version = versions.get_version(session, number)
     stmt = (
