@@ -218,3 +218,34 @@ def test_names_are_unique_within_a_department_and_related_codes_exist(session, w
         session, officer, world.police, person_resource("乙资源", related_codes=[first.code])
     )
     assert ok.related_codes == [first.code]
+
+
+def test_published_reads_check_the_reader(session, world) -> None:  # type: ignore[no-untyped-def]
+    # Art. 26/32: the published catalog is for staff; the public sees only the open catalog.
+    officer, city = world.actor(session, "officer2"), world.actor(session, "city")
+    opened = service.create_resource(session, officer, world.market, company_resource())
+    closed = service.create_resource(
+        session,
+        officer,
+        world.market,
+        company_resource("内部核查记录", open_type="none", legal_basis="《某条例》"),
+    )
+    review.submit(session, officer, world.market)
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    citizen = world.actor(session, "citizen")
+    for read in (
+        lambda: versions.published(session, citizen),
+        lambda: versions.diff(session, citizen, 1),
+        lambda: versions.responsibility_list(session, citizen, world.market),
+        lambda: versions.published_revision(session, citizen, opened.code),
+    ):
+        with pytest.raises(PermissionDenied):
+            read()
+    assert versions.public_revision(session, citizen, opened.code).code == opened.code
+    assert versions.public_revision(session, None, opened.code).code == opened.code
+    with pytest.raises(NotFound) as err:
+        versions.public_revision(session, None, closed.code)
+    assert err.value.code == "catalog.resource_not_found"
+    assert versions.public_revision(session, officer, closed.code).code == closed.code
