@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from govdata.aggregation.tables import is_data_table
 from govdata.catalog.search import is_index_table
 from govdata.core.db import Base, is_sqlite, make_engine
 from govdata.core.settings import get_settings
@@ -18,7 +19,12 @@ config = context.config
 def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
     # The catalog's search index is kept by migration 0003, not by the models (an FTS5 virtual
     # table and its shadow tables on SQLite, a tsvector table on PostgreSQL).
-    return not (type_ == "table" and name is not None and is_index_table(name))
+    # The data plane's pool, base and thematic tables are created at run time (aggregation).
+    return not (
+        type_ == "table"
+        and name is not None
+        and (is_index_table(name) or is_data_table(name) or name.startswith("procrastinate_"))
+    )
 
 
 def _run(connection: Connection) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 
 def load_all_models() -> None:
+    import govdata.aggregation.models
     import govdata.catalog.models
     import govdata.core.audit
     import govdata.core.calendar

@@ -46,6 +46,7 @@ SCOPES: dict[str, str] = {
     "org:read": "读取本部门及可见的组织机构、人员信息",
     "catalog:read": "读取已发布的政务数据资源目录",
     "catalog:write": "维护本部门的目录清单和需求清单",
+    "pool:write": "向本部门政务数据资源池推送数据",
 }
 
 INVALID_CREDENTIALS = "用户名或密码错误。"

@@ -1,0 +1,103 @@
+"""The data plane's own tables: pool data, base databases and thematic databases.
+
+Their layout follows the published catalog, so they are defined at run time as SQLAlchemy Core
+``Table`` objects on a private ``MetaData`` (never ``Base.metadata``). Columns are ``c1…cN`` in
+info-item order, not the items' Chinese names: PostgreSQL cuts identifiers at 63 bytes (21
+Chinese characters) and item names may hold any punctuation. ``Pool.columns`` maps them back.
+
+Type mapping of the national guide's data types (GB/T 21063.4 letters):
+
+====  ========  =========================
+type  meaning   SQL
+====  ========  =========================
+C     字符型     VARCHAR(length) / TEXT
+N     数值型     NUMERIC
+Y     货币型     NUMERIC(18, 2)
+D     日期型     DATE
+T     日期时间型  TIMESTAMP
+L     逻辑型     BOOLEAN
+M     备注型     TEXT
+G     通用型     TEXT
+B     双精度型   DOUBLE PRECISION
+I     整型      BIGINT
+F     浮点型     DOUBLE PRECISION
+====  ========  =========================
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.types import TypeEngine
+
+DATA_TABLE_RE = re.compile(r"^(pool_\d+_\d+|pool_stage_\d+|base_[a-z_]+|thematic_\d+(_\d+)?)$")
+
+ROW_COLUMN = "_row"  # the row's number in its source file (header = row 1)
+LOAD_COLUMN = "_load_id"  # the load that wrote the row: provenance
+
+
+def is_data_table(name: str) -> bool:
+    """True for tables the data plane creates at run time (migrations leave them alone)."""
+    return bool(DATA_TABLE_RE.match(name))
+
+
+def sql_type(data_type: str, length: int | None) -> TypeEngine[Any]:
+    if data_type == "C":
+        return String(length) if length and length <= 4000 else Text()
+    if data_type == "N":
+        return Numeric(38, 10, asdecimal=True)
+    if data_type == "Y":
+        return Numeric(18, 2, asdecimal=True)
+    if data_type == "D":
+        return Date()
+    if data_type == "T":
+        return DateTime()
+    if data_type == "L":
+        return Boolean()
+    if data_type == "I":
+        return BigInteger()
+    if data_type in ("B", "F"):
+        return Double()
+    return Text()  # M, G
+
+
+def pool_table_name(pool_id: int, load_id: int) -> str:
+    return f"pool_{pool_id}_{load_id}"
+
+
+def staging_table_name(load_id: int) -> str:
+    return f"pool_stage_{load_id}"
+
+
+def pool_table(name: str, columns: list[dict[str, Any]]) -> Table:
+    """The Core table for a pool's data table ``name`` with the layout ``Pool.columns``."""
+    md = MetaData()
+    cols: list[Column[Any]] = [
+        Column(ROW_COLUMN, BigInteger, nullable=False),
+        Column(LOAD_COLUMN, Integer, nullable=False),
+    ]
+    cols += [Column(c["column"], sql_type(c["data_type"], c.get("length"))) for c in columns]
+    return Table(name, md, *cols)
+
+
+def column_of(columns: list[dict[str, Any]], item_name: str) -> str | None:
+    """The physical column (``c3``) of an info item, or None when the layout has no such item."""
+    for c in columns:
+        if c["name"] == item_name:
+            return str(c["column"])
+    return None
