@@ -46,12 +46,12 @@ def layout(revision: ResourceRevision) -> tuple[list[dict[str, Any]], str | None
     ]
     subject = next((c["column"] for c in columns if c["is_subject_key"]), None)
     if subject is None:
-        kind = revision.data.get("subject_kind")
+        kind = str(revision.data.get("subject_kind", ""))
         names = {
-            SubjectKind.PERSON: ID_NUMBER_ITEM_NAMES,
-            SubjectKind.LEGAL_PERSON: USCC_ITEM_NAMES,
+            SubjectKind.PERSON.value: ID_NUMBER_ITEM_NAMES,
+            SubjectKind.LEGAL_PERSON.value: USCC_ITEM_NAMES,
         }
-        wanted = names.get(SubjectKind(kind)) if kind in SubjectKind.__members__.values() else None
+        wanted = names.get(kind)
         if wanted:
             subject = next((c["column"] for c in columns if c["name"] in wanted), None)
     return columns, subject
