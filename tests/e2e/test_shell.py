@@ -18,6 +18,7 @@ from tests.e2e.helpers import LOCKED_USERNAME, LiveServer, login_ok
 NAV = 'nav[aria-label="主导航"]'
 
 CATALOG_NAV = ["政务数据资源目录", "开放目录"]
+AGGREGATION_NAV = ["数据资源池", "数据质量", "基础数据库", "主题数据库", "数据校核"]
 OVERSIGHT_NAV = [
     "首页",
     "行政区域",
@@ -25,6 +26,7 @@ OVERSIGHT_NAV = [
     "人员与角色",
     "目录审核",
     *CATALOG_NAV,
+    *AGGREGATION_NAV,
     "工作日历",
     "审计日志",
     "我的账户",
@@ -36,6 +38,7 @@ DISTRICT_NAV = [
     "人员与角色",
     "目录审核",
     *CATALOG_NAV,
+    *AGGREGATION_NAV,
     "工作日历",
     "我的账户",
 ]
@@ -46,6 +49,7 @@ DEPARTMENT_NAV = [
     "人员与角色",
     "目录清单",
     *CATALOG_NAV,
+    *AGGREGATION_NAV,
     "工作日历",
     "我的账户",
 ]

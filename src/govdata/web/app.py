@@ -42,6 +42,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
+    from govdata.aggregation import api as aggregation_api
+    from govdata.aggregation import pages as aggregation_pages
     from govdata.catalog import api as catalog_api
     from govdata.catalog import pages as catalog_pages
     from govdata.core import api as core_api
@@ -52,7 +54,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(org_api.router)
     app.include_router(core_api.router)
     app.include_router(catalog_api.router)
+    app.include_router(aggregation_api.router)
     app.include_router(web_pages.router)
     app.include_router(org_pages.router)
     app.include_router(catalog_pages.router)
+    app.include_router(aggregation_pages.router)
     return app

@@ -1,0 +1,7 @@
+"""zh-CN pages: quality (under ``/aggregation``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()

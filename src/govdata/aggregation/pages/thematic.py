@@ -1,0 +1,7 @@
+"""zh-CN pages: thematic (under ``/aggregation``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
