@@ -40,12 +40,16 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     log_json: bool = True
     regions_csv: Path = field(default_factory=lambda: Path("../shared/data/chongqing-regions.csv"))
+    # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
+    # worker thread `govdata serve` starts) or "inline" (in the web process; SQLite's default).
+    jobs: str = "inline"
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     var_dir = Path(os.environ.get("GOVDATA_VAR_DIR", str(DEFAULT_VAR_DIR)))
     url = os.environ.get("GOVDATA_DATABASE_URL") or f"sqlite:///{var_dir / 'govdata.db'}"
+    default_jobs = "inline" if url.startswith("sqlite") else "procrastinate"
     return Settings(
         database_url=url,
         secret_key=_secret_key(var_dir),
@@ -57,4 +61,5 @@ def get_settings() -> Settings:
         regions_csv=Path(
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),
+        jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
     )

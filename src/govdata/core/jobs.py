@@ -1,0 +1,112 @@
+"""Background jobs (DESIGN: procrastinate on PostgreSQL; run inline on SQLite).
+
+A job is a registered function taking only JSON-able keyword arguments (ids), which opens its
+own sessions. ``defer`` queues it in procrastinate's tables when the settings say
+``jobs="procrastinate"``; otherwise the caller runs it in-process (the web layer hands it to a
+background task after the response). Workers: ``govdata worker``, or the thread that
+``govdata serve`` starts on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import procrastinate
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from govdata.core.db import make_engine, make_sessionmaker
+from govdata.core.settings import get_settings
+
+QUEUE = "govdata"
+Job = Callable[..., None]
+_JOBS: dict[str, Job] = {}
+# Modules whose jobs register themselves on import (like govdata.models for tables).
+JOB_MODULES = ("govdata.aggregation.tasks",)
+
+
+def load_all_jobs() -> None:
+    import importlib
+
+    for module in JOB_MODULES:
+        importlib.import_module(module)
+
+
+def conninfo(database_url: str) -> str:
+    """The libpq connection string of a SQLAlchemy PostgreSQL URL."""
+    url = make_url(database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+@cache
+def _factory(database_url: str) -> sessionmaker[Session]:
+    return make_sessionmaker(make_engine(database_url))
+
+
+def job(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(factory, **kwargs)`` as the job ``name`` ("domain.verb")."""
+
+    def register(fn: Callable[..., None]) -> Callable[..., None]:
+        _JOBS[name] = fn
+        return fn
+
+    return register
+
+
+def run_inline(name: str, factory: sessionmaker[Session], **kwargs: Any) -> None:
+    load_all_jobs()
+    _JOBS[name](factory, **kwargs)
+
+
+@cache
+def procrastinate_app(database_url: str) -> procrastinate.App:
+    load_all_jobs()
+    app = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
+    )
+    for name in _JOBS:
+        app.task(name=name, queue=QUEUE, pass_context=False)(_runner(name, database_url))
+    return app
+
+
+def _runner(name: str, database_url: str) -> Callable[..., None]:
+    def run(**kwargs: Any) -> None:
+        _JOBS[name](_factory(database_url), **kwargs)
+
+    run.__name__ = name.replace(".", "_")
+    return run
+
+
+def uses_queue(database_url: str | None = None) -> bool:
+    settings = get_settings()
+    url = database_url or settings.database_url
+    return settings.jobs == "procrastinate" and not url.startswith("sqlite")
+
+
+def defer(name: str, database_url: str, **kwargs: Any) -> int:
+    """Queue job ``name`` in procrastinate; returns its job id."""
+    app = procrastinate_app(database_url)
+    with app.open():
+        return app.configure_task(name, queue=QUEUE).defer(**kwargs)
+
+
+def run_worker(database_url: str, *, wait: bool = True) -> None:
+    """Run jobs until stopped (``wait``) or until the queue is empty."""
+    app = procrastinate_app(database_url)
+    app.run_worker(queues=[QUEUE], wait=wait, install_signal_handlers=wait)
+
+
+def start_worker_thread(database_url: str) -> threading.Thread:
+    """A worker inside the web process (small installations; larger ones run `govdata worker`)."""
+    thread = threading.Thread(
+        target=lambda: procrastinate_app(database_url).run_worker(
+            queues=[QUEUE], install_signal_handlers=False
+        ),
+        name="govdata-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread
