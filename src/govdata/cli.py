@@ -1,4 +1,4 @@
-"""``govdata`` command line: serve, demo, db, audit, users, workdays, catalog."""
+"""``govdata`` command line: serve, demo, db, audit, users, workdays, catalog, pool, worker."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(workdays_app, name="workdays")
+
+
+def _add_aggregation() -> None:
+    from govdata.aggregation.cli import pool_app, worker
+
+    app.add_typer(pool_app, name="pool")
+    app.command("worker")(worker)
+
+
+_add_aggregation()
 
 console = Console()
 err = Console(stderr=True)
@@ -66,6 +76,9 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     workers: int = 1,
+    with_worker: Annotated[
+        bool, typer.Option("--worker/--no-worker", help="PostgreSQL：在平台进程内运行任务进程")
+    ] = True,
 ) -> None:
     """Serve the platform (JSON API and pages)."""
     import uvicorn
@@ -80,8 +93,12 @@ def serve(
             log_level="warning",
         )
         return
+    from govdata.core import jobs
     from govdata.web.app import create_app
 
+    settings = get_settings()
+    if jobs.uses_queue(settings.database_url) and with_worker:
+        jobs.start_worker_thread(settings.database_url)
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
@@ -130,7 +147,7 @@ def demo(
     console.print(f"数据库：{settings.database_url}")
     if serve_after:
         console.print(f"平台地址：http://{host}:{port}/")
-        serve(host=host, port=port)
+        serve(host=host, port=port, with_worker=True)
 
 
 @audit_app.command("verify")

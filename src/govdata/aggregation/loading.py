@@ -23,6 +23,7 @@ row, as read, with its problems. Either way the report lists row, item, code and
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -61,7 +62,8 @@ from govdata.core.errors import DomainError, InvalidInput, NotFound
 from govdata.core.settings import get_settings
 
 MAX_PROBLEMS = 100_000  # problem records kept per load; the counts are always exact
-BATCH_ROWS = 200_000
+# Rows per batch: bounds memory (about 60 MB for 20 columns); GOVDATA_LOAD_BATCH_ROWS overrides.
+BATCH_ROWS = int(os.environ.get("GOVDATA_LOAD_BATCH_ROWS", "200000"))
 STALE_AFTER = timedelta(minutes=10)  # a running load silent this long was interrupted
 
 # --- creating a load ---------------------------------------------------------------------------
