@@ -1,0 +1,124 @@
+"""Quality charts (Art. 20) as SVG rendered on the server with pygal, embedded inline.
+
+No network resource and no script: pygal's external JavaScript is switched off (``js=[]``) and
+its inline configuration script is removed, so the charts are static pictures. Each chart is an
+``<svg role="img">`` with the title as ``<title>`` and ``aria-label``; the pages show the same
+numbers in a table next to it (the table is the accessible form, the chart the overview).
+Values are ratios from 0 to 1 and are drawn as percentages; a missing value (None) is a gap.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Protocol
+
+import pygal  # type: ignore[import-untyped]
+from markupsafe import Markup, escape
+from pygal.style import Style  # type: ignore[import-untyped]
+
+FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
+COLORS = ("#0969da", "#1a7f37", "#bf8700", "#8250df", "#cf222e", "#57606a")
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+_LEGEND_ID = re.compile(r' id="activate-serie-\d+"')  # only for pygal's script; not unique
+
+Series = dict[str, Sequence[float | None]]
+
+
+def _style() -> Style:
+    return Style(
+        font_family=FONT,
+        background="transparent",
+        plot_background="#ffffff",
+        foreground="rgba(0, 0, 0, .87)",
+        foreground_strong="rgba(0, 0, 0, 1)",
+        foreground_subtle="rgba(0, 0, 0, .54)",
+        colors=COLORS,
+        title_font_size=16,
+        legend_font_size=13,
+        label_font_size=12,
+        major_label_font_size=12,
+        no_data_font_size=20,
+    )
+
+
+def _config(title: str, *, height: int) -> pygal.Config:
+    config = pygal.Config()
+    config.js = []  # no external JavaScript (no network resources)
+    config.disable_xml_declaration = True  # inline in HTML
+    config.title = title
+    config.height = height
+    config.width = 800
+    config.style = _style()
+    config.range = (0, 100)
+    config.include_x_axis = True
+    config.value_formatter = lambda v: f"{v:.1f}%"
+    config.legend_at_bottom = True
+    config.legend_at_bottom_columns = 4
+    config.truncate_legend = -1
+    config.no_data_text = "暂无数据"
+    config.print_values = False
+    config.show_minor_x_labels = True
+    return config
+
+
+def _percent(values: Sequence[float | None]) -> list[float | None]:
+    return [round(v * 100, 2) if v is not None else None for v in values]
+
+
+def _finish(svg: str, title: str) -> Markup:
+    """pygal's SVG without its script and comments, labelled for assistive technology."""
+    svg = _SCRIPT.sub("", svg)
+    svg = _COMMENT.sub("", svg)
+    svg = _LEGEND_ID.sub("", svg)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)
+    return Markup(svg)  # noqa: S704 - pygal escapes every text it writes; the title is escaped
+
+
+def line_chart(title: str, x_labels: Sequence[str], series: Series) -> Markup:
+    """A trend: one line per series over ``x_labels`` (loads or days)."""
+    chart = pygal.Line(_config(title, height=360))
+    chart.x_labels = list(x_labels)
+    chart.x_label_rotation = 30 if len(x_labels) > 8 else 0
+    chart.show_dots = True
+    if x_labels:
+        for name, values in series.items():
+            chart.add(name, _percent(values))
+    return _finish(chart.render(is_unicode=True), title)
+
+
+def bar_chart(title: str, labels: Sequence[str], series: Series) -> Markup:
+    """Horizontal grouped bars, one group per label (departments, pools): long Chinese names
+    read better down the side than slanted along the bottom."""
+    groups = max(len(labels), 1)
+    height = min(max(220, 70 + groups * (14 * max(len(series), 1) + 12)), 2400)
+    chart = pygal.HorizontalBar(_config(title, height=height))
+    chart.x_labels = list(labels)
+    chart.truncate_label = 24
+    if labels:
+        for name, values in series.items():
+            chart.add(name, _percent(values))
+    return _finish(chart.render(is_unicode=True), title)
+
+
+class HasMetrics(Protocol):
+    @property
+    def completeness(self) -> float | None: ...
+    @property
+    def validity(self) -> float | None: ...
+    @property
+    def uniqueness(self) -> float | None: ...
+    @property
+    def consistency(self) -> float | None: ...
+
+
+def metric_series(rows: Sequence[HasMetrics]) -> Series:
+    """The four quality measures of ``rows`` (snapshots or means) as series named in zh-CN."""
+    return {
+        "完整性": [r.completeness for r in rows],
+        "有效性": [r.validity for r in rows],
+        "唯一性": [r.uniqueness for r in rows],
+        "一致性": [r.consistency for r in rows],
+    }
