@@ -699,6 +699,14 @@ def extend(
         )
     if c.status != CorrectionStatus.OPEN:
         raise Conflict("aggregation.correction_closed", "该校核申请已答复，不能再延长期限。")
+    if c.extension_days > 0:
+        # Deadline.extend says the same, but with dates in its detail, which the JSON error
+        # body cannot carry (core.workdays); this one is JSON-safe.
+        raise Conflict(
+            "deadline.already_extended",
+            "该期限已延长过一次，不得再次延长。",
+            detail={"original_due": str(c.original_due_on), "due": c.due_on.isoformat()},
+        )
     today = calendar.today()
     if today > c.due_on:
         raise Conflict(
