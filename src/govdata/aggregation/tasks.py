@@ -96,3 +96,20 @@ def after_load(factory: sessionmaker[Session], load_id: int) -> None:
 @job("aggregation.run_load")
 def run_load_job(factory: sessionmaker[Session], *, load_id: int) -> None:
     run_load(factory, load_id)
+
+
+def start(factory: sessionmaker[Session], engine: Engine, jobs_mode: str, load_id: int) -> None:
+    """Start a committed, queued load: queue it (procrastinate, PostgreSQL) or run it here.
+
+    Called after the request's transaction has committed (a background task of the response).
+    """
+    from govdata.core import jobs
+
+    if jobs_mode == "procrastinate" and engine.dialect.name != "sqlite":
+        jobs.defer(
+            "aggregation.run_load",
+            engine.url.render_as_string(hide_password=False),
+            load_id=load_id,
+        )
+        return
+    run_load(factory, load_id)

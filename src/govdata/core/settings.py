@@ -38,6 +38,8 @@ class Settings:
     secure_cookies: bool = False
     session_hours: int = 8
     max_body_bytes: int = 10 * 1024 * 1024
+    # Data files uploaded or pushed into pools (Art. 17): spooled to disk, not held in memory.
+    max_upload_bytes: int = 4 * 1024 * 1024 * 1024
     log_json: bool = True
     regions_csv: Path = field(default_factory=lambda: Path("../shared/data/chongqing-regions.csv"))
     # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
@@ -58,6 +60,9 @@ def get_settings() -> Settings:
         session_hours=int(os.environ.get("GOVDATA_SESSION_HOURS", "8")),
         max_body_bytes=int(os.environ.get("GOVDATA_MAX_BODY_BYTES", str(10 * 1024 * 1024))),
         log_json=os.environ.get("GOVDATA_LOG_JSON", "1") == "1",
+        max_upload_bytes=int(
+            os.environ.get("GOVDATA_MAX_UPLOAD_BYTES", str(4 * 1024 * 1024 * 1024))
+        ),
         regions_csv=Path(
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),

@@ -39,7 +39,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.db_limiter = anyio.CapacityLimiter(max(pool_size, 1))
 
     errors.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        upload_max_bytes=settings.max_upload_bytes,
+    )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     from govdata.aggregation import api as aggregation_api

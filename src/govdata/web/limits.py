@@ -35,23 +35,43 @@ def _error_body(limit: int) -> bytes:
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """``max_bytes`` for every request, except data-file uploads (paths ending in one of
+    ``upload_suffixes``), which may carry up to ``upload_max_bytes``: they are spooled to disk
+    by the multipart parser, never held in memory."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        upload_max_bytes: int | None = None,
+        upload_suffixes: tuple[str, ...] = ("/loads",),
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.upload_max_bytes = upload_max_bytes or max_bytes
+        self.upload_suffixes = upload_suffixes
+
+    def _limit(self, scope: Scope) -> int:
+        path = str(scope.get("path", ""))
+        if path.endswith(self.upload_suffixes):
+            return self.upload_max_bytes
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self._limit(scope)
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_large = int(length) > self.max_bytes
+                too_large = int(length) > limit
             except ValueError:
                 too_large = False
             if too_large:
-                await self._refuse(send)
+                await self._refuse(send, limit)
                 return
         received = 0
         response_started = False
@@ -61,7 +81,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -75,10 +95,10 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(send)
+                await self._refuse(send, limit)
 
-    async def _refuse(self, send: Any) -> None:
-        body = _error_body(self.max_bytes)
+    async def _refuse(self, send: Any, limit: int) -> None:
+        body = _error_body(limit)
         await send(
             {
                 "type": "http.response.start",
