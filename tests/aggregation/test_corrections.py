@@ -461,6 +461,9 @@ def test_overdue_corrections_are_flagged_and_a_late_answer_is_recorded(
     assert {x.id for x in page.items} == {c.id, other.id}
     counts = corrections.counts(session, city)
     assert (counts.open, counts.overdue, counts.late) == (1, 1, 1)
+    [(dept, per)] = corrections.counts_by_department(session, city)
+    assert dept.id == world.police and (per.open, per.overdue, per.late) == (1, 1, 1)
+    assert corrections.counts(session, officer, direction="outgoing").total == 0
     assert corrections.clock(c, calendar.load_calendar(session)).late
 
 

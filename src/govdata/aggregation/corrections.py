@@ -295,6 +295,35 @@ def _overdue_clause(today: date) -> ColumnElement[bool]:
     )
 
 
+def _scoped(
+    actor: Actor,
+    *,
+    status: str | None = None,
+    department_id: int | None = None,
+    overdue_only: bool = False,
+    direction: str | None = None,
+    pool_id: int | None = None,
+) -> Select[Correction]:
+    stmt = visible_corrections(actor)
+    if status is not None:
+        stmt = stmt.where(Correction.status == status)
+    if department_id is not None:
+        stmt = stmt.where(Correction.department_id == department_id)
+    if pool_id is not None:
+        stmt = stmt.where(Correction.pool_id == pool_id)
+    if overdue_only:
+        stmt = stmt.where(_overdue_clause(calendar.today()))
+    mine = actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+    if direction == "incoming":
+        stmt = stmt.where(Correction.department_id.in_(mine))
+    elif direction == "outgoing":
+        own: list[ColumnElement[bool]] = [Correction.applicant_department_id.in_(mine)]
+        if actor.person_id is not None:
+            own.append(Correction.applicant_person_id == actor.person_id)
+        stmt = stmt.where(or_(*own))
+    return stmt
+
+
 def list_corrections(
     session: Session,
     actor: Actor,
@@ -313,23 +342,14 @@ def list_corrections(
     actor's own departments' data, ``outgoing`` to what the actor or its departments applied
     for; ``overdue_only`` to open corrections past due and answers given late (Art. 50(8)).
     """
-    stmt = visible_corrections(actor)
-    if status is not None:
-        stmt = stmt.where(Correction.status == status)
-    if department_id is not None:
-        stmt = stmt.where(Correction.department_id == department_id)
-    if pool_id is not None:
-        stmt = stmt.where(Correction.pool_id == pool_id)
-    if overdue_only:
-        stmt = stmt.where(_overdue_clause(calendar.today()))
-    mine = actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
-    if direction == "incoming":
-        stmt = stmt.where(Correction.department_id.in_(mine))
-    elif direction == "outgoing":
-        own: list[ColumnElement[bool]] = [Correction.applicant_department_id.in_(mine)]
-        if actor.person_id is not None:
-            own.append(Correction.applicant_person_id == actor.person_id)
-        stmt = stmt.where(or_(*own))
+    stmt = _scoped(
+        actor,
+        status=status,
+        department_id=department_id,
+        overdue_only=overdue_only,
+        direction=direction,
+        pool_id=pool_id,
+    )
     is_open = case((Correction.status == CorrectionStatus.OPEN, 0), else_=1)
     stmt = stmt.order_by(is_open, Correction.due_on, Correction.id.desc())
     return paginate(session, stmt, offset, limit)
@@ -343,23 +363,45 @@ class Counts:
     late: int  # answered after the due date
 
 
-def counts(session: Session, actor: Actor, *, department_id: int | None = None) -> Counts:
+def _count_columns(c: Any, today: date) -> list[Any]:
+    is_open = c.status == CorrectionStatus.OPEN.value
+    return [
+        func.count(),
+        func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((and_(is_open, c.due_on < today), 1), else_=0)), 0),
+        func.coalesce(func.sum(case((c.answered_on > c.due_on, 1), else_=0)), 0),
+    ]
+
+
+def counts(
+    session: Session,
+    actor: Actor,
+    *,
+    department_id: int | None = None,
+    direction: str | None = None,
+) -> Counts:
     """The supervision figures of the visible corrections (Art. 19 ¶1, Art. 50(8))."""
-    today = calendar.today()
-    sub = visible_corrections(actor)
-    if department_id is not None:
-        sub = sub.where(Correction.department_id == department_id)
-    c = sub.subquery()
-    is_open = c.c.status == CorrectionStatus.OPEN.value
-    row = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((is_open, 1), else_=0)), 0),
-            func.coalesce(func.sum(case((and_(is_open, c.c.due_on < today), 1), else_=0)), 0),
-            func.coalesce(func.sum(case((c.c.answered_on > c.c.due_on, 1), else_=0)), 0),
-        ).select_from(c)
-    ).one()
+    sub = _scoped(actor, department_id=department_id, direction=direction).subquery()
+    row = session.execute(select(*_count_columns(sub.c, calendar.today())).select_from(sub)).one()
     return Counts(total=int(row[0]), open=int(row[1]), overdue=int(row[2]), late=int(row[3]))
+
+
+def counts_by_department(session: Session, actor: Actor) -> list[tuple[Department, Counts]]:
+    """The figures per providing department, most overdue first: the city bureau's view of
+    how departments keep the 10-working-day period (Art. 19 ¶1, Art. 50(8))."""
+    sub = visible_corrections(actor).subquery()
+    rows = session.execute(
+        select(sub.c.department_id, *_count_columns(sub.c, calendar.today())).group_by(
+            sub.c.department_id
+        )
+    ).all()
+    names = departments(session, (r[0] for r in rows))
+    out = [
+        (names[r[0]], Counts(total=int(r[1]), open=int(r[2]), overdue=int(r[3]), late=int(r[4])))
+        for r in rows
+    ]
+    out.sort(key=lambda x: (-x[1].overdue, -x[1].late, -x[1].open, x[0].code))
+    return out
 
 
 @dataclass(frozen=True)
@@ -549,6 +591,12 @@ def _applicant(session: Session, actor: Actor, pool: Pool | None) -> Applicant:
         else candidates[0]
     )
     return Applicant("department", "sharing", chosen, actor.person_id, actor.name)
+
+
+def check_applicant(session: Session, actor: Actor, pool: Pool) -> None:
+    """Raise the refusal ``apply`` would give this actor for this pool's values, if any (for
+    the application form, which says so before anything is typed)."""
+    _applicant(session, actor, pool)
 
 
 def _public_pool(session: Session, pool_id: int) -> Pool:
@@ -894,8 +942,10 @@ __all__ = [
     "apply",
     "can_answer",
     "can_extend",
+    "check_applicant",
     "clock",
     "counts",
+    "counts_by_department",
     "deadline_of",
     "extend",
     "get_correction",
