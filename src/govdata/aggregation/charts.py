@@ -10,6 +10,7 @@ Values are ratios from 0 to 1 and are drawn as percentages; a missing value (Non
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -25,6 +26,8 @@ _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _LEGEND_ID = re.compile(r' id="activate-serie-\d+"')  # only for pygal's script; not unique
 
 Series = dict[str, Sequence[float | None]]
+LABEL_FONT_SIZE = 12
+LABEL_EM = 16  # bar labels longer than this are cut with …; the table has the full name
 
 
 def _style() -> Style:
@@ -38,17 +41,41 @@ def _style() -> Style:
         colors=COLORS,
         title_font_size=16,
         legend_font_size=13,
-        label_font_size=12,
+        label_font_size=LABEL_FONT_SIZE,
         major_label_font_size=12,
         no_data_font_size=20,
     )
+
+
+def _units(text: str) -> float:
+    """Width in em: pygal reckons every character 0.6 em, but Chinese ones are a full em."""
+    return sum(1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.6 for ch in text)
+
+
+def _wrap(title: str, width_em: float = 40) -> str:
+    """Break a long title into lines pygal will not break (it cuts at spaces, by 0.6 em)."""
+    lines, line = [], ""
+    for ch in title:
+        if _units(line + ch) > width_em:
+            lines.append(line)
+            line = ""
+        line += ch
+    return "\n".join([*lines, line])
+
+
+def _truncate(label: str, width_em: float) -> str:
+    if _units(label) <= width_em:
+        return label
+    while _units(label + "…") > width_em:
+        label = label[:-1]
+    return label + "…"
 
 
 def _config(title: str, *, height: int) -> pygal.Config:
     config = pygal.Config()
     config.js = []  # no external JavaScript (no network resources)
     config.disable_xml_declaration = True  # inline in HTML
-    config.title = title
+    config.title = _wrap(title)
     config.height = height
     config.width = 800
     config.style = _style()
@@ -90,16 +117,22 @@ def line_chart(title: str, x_labels: Sequence[str], series: Series) -> Markup:
 
 
 def bar_chart(title: str, labels: Sequence[str], series: Series) -> Markup:
-    """Horizontal grouped bars, one group per label (departments, pools): long Chinese names
-    read better down the side than slanted along the bottom."""
+    """Horizontal grouped bars, one group per label (departments, pools), top to bottom in the
+    given order: long Chinese names read better down the side than slanted along the bottom."""
     groups = max(len(labels), 1)
     height = min(max(220, 70 + groups * (14 * max(len(series), 1) + 12)), 2400)
-    chart = pygal.HorizontalBar(_config(title, height=height))
-    chart.x_labels = list(labels)
-    chart.truncate_label = 24
+    config = _config(title, height=height)
+    names = [_truncate(label, LABEL_EM) for label in labels]
+    # The labels stand left of the bars: widen the margin by what pygal underestimates.
+    extra = max((_units(n) - 0.6 * len(n) for n in names), default=0.0)
+    config.margin_left = 20 + int(extra * LABEL_FONT_SIZE) + 4
+    config.truncate_label = -1
+    chart = pygal.HorizontalBar(config)
+    # pygal draws the first label at the bottom: reversed, the chart reads down like the table.
+    chart.x_labels = names[::-1]
     if labels:
         for name, values in series.items():
-            chart.add(name, _percent(values))
+            chart.add(name, _percent(values)[::-1])
     return _finish(chart.render(is_unicode=True), title)
 
 
