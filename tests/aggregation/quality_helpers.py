@@ -3,18 +3,13 @@ one catalog version, loads with chosen counts, and a controlled base-database ag
 
 from __future__ import annotations
 
-import importlib
-import importlib.machinery
-import importlib.util
-import sys
-import types
 from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import quality
+from govdata.aggregation import base, quality
 from govdata.aggregation.models import Load, Pool, QualitySnapshot
 from govdata.catalog import review, service
 from govdata.catalog.models import Resource, ReviewEntry, SubmissionStatus
@@ -78,26 +73,13 @@ def loaded(
     return pool, load, snapshot
 
 
-BASE = quality.BASE_MODULE
-
-
 def fake_base(monkeypatch: pytest.MonkeyPatch) -> dict[str, float | None]:
-    """What ``base.consistency_with_base`` answers, set by the test (``agreement["value"]``).
-
-    base.py belongs to another area; when it is installed its function is replaced, otherwise a
-    stand-in module with the same function is put where quality looks for it."""
+    """What ``base.consistency_with_base`` answers, set by the test (``agreement["value"]``):
+    base databases are another area's, tested there; here only their answer matters."""
     agreement: dict[str, float | None] = {"value": None}
 
     def consistency_with_base(session: Session, pool: Pool) -> float | None:
         return agreement["value"]
 
-    if BASE not in sys.modules and importlib.util.find_spec(BASE) is None:
-        module = types.ModuleType(BASE)
-        module.__spec__ = importlib.machinery.ModuleSpec(BASE, None)
-        module.consistency_with_base = consistency_with_base  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, BASE, module)
-    else:
-        monkeypatch.setattr(
-            importlib.import_module(BASE), "consistency_with_base", consistency_with_base
-        )
+    monkeypatch.setattr(base, "consistency_with_base", consistency_with_base)
     return agreement

@@ -111,6 +111,19 @@ def test_consistency_is_what_the_base_databases_answer(
     assert snap.details["consistency_basis"] == "none"
 
 
+def test_consistency_with_real_base_databases(session: Session, world: World) -> None:
+    """Wired to base.consistency_with_base (not replaced): the market's 姓名 disagrees with the
+    police's, the authoritative source, for one of its people (Art. 16 一数一源)."""
+    from tests.aggregation.base_helpers import build_city
+
+    c = build_city(session, world)
+    snap = quality.measure(session, c.market_pool, c.market_load)
+    assert snap.consistency == pytest.approx(4 / 5)
+    assert c.market_load.quality["consistency"] == 0.8
+    dq = quality.department_quality(session, world.actor(session, "officer2"), world.market)
+    assert dq.summary.averages.consistency == pytest.approx(4 / 5)
+
+
 def test_a_pool_without_subject_key_counts_distinct_whole_rows(
     session: Session, world: World, agreement: dict[str, float | None]
 ) -> None:

@@ -33,8 +33,6 @@ the same on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -183,18 +181,12 @@ def _previous(session: Session, pool_id: int) -> QualitySnapshot | None:
     )
 
 
-BASE_MODULE = "govdata.aggregation.base"
-
-
 def _consistency(session: Session, pool: Pool) -> float | None:
-    """Agreement with the base databases, from ``base.consistency_with_base`` (imported late:
-    base builds on pools and loads). Until that module is installed there is nothing to agree
-    with, so the measure is None ("not comparable"), as for a pool no base database takes."""
-    if importlib.util.find_spec(BASE_MODULE) is None:
-        return None
-    module = importlib.import_module(BASE_MODULE)
-    result: float | None = module.consistency_with_base(session, pool)
-    return result
+    """Agreement with the base databases (Art. 16 一数一源): ``base.consistency_with_base``,
+    imported late since base builds on pools and loads. None: nothing to compare."""
+    from govdata.aggregation import base
+
+    return base.consistency_with_base(session, pool)
 
 
 def measure(session: Session, pool: Pool, load: Load | None) -> QualitySnapshot:
