@@ -1,0 +1,130 @@
+"""Repeated collection (重复采集、多头采集, Art. 50(3)): the supervision signal.
+
+A department must not collect again data it can obtain by sharing. The base databases name one
+authoritative source for each base item (一数一源, Art. 16), so a published resource of another
+department that carries an info item of the same name about the same subjects (its key fits the
+base) collects what it could share: that item is flagged. Thematic resources are not flagged:
+they are built from shared data, not collected (Art. 17 ¶3).
+
+The supervision chapter (Art. 50, 52) consumes ``find``; here it is also shown to the bureau,
+auditors and each department for its own resources.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govdata.aggregation import base as base_db
+from govdata.aggregation import pools
+from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
+from govdata.catalog.models import Resource, ResourceRevision
+from govdata.catalog.vocab import Category
+from govdata.core.actor import Actor
+from govdata.core.errors import PermissionDenied
+from govdata.org import policy as org_policy
+from govdata.org.models import Department
+
+
+@dataclass(frozen=True)
+class RepeatedCollection:
+    """One info item a department collects although another department is its source."""
+
+    department_id: int
+    department_name: str
+    resource_code: str
+    resource_name: str
+    item_name: str
+    base_kind: str
+    base_name: str
+    authoritative_department_id: int
+    authoritative_department_name: str
+    authoritative_resource_code: str
+    authoritative_resource_name: str
+
+
+def require_view(actor: Actor) -> None:
+    """Staff only: the bureau and auditors see every department; others what they oversee."""
+    if actor.is_public or not actor.roles or actor.token_id is not None:
+        raise PermissionDenied(
+            "aggregation.repeated_staff_only", "重复采集核查结果仅向政务部门工作人员开放。"
+        )
+
+
+def find(
+    session: Session, actor: Actor, department_id: int | None = None
+) -> list[RepeatedCollection]:
+    """Items of published resources that duplicate another department's authoritative base
+    items (Art. 50(3)), in the scope the actor sees (``org.policy.department_filter``)."""
+    require_view(actor)
+    bases = list(session.scalars(select(BaseDatabase).order_by(BaseDatabase.id)))
+    if not bases:
+        return []
+    items = list(session.scalars(select(BaseItem).order_by(BaseItem.base_id, BaseItem.position)))
+    sources = {
+        r.id: r
+        for r in session.scalars(
+            select(Resource).where(Resource.id.in_({i.source_resource_id for i in items}))
+        )
+    }
+    # base id -> item name -> (item, source resource)
+    by_base: dict[int, dict[str, tuple[BaseItem, Resource]]] = {}
+    for item in items:
+        by_base.setdefault(item.base_id, {})[item.name] = (item, sources[item.source_resource_id])
+    stmt = (
+        select(Resource, ResourceRevision, Department)
+        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
+        .join(Department, Department.id == Resource.department_id)
+        .where(
+            Resource.withdrawn.is_(False),
+            ResourceRevision.withdrawn.is_(False),
+            ResourceRevision.category != Category.THEMATIC.value,
+            org_policy.department_filter(actor),
+        )
+        .order_by(Department.code, Resource.code)
+    )
+    if department_id is not None:
+        stmt = stmt.where(Resource.department_id == department_id)
+    rows = session.execute(stmt).all()
+    names = {
+        d.id: d.name
+        for d in session.scalars(
+            select(Department).where(Department.id.in_({r.department_id for r in sources.values()}))
+        )
+    }
+    found: list[RepeatedCollection] = []
+    for resource, revision, dept in rows:
+        columns, subject = pools.layout(revision)
+        for base in bases:
+            if not base_db.fits(base.kind, columns, subject):
+                continue
+            known = by_base.get(base.id, {})
+            for col in columns:
+                if col["column"] == subject or col["name"] not in known:
+                    continue
+                _item, source = known[col["name"]]
+                if source.department_id == resource.department_id:
+                    continue  # its own source (or another of its own resources)
+                found.append(
+                    RepeatedCollection(
+                        department_id=dept.id,
+                        department_name=dept.name,
+                        resource_code=resource.code,
+                        resource_name=resource.name,
+                        item_name=col["name"],
+                        base_kind=base.kind,
+                        base_name=base.name or BaseKind(base.kind).label,
+                        authoritative_department_id=source.department_id,
+                        authoritative_department_name=names.get(source.department_id, ""),
+                        authoritative_resource_code=source.code,
+                        authoritative_resource_name=source.name,
+                    )
+                )
+    return found
+
+
+def sees_all(actor: Actor) -> bool:
+    """The city bureau and auditors see every department's flags (Art. 49, 52)."""
+    return org_policy.sees_everything(actor)
