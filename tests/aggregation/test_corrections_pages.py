@@ -162,6 +162,7 @@ def test_officer_accepts_on_the_page(sign_in, session, world, pool, correction) 
     assert 'data-testid="answer-form"' in r.text
     assert 'data-testid="extension-form"' not in r.text  # only the head extends
     assert 'value="渝中区解放碑8号"' in r.text  # the proposed value is the default
+    assert re.search(r'name="clear" value="1"\s*(?:style="[^"]*")?>', r.text)  # not checked
     r = officer.post(
         f"{PAGES}/{correction.id}/answer",
         data={

@@ -804,15 +804,9 @@ def extend(
 
 def _refresh_base(session: Session, pool: Pool, subject_key: str) -> None:
     """Carry the corrected value into the base databases that take it from this pool."""
-    # TEMPORARY guard until base.py (another area) lands with refresh_subject; removed then.
-    import importlib
+    from govdata.aggregation import base
 
-    try:
-        base = importlib.import_module("govdata.aggregation.base")
-    except ModuleNotFoundError:
-        return
-    if hasattr(base, "refresh_subject"):
-        base.refresh_subject(session, pool, subject_key)
+    base.refresh_subject(session, pool, subject_key)
 
 
 def answer(
