@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import corrections, pools
-from govdata.aggregation.models import Correction, CorrectionStatus, ItemSpec, Pool
+from govdata.aggregation import base, corrections, pools
+from govdata.aggregation.models import BaseKind, Correction, CorrectionStatus, ItemSpec, Pool
 from govdata.catalog import review, service
 from govdata.catalog.models import Resource, ReviewEntry
 from govdata.catalog.schemas import ResourceIn
@@ -20,6 +20,7 @@ from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from govdata.core.ids import make_id_number
+from tests.aggregation.base_helpers import K1, build_city
 from tests.aggregation.factories import fill_pool, publish, resource_input
 from tests.world import World
 
@@ -472,11 +473,11 @@ def test_overdue_corrections_are_flagged_and_a_late_answer_is_recorded(
 
 def test_application_rules(session, world, pool) -> None:  # type: ignore[no-untyped-def]
     city = world.actor(session, "city")
-    base = {"pool_id": pool.id, "subject_key": ID1, "item_name": "住址", "proposed_value": "新址"}
+    args = {"pool_id": pool.id, "subject_key": ID1, "item_name": "住址", "proposed_value": "新址"}
 
     def refused(exc: type[Exception], code: str, actor: Actor = city, **kw: object) -> None:
         with pytest.raises(exc) as err:  # type: ignore[var-annotated]
-            corrections.apply(session, actor, **{**base, "reason": "有误", **kw})  # type: ignore[arg-type]
+            corrections.apply(session, actor, **{**args, "reason": "有误", **kw})  # type: ignore[arg-type]
         assert err.value.code == code  # type: ignore[attr-defined]
 
     refused(InvalidInput, "aggregation.correction_reason_required", reason=" ")
@@ -502,12 +503,12 @@ def test_application_rules(session, world, pool) -> None:  # type: ignore[no-unt
     refused(NotFound, "aggregation.pool_not_found", world.actor(session, "plain"))
     # The lower-case x of an ID number is the same key, as in a load.
     lower = ID1.replace("X", "x")
-    c = corrections.apply(session, city, **{**base, "subject_key": lower, "reason": "有误"})  # type: ignore[arg-type]
+    c = corrections.apply(session, city, **{**args, "subject_key": lower, "reason": "有误"})  # type: ignore[arg-type]
     assert c.subject_key == ID1
     refused(Conflict, "aggregation.correction_already_open")
     # Another item of the same subject may be challenged meanwhile.
     corrections.apply(
-        session, city, **{**base, "item_name": "姓名", "proposed_value": "张叁", "reason": "错字"}
+        session, city, **{**args, "item_name": "姓名", "proposed_value": "张叁", "reason": "错字"}
     )  # type: ignore[arg-type]
 
 
@@ -617,3 +618,21 @@ def test_under_correction_takes_many_keys(session, world, pool) -> None:  # type
     assert set(marks) == {(ID1, "住址"), (ID3, "姓名")}
     assert corrections.under_correction(session, pool.id, []) == {}
     assert corrections.under_correction(session, pool.id + 1, keys) == {}
+
+
+# --- the base databases follow (Art. 16, 17 ¶2) -------------------------------------------------
+
+
+def test_an_accepted_correction_reaches_the_base_database(session, world) -> None:  # type: ignore[no-untyped-def]
+    # The police pool is the authoritative source of 姓名 in the person base (一数一源): the
+    # corrected name is the base's value at once, with no new load.
+    city = build_city(session, world)
+    base.build(session, world.actor(session, "city"), BaseKind.PERSON)
+    before = base.record(session, world.actor(session, "officer"), BaseKind.PERSON, K1)
+    assert {v.item: v.value for v in before.values}["姓名"] == "张三"
+    c = _apply(
+        session, world, city.police_pool, subject_key=K1, item_name="姓名", proposed_value="张叁"
+    )
+    corrections.answer(session, world.actor(session, "officer"), c.id, accept=True, answer="错字")
+    after = base.record(session, world.actor(session, "officer"), BaseKind.PERSON, K1)
+    assert {v.item: v.value for v in after.values}["姓名"] == "张叁"

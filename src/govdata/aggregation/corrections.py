@@ -25,7 +25,7 @@ correction and what is overdue; an answer after the due date is late (Art. 50(8)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -492,14 +492,22 @@ class Target:
 
 
 def _key_value(session: Session, pool: Pool, subject_key: str) -> Any:
-    """The subject key typed and cleaned as the load stored it; None when it cannot be one."""
+    """The subject key typed and cleaned as the load stored it; None when it cannot be one.
+
+    Only the type and the key form count here (an ID number's ``x`` is ``X``, Art. 16): a key
+    that is in the pool is found even if the specification changed since it was loaded.
+    """
     assert pool.subject_column is not None
     key_name = next(c["name"] for c in pool.columns if c["column"] == pool.subject_column)
     text = subject_key.strip()
     if not text or len(text) > MAX_KEY_LENGTH:
         return None
+    rule = _rule(session, pool, key_name)
+    if rule.check in ("id_number", "uscc"):
+        text = text.upper()
+    lookup = replace(rule, length=None, required=False, allowed=(), check=None)
     try:
-        return parse_value(_rule(session, pool, key_name), text)
+        return parse_value(lookup, text)
     except InvalidInput:
         return None
 
