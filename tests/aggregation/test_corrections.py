@@ -636,3 +636,21 @@ def test_an_accepted_correction_reaches_the_base_database(session, world) -> Non
     corrections.answer(session, world.actor(session, "officer"), c.id, accept=True, answer="错字")
     after = base.record(session, world.actor(session, "officer"), BaseKind.PERSON, K1)
     assert {v.item: v.value for v in after.values}["姓名"] == "张叁"
+
+
+def test_a_value_gone_with_a_full_load_can_only_be_rejected(session, world, pool) -> None:  # type: ignore[no-untyped-def]
+    # A full load after the application no longer holds the subject (Art. 18 updates).
+    c = _apply(session, world, pool)
+    resource = session.get(Resource, pool.resource_id)
+    fill_pool(
+        session, world.actor(session, "city"), resource, [{"公民身份号码": ID2, "姓名": "李四"}]
+    )
+    officer = world.actor(session, "officer")
+    with pytest.raises(Conflict) as err:
+        corrections.answer(session, officer, c.id, accept=True, answer="更正")
+    assert err.value.code == "aggregation.correction_value_gone"
+    assert c.status == CorrectionStatus.OPEN
+    corrections.answer(
+        session, officer, c.id, accept=False, answer="该记录已注销，数据已不在资源池中"
+    )
+    assert c.status == CorrectionStatus.REJECTED

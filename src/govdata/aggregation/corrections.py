@@ -847,7 +847,13 @@ def answer(
     change: dict[str, Any] = {"accept": accept, "answer": text, "answered_on": today}
     if accept:
         pool = _lock_pool(session, c.pool_id)
-        target = locate(session, pool, c.subject_key, c.item_name)
+        try:
+            target = locate(session, pool, c.subject_key, c.item_name)
+        except NotFound as exc:  # a full load since the application no longer holds it
+            raise Conflict(
+                "aggregation.correction_value_gone",
+                "数据资源池的当前数据中已没有该数据，无法更正；请答复不予更正并说明情况。",
+            ) from exc
         if corrected_value is None:
             if c.proposed_value is None:
                 raise InvalidInput(
@@ -865,11 +871,7 @@ def answer(
             .where(table.c[pool.subject_column] == key)
             .values({target.column: new_value})
         )
-        if result.rowcount != 1:  # pragma: no cover - locate found it under the pool lock
-            raise Conflict(
-                "aggregation.correction_value_gone",
-                "数据资源池的当前数据中已没有该数据，无法更正。",
-            )
+        assert result.rowcount == 1  # locate found it, under the pool's lock
         if not text:
             text = "经核实，已予更正。"
         if c.proposed_value is None or new_text != c.proposed_value:
