@@ -26,6 +26,7 @@ import math
 import time
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -276,8 +277,8 @@ def expected_counts(rows: int) -> dict[str, int]:
 # --- five person pools for the base database (bench/base_build.py) -----------------------------
 
 # (department code, department name, resource name, info items after the key). Pool p holds the
-# key indexes [p·BASE_SHIFT, p·BASE_SHIFT + rows): neighbouring pools overlap, and the union of
-# five pools of 2,000,000 rows is 4,000,000 persons.
+# key indexes [p·rows/4, p·rows/4 + rows) (bench/base_build.py): neighbouring pools overlap, and
+# the union of five pools of 2,000,000 rows is 4,000,000 persons.
 BASE_POOLS: list[tuple[str, str, str, list[tuple[str, str, int | None]]]] = [
     ("500000-007", "市公安局", "户籍人口信息",
      [("姓名", "C", 50), ("性别", "C", 2), ("出生日期", "D", None)]),
@@ -307,7 +308,6 @@ BASE_ITEMS: list[tuple[str, int, str]] = [
     ("文化程度", 4, "文化程度"),
     ("毕业院校", 4, "毕业院校"),
 ]
-BASE_SHIFT = 500_000
 NAME_CONFLICT_EVERY = 200  # the 民政 pool spells one name in 200 differently (~0.5 %)
 SCHOOLS = ["重庆大学", "西南大学", "西南政法大学", "重庆医科大学", "重庆邮电大学", "重庆交通大学",
            "四川外国语大学", "重庆师范大学", "重庆市第一中学", "重庆市巴蜀中学"]  # fmt: skip
@@ -372,3 +372,75 @@ def base_pool_frame(pool: int, first_key: int, n: int, *, variant: int = 0) -> p
         pl.col("id").alias("公民身份号码"),
         *[e.alias(n) for e, n in zip(values, names, strict=True)],
     )
+
+
+# --- CPU accounting shared by the aggregation benchmarks ---------------------------------------
+
+
+def _proc_cpu(stat_text: str) -> tuple[int, float]:
+    """(parent pid, CPU-seconds) from the text of ``/proc/<pid>/stat``."""
+    import os
+
+    fields = stat_text.rsplit(")", 1)[1].split()
+    hz = os.sysconf("SC_CLK_TCK")
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / hz
+
+
+def pids_cpu_seconds(pids: list[int]) -> float:
+    """CPU-seconds used so far by the processes ``pids`` (those still alive)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _proc_cpu(Path(f"/proc/{pid}/stat").read_text())[1]
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def postmaster_pid(url: str) -> int | None:
+    """The local PostgreSQL server's postmaster (from its data directory), or None."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            data_dir = conn.execute(text("SHOW data_directory")).scalar_one()
+        return int((Path(data_dir) / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError):
+        return None
+    finally:
+        engine.dispose()
+
+
+def server_cpu_seconds(postmaster: int | None) -> float:
+    """CPU-seconds of one PostgreSQL server: its postmaster and the processes it forked that are
+    alive now (other clusters on the machine, e.g. the test suites' own, are left out). A
+    backend that has exited took its CPU with it: the benchmark children report their own
+    backends' CPU before they disconnect (``pids_cpu_seconds``)."""
+    if postmaster is None:
+        return 0.0
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid, cpu = _proc_cpu(stat.read_text())
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == postmaster or stat.parent.name == str(postmaster):
+            total += cpu
+    return total
+
+
+def watch_backends(engine: Any) -> list[int]:
+    """The PostgreSQL backend pids of every connection ``engine`` opens (filled as it opens
+    them), so that a benchmark child can read their CPU time before it disconnects."""
+    from sqlalchemy import event
+
+    pids: list[int] = []
+    if engine.dialect.name != "postgresql":
+        return pids
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        pids.append(int(dbapi_connection.info.backend_pid))
+
+    return pids
