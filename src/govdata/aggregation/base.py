@@ -104,6 +104,13 @@ AUTO_CLOSE_NOTE = "来源数据已一致，差异自动消除。"
 BASE_NOT_FOUND = "aggregation.base_not_found"
 
 
+def plain(value: str, what: str) -> str:
+    """A text field stripped, without control characters (NUL cannot reach PostgreSQL)."""
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in value):
+        raise InvalidInput("aggregation.bad_text", f"{what}含有不允许的控制字符。")
+    return value.strip()
+
+
 # --- who may do what ---------------------------------------------------------------------------
 
 
@@ -366,7 +373,7 @@ def define_base(
     dept = session.get(Department, lead_department_id)
     if dept is None:
         raise NotFound("aggregation.department_not_found", "未找到该牵头建设部门。")
-    label = (name or "").strip() or kind.label
+    label = plain(name or "", "名称") or kind.label
     if len(label) > 100:
         raise InvalidInput("aggregation.base_name_too_long", "基础数据库名称不能超过100个字。")
     base = BaseDatabase(
@@ -423,9 +430,9 @@ def _check_source(
     session: Session, base: BaseDatabase, name: str, resource_code: str, source_item: str
 ) -> Resource:
     """The source must be a published resource with the item, keyed as the base (Art. 16)."""
-    resource = session.scalars(
-        select(Resource).where(Resource.code == resource_code.strip())
-    ).one_or_none()
+    resource_code = plain(resource_code, "资源代码")
+    source_item = plain(source_item, "信息项名称")
+    resource = session.scalars(select(Resource).where(Resource.code == resource_code)).one_or_none()
     if resource is None:
         raise NotFound(
             "aggregation.resource_not_found", f"未找到代码为 {resource_code} 的政务数据资源。"
@@ -466,7 +473,7 @@ def _check_source(
 
 
 def _clean_name(name: str, base: BaseDatabase) -> str:
-    name = name.strip()
+    name = plain(name, "基础信息项名称")
     if not name or len(name) > 100:
         raise InvalidInput("aggregation.base_item_name", "基础信息项名称须为1至100个字。")
     if name in KEY_NAMES[BaseKind(base.kind)]:
@@ -478,8 +485,9 @@ def _clean_name(name: str, base: BaseDatabase) -> str:
 
 
 def _item(session: Session, base: BaseDatabase, name: str) -> BaseItem:
+    name = plain(name, "基础信息项名称")
     item = session.scalars(
-        select(BaseItem).where(BaseItem.base_id == base.id, BaseItem.name == name.strip())
+        select(BaseItem).where(BaseItem.base_id == base.id, BaseItem.name == name)
     ).one_or_none()
     if item is None:
         raise NotFound("aggregation.base_item_not_found", f"{base.name}没有基础信息项“{name}”。")
@@ -1212,7 +1220,7 @@ def list_conflicts(
     if status is not None:
         stmt = stmt.where(BaseConflict.status == ConflictStatus(status).value)
     if subject_key:
-        stmt = stmt.where(BaseConflict.subject_key == subject_key.strip())
+        stmt = stmt.where(BaseConflict.subject_key == plain(subject_key, "主体标识"))
     stmt = stmt.order_by(BaseConflict.detected_at.desc(), BaseConflict.id.desc())
     return list(session.scalars(stmt.offset(max(offset, 0)).limit(min(max(limit, 1), 500))))
 
@@ -1310,7 +1318,7 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: int, note: str
         )
     if conflict.status != ConflictStatus.OPEN.value:
         raise Conflict("aggregation.conflict_closed", "该数据冲突已处理。")
-    note = note.strip()
+    note = plain(note, "处理说明")
     if not note:
         raise InvalidInput("aggregation.conflict_note_required", "处理数据冲突须填写处理说明。")
     if len(note) > 2000:
@@ -1374,7 +1382,7 @@ def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: st
     """
     require_read(actor)
     base = _base(session, kind)
-    key = subject_key.strip()
+    key = plain(subject_key, base.key_name)
     if not key or len(key) > KEY_LENGTH:
         raise InvalidInput("aggregation.subject_key_invalid", f"请输入有效的{base.key_name}。")
     items = items_of(session, base)

@@ -254,7 +254,7 @@ def _columns(
     base = _base_of(session, definition)
     items = {i.name: i for i in base_db.items_of(session, base)}
     columns: list[ThematicColumn] = []
-    labels: set[str] = {base.key_name}
+    labels: set[str] = {base.key_name, "subject_key"}
 
     def add(col: ThematicColumn) -> None:
         if col.label in labels:
@@ -346,7 +346,7 @@ def normalize(session: Session, department_id: int, definition: Any) -> dict[str
     if not all(isinstance(x, list) for x in (base_items, pool_items, filters)):
         raise _bad("bad_definition", "base_items、pool_items、filters 须为列表。")
     norm: dict[str, Any] = {
-        "base_kind": str(definition.get("base_kind") or "").strip(),
+        "base_kind": base_db.plain(str(definition.get("base_kind") or ""), "基础数据库种类"),
         "base_items": [],
         "pool_items": [],
         "filters": [],
@@ -354,7 +354,7 @@ def normalize(session: Session, department_id: int, definition: Any) -> dict[str
     for name in base_items:
         if not isinstance(name, str) or not name.strip():
             raise _bad("bad_definition", "基础信息项须为名称。")
-        norm["base_items"].append(name.strip())
+        norm["base_items"].append(base_db.plain(name, "基础信息项"))
     for entry in pool_items:
         if (
             not isinstance(entry, dict)
@@ -366,8 +366,11 @@ def normalize(session: Session, department_id: int, definition: Any) -> dict[str
             or not isinstance(entry.get("label", ""), str)
         ):
             raise _bad("bad_definition", "资源池信息项须写明资源代码和信息项名称。")
-        clean = {"resource_code": entry["resource_code"].strip(), "item": entry["item"].strip()}
-        label = str(entry.get("label") or "").strip()
+        clean = {
+            "resource_code": base_db.plain(entry["resource_code"], "资源代码"),
+            "item": base_db.plain(entry["item"], "信息项"),
+        }
+        label = base_db.plain(str(entry.get("label") or ""), "列名")
         if label:
             if len(label) > 100:
                 raise _bad("bad_definition", "列名不能超过100个字。")
@@ -384,7 +387,8 @@ def normalize(session: Session, department_id: int, definition: Any) -> dict[str
     for f in filters:
         if not isinstance(f, dict) or set(f) - {"item", "op", "value"}:
             raise _bad("bad_filter", "筛选条件须包含 item、op、value。")
-        item, op = str(f.get("item") or "").strip(), str(f.get("op") or "").strip()
+        item = base_db.plain(str(f.get("item") or ""), "筛选条件")
+        op = base_db.plain(str(f.get("op") or ""), "筛选运算")
         col = by_label.get(item)
         if col is None:
             raise _bad("bad_filter", f"筛选条件中的“{item}”不是本主题数据库选取的列。")
@@ -419,7 +423,7 @@ def _one_value(col: ThematicColumn, value: Any) -> Any:
             raise _bad("bad_filter_value", f"“{col.label}”是数值，筛选取值须为数字。")
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise _bad(
                 "bad_filter_value", f"“{col.label}”是数值，筛选取值“{value}”不是数字。"
             ) from None
@@ -433,6 +437,7 @@ def _one_value(col: ThematicColumn, value: Any) -> Any:
             return "false"
         raise _bad("bad_filter_value", f"“{col.label}”是逻辑值，筛选取值须为“是”或“否”。")
     text = str(value)
+    base_db.plain(text, "筛选取值")
     if len(text) > 200:
         raise _bad("bad_filter_value", "筛选取值不能超过200个字。")
     return text
@@ -628,12 +633,13 @@ def define(
     """
     dept = org_service.get_department(session, actor, department_id)
     require_define(actor, dept.id)
-    name = name.strip()
+    name = base_db.plain(name, "主题数据库名称")
     if not 2 <= len(name) <= 200:
         raise _bad("name", "主题数据库名称须为2至200个字。")
-    description = description.strip()
-    if len(description) > 4000:
-        raise _bad("description", "说明不能超过4000个字。")
+    description = base_db.plain(description, "说明")
+    legal_basis = base_db.plain(legal_basis, "法律法规依据")
+    if len(description) > 4000 or len(legal_basis) > 2000:
+        raise _bad("description", "说明不能超过4000个字，依据不能超过2000个字。")
     if session.scalar(
         select(ThematicDatabase.id).where(
             ThematicDatabase.department_id == dept.id, ThematicDatabase.name == name
