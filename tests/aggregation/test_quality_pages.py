@@ -207,3 +207,22 @@ def test_a_chart_of_many_departments_shows_the_lowest(  # type: ignore[no-untype
     monkeypatch.setattr(pages, "CHART_BARS", 0)
     html = sign_in("city").get("/aggregation/quality", headers=HTML).text
     assert "共 1 项，图中列出平均得分最低的 0 项。" in html
+
+
+@pytest.mark.parametrize(
+    ("username", "heading"),
+    [
+        ("city", "数据质量总览 · 全市"),
+        ("auditor", "数据质量总览 · 全市"),
+        ("yz_admin", "数据质量总览 · 渝中区"),
+        ("jb_admin", "数据质量总览 · 江北区"),
+        ("officer", "市公安局 · 数据质量"),
+        ("head", "市公安局 · 数据质量"),
+        ("yz_officer", "渝中区公安分局 · 数据质量"),
+    ],
+)
+def test_the_navigation_entry_opens_for_everyone_who_sees_it(  # type: ignore[no-untyped-def]
+    sign_in, username: str, heading: str
+) -> None:
+    r = sign_in(username).get("/aggregation/quality", headers=HTML)
+    assert r.status_code == 200 and f"<h1>{heading}</h1>" in r.text
