@@ -138,6 +138,13 @@ def test_home_page_shows_real_counts(sign_in, username: str, key: str, value: st
     assert _stat(r.text, key) == value
 
 
+AGGREGATION_LINKS = [
+    "/aggregation/pools",
+    "/aggregation/quality",
+    "/aggregation/base",
+    "/aggregation/thematic",
+    "/aggregation/corrections",
+]
 OVERSIGHT_LINKS = [
     "/",
     "/org/regions",
@@ -146,6 +153,7 @@ OVERSIGHT_LINKS = [
     "/catalog/review",
     "/catalog",
     "/catalog/open",
+    *AGGREGATION_LINKS,
     "/workdays",
     "/audit",
     "/account",
@@ -158,6 +166,7 @@ DISTRICT_LINKS = [
     "/catalog/review",
     "/catalog",
     "/catalog/open",
+    *AGGREGATION_LINKS,
     "/workdays",
     "/account",
 ]
@@ -169,6 +178,7 @@ DEPARTMENT_LINKS = [
     "/catalog/my",
     "/catalog",
     "/catalog/open",
+    *AGGREGATION_LINKS,
     "/workdays",
     "/account",
 ]
