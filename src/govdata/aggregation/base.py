@@ -701,16 +701,35 @@ def _authoritative_pool(session: Session, base: BaseDatabase, item: BaseItem) ->
     return pool
 
 
-def _carriers(session: Session, base: BaseDatabase, item: BaseItem) -> list[Pool]:
+def _fitting_pools(session: Session, base: BaseDatabase) -> list[Pool]:
+    """Pools with data whose subject key fits the base (read once per operation)."""
+    return [
+        pool
+        for pool in session.scalars(
+            select(Pool).where(Pool.table_name.is_not(None)).order_by(Pool.id)
+        )
+        if pool_fits(base, pool)
+    ]
+
+
+def _carriers(item: BaseItem, candidates: Sequence[Pool]) -> list[Pool]:
     """Pools other than the source that carry an item of the same name for the same subjects."""
     found = []
-    for pool in session.scalars(select(Pool).where(Pool.table_name.is_not(None)).order_by(Pool.id)):
-        if pool.resource_id == item.source_resource_id or not pool_fits(base, pool):
+    for pool in candidates:
+        if pool.resource_id == item.source_resource_id:
             continue
         col = _column(pool.columns, item.name)
         if col is not None and col["column"] != pool.subject_column:
             found.append(pool)
     return found
+
+
+def _lock(session: Session, base: BaseDatabase) -> None:
+    """One rebuild of a base at a time (PostgreSQL row lock until the transaction ends;
+    SQLite serializes writers anyway): concurrent loads never race on the same subject."""
+    session.execute(
+        select(BaseDatabase.id).where(BaseDatabase.id == base.id).with_for_update()
+    ).all()
 
 
 def _by_source(
@@ -942,6 +961,7 @@ def _count(session: Session, base: BaseDatabase, btable: Table) -> None:
 
 def _refresh_item(session: Session, base: BaseDatabase, item: BaseItem) -> None:
     """One item in full: its values from its source, its conflicts with every other pool."""
+    _lock(session, base)
     items = items_of(session, base)
     btable = base_table(base, [i.id for i in items])
     pool = _authoritative_pool(session, base, item)
@@ -961,7 +981,7 @@ def _refresh_item(session: Session, base: BaseDatabase, item: BaseItem) -> None:
         )
         .values(status=ConflictStatus.RESOLVED.value, resolved_at=utcnow(), note=AUTO_CLOSE_NOTE)
     )
-    for other in _carriers(session, base, item):
+    for other in _carriers(item, _fitting_pools(session, base)):
         _recompute_conflicts(session, base, btable, item, other, scope)
     _count(session, base, btable)
 
@@ -1014,6 +1034,7 @@ def build(session: Session, actor: Actor, kind: BaseKind | str) -> BaseDatabase:
 
 
 def _full_build(session: Session, base: BaseDatabase) -> None:
+    _lock(session, base)
     dialect = dialect_name(session)
     items = items_of(session, base)
     btable = base_table(base, [i.id for i in items])
@@ -1048,8 +1069,9 @@ def _full_build(session: Session, base: BaseDatabase) -> None:
                 exprs += [value, case((raw.is_not(None), alias.c[LOAD_COLUMN]), else_=null())]
         session.execute(insert(btable).from_select(columns, select(*exprs).select_from(joined)))
     scope = _Scope()
+    candidates = _fitting_pools(session, base)
     for item in items:
-        for other in _carriers(session, base, item):
+        for other in _carriers(item, candidates):
             _recompute_conflicts(session, base, btable, item, other, scope)
     _count(session, base, btable)
 
@@ -1112,6 +1134,7 @@ def _rebuild_base(session: Session, base: BaseDatabase, pool: Pool, scope: _Scop
     ]
     if not own and not carried:
         return False
+    _lock(session, base)
     btable = base_table(base, [i.id for i in items])
     if own:
         if fit:
@@ -1120,8 +1143,9 @@ def _rebuild_base(session: Session, base: BaseDatabase, pool: Pool, scope: _Scop
             _clear(session, btable, own, scope)
         if not (scope.load_id is not None and scope.pool is not None):
             _prune(session, base, btable, items, scope)
+        candidates = _fitting_pools(session, base)
         for item in own:
-            for other in _carriers(session, base, item):
+            for other in _carriers(item, candidates):
                 _recompute_conflicts(session, base, btable, item, other, scope)
     for item in carried:
         _recompute_conflicts(session, base, btable, item, pool, scope)

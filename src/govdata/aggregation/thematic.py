@@ -488,6 +488,8 @@ def _next_name(db: ThematicDatabase) -> str:
 def _materialize(session: Session, db: ThematicDatabase) -> None:
     """CREATE TABLE + one INSERT … SELECT (base ⟕ pools on the subject key, filtered), then
     swap it in for the previous table in the same transaction."""
+    # One refresh of a thematic database at a time; the current table name as committed.
+    session.refresh(db, with_for_update=True)
     dialect = base_db.dialect_name(session)
     base = _base_of(session, db.definition)
     columns = _columns(session, db.definition, strict=True)
