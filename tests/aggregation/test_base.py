@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import base, pools
+from govdata.aggregation import base, loading, pools, tasks
 from govdata.aggregation.models import (
+    BadRowPolicy,
     BaseConflict,
     BaseDatabase,
     BaseKind,
@@ -23,6 +25,7 @@ from govdata.catalog.vocab import ShareType
 from govdata.core.actor import Actor
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from govdata.core.ids import make_id_number
 from tests.aggregation.base_helpers import (
     K1,
     K2,
@@ -35,7 +38,7 @@ from tests.aggregation.base_helpers import (
     police_rows,
     upsert,
 )
-from tests.aggregation.factories import fill_pool, publish, resource_input
+from tests.aggregation.factories import fill_pool, person_pool_resource, publish, resource_input
 from tests.world import World
 
 
@@ -577,3 +580,63 @@ def test_a_load_of_an_unrelated_pool_touches_no_base(session: Session, world: Wo
     empty = new_load(session, c.police_pool, LoadMode.REPLACE)
     c.police_pool.table_name = None
     assert base.rebuild_after_load(session, c.police_pool, empty) == []
+
+
+# --- with the real load pipeline -------------------------------------------------------------
+
+
+def test_the_load_pipeline_keeps_the_base_up_to_date(
+    session: Session, world: World, tmp_path: Path, test_sessionmaker: sessionmaker[Session]
+) -> None:  # Art. 18
+    """A CSV loaded in full, then incrementally, through ``loading`` and ``tasks.after_load``:
+    typed values arrive as canonical text and only the upserted subjects change."""
+    items = [("姓名", "C", 10), ("出生日期", "D", None), ("子女数", "I", None), ("在册", "L", None)]
+    resource = person_pool_resource(session, world, world.police, "户籍人口（管道）", items)
+    city, officer = world.actor(session, "city"), world.actor(session, "officer")
+    base.define_base(session, city, BaseKind.PERSON, lead_department_id=world.police)
+    for name, *_ in items:
+        base.add_item(
+            session,
+            officer,
+            BaseKind.PERSON,
+            name=name,
+            source_resource_code=resource.code,
+            source_item=name,
+        )
+    a, b, c = (make_id_number("500103", date(1990, 1, n), n) for n in (1, 2, 3))
+
+    def load(text: str, mode: LoadMode) -> int:
+        path = tmp_path / f"{mode.value}.csv"
+        path.write_text(text, encoding="utf-8")
+        created = loading.create_load(
+            session,
+            officer,
+            resource_code=resource.code,
+            path=path,
+            filename=path.name,
+            policy=BadRowPolicy.REJECT_FILE,
+            mode=mode,
+        )
+        session.commit()
+        done = loading.execute(session, created.id)
+        assert done.status == "succeeded", done.error_message
+        tasks.after_load(test_sessionmaker, done.id)
+        return done.id
+
+    header = "公民身份号码,姓名,出生日期,子女数,在册\n"
+    first = load(header + f"{a},张三,1990-01-01,2,是\n{b},李四,1990-01-02,0,否\n", LoadMode.REPLACE)
+    session.expire_all()
+    rows = base_rows(session)
+    assert rows[a] == {
+        "姓名": ("张三", first),
+        "出生日期": ("1990-01-01", first),
+        "子女数": ("2", first),
+        "在册": ("true", first),
+    }
+    assert rows[b]["在册"] == ("false", first)
+    second = load(header + f"{b},李四,1990-01-02,1,是\n{c},王五,,3,是\n", LoadMode.UPSERT)
+    session.expire_all()
+    rows = base_rows(session)
+    assert rows[a]["子女数"] == ("2", first)  # untouched by the incremental load
+    assert rows[b]["子女数"] == ("1", second)
+    assert rows[c]["出生日期"] == (None, None) and rows[c]["姓名"] == ("王五", second)
