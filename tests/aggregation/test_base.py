@@ -504,6 +504,11 @@ def test_consistency_with_the_base(session: Session, world: World) -> None:  # A
     # own (3 agree). 4 of 5 comparable pairs agree.
     assert base.consistency_with_base(session, c.market_pool) == pytest.approx(4 / 5)
     assert base.consistency_with_base(session, c.police_pool) == 1.0
+    # Quality is measured right after a load, before the base follows it: a source's own
+    # values still count as agreeing (they are the authoritative ones).
+    changed = [r | {"姓名": r["姓名"] + "改"} for r in police_rows()]
+    pool, _load = fill_pool(session, world.actor(session, "city"), c.police_res, changed)
+    assert base.consistency_with_base(session, pool) == 1.0
     unrelated = publish(
         session,
         world,

@@ -1166,8 +1166,10 @@ def consistency_with_base(session: Session, pool: Pool) -> float | None:
     """Share of this pool's (row, item) pairs that agree with the base databases (Art. 20).
 
     Counted over the pool's items that are base items of a base its key fits, for the rows
-    where both the pool's value and the base's value are present. None when the pool has no
-    such items or no such pair. Set-based: one aggregate per item.
+    where both the pool's value and the base's value are present. Where the pool is the item's
+    authoritative source its present values agree by definition, so the measure does not
+    depend on whether the base was rebuilt after the load yet. None when the pool has no such
+    items or no such pair. Set-based: one aggregate per item.
     """
     table = pools.current_table(pool)
     if table is None:
@@ -1181,6 +1183,15 @@ def consistency_with_base(session: Session, pool: Pool) -> float | None:
         btable = base_table(base, [i.id for i in items])
         key = _key(dialect, pool, table)
         for item in items:
+            if item.source_resource_id == pool.resource_id:
+                # The pool is this item's source: its values are the authoritative ones, as
+                # the base holds them once rebuilt (quality is measured before the rebuild).
+                source = _column(pool.columns, item.source_item)
+                if source is not None and source["column"] != pool.subject_column:
+                    filled = table.c[source["column"]].is_not(None)
+                    n = int(session.scalar(select(func.count()).where(filled)) or 0)
+                    total, agree = total + n, agree + n
+                continue
             value = _value(dialect, pool, table, item.name)
             if value is None:
                 continue
