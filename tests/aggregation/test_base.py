@@ -645,3 +645,47 @@ def test_the_load_pipeline_keeps_the_base_up_to_date(
     assert rows[a]["子女数"] == ("2", first)  # untouched by the incremental load
     assert rows[b]["子女数"] == ("1", second)
     assert rows[c]["出生日期"] == (None, None) and rows[c]["姓名"] == ("王五", second)
+
+
+def test_a_geospatial_base_keeps_geometry_as_geojson_text(session: Session, world: World) -> None:
+    """The natural-resources and geospatial base, keyed by 要素代码: the geometry is GeoJSON,
+    carried as text, unchanged."""
+    geometry = '{"type":"Point","coordinates":[106.55,29.56]}'
+    res = publish(
+        session,
+        world,
+        world.city_bureau,
+        resource_input(
+            "地理要素目录",
+            [("要素代码", "C", 32), ("要素名称", "C", 100), ("几何", "M", None)],
+            key="要素代码",
+            subject_kind="other",
+        ),
+    )
+    city = world.actor(session, "city")
+    pool, load = fill_pool(
+        session, city, res, [{"要素代码": "GEO-0001", "要素名称": "解放碑", "几何": geometry}]
+    )
+    base.define_base(session, city, BaseKind.GEO, lead_department_id=world.city_bureau)
+    for name in ("要素名称", "几何"):
+        base.add_item(
+            session, city, BaseKind.GEO, name=name, source_resource_code=res.code, source_item=name
+        )
+    rec = base.record(session, world.actor(session, "officer"), BaseKind.GEO, "GEO-0001")
+    assert [(v.item, v.value) for v in rec.values] == [("要素名称", "解放碑"), ("几何", geometry)]
+    assert rec.key_name == "要素代码" and rec.values[1].provenance is not None
+    assert rec.values[1].provenance.load_id == load.id
+    # A person resource does not fit the geospatial base.
+    with pytest.raises(InvalidInput) as err:
+        base.add_item(
+            session,
+            city,
+            BaseKind.GEO,
+            name="姓名",
+            source_resource_code=person_pool_resource(
+                session, world, world.police, "人口", [("姓名", "C", 10)]
+            ).code,
+            source_item="姓名",
+        )
+    assert err.value.code == "aggregation.base_key_mismatch"
+    assert pool.subject_column == "c1"
