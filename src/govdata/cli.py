@@ -110,6 +110,13 @@ def demo(
     with_catalog: Annotated[
         bool, typer.Option("--catalog/--no-catalog", help="同时载入演示目录（约 3,000 条资源）")
     ] = True,
+    with_pools: Annotated[
+        bool,
+        typer.Option(
+            "--pools/--no-pools",
+            help="随演示目录载入演示数据资源池、基础数据库、主题数据库和校核申请（约 1.5 万行）",
+        ),
+    ] = True,
 ) -> None:
     """Create or reuse the database, load the demo city once, print the accounts, serve."""
     from govdata.core.migrate import upgrade
@@ -137,6 +144,21 @@ def demo(
                 f"已载入演示目录：{catalog.resources} 个政务数据资源，"
                 f"已发布 {catalog.published} 个，待审核条目 {catalog.pending_entries} 个，"
                 f"数据需求 {catalog.demands} 个。"
+            )
+    if with_catalog and with_pools:
+        # After the catalog: the pools' resources join it as its next version (Art. 12).
+        from govdata.aggregation.demo import load_demo_pools
+
+        with console.status("正在生成并加载演示数据资源池……"):
+            pools = load_demo_pools(make_sessionmaker(engine))
+        if pools is not None:
+            console.print(
+                f"已载入演示数据资源池：{pools.pools} 个资源池，加载 {pools.loads} 次，"
+                f"共 {pools.rows_loaded} 行（隔离错误行 {pools.rows_quarantined} 行，"
+                f"拒收 {pools.rejected_loads} 次）；自然人基础数据库 {pools.person_base_rows} 人，"
+                f"法人基础数据库 {pools.legal_base_rows} 个主体，待处理数据冲突 "
+                f"{pools.open_conflicts} 条；主题数据库 {pools.thematic_rows} 行；"
+                f"校核中的申请 {pools.open_corrections} 项。"
             )
     table = Table(title=f"演示账户（密码均为 {DEMO_PASSWORD}）")
     for column in ("用户名", "姓名", "角色", "范围"):
