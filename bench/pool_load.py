@@ -656,12 +656,12 @@ def main() -> None:
 
     if args.child:
         if args.child in ("pipeline", "proto"):
-            result = child_pipeline(args.url, args.path, args.profile, args.child == "proto")
+            measured = child_pipeline(args.url, args.path, args.profile, args.child == "proto")
         elif args.child == "copy":
-            result = child_copy(args.url, args.path)
+            measured = child_copy(args.url, args.path)
         else:
-            result = child_insert(args.url, args.path, args.limit)
-        print(json.dumps(result, ensure_ascii=False))
+            measured = child_insert(args.url, args.path, args.limit)
+        print(json.dumps(measured, ensure_ascii=False))
         return
 
     only = [c.strip() for c in args.only.split(",") if c.strip()]
