@@ -482,12 +482,12 @@ def _install(session: Session, load: Load, pool: Pool, staging: str, counts: _Co
 
 def _dedupe(session: Session, load: Load, table_name: str, key: str) -> int:
     """Remove earlier rows of a repeated subject key: the later row in the file wins (Art. 16:
-    one record per person or legal person). Set-based: one aggregate, one join, one delete."""
+    one record per person or legal person). Set-based: one window pass, one delete."""
     t, r, k = f'"{table_name}"', f'"{ROW_COLUMN}"', f'"{key}"'
+    # One window pass (SQLite planned the join of a grouped subquery as a nested scan).
     losers = (
-        f"SELECT s.{r} AS r, s.{k} AS k, d.w AS w FROM {t} s JOIN "
-        f"(SELECT {k} AS k, max({r}) AS w FROM {t} GROUP BY {k} HAVING count(*) > 1) d "
-        f"ON s.{k} = d.k WHERE s.{r} < d.w"
+        f"SELECT r, k, w FROM (SELECT {r} AS r, {k} AS k, "
+        f"max({r}) OVER (PARTITION BY {k}) AS w FROM {t}) x WHERE r < w"
     )
     room = MAX_PROBLEMS - load.problems_recorded
     rows = session.execute(text(f"{losers} ORDER BY 1")).all()

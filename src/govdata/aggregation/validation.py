@@ -246,7 +246,9 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
         cleaned.append(typed.alias(rule.column))
         errors.append(_error(rule, value, type_code).alias(f"e:{rule.name}"))
         cleaned.append(value.alias(f"v:{rule.name}"))
-    work = frame.select([*cleaned, *errors])
+    # Lazy, so that Polars computes each cleaned value once for all its checks and parse
+    # attempts (common-subexpression elimination); eager select recomputes it per use.
+    work = frame.lazy().select([*cleaned, *errors]).collect()
     error_cols = [f"e:{r.name}" for r in rules.columns]
     is_bad = (
         pl.any_horizontal([pl.col(c).is_not_null() for c in error_cols])
