@@ -96,7 +96,24 @@ def defer(name: str, database_url: str, **kwargs: Any) -> int:
 def run_worker(database_url: str, *, wait: bool = True) -> None:
     """Run jobs until stopped (``wait``) or until the queue is empty."""
     app = procrastinate_app(database_url)
-    app.run_worker(queues=[QUEUE], wait=wait, install_signal_handlers=wait)
+    if wait:
+        app.run_worker(queues=[QUEUE], wait=True, install_signal_handlers=True)
+        return
+    # Draining runs in a thread of its own: the caller's thread may already have an event loop
+    # running (asyncio.run refuses to start another in it).
+    errors: list[BaseException] = []
+
+    def drain() -> None:
+        try:
+            app.run_worker(queues=[QUEUE], wait=False, install_signal_handlers=False)
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=drain, name="govdata-worker-drain")
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
 
 
 def start_worker_thread(database_url: str) -> threading.Thread:
