@@ -97,7 +97,7 @@ def serve(
     from govdata.web.app import create_app
 
     settings = get_settings()
-    if jobs.uses_queue(settings.database_url) and with_worker:
+    if jobs.uses_queue(settings.jobs, settings.database_url) and with_worker:
         jobs.start_worker_thread(settings.database_url)
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 

@@ -6,7 +6,6 @@ pipeline, so that base, thematic, quality and correction tests do not depend on 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from sqlalchemy import insert
@@ -16,7 +15,7 @@ from govdata.aggregation import pools
 from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, LoadStatus, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table_name
 from govdata.catalog import review, service
-from govdata.catalog.models import Resource, ReviewEntry, Submission
+from govdata.catalog.models import Resource, ReviewEntry
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -126,10 +125,3 @@ def fill_pool(
     pools.index_subject(conn, table, pool.subject_column)
     pools.install(session, pool, load, name, len(rows))
     return pool, load
-
-
-def birth(year: int, month: int = 1, day: int = 1) -> date:
-    return date(year, month, day)
-
-
-__all__ = ["Submission", "fill_pool", "person_pool_resource", "publish", "resource_input"]

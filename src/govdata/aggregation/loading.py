@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, delete, insert, select, text
+from sqlalchemy import Connection, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import pools, reading, validation
+from govdata.aggregation import policy, pools, reading, validation
 from govdata.aggregation.models import (
     BadRowPolicy,
     ItemSpec,
@@ -51,7 +50,6 @@ from govdata.aggregation.tables import (
     LOAD_COLUMN,
     ROW_COLUMN,
     is_data_table,
-    pool_table,
     pool_table_name,
     staging_table_name,
 )
@@ -137,8 +135,6 @@ def create_load(
 
 
 def get_load(session: Session, actor: Actor, load_id: int) -> Load:
-    from govdata.aggregation import policy
-
     visible = policy.visible_pools(actor).with_only_columns(Pool.id)
     load = session.scalars(
         select(Load).where(Load.id == load_id, Load.pool_id.in_(visible))
@@ -169,7 +165,6 @@ class _Counts:
     good: int = 0
     bad: int = 0
     problems: int = 0
-    filled: int = 0
 
 
 def _rules(session: Session, pool: Pool) -> validation.Rules:
@@ -628,8 +623,6 @@ def sweep(session: Session, *, now: Any = None) -> list[int]:
         session.execute(delete(LoadProblem).where(LoadProblem.load_id == load.id))
     # Staging tables whose load is no longer running (e.g. a crash between batches).
     running = set(session.scalars(select(Load.id).where(Load.status == LoadStatus.RUNNING)).all())
-    from sqlalchemy import inspect
-
     for name in inspect(conn).get_table_names():
         stage = is_data_table(name) and name.startswith("pool_stage_")
         if stage and int(name.rsplit("_", 1)[1]) not in running:
@@ -645,13 +638,3 @@ def remove_spool(load: Load) -> None:
             path.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def copy_to_spool(source: Path, filename: str) -> Path:
-    target = spool_path(filename)
-    shutil.copyfile(source, target)
-    return target
-
-
-def data_table(pool: Pool) -> Any:
-    return pool_table(pool.table_name, pool.columns) if pool.table_name else None

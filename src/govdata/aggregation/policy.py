@@ -24,6 +24,14 @@ def visible_pools(actor: Actor) -> Select[Pool]:
     )
 
 
+def require_pool_pages(actor: Actor) -> None:
+    """Pools are government staff's: oversight, bureaus and departments (not the public)."""
+    if not (org_policy.sees_everything(actor) or actor.department_ids() or actor.region_ids()):
+        raise PermissionDenied(
+            "aggregation.pools_staff_only", "数据资源池仅对政务部门工作人员开放。"
+        )
+
+
 def can_load(actor: Actor, department_id: int) -> bool:
     """A department loads its own pool (Art. 17 ¶1): its data officers, or its systems with
     ``pool:write``; the city bureau may load on a department's behalf (product decision)."""

@@ -9,7 +9,6 @@ its catalog list first, Art. 12).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Index, Table, func, select, text
@@ -234,7 +233,3 @@ def install(session: Session, pool: Pool, load: Load, table_name: str, row_count
     session.flush()
     if old and old != table_name:
         drop_table(session.connection(), old)
-
-
-def last_loaded(session: Session, pool_id: int) -> datetime | None:
-    return session.scalar(select(Pool.loaded_at).where(Pool.id == pool_id))

@@ -190,7 +190,6 @@ def _jsonl_batches(source: Source, batch_rows: int) -> Iterator[pl.DataFrame]:
     header: list[str] = []
     known: set[str] = set()
     records: list[dict[str, Any]] = []
-    first = 1
     with source.path.open("r", encoding="utf-8-sig") as f:
         for number, line in enumerate(f, start=1):
             if not line.strip():
@@ -213,8 +212,6 @@ def _jsonl_batches(source: Source, batch_rows: int) -> Iterator[pl.DataFrame]:
                 if key not in known:
                     known.add(key)
                     header.append(key)
-            if not records:
-                first = number
             obj[ROW] = number
             records.append(obj)
             if len(records) >= batch_rows:
@@ -222,7 +219,6 @@ def _jsonl_batches(source: Source, batch_rows: int) -> Iterator[pl.DataFrame]:
                 records = []
     if records:
         yield _records_frame(header, records)
-    del first
 
 
 def _records_frame(header: list[str], records: list[dict[str, Any]]) -> pl.DataFrame:

@@ -105,11 +105,8 @@ def start(factory: sessionmaker[Session], engine: Engine, jobs_mode: str, load_i
     """
     from govdata.core import jobs
 
-    if jobs_mode == "procrastinate" and engine.dialect.name != "sqlite":
-        jobs.defer(
-            "aggregation.run_load",
-            engine.url.render_as_string(hide_password=False),
-            load_id=load_id,
-        )
+    url = engine.url.render_as_string(hide_password=False)
+    if jobs.uses_queue(jobs_mode, url):
+        jobs.defer("aggregation.run_load", url, load_id=load_id)
         return
     run_load(factory, load_id)

@@ -231,7 +231,6 @@ class BatchResult:
     problems: pl.DataFrame  # _row, item, code, message, value
     bad_raw: pl.DataFrame  # the bad rows as read (_row + the file's columns)
     rows: int
-    filled_cells: int
 
 
 def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
@@ -260,14 +259,7 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
     bad = work.filter(pl.col("_bad"))
     problems = _problems(rules, bad)
     bad_raw = frame.join(bad.select(ROW), on=ROW, how="semi") if bad.height else frame.clear()
-    filled = int(
-        good.select(
-            pl.sum_horizontal([pl.col(r.column).is_not_null() for r in rules.columns]).sum()
-        ).item()
-        if rules.columns and good.height
-        else 0
-    )
-    return BatchResult(good, problems, bad_raw, frame.height, filled)
+    return BatchResult(good, problems, bad_raw, frame.height)
 
 
 def _problems(rules: Rules, bad: pl.DataFrame) -> pl.DataFrame:

@@ -19,7 +19,6 @@ from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.core.db import make_engine, make_sessionmaker
-from govdata.core.settings import get_settings
 
 QUEUE = "govdata"
 Job = Callable[..., None]
@@ -80,10 +79,9 @@ def _runner(name: str, database_url: str) -> Callable[..., None]:
     return run
 
 
-def uses_queue(database_url: str | None = None) -> bool:
-    settings = get_settings()
-    url = database_url or settings.database_url
-    return settings.jobs == "procrastinate" and not url.startswith("sqlite")
+def uses_queue(jobs_mode: str, database_url: str) -> bool:
+    """Whether jobs go to procrastinate's queue (PostgreSQL only) rather than run in-process."""
+    return jobs_mode == "procrastinate" and not database_url.startswith("sqlite")
 
 
 def defer(name: str, database_url: str, **kwargs: Any) -> int:

@@ -81,6 +81,7 @@ def push_load(
     encoding: Annotated[str, Query(max_length=12)] = "",
 ) -> LoadOut:
     """Push a CSV, xlsx or JSON Lines file; 202 with the queued load, then poll it."""
+    pools.resource_for_load(session, actor, resource)  # refuse before spooling the file
     filename, path = receive_file(file)
     try:
         load = loading.create_load(

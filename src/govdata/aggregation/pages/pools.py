@@ -18,7 +18,6 @@ from govdata.core.actor import Actor, Role
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError
 from govdata.core.types import DbId, Offset
-from govdata.org import policy as org_policy
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
 
@@ -54,10 +53,7 @@ def _loadable(session: DbSession, actor: Actor) -> list[ResourceRevision]:
 
 @router.get("/pools")
 def pool_list(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    if not (org_policy.sees_everything(actor) or actor.department_ids() or actor.region_ids()):
-        raise DomainError(
-            "aggregation.pools_staff_only", "数据资源池仅对政务部门工作人员开放。", status=403
-        )
+    policy.require_pool_pages(actor)
     visible = pools.list_pools(session, actor)
     by_resource = {p.resource_id: p for p in visible}
     loadable = _loadable(session, actor)
