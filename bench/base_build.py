@@ -11,8 +11,8 @@
    each with its one authoritative source (一数一源, Art. 16; ``base.define_base``,
    ``base.add_item``), while the pools are still empty.
 2. Fills the five pools with ``--rows`` rows each, straight into their data tables with the
-   pipeline's own writer (``loading._Writer``: COPY on PostgreSQL, executemany on SQLite), the
-   unique key index, ``pools.install``; then ``ANALYZE``. Pool p holds key indexes
+   pipeline's own writer (``writing.writer_for``: binary COPY on PostgreSQL, executemany on
+   SQLite), the unique key index, ``pools.install``; then ``ANALYZE``. Pool p holds key indexes
    [p·rows/4, p·rows/4 + rows): neighbours overlap, five pools of 2,000,000 rows cover
    4,000,000 persons. 姓名 is also carried by the 民政 pool (one name in 200 spelled
    differently: conflicts, Art. 16, 20) and 性别 by the 教委 pool (always the same).
@@ -193,7 +193,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
     installed as the pool's current data (one load record per pool)."""
     import polars as pl
 
-    from govdata.aggregation import loading, pools
+    from govdata.aggregation import pools, writing
     from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, LoadStatus
     from govdata.aggregation.tables import pool_table_name
     from govdata.catalog.models import Resource
@@ -231,9 +231,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
             conn = session.connection()
             table = pools.create_data_table(conn, name, pool.columns)
             columns = [c["column"] for c in pool.columns]
-            writer = loading._Writer(
-                conn, name, columns, [c["column"] for c in pool.columns if c["data_type"] == "L"]
-            )
+            writer = writing.writer_for(conn, name, pool.columns)
             first = pool_no * (rows // 4)
             for start in range(0, rows, FILL_CHUNK):
                 n = min(FILL_CHUNK, rows - start)
@@ -242,7 +240,8 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
                 frame = frame.with_row_index("_row", offset=start + 2).with_columns(
                     pl.col("_row").cast(pl.Int64)
                 )
-                writer.write(frame, load.id)
+                writer.write(writing.from_text(frame, pool.columns), load.id)
+            writer.close()
             pools.index_subject(conn, table, pool.subject_column)
             pools.install(session, pool, load, name, rows)
         seconds.append(round(time.perf_counter() - started, 1))

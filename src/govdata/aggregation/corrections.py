@@ -197,20 +197,19 @@ def parse_value(rule: validation.ColumnRule, text: str) -> Any:
             f"值“{text}”不符合要求：{problem['message']}。",
             detail={"item": rule.name, "problem": problem["code"]},
         )
-    canonical: str | None = result.good.row(0, named=True)[rule.column]
-    if canonical is None:
+    typed: Any = result.good.row(0, named=True)[rule.column]
+    if typed is None:
         return None
     t = rule.data_type
-    if t == "I":
-        return int(canonical)
     if t in ("N", "Y"):
+        # The load pipeline rounds extra decimal places as the database does; a correction
+        # states one value, so more places than the item keeps is refused instead.
+        cleaned = validation.clean_value(rule, text) or ""
         try:
-            number = Decimal(canonical)
-            scaled = number.quantize(_SCALE[t])
-        except InvalidOperation as exc:  # pragma: no cover - validation caught it
-            raise InvalidInput(
-                "aggregation.correction_value_invalid", f"值“{text}”不是有效的数值。"
-            ) from exc
+            number = Decimal(cleaned.replace(",", ""))
+        except InvalidOperation:  # exponent forms the float parser read: the typed value
+            number = typed
+        scaled = number.quantize(_SCALE[t])
         if scaled != number:
             places = 2 if t == "Y" else 10
             raise InvalidInput(
@@ -219,15 +218,7 @@ def parse_value(rule: validation.ColumnRule, text: str) -> Any:
                 detail={"item": rule.name, "problem": "aggregation.too_many_decimals"},
             )
         return scaled
-    if t in ("B", "F"):
-        return float(canonical)
-    if t == "D":
-        return date.fromisoformat(canonical)
-    if t == "T":
-        return datetime.strptime(canonical, "%Y-%m-%d %H:%M:%S")
-    if t == "L":
-        return canonical == "true"
-    return canonical
+    return typed
 
 
 # --- who sees what ------------------------------------------------------------------------------

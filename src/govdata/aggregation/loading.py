@@ -22,11 +22,10 @@ row, as read, with its problems. Either way the report lists row, item, code and
 
 from __future__ import annotations
 
-import io
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,7 @@ import polars as pl
 from sqlalchemy import Connection, delete, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools, reading, validation
+from govdata.aggregation import duplicates, policy, pools, reading, validation, writing
 from govdata.aggregation.models import (
     BadRowPolicy,
     ItemSpec,
@@ -175,49 +174,6 @@ def _rules(session: Session, pool: Pool) -> validation.Rules:
     return validation.make_rules(pool.columns, pool.subject_column, pool.subject_kind, specs)
 
 
-class _Writer:
-    """Appends clean batches to the staging table: COPY on PostgreSQL, executemany on SQLite."""
-
-    def __init__(
-        self, conn: Connection, table_name: str, columns: list[str], booleans: list[str]
-    ) -> None:
-        self.conn = conn
-        self.table_name = table_name
-        self.columns = columns
-        self.booleans = booleans
-        self.sqlite = conn.dialect.name == "sqlite"
-        names = ", ".join(f'"{c}"' for c in [ROW_COLUMN, LOAD_COLUMN, *columns])
-        if self.sqlite:
-            marks = ", ".join("?" for _ in range(len(columns) + 2))
-            self.sql = f'INSERT INTO "{table_name}" ({names}) VALUES ({marks})'
-        else:
-            self.sql = f"COPY \"{table_name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
-
-    def write(self, frame: pl.DataFrame, load_id: int) -> None:
-        if frame.height == 0:
-            return
-        frame = frame.select(
-            pl.col(ROW_COLUMN), pl.lit(load_id, pl.Int64).alias(LOAD_COLUMN), *self.columns
-        )
-        raw = self.conn.connection.driver_connection
-        assert raw is not None
-        if self.sqlite:
-            # SQLite has no boolean type: SQLAlchemy reads 1 and 0.
-            frame = frame.with_columns(
-                [(pl.col(c) == "true").cast(pl.Int8).alias(c) for c in self.booleans]
-            )
-            cur = raw.cursor()
-            try:
-                cur.executemany(self.sql, frame.iter_rows())
-            finally:
-                cur.close()
-            return
-        buffer = io.BytesIO()
-        frame.write_csv(buffer, include_header=False, null_value="\\N")
-        with raw.cursor() as cur, cur.copy(self.sql) as copy:
-            copy.write(buffer.getbuffer())
-
-
 def _store_problems(session: Session, load: Load, problems: pl.DataFrame, room: int) -> int:
     if problems.height == 0 or room <= 0:
         return 0
@@ -353,6 +309,75 @@ def execute(
         raise
 
 
+# Quarantined rows held while a COPY streams; past this many the COPY pauses to store them.
+PENDING_BAD_ROWS = 50_000
+
+
+@dataclass
+class _SideWrites:
+    """Problems and quarantined rows waiting for the connection (a COPY may hold it)."""
+
+    session: Session
+    load: Load
+    counts: _Counts
+    problems: list[pl.DataFrame] = field(default_factory=list)
+    bad_rows: list[pl.DataFrame] = field(default_factory=list)
+
+    def add(self, result: validation.BatchResult, quarantine: bool) -> None:
+        held = sum(f.height for f in self.problems)
+        room = MAX_PROBLEMS - self.counts.problems - held
+        if result.problems.height and room > 0:
+            self.problems.append(result.problems.head(room))
+        if quarantine and result.bad_raw.height:
+            self.bad_rows.append(result.bad_raw)
+
+    def waiting_rows(self) -> int:
+        return sum(f.height for f in self.bad_rows)
+
+    def flush(self) -> None:
+        for problems in self.problems:
+            room = MAX_PROBLEMS - self.counts.problems
+            self.counts.problems += _store_problems(self.session, self.load, problems, room)
+        for bad_raw in self.bad_rows:
+            _quarantine(self.session, self.load, bad_raw)
+        self.problems.clear()
+        self.bad_rows.clear()
+
+
+def _write(
+    writer: writing.Writer,
+    repeated: duplicates.RepeatedKeys | None,
+    good: pl.DataFrame,
+    load_id: int,
+    filled: dict[str, int],
+) -> int:
+    """Write a batch's good rows (the last of each repeated key) and count their filled cells;
+    the number of good rows, repeated or not (their removal is counted at the end)."""
+    kept = repeated.keep_last(good) if repeated is not None else good
+    writer.write(kept, load_id)
+    for item in filled:
+        filled[item] += kept.height - kept[item].null_count()
+    return good.height
+
+
+def _commit_batch(session: Session, load: Load, counts: _Counts, estimated: int | None) -> None:
+    """SQLite: commit a staged batch with the load's progress and heartbeat.
+
+    The load row is written only here: on PostgreSQL the runner's progress writer updates it
+    from another connection, which must never wait on this transaction.
+    """
+    _set(
+        session,
+        load,
+        rows_read=counts.read,
+        rows_bad=counts.bad,
+        rows_estimated=estimated,
+        problems_recorded=counts.problems,
+        heartbeat_at=utcnow(),
+    )
+    session.commit()
+
+
 def _stage(
     session: Session,
     load: Load,
@@ -370,48 +395,41 @@ def _stage(
     if commit_batches:
         _set(session, load, staging_table=staging)
         session.commit()
-    writer = _Writer(
-        session.connection(),
-        staging,
-        [c["column"] for c in pool.columns],
-        [c["column"] for c in pool.columns if c["data_type"] == "L"],
-    )
+    writer = writing.writer_for(session.connection(), staging, pool.columns)
+    repeated = duplicates.RepeatedKeys(pool.subject_column) if pool.subject_column else None
+    items = [c["column"] for c in pool.columns]
+    filled = dict.fromkeys(items, 0)
     counts = _Counts()
+    side = _SideWrites(session, load, counts)
     estimated: int | None = None
     reject = load.policy == BadRowPolicy.REJECT_FILE
     header_checked = False
-    for frame in reading.batches(source, batch_rows):
-        if not header_checked:
-            _check_header(rules, [c for c in frame.columns if c != reading.ROW])
-            estimated = reading.estimate_rows(source, frame)
-            header_checked = True
-        result = validation.check_batch(rules, frame)
-        counts.read += result.rows
-        counts.bad += result.bad_raw.height
-        counts.problems += _store_problems(
-            session, load, result.problems, MAX_PROBLEMS - counts.problems
-        )
-        if not (reject and counts.bad):
-            writer.write(result.good, load.id)
-            counts.good += result.good.height
-        if not reject:
-            _quarantine(session, load, result.bad_raw)
-        if commit_batches:
-            # The load row is written only here: on PostgreSQL the runner's progress writer
-            # updates it from another connection, which must never wait on this transaction.
-            _set(
-                session,
-                load,
-                rows_read=counts.read,
-                rows_bad=counts.bad,
-                rows_estimated=estimated,
-                problems_recorded=counts.problems,
-                heartbeat_at=utcnow(),
-            )
-            session.commit()
-            writer.conn = session.connection()
-        if progress is not None:
-            progress(LoadProgress(load.id, counts.read, estimated, counts.bad, counts.good))
+
+    try:
+        for frame in reading.batches(source, batch_rows):
+            if not header_checked:
+                _check_header(rules, [c for c in frame.columns if c != reading.ROW])
+                estimated = reading.estimate_rows(source, frame)
+                header_checked = True
+            result = validation.check_batch(rules, frame)
+            counts.read += result.rows
+            counts.bad += result.bad_raw.height
+            side.add(result, quarantine=not reject)
+            if not (reject and counts.bad):
+                counts.good += _write(writer, repeated, result.good, load.id, filled)
+            if not writer.streaming or side.waiting_rows() >= PENDING_BAD_ROWS:
+                writer.pause()
+                side.flush()
+            if commit_batches:
+                _commit_batch(session, load, counts, estimated)
+                writer.conn = session.connection()
+            if progress is not None:
+                progress(LoadProgress(load.id, counts.read, estimated, counts.bad, counts.good))
+        writer.close()
+    except BaseException:
+        writer.abort()
+        raise
+    side.flush()
     load.encoding = source.encoding or load.encoding
     load.rows_estimated = estimated
     load.rows_read, load.rows_bad, load.problems_recorded = counts.read, counts.bad, counts.problems
@@ -428,14 +446,25 @@ def _stage(
                 "请按问题清单修改后重新加载。",
             ),
         )
-    return _install(session, load, pool, staging, counts)
+    removed = _remove_repeated(session, load, staging, repeated, items)
+    for item in items:
+        filled[item] -= removed.filled.get(item, 0)
+    return _install(session, load, pool, staging, counts.good, removed.rows.height, filled)
 
 
-def _install(session: Session, load: Load, pool: Pool, staging: str, counts: _Counts) -> Load:
+def _install(
+    session: Session,
+    load: Load,
+    pool: Pool,
+    staging: str,
+    written: int,
+    removed: int,
+    filled: dict[str, int],
+) -> Load:
     conn = session.connection()
     key = pool.subject_column
-    removed = _dedupe(session, load, staging, key) if key else 0
-    loaded = counts.good - removed
+    loaded = written - removed
+    fill: tuple[int, dict[str, int]] | None = None
     if load.mode == LoadMode.UPSERT and pool.table_name is not None:
         final = pool.table_name
         _merge(conn, staging, final, pool)
@@ -446,6 +475,9 @@ def _install(session: Session, load: Load, pool: Pool, staging: str, counts: _Co
         conn.execute(text(f'ALTER TABLE "{staging}" RENAME TO "{final}"'))
         _key_index(conn, final, key)
         total = loaded
+        # The new table holds exactly the rows written less those removed: its fill counts
+        # are known without a scan.
+        fill = (total, {c["name"]: filled[c["column"]] for c in pool.columns})
     _set(
         session,
         load,
@@ -458,7 +490,7 @@ def _install(session: Session, load: Load, pool: Pool, staging: str, counts: _Co
     pools.install(session, pool, load, final, total)
     from govdata.aggregation import quality
 
-    quality.measure(session, pool, load)
+    quality.measure(session, pool, load, fill=fill)
     audit.record(
         session,
         _actor_of(load),
@@ -475,38 +507,37 @@ def _install(session: Session, load: Load, pool: Pool, staging: str, counts: _Co
     return load
 
 
-def _dedupe(session: Session, load: Load, table_name: str, key: str) -> int:
+def _remove_repeated(
+    session: Session,
+    load: Load,
+    table_name: str,
+    repeated: duplicates.RepeatedKeys | None,
+    items: list[str],
+) -> duplicates.Removed:
     """Remove earlier rows of a repeated subject key: the later row in the file wins (Art. 16:
-    one record per person or legal person). Set-based: one window pass, one delete."""
-    t, r, k = f'"{table_name}"', f'"{ROW_COLUMN}"', f'"{key}"'
-    # One window pass (SQLite planned the join of a grouped subquery as a nested scan).
-    losers = (
-        f"SELECT r, k, w FROM (SELECT {r} AS r, {k} AS k, "
-        f"max({r}) OVER (PARTITION BY {k}) AS w FROM {t}) x WHERE r < w"
-    )
+    one record per person or legal person); each removed row is reported as cleaned."""
+    if repeated is None:
+        return duplicates.Removed(pl.DataFrame(schema={ROW_COLUMN: pl.Int64}))
+    removed = repeated.remove(session.connection(), table_name, items)
     room = MAX_PROBLEMS - load.problems_recorded
-    rows = session.execute(text(f"{losers} ORDER BY 1")).all()
-    if not rows:
-        return 0
-    session.execute(text(f"DELETE FROM {t} WHERE {r} IN (SELECT r FROM ({losers}) x)"))
-    if room > 0:
+    if room > 0 and removed.rows.height:
         session.execute(
             insert(LoadProblem),
             [
                 {
                     "load_id": load.id,
-                    "row_number": row.r,
+                    "row_number": row,
                     "column": "",
                     "code": "aggregation.duplicate_subject_key",
-                    "message": f"主体标识 {row.k} 重复，已以第 {row.w} 行为准去重",
-                    "value": str(row.k),
+                    "message": f"主体标识 {key} 重复，已以第 {winner} 行为准去重",
+                    "value": str(key),
                     "kind": "cleaned",
                 }
-                for row in rows[:room]
+                for row, key, winner in removed.rows.head(room).iter_rows()
             ],
         )
-        load.problems_recorded += min(room, len(rows))
-    return len(rows)
+        load.problems_recorded += min(room, removed.rows.height)
+    return removed
 
 
 def _merge(conn: Connection, staging: str, target: str, pool: Pool) -> None:

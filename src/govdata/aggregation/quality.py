@@ -189,7 +189,13 @@ def _consistency(session: Session, pool: Pool) -> float | None:
     return base.consistency_with_base(session, pool)
 
 
-def measure(session: Session, pool: Pool, load: Load | None) -> QualitySnapshot:
+def measure(
+    session: Session,
+    pool: Pool,
+    load: Load | None,
+    *,
+    fill: tuple[int, dict[str, int]] | None = None,
+) -> QualitySnapshot:
     """Measure the pool's current data and record a snapshot (Art. 20).
 
     Called by the load pipeline in the load's own transaction, right after the new table is
@@ -197,8 +203,11 @@ def measure(session: Session, pool: Pool, load: Load | None) -> QualitySnapshot:
     re-measurement of the data in place: validity and (for keyed pools) uniqueness describe a
     file, so they are carried from the previous snapshot then (1.0 when there is none).
     The snapshot's metrics are also copied, compactly, into ``load.quality``.
+
+    ``fill`` — (rows, filled cells per item) — is given by a full load, which counted them as
+    it wrote the new table (its cleaned values are never blank); otherwise the data is scanned.
     """
-    rows, filled = _fill_counts(session, pool)
+    rows, filled = fill if fill is not None else _fill_counts(session, pool)
     items = len(pool.columns)
     completeness = _ratio(sum(filled.values()), rows * items, 0.0)
     previous = _previous(session, pool.id)

@@ -18,12 +18,13 @@ The output of a batch is the good rows as the strings the database parses (ISO d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 import polars as pl
 
 from govdata.catalog.vocab import ID_NUMBER_ITEM_NAMES, USCC_ITEM_NAMES
-from govdata.core.ids import STRIP_CHARS, id_number_valid_expr, uscc_valid_expr
+from govdata.core.ids import id_number_valid_expr, uscc_valid_expr
 
 ROW = "_row"
 
@@ -127,76 +128,168 @@ def make_rules(
     return Rules(tuple(rules), subject_column)
 
 
-def _first_ok(candidates: list[pl.Expr]) -> pl.Expr:
-    return pl.coalesce(candidates)
+# Fractional digits a value may carry before the database rounds it (tables.sql_type).
+_SCALE = {"N": 10, "Y": 2}
+_DECIMAL = {"N": pl.Decimal(38, 10), "Y": pl.Decimal(18, 2)}
+_TEXT_TYPES = frozenset({"C", "M", "G"})
 
 
 def _clean(rule: ColumnRule, raw: pl.Expr) -> pl.Expr:
-    """The cleaned text of a cell (None for a missing value)."""
-    value = raw.str.replace_many(_FULL, _HALF)
-    if rule.data_type not in ("C", "M", "G"):
-        value = value.str.replace_many(_FULL_SIGNS, _HALF_SIGNS)
-    value = value.str.strip_chars(STRIP_CHARS + " ")
-    if rule.check in ("id_number", "uscc"):
-        value = value.str.to_uppercase()
-    return pl.when(value.str.len_bytes() == 0).then(None).otherwise(value)
+    """The cleaned text of a cell; blank is "" here and becomes None in ``_blank_to_null``."""
+    if rule.data_type in _TEXT_TYPES:
+        value = raw.str.replace_many(_FULL, _HALF)
+    else:
+        value = raw.str.replace_many(_FULL + _FULL_SIGNS, _HALF + _HALF_SIGNS)
+    # Unicode white space: STRIP_CHARS and the other spaces (U+2000…), in one native pass.
+    value = value.str.strip_chars()
+    if rule.check == "id_number":
+        return value.str.replace_all("x", "X", literal=True)  # the only letter it may hold
+    if rule.check == "uscc":
+        return value.str.to_uppercase()
+    return value
 
 
-def _typed(rule: ColumnRule, value: pl.Expr) -> tuple[pl.Expr, pl.Expr | None]:
-    """(the value as the database reads it, the type error code expression or None)."""
+def _blank_to_null(column: str) -> pl.Expr:
+    """A blank cell is a missing value (a column reference: eager selects do not share
+    subexpressions, so the cleaning is not repeated here)."""
+    value = pl.col(column)
+    return pl.when(value.str.len_bytes() == 0).then(None).otherwise(value).alias(column)
+
+
+def _typed(rule: ColumnRule, value: pl.Expr) -> pl.Expr:
+    """The typed value of a cleaned cell (``value`` is a column reference).
+
+    D, T and L values are parsed here in their common form only: ISO, and the exact words.
+    ``_parse_rest`` tries the other forms on the cells this left, so the common case costs one
+    parse. N and Y values are exact decimals; one in exponent form (``1e3``), which the decimal
+    parser refuses, comes through its float in ``_decimals_from_float``.
+    """
     t = rule.data_type
     if t == "I":
-        parsed = value.str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False)
-        bad = value.is_not_null() & parsed.is_null()
-        return parsed.cast(pl.String), pl.when(bad).then(pl.lit("aggregation.bad_integer"))
-    if t in ("N", "Y", "B", "F"):
+        return value.str.replace_all(",", "", literal=True).cast(pl.Int64, strict=False)
+    if t in _DECIMAL:
         text = value.str.replace_all(",", "", literal=True)
-        parsed = text.cast(pl.Float64, strict=False)
-        bad = value.is_not_null() & (parsed.is_null() | parsed.is_nan() | parsed.is_infinite())
-        limit = _NUMERIC_LIMIT.get(t)
-        code: pl.Expr = pl.when(bad).then(pl.lit("aggregation.bad_number"))
-        if limit is not None:
-            code = pl.coalesce(
-                code,
-                pl.when(parsed.abs() >= limit).then(pl.lit("aggregation.number_out_of_range")),
-            )
-        return text, code
+        # Longer texts are out of range (or not numbers) already; the cast raises on them.
+        return pl.when(text.str.len_bytes() <= 60).then(text).cast(_DECIMAL[t], strict=False)
+    if t in ("B", "F"):
+        return value.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
     if t == "D":
-        parsed = _first_ok([value.str.to_date(f, strict=False) for f in DATE_FORMATS])
-        from_datetime = _first_ok(
-            [value.str.to_datetime(f, strict=False) for f in DATETIME_FORMATS]
-        )
-        midnight = from_datetime.dt.time() == pl.time(0)
-        parsed = pl.coalesce(parsed, pl.when(midnight).then(from_datetime.dt.date()))
-        bad = value.is_not_null() & parsed.is_null()
-        return parsed.dt.strftime("%Y-%m-%d"), pl.when(bad).then(pl.lit("aggregation.bad_date"))
+        return value.str.to_date(DATE_FORMATS[0], strict=False)
     if t == "T":
-        parsed = _first_ok(
-            [value.str.to_datetime(f, strict=False) for f in DATETIME_FORMATS]
-            + [value.str.to_date(f, strict=False).cast(pl.Datetime) for f in DATE_FORMATS]
-        )
-        bad = value.is_not_null() & parsed.is_null()
-        return (
-            parsed.dt.strftime("%Y-%m-%d %H:%M:%S"),
-            pl.when(bad).then(pl.lit("aggregation.bad_datetime")),
-        )
+        return value.str.to_datetime(DATETIME_FORMATS[0], strict=False, time_unit="us")
     if t == "L":
-        lower = value.str.to_lowercase()
-        parsed = (
-            pl.when(lower.is_in(TRUE_WORDS))
-            .then(pl.lit("true"))
-            .when(lower.is_in(FALSE_WORDS))
-            .then(pl.lit("false"))
-        )
-        bad = value.is_not_null() & parsed.is_null()
-        return parsed, pl.when(bad).then(pl.lit("aggregation.bad_boolean"))
-    # C, M, G: text
-    text_code: pl.Expr | None = None
+        parsed = pl.when(value.is_in(TRUE_WORDS)).then(True).when(value.is_in(FALSE_WORDS))
+        return parsed.then(False).otherwise(None).cast(pl.Boolean)
+    return value  # C, M, G: text
+
+
+def _number(rule: ColumnRule, value: pl.Expr) -> pl.Expr | None:
+    """The float a numeric cell reads as (its checks: a number, finite, in range)."""
+    if rule.data_type not in ("N", "Y", "B", "F"):
+        return None
+    return value.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+
+
+def _type_code(rule: ColumnRule, value: pl.Expr, typed: pl.Expr, number: pl.Expr) -> pl.Expr | None:
+    """The type error code of each cell (column references in, null when fine)."""
+    t = rule.data_type
+    if t == "I":
+        bad_integer = value.is_not_null() & typed.is_null()
+        return pl.when(bad_integer).then(pl.lit("aggregation.bad_integer"))
+    if t in ("N", "Y", "B", "F"):
+        bad = value.is_not_null() & (number.is_null() | number.is_nan() | number.is_infinite())
+        code: pl.Expr = pl.when(bad).then(pl.lit("aggregation.bad_number"))
+        limit = _NUMERIC_LIMIT.get(t)
+        if limit is not None:
+            out_of_range = pl.when(number.abs() >= limit).then(
+                pl.lit("aggregation.number_out_of_range")
+            )
+            code = pl.coalesce(code, out_of_range)
+        return code
+    if t in _LATE_CODES:
+        return pl.when(value.is_not_null() & typed.is_null()).then(pl.lit(_LATE_CODES[t]))
     if rule.length and t == "C":
-        text_code = pl.when(value.str.len_chars() > rule.length).then(
-            pl.lit("aggregation.too_long")
+        return pl.when(value.str.len_chars() > rule.length).then(pl.lit("aggregation.too_long"))
+    return None
+
+
+# Types whose cells the first form did not parse get a second pass (``_parse_rest``).
+_LATE_CODES = {
+    "D": "aggregation.bad_date",
+    "T": "aggregation.bad_datetime",
+    "L": "aggregation.bad_boolean",
+}
+
+
+def _date_attempts(t: str) -> list[tuple[str, str]]:
+    """The formats a D or T cell is tried in, after the first: (kind, format)."""
+    if t == "D":
+        return [("date", f) for f in DATE_FORMATS[1:]] + [("midnight", f) for f in DATETIME_FORMATS]
+    return [("datetime", f) for f in DATETIME_FORMATS[1:]] + [("date", f) for f in DATE_FORMATS]
+
+
+def _parse_rest(t: str, values: pl.Series) -> pl.Series:
+    """The typed values of the cells the first format did not parse (a few, usually)."""
+    if t == "L":
+        lower = values.str.to_lowercase()
+        return (
+            pl.select(
+                pl.when(lower.is_in(TRUE_WORDS))
+                .then(True)
+                .when(lower.is_in(FALSE_WORDS))
+                .then(False)
+                .otherwise(None)
+                .cast(pl.Boolean)
+            )
+            .to_series()
+            .alias(values.name)
         )
-    return value, text_code
+    dtype = pl.Date() if t == "D" else pl.Datetime("us")
+    out = pl.repeat(None, values.len(), dtype=dtype, eager=True).alias(values.name)
+    todo = values
+    index = pl.Series(range(values.len()), dtype=pl.UInt32)
+    for kind, fmt in _date_attempts(t):
+        if todo.len() == 0:
+            break
+        if kind == "date":
+            got = todo.str.to_date(fmt, strict=False)
+            if t == "T":
+                got = got.cast(pl.Datetime("us"))
+        elif kind == "datetime":
+            got = todo.str.to_datetime(fmt, strict=False, time_unit="us")
+        else:  # a D cell written as a datetime: a date only at midnight
+            stamp = todo.str.to_datetime(fmt, strict=False, time_unit="us")
+            got = pl.select(
+                pl.when(stamp.dt.time() == pl.time(0)).then(stamp.dt.date())
+            ).to_series()
+            parsed = stamp.is_not_null()  # a time of day other than midnight: bad
+        hit = got.is_not_null()
+        if hit.any():
+            out = out.scatter(index.filter(hit), got.filter(hit))
+        if kind != "midnight":
+            parsed = hit
+        todo, index = todo.filter(~parsed), index.filter(~parsed)
+    return out
+
+
+def _round_decimals(t: str, value: pl.Series, typed: pl.Series) -> pl.Series | None:
+    """Values with more fractional digits than the column keeps, rounded half away from zero
+    as the database rounds them (Polars' decimal cast rounds half to even); None: no such."""
+    scale = _SCALE[t]
+    long = value.str.contains(rf"\.\d{{{scale + 1},}}") & typed.is_not_null()
+    if not long.any():
+        return None
+    index = long.arg_true()
+    quantum = Decimal(1).scaleb(-scale)
+    fixed: list[Decimal | None] = []
+    for text in value.gather(index).to_list():
+        try:
+            number = Decimal(text.replace(",", ""))
+        except InvalidOperation:  # pragma: no cover - the cast above accepted it
+            fixed.append(None)
+            continue
+        fixed.append(number.quantize(quantum, rounding=ROUND_HALF_UP))
+    return typed.scatter(index, pl.Series(fixed, dtype=typed.dtype))
 
 
 def _error(rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None) -> pl.Expr:
@@ -213,11 +306,11 @@ def _error(rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None) -> pl.Ex
             )
         )
     if rule.check == "id_number":
-        parts.append(
-            (value.is_not_null() & ~id_number_valid_expr(value), "aggregation.invalid_id_number")
-        )
+        valid = id_number_valid_expr(value, trimmed=True)
+        parts.append((value.is_not_null() & ~valid, "aggregation.invalid_id_number"))
     elif rule.check == "uscc":
-        parts.append((value.is_not_null() & ~uscc_valid_expr(value), "aggregation.invalid_uscc"))
+        valid = uscc_valid_expr(value, trimmed=True)
+        parts.append((value.is_not_null() & ~valid, "aggregation.invalid_uscc"))
     if type_code is not None:
         result = pl.coalesce(result, type_code)
     for cond, code in parts:
@@ -227,39 +320,130 @@ def _error(rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None) -> pl.Ex
 
 @dataclass
 class BatchResult:
-    good: pl.DataFrame  # _row, c1…cN as the database parses them
+    good: pl.DataFrame  # _row, c1…cN typed (polars_type: Date, Int64, Decimal, Boolean…)
     problems: pl.DataFrame  # _row, item, code, message, value
     bad_raw: pl.DataFrame  # the bad rows as read (_row + the file's columns)
     rows: int
 
 
+def polars_type(data_type: str) -> pl.DataType:
+    """The Polars type of an info item's typed values (``tables.sql_type`` for the database)."""
+    if data_type == "I":
+        return pl.Int64()
+    if data_type in _DECIMAL:
+        return _DECIMAL[data_type]
+    if data_type in ("B", "F"):
+        return pl.Float64()
+    if data_type == "D":
+        return pl.Date()
+    if data_type == "T":
+        return pl.Datetime("us")
+    if data_type == "L":
+        return pl.Boolean()
+    return pl.String()
+
+
 def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
-    """Clean, type and check one batch read from a file (all-String columns plus ``_row``)."""
+    """Clean, type and check one batch read from a file (all-String columns plus ``_row``).
+
+    In stages, each a select over the previous stage's columns, so that a cleaned value is
+    computed once however many checks read it (Polars' common-subexpression elimination
+    does not reach inside ``when``/``coalesce`` chains): the cleaned values; their typed values
+    in the common form; the few cells left to the other forms (``_parse_rest``); the checks.
+    """
     present = set(frame.columns)
-    cleaned: list[pl.Expr] = [pl.col(ROW)]
-    errors: list[pl.Expr] = []
-    for rule in rules.columns:
-        raw = pl.col(rule.name) if rule.name in present else pl.lit(None, dtype=pl.String)
-        value = _clean(rule, raw)
-        typed, type_code = _typed(rule, value)
-        cleaned.append(typed.alias(rule.column))
-        errors.append(_error(rule, value, type_code).alias(f"e:{rule.name}"))
-        cleaned.append(value.alias(f"v:{rule.name}"))
-    # Lazy, so that Polars computes each cleaned value once for all its checks and parse
-    # attempts (common-subexpression elimination); eager select recomputes it per use.
-    work = frame.lazy().select([*cleaned, *errors]).collect()
-    error_cols = [f"e:{r.name}" for r in rules.columns]
-    is_bad = (
-        pl.any_horizontal([pl.col(c).is_not_null() for c in error_cols])
-        if error_cols
-        else (pl.lit(False))
+    values = frame.select(
+        pl.col(ROW),
+        *[
+            _clean(rule, pl.col(rule.name) if rule.name in present else _MISSING).alias(
+                f"v:{rule.name}"
+            )
+            for rule in rules.columns
+        ],
     )
-    work = work.with_columns(is_bad.alias("_bad"))
-    good = work.filter(~pl.col("_bad")).select(ROW, *[r.column for r in rules.columns])
-    bad = work.filter(pl.col("_bad"))
-    problems = _problems(rules, bad)
+    values = values.with_columns([_blank_to_null(f"v:{rule.name}") for rule in rules.columns])
+    typed: list[pl.Expr] = []
+    for rule in rules.columns:
+        value = pl.col(f"v:{rule.name}")
+        typed.append(_typed(rule, value).alias(rule.column))
+        number = _number(rule, value)
+        if number is not None:
+            typed.append(number.alias(f"n:{rule.name}"))
+    work = values.with_columns(typed)
+    fixes: list[pl.Series] = []
+    for rule in rules.columns:
+        fixed = _second_pass(rule, work)
+        if fixed is not None:
+            fixes.append(fixed)
+    if fixes:
+        work = work.with_columns(fixes)
+    errors = []
+    for rule in rules.columns:
+        value = pl.col(f"v:{rule.name}")
+        code = _type_code(rule, value, pl.col(rule.column), pl.col(f"n:{rule.name}"))
+        errors.append(_error(rule, value, code).alias(f"e:{rule.name}"))
+    work = work.with_columns(errors)
+    # Only the columns with a problem decide which rows are bad (null counts are free).
+    failing = [r for r in rules.columns if work[f"e:{r.name}"].null_count() < work.height]
+    if failing:
+        is_bad = pl.any_horizontal([pl.col(f"e:{r.name}").is_not_null() for r in failing])
+        bad_mask = work.select(is_bad).to_series()
+    else:
+        bad_mask = pl.repeat(False, work.height, eager=True)
+    good = work.select(ROW, *[r.column for r in rules.columns]).filter(~bad_mask)
+    kept = [ROW, *[f"{p}:{r.name}" for r in failing for p in ("e", "v")]]
+    bad = work.select(kept).filter(bad_mask)
+    problems = _problems(Rules(tuple(failing), rules.subject_column), bad)
     bad_raw = frame.join(bad.select(ROW), on=ROW, how="semi") if bad.height else frame.clear()
     return BatchResult(good, problems, bad_raw, frame.height)
+
+
+_MISSING = pl.lit(None, dtype=pl.String)
+
+
+def _second_pass(rule: ColumnRule, work: pl.DataFrame) -> pl.Series | None:
+    """The typed column with the cells the common form left parsed another way; None when
+    nothing changes. Each fix touches only the cells it concerns (gather, then scatter)."""
+    t = rule.data_type
+    typed, value = work[rule.column], work[f"v:{rule.name}"]
+    changed = False
+    if t in _LATE_CODES or t in _DECIMAL:
+        rest = value.is_not_null() & typed.is_null()
+        if rest.any():
+            index = rest.arg_true()
+            if t in _DECIMAL:
+                found = _decimals_from_float(t, work[f"n:{rule.name}"].gather(index))
+            else:
+                found = _parse_rest(t, value.gather(index))
+            typed = typed.scatter(index, found)
+            changed = True
+    if t in _SCALE:
+        rounded = _round_decimals(t, value, typed)
+        if rounded is not None:
+            typed, changed = rounded, True
+    return typed if changed else None
+
+
+def _decimals_from_float(t: str, numbers: pl.Series) -> pl.Series:
+    """Decimals of cells only the float parser read (``1e3``); those out of range stay null
+    (they are bad already) rather than reach the cast, which raises on them."""
+    finite = numbers.is_finite() & (numbers.abs() < _NUMERIC_LIMIT[t])
+    return (
+        pl.select(pl.when(finite).then(numbers).cast(_DECIMAL[t], strict=False))
+        .to_series()
+        .alias(numbers.name)
+    )
+
+
+def clean_value(rule: ColumnRule, text: str) -> str | None:
+    """One value cleaned as the load pipeline cleans a cell (None: a missing value)."""
+    column = f"v:{rule.name}"
+    frame = pl.DataFrame({column: [text]}, schema={column: pl.String})
+    cleaned = frame.select(_clean(rule, pl.col(column)).alias(column)).select(
+        _blank_to_null(column)
+    )
+    value: str | None = cleaned.item()
+    return value
 
 
 def _problems(rules: Rules, bad: pl.DataFrame) -> pl.DataFrame:

@@ -155,7 +155,9 @@ def make_id_number(division: str, birth: date, seq: int) -> str:
     return first17 + id_number_check_char(first17)
 
 
-def id_number_valid_expr(col: str | pl.Expr, *, today: date | None = None) -> pl.Expr:
+def id_number_valid_expr(
+    col: str | pl.Expr, *, today: date | None = None, trimmed: bool = False
+) -> pl.Expr:
     """Boolean Polars expression: the vectorised ``is_valid_id_number`` (Art. 16).
 
     Native string and integer kernels only (no Python per row); null → ``False``.
@@ -176,7 +178,8 @@ def id_number_valid_expr(col: str | pl.Expr, *, today: date | None = None) -> pl
       ``13**18 < 2**127``, so ``Int128`` holds the numeral exactly.
     """
     raw = pl.col(col) if isinstance(col, str) else col
-    stripped = raw.str.strip_chars(STRIP_CHARS)
+    # ``trimmed``: the caller has trimmed the value already (the load pipeline's cleaning).
+    stripped = raw if trimmed else raw.str.strip_chars(STRIP_CHARS)
     shape_ok = stripped.str.contains(_ID_PL_RE)
     latest = date.today() if today is None else today
     date_ok = (
@@ -242,7 +245,7 @@ def make_uscc(body: str) -> str:
     return body + uscc_check_char(body)
 
 
-def uscc_valid_expr(col: str | pl.Expr) -> pl.Expr:
+def uscc_valid_expr(col: str | pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     """Boolean Polars expression: the vectorised ``is_valid_uscc`` (Art. 16).
 
     Native string, binary and array kernels only (no Python per row); null →
@@ -263,7 +266,7 @@ def uscc_valid_expr(col: str | pl.Expr) -> pl.Expr:
     over a hundred times slower.
     """
     raw = pl.col(col) if isinstance(col, str) else col
-    stripped = raw.str.strip_chars(STRIP_CHARS)
+    stripped = raw if trimmed else raw.str.strip_chars(STRIP_CHARS)
     shape_ok = stripped.str.contains(_USCC_PL_RE)
     values = (
         stripped.str.to_uppercase()  # ASCII-only on every row that passes shape_ok
