@@ -229,7 +229,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
             session.flush()
             name = pool_table_name(pool.id, load.id)
             conn = session.connection()
-            table = pools.create_data_table(conn, name, pool.columns)
+            table = pools.create_data_table(conn, name, pool.columns, pool.subject_column)
             columns = [c["column"] for c in pool.columns]
             writer = writing.writer_for(conn, name, pool.columns)
             first = pool_no * (rows // 4)

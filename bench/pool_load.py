@@ -15,9 +15,11 @@
    and the process's peak RSS (``VmHWM``; the PostgreSQL server's own memory is not counted):
 
    ``pipeline-pg``      ``loading.create_load`` (policy quarantine, full load) and
-                        ``tasks.run_load``: read in batches, clean and validate (Polars), COPY
-                        to staging, remove repeated keys, index, install, quality, audit, the
-                        after-load refresh of base and thematic databases; to the commit.
+                        ``tasks.run_load``: read in batches, clean and validate (Polars), binary
+                        COPY to staging in a thread of its own (pgpq), repeated keys tracked
+                        while writing and removed by one DELETE, index, install, quality,
+                        audit, the after-load refresh of base and thematic databases; to the
+                        commit.
    ``copy``             the physical floor: ``COPY raw FROM STDIN (FORMAT csv, HEADER)`` of the
                         same file through psycopg 3 into a table of 20 TEXT columns (no
                         validation, no types, no index), in one transaction.
@@ -27,12 +29,8 @@
                         rows that do not convert skipped; on the first ``--insert-rows`` rows
                         only, its time for the whole file extrapolated from its rate.
    ``pipeline-sqlite``  the pipeline into the SQLite file, on the file's first
-                        ``--sqlite-rows`` rows (default 1,000,000: the repeated-key removal of
-                        the current code takes time in rows × repeated keys on SQLite, hours
-                        for 10,000,000 rows).
-   ``proto-pg``,        the pipeline with two changes proposed for ``src/`` patched in (see
-   ``proto-sqlite``     ``proto_check_batch`` and ``proto_dedupe``), to measure what they give;
-                        ``src/`` itself is not changed.
+                        ``--sqlite-rows`` rows (default 1,000,000; ``--sqlite-rows 0`` for the
+                        whole file).
 
 4. Prints the table (rows, seconds, rows/s, throughput against the COPY floor, peak RSS) and
    PASS/FAIL against the issue's targets: the pipeline ≥ 50 % of the COPY floor's throughput,
@@ -40,8 +38,10 @@
    pipeline (on the same file; use a smaller ``--rows``) and prints the top functions.
 
 The pipeline's stages are timed by wrapping ``reading.batches`` (time spent producing batches),
-``validation.check_batch``, ``_Writer.write``, ``loading._dedupe``, ``loading._key_index``,
-``quality.measure`` and the problem and quarantine inserts. JSON goes to
+``validation.check_batch``, ``duplicates.RepeatedKeys.keep_last``, the writers (on PostgreSQL
+the COPY thread's time overlaps the others; "wait for the COPY thread" is what the load waited
+for it), ``loading._remove_repeated``, ``loading._key_index``, ``quality.measure`` and the
+problem and quarantine inserts. JSON goes to
 ``bench/out/pool_load.json`` (``pool_load_<rows>_<contenders>.json`` for other runs). Each
 contender's CPU time is recorded apart: its own process, its PostgreSQL backends (read before
 they exit) and everything else on the machine meanwhile (other people's work: 2 shared cores).
@@ -91,7 +91,7 @@ PG_DATABASE = "govdata_bench_pool"
 DEPARTMENT_CODE = "500000-007"
 RESOURCE_NAME = "常住人口基本信息"
 INSERT_COMMIT_EVERY = 10_000
-CONTENDERS = ("copy", "pipeline-pg", "proto-pg", "insert", "pipeline-sqlite", "proto-sqlite")
+CONTENDERS = ("copy", "pipeline-pg", "insert", "pipeline-sqlite")
 
 
 def _status_mib(field: str) -> float:
@@ -211,114 +211,34 @@ class Stages:
         return {k: {"s": round(v, 2), "calls": self.calls[k]} for k, v in self.spent.items()}
 
 
-# --- prototypes: changes proposed for src/, measured here (src/ is not changed) ----------------
-
-
-def proto_check_batch(rules: Any, frame: Any) -> Any:
-    """``validation.check_batch`` with its one ``select`` collected lazily.
-
-    The expressions are the same objects ``check_batch`` builds; only ``frame.select(...)``
-    becomes ``frame.lazy().select(...).collect()``, so that Polars' common-subexpression
-    elimination computes each cell's cleaned value once. Eagerly, the cleaning expression
-    (full-width replacement, strip) is evaluated again inside every parse attempt and check
-    that uses it: 13 date and datetime formats for a D item, then again for its error code.
-    """
-    import polars as pl
-
-    from govdata.aggregation import validation as v
-
-    present = set(frame.columns)
-    cleaned: list[Any] = [pl.col(v.ROW)]
-    errors: list[Any] = []
-    for rule in rules.columns:
-        raw = pl.col(rule.name) if rule.name in present else pl.lit(None, dtype=pl.String)
-        value = v._clean(rule, raw)
-        typed, type_code = v._typed(rule, value)
-        cleaned.append(typed.alias(rule.column))
-        errors.append(v._error(rule, value, type_code).alias(f"e:{rule.name}"))
-        cleaned.append(value.alias(f"v:{rule.name}"))
-    work = frame.lazy().select([*cleaned, *errors]).collect()
-    error_cols = [f"e:{r.name}" for r in rules.columns]
-    is_bad = pl.any_horizontal([pl.col(c).is_not_null() for c in error_cols])
-    work = work.with_columns(is_bad.alias("_bad"))
-    good = work.filter(~pl.col("_bad")).select(v.ROW, *[r.column for r in rules.columns])
-    bad = work.filter(pl.col("_bad"))
-    problems = v._problems(rules, bad)
-    bad_raw = frame.join(bad.select(v.ROW), on=v.ROW, how="semi") if bad.height else frame.clear()
-    filled = int(
-        good.select(
-            pl.sum_horizontal([pl.col(r.column).is_not_null() for r in rules.columns]).sum()
-        ).item()
-        if good.height
-        else 0
+def child_pipeline(url: str, csv_path: Path, profile: bool) -> dict[str, Any]:
+    from govdata.aggregation import (
+        duplicates,
+        loading,
+        quality,
+        reading,
+        tasks,
+        validation,
+        writing,
     )
-    return v.BatchResult(good, problems, bad_raw, frame.height, filled)
-
-
-def proto_dedupe(session: Any, load: Any, table_name: str, key: str) -> int:
-    """``loading._dedupe`` with the losers found by one window function.
-
-    On SQLite the current statement joins a materialized aggregate to the staging table by
-    scanning the table once per repeated key (``SCAN d`` / ``SCAN s`` in its query plan): time
-    grows with rows × repeated keys (1.8 s for 100,000 rows, 226 s for 1,000,000). A window
-    sorts once. Same rows removed, same problem records.
-    """
-    from sqlalchemy import insert, text
-
-    from govdata.aggregation import loading
-    from govdata.aggregation.models import LoadProblem
-    from govdata.aggregation.tables import ROW_COLUMN
-
-    t, r, k = f'"{table_name}"', f'"{ROW_COLUMN}"', f'"{key}"'
-    losers = (
-        f"SELECT {r} AS r, {k} AS k, w FROM (SELECT {r}, {k}, "
-        f"max({r}) OVER (PARTITION BY {k}) AS w FROM {t} WHERE {k} IS NOT NULL) x "
-        f"WHERE {r} < w"
-    )
-    rows = session.execute(text(f"{losers} ORDER BY 1")).all()
-    if not rows:
-        return 0
-    session.execute(text(f"DELETE FROM {t} WHERE {r} IN (SELECT r FROM ({losers}) y)"))
-    room = loading.MAX_PROBLEMS - load.problems_recorded
-    if room > 0:
-        session.execute(
-            insert(LoadProblem),
-            [
-                {
-                    "load_id": load.id,
-                    "row_number": row.r,
-                    "column": "",
-                    "code": "aggregation.duplicate_subject_key",
-                    "message": f"主体标识 {row.k} 重复，已以第 {row.w} 行为准去重",
-                    "value": str(row.k),
-                    "kind": "cleaned",
-                }
-                for row in rows[:room]
-            ],
-        )
-        load.problems_recorded += min(room, len(rows))
-    return len(rows)
-
-
-def child_pipeline(url: str, csv_path: Path, profile: bool, proto: bool) -> dict[str, Any]:
-    from govdata.aggregation import loading, quality, reading, tasks, validation
     from govdata.aggregation.models import BadRowPolicy, Load, LoadMode
     from govdata.catalog.models import Resource
     from govdata.core.db import make_engine, make_sessionmaker, transaction
     from govdata.org.demo import BOOTSTRAP
 
-    if proto:
-        validation.check_batch = proto_check_batch  # type: ignore[assignment]
-        loading._dedupe = proto_dedupe
     stages = Stages()
     stages.wrap_generator(reading, "batches", "read CSV batches (Polars scan)")
     stages.wrap(validation, "check_batch", "clean + validate (Polars)")
-    stages.wrap(loading._Writer, "write", "write staging (COPY / executemany)")
+    stages.wrap(duplicates.RepeatedKeys, "keep_last", "repeated keys: batch + hash probe")
+    # On PostgreSQL these two run in the COPY thread, overlapping the ones above.
+    stages.wrap(writing.CopyWriter, "_send", "COPY thread: encode (pgpq) + send")
+    stages.wrap(writing.SqliteWriter, "write", "write staging (executemany)")
+    stages.wrap(writing.CopyWriter, "_wait", "wait for the COPY thread")
     stages.wrap(loading, "_store_problems", "store problems")
     stages.wrap(loading, "_quarantine", "store quarantined rows")
-    stages.wrap(loading, "_dedupe", "remove repeated keys")
+    stages.wrap(loading, "_remove_repeated", "remove repeated keys (DELETE)")
     stages.wrap(loading, "_key_index", "unique index on the key")
-    stages.wrap(loading, "_install", "install (dedupe+index+quality+audit)")
+    stages.wrap(loading, "_install", "install (index+quality+audit)")
     stages.wrap(quality, "measure", "quality.measure")
     stages.wrap(tasks, "after_load", "after_load (base, thematic)")
 
@@ -617,9 +537,9 @@ def print_table(table: list[dict[str, Any]], rows: int) -> None:
 
 
 def targets(results: dict[str, Any]) -> list[tuple[str, str, str]]:
-    """The issue's targets for the pipeline on PostgreSQL (and for the prototype, if run)."""
+    """The issue's targets for the pipeline on PostgreSQL."""
     out: list[tuple[str, str, str]] = []
-    for kind in ("pipeline-pg", "proto-pg"):
+    for kind in ("pipeline-pg",):
         pipe = results.get(kind)
         if pipe is None:
             continue
@@ -655,8 +575,8 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.child:
-        if args.child in ("pipeline", "proto"):
-            measured = child_pipeline(args.url, args.path, args.profile, args.child == "proto")
+        if args.child == "pipeline":
+            measured = child_pipeline(args.url, args.path, args.profile)
         elif args.child == "copy":
             measured = child_copy(args.url, args.path)
         else:
@@ -700,23 +620,20 @@ def main() -> None:
         profile = ["--profile"] if args.profile else []
         if "pipeline-pg" in pg:
             results["pipeline-pg"] = run_child("pipeline", url, csv_path, *profile)
-        if "proto-pg" in pg:
-            results["proto-pg"] = run_child("proto", url, csv_path, *profile)
         if "insert" in pg:
             results["insert"] = run_child(
                 "insert", url, csv_path, "--limit", str(min(args.insert_rows, args.rows))
             )
         if not args.keep:
             drop_pg_database(PG_DATABASE)
-    for kind in ("pipeline-sqlite", "proto-sqlite"):
+    for kind in ("pipeline-sqlite",):
         if kind not in only:
             continue
         sqlite_rows = args.sqlite_rows or args.rows
         path = csv_path if sqlite_rows >= args.rows else prefix_file(csv_path, sqlite_rows)
         print(f"sqlite: fresh database, {sqlite_rows:,} rows ...", flush=True)
         url = setup_database("sqlite")
-        child_kind = "proto" if kind.startswith("proto") else "pipeline"
-        results[kind] = run_child(child_kind, url, path)
+        results[kind] = run_child("pipeline", url, path)
         results[kind]["db_bytes"] = Path(make_url(url).database or "").stat().st_size
         if not args.keep:
             for suffix in ("", "-wal", "-shm"):

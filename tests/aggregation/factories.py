@@ -112,7 +112,7 @@ def fill_pool(
     session.flush()
     name = pool_table_name(pool.id, load.id)
     conn = session.connection()
-    table = pools.create_data_table(conn, name, pool.columns)
+    table = pools.create_data_table(conn, name, pool.columns, pool.subject_column)
     by_name = {c["name"]: c["column"] for c in pool.columns}
     if rows:
         conn.execute(

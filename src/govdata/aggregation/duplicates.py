@@ -86,7 +86,7 @@ class RepeatedKeys:
             if deleted.height:
                 for item in items:
                     filled[item] = int(deleted[item].cast(pl.Int64).sum())
-                removed.append(deleted.select(ROW_COLUMN, self.key).with_columns(winner=None))
+                removed.append(deleted.select(ROW_COLUMN, pl.col("_key").alias(self.key)))
         if not removed:
             empty = {ROW_COLUMN: pl.Int64, "key": pl.String, "winner": pl.Int64}
             return Removed(pl.DataFrame(schema=empty), filled)
@@ -120,15 +120,21 @@ def _delete(
         text(f'INSERT INTO "{_CANDIDATES}" (r, k) VALUES (:r, :k)'),
         [{"r": r, "k": k} for r, k in candidates.select(ROW_COLUMN, key).iter_rows()],
     )
-    flags = ", ".join(f'("{c}" IS NOT NULL) AS "{c}"' for c in items)
+    if conn.dialect.name == "sqlite":
+        # SQLite 3.40 answers "c IS NULL" / "c IS NOT NULL" wrongly in a DELETE's RETURNING
+        # (a NULL reads as not null); typeof() reads the deleted value right.
+        flags = ", ".join(f"typeof(\"{c}\") <> 'null'" for c in items)
+    else:
+        flags = ", ".join(f'"{c}" IS NOT NULL' for c in items)
     rows = conn.execute(
         text(
             f'DELETE FROM "{table_name}" WHERE ("{ROW_COLUMN}", "{key}") IN '
-            f'(SELECT r, k FROM "{_CANDIDATES}") RETURNING "{ROW_COLUMN}", "{key}", {flags}'
+            f'(SELECT r, k FROM "{_CANDIDATES}") '
+            f'RETURNING "{ROW_COLUMN}", "{key}" AS "_key", {flags}'
         )
     ).all()
     conn.execute(text(f'DROP TABLE "{_CANDIDATES}"'))
-    schema = {ROW_COLUMN: pl.Int64, key: pl.String, **dict.fromkeys(items, pl.Int64)}
+    schema = {ROW_COLUMN: pl.Int64, "_key": pl.String, **dict.fromkeys(items, pl.Int64)}
     if not rows:
         return pl.DataFrame(schema=schema)
     # SQLite returns 0/1 for the flags, PostgreSQL booleans; keys as their type, compared as text.

@@ -22,6 +22,7 @@ row, as read, with its problems. Either way the report lists row, item, code and
 
 from __future__ import annotations
 
+import gc
 import os
 import uuid
 from collections.abc import Callable
@@ -306,6 +307,9 @@ def execute(
     except Exception as exc:
         failure = DomainError("aggregation.load_failed", f"加载失败：{str(exc)[:300]}")
         _fail(session, load, failure, rejected=False, staging=staging)
+        # Committed here: the caller rolls back on the error it sees, which would otherwise
+        # leave the load "running" until the sweep calls it interrupted.
+        session.commit()
         raise
 
 
@@ -391,7 +395,7 @@ def _stage(
     source = reading.Source(Path(load.spool_path), load.file_format, load.encoding)
     conn = session.connection()
     conn.execute(text(f'DROP TABLE IF EXISTS "{staging}"'))
-    pools.create_data_table(conn, staging, pool.columns)
+    pools.create_data_table(conn, staging, pool.columns, pool.subject_column)
     if commit_batches:
         _set(session, load, staging_table=staging)
         session.commit()
@@ -405,6 +409,10 @@ def _stage(
     reject = load.policy == BadRowPolicy.REJECT_FILE
     header_checked = False
 
+    # A load allocates few Python objects per batch but large frames; the cyclic collector's
+    # passes over the interpreter's objects cost time and reclaim nothing here.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         for frame in reading.batches(source, batch_rows):
             if not header_checked:
@@ -429,6 +437,9 @@ def _stage(
     except BaseException:
         writer.abort()
         raise
+    finally:
+        if collecting:
+            gc.enable()
     side.flush()
     load.encoding = source.encoding or load.encoding
     load.rows_estimated = estimated

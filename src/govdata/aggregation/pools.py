@@ -162,7 +162,7 @@ def current_table(pool: Pool) -> Table | None:
     """The Core table holding the pool's current data, or None before the first load."""
     if pool.table_name is None:
         return None
-    return pool_table(pool.table_name, pool.columns)
+    return pool_table(pool.table_name, pool.columns, pool.subject_column)
 
 
 @dataclass(frozen=True)
@@ -205,8 +205,10 @@ def read_rows(
 # --- the data tables --------------------------------------------------------------------------
 
 
-def create_data_table(conn: Connection, name: str, columns: list[dict[str, Any]]) -> Table:
-    table = pool_table(name, columns)
+def create_data_table(
+    conn: Connection, name: str, columns: list[dict[str, Any]], key: str | None = None
+) -> Table:
+    table = pool_table(name, columns, key)
     table.create(conn)
     return table
 
