@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import loading, pools
+from govdata.aggregation import loading, pools, reading
 from govdata.aggregation.models import (
     BadRowPolicy,
     ItemSpec,
@@ -353,3 +353,43 @@ def test_legal_person_key_checked_as_uscc(session: Session, world: World, tmp_pa
     assert load.rows_loaded == 1
     problem = session.scalars(select(LoadProblem).where(LoadProblem.load_id == load.id)).one()
     assert problem.code == "aggregation.invalid_uscc" and problem.row_number == 3
+
+
+def test_csv_chunks_end_at_record_boundaries(
+    session: Session,
+    world: World,
+    resource: Resource,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Quoted fields with newlines, commas and escaped quotes across many small chunks: every
+    record is read whole, and numbered by record, not by line."""
+    monkeypatch.setattr(reading, "_CSV_CHUNK", 16)
+    names = ['"第一行\n第二行"', '"含,逗号"', '"含""引号"""', "普通"]
+    lines = [HEADER] + [f"{pid(i)},{n},1990-01-02,{i},是" for i, n in enumerate(names)]
+    load = run(session, world, resource, write(tmp_path, "q.csv", "\r\n".join(lines) + "\r\n"))
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert load.rows_read == 4
+    data = current(session, world, load)
+    # 姓名 is at most 10 characters; these fit.
+    assert [data[pid(i)]["姓名"] for i in range(4)] == [
+        "第一行\n第二行",
+        "含,逗号",
+        '含"引号"',
+        "普通",
+    ]
+    assert [data[pid(i)]["_row"] for i in range(4)] == [2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("buf", "cut"),
+    [
+        (b"a,b\n1,2\n3,", 7),
+        (b'a,"x\ny"\n1,', 7),
+        (b'a,"x\n', -1),
+        (b'"a""\nb"\n', 7),
+        (b"no newline", -1),
+    ],
+)
+def test_last_record_boundary(buf: bytes, cut: int) -> None:
+    assert reading._last_boundary(buf) == cut

@@ -66,12 +66,13 @@ class RepeatedKeys:
                 pairs = earlier.join(current, on="h", suffix="_later")
                 self._candidates.append(
                     pairs.select(
-                        pl.col(ROW_COLUMN),
+                        pl.col(ROW_COLUMN).cast(pl.Int64),
                         pl.col(self.key),
                         pl.col(f"{ROW_COLUMN}_later").alias("winner"),
                     )
                 )
-        self._seen.append(current.select("h", ROW_COLUMN))
+        # 12 bytes a written row: file rows fit in 32 bits (4 billion).
+        self._seen.append(current.select("h", pl.col(ROW_COLUMN).cast(pl.UInt32)))
         if sum(f.n_chunks() for f in self._seen) > 64:
             self._seen = [pl.concat(self._seen)]  # fewer, larger chunks for the next probes
         return good

@@ -22,10 +22,11 @@ row, as read, with its problems. Either way the report lists row, item, code and
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -301,7 +302,8 @@ def execute(
         pools.follow_revision(session, pool)
     staging = staging_table_name(load.id)
     try:
-        return _stage(session, load, pool, staging, progress, commit_batches, batch_rows)
+        with _no_cyclic_gc():
+            return _stage(session, load, pool, staging, progress, commit_batches, batch_rows)
     except DomainError as exc:
         return _fail(session, load, exc, rejected=True, staging=staging)
     except Exception as exc:
@@ -346,6 +348,19 @@ class _SideWrites:
             _quarantine(self.session, self.load, bad_raw)
         self.problems.clear()
         self.bad_rows.clear()
+
+
+@contextlib.contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """A load allocates few Python objects per batch but large frames: the cyclic collector's
+    passes over the interpreter's objects cost time and reclaim nothing meanwhile."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _write(
@@ -409,10 +424,6 @@ def _stage(
     reject = load.policy == BadRowPolicy.REJECT_FILE
     header_checked = False
 
-    # A load allocates few Python objects per batch but large frames; the cyclic collector's
-    # passes over the interpreter's objects cost time and reclaim nothing here.
-    collecting = gc.isenabled()
-    gc.disable()
     try:
         for frame in reading.batches(source, batch_rows):
             if not header_checked:
@@ -437,9 +448,6 @@ def _stage(
     except BaseException:
         writer.abort()
         raise
-    finally:
-        if collecting:
-            gc.enable()
     side.flush()
     load.encoding = source.encoding or load.encoding
     load.rows_estimated = estimated
