@@ -188,6 +188,30 @@ def setup_database(db: str) -> str:
     return url
 
 
+def typed_frame(frame: Any, columns: list[dict[str, Any]]) -> Any:
+    """``base_pool_frame``'s canonical texts (ISO dates, ``true``/``false``) as the typed values
+    ``writing.writer_for`` writes."""
+    import polars as pl
+
+    from govdata.aggregation import validation
+
+    exprs = []
+    for c in columns:
+        name, dtype = c["column"], validation.polars_type(c["data_type"])
+        if name not in frame.columns or frame.schema[name] == dtype:
+            continue
+        col = pl.col(name)
+        if dtype == pl.Boolean():
+            exprs.append((col == "true").alias(name))
+        elif dtype == pl.Date():
+            exprs.append(col.str.to_date("%Y-%m-%d").alias(name))
+        elif dtype == pl.Datetime("us"):
+            exprs.append(col.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us").alias(name))
+        else:
+            exprs.append(col.cast(dtype).alias(name))
+    return frame.with_columns(exprs) if exprs else frame
+
+
 def fill_pools(url: str, rows: int) -> dict[str, Any]:
     """Each pool's data table filled with ``rows`` rows by the pipeline's writer, indexed,
     installed as the pool's current data (one load record per pool)."""
@@ -240,7 +264,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
                 frame = frame.with_row_index("_row", offset=start + 2).with_columns(
                     pl.col("_row").cast(pl.Int64)
                 )
-                writer.write(writing.from_text(frame, pool.columns), load.id)
+                writer.write(typed_frame(frame, pool.columns), load.id)
             writer.close()
             pools.index_subject(conn, table, pool.subject_column)
             pools.install(session, pool, load, name, rows)

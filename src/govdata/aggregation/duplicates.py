@@ -4,10 +4,11 @@ The later row of the file wins. Rows are written as their batch is checked, so a
 in two places:
 
 * within a batch, by the key itself (``is_last_distinct``): the earlier rows are never written;
-* across batches, by a 64-bit hash of the key kept for every written row (16 bytes a row, not the
-  keys themselves): an earlier row whose hash a later row has is a *candidate*. Candidates are
-  removed by one ``DELETE`` that also compares the key itself, so a hash collision between two
-  different keys removes nothing; the rows the statement returns are the ones removed.
+* across batches, by a 64-bit hash of the key kept for every written row (12 bytes a row with
+  its row number, not the keys themselves): an earlier row whose hash a later row has is a
+  *candidate*. Candidates are removed by one ``DELETE`` that also compares the key itself, so a
+  hash collision between two different keys removes nothing; the rows the statement returns are
+  the ones removed.
 
 This replaces a pass over the whole staging table after the load (a window over every key),
 which cost as much as the load's typed ``COPY`` itself.
@@ -43,7 +44,7 @@ class RepeatedKeys:
     """Tracks one load's subject keys; ``keep_last`` a batch before it is written."""
 
     key: str  # the data table's key column (c1…cN)
-    _seen: list[pl.DataFrame] = field(default_factory=list)  # h, _row of written rows
+    _seen: list[pl.DataFrame] = field(default_factory=list)  # h, _row (UInt32) of written rows
     _dropped: list[pl.DataFrame] = field(default_factory=list)  # _row, key, winner (unwritten)
     _candidates: list[pl.DataFrame] = field(default_factory=list)  # _row, key, winner (written)
 

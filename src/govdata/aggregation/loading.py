@@ -2,8 +2,9 @@
 
 ``create_load`` checks who may load what and records the load (queued). ``execute`` runs it:
 read in batches (``reading``), clean and validate each batch (``validation``), write the good
-rows to a staging table (PostgreSQL ``COPY`` through psycopg 3; batched inserts on SQLite),
-remove duplicate subject keys (the later row wins), then install the staging table as the pool's
+rows to a staging table (``writing``: binary ``COPY`` in a thread of its own on PostgreSQL,
+batched inserts on SQLite), remove repeated subject keys (``duplicates``: the later row wins),
+then install the staging table as the pool's
 data (a full load) or merge it into the current data by subject key (an incremental load), in one
 transaction with the load's outcome, its quality and its audit event.
 

@@ -184,10 +184,19 @@ def _typed(rule: ColumnRule, value: pl.Expr) -> pl.Expr:
 
 
 def _number(rule: ColumnRule, value: pl.Expr) -> pl.Expr | None:
-    """The float a numeric cell reads as (its checks: a number, finite, in range)."""
-    if rule.data_type not in ("N", "Y", "B", "F"):
+    """The float an N or Y cell reads as, for its checks (a number, finite, in range); a B or F
+    cell's typed value is that float already."""
+    if rule.data_type not in _DECIMAL:
         return None
     return value.str.replace_all(",", "", literal=True).cast(pl.Float64, strict=False)
+
+
+# Types whose cells the first form did not parse get a second pass (``_parse_rest``).
+_LATE_CODES = {
+    "D": "aggregation.bad_date",
+    "T": "aggregation.bad_datetime",
+    "L": "aggregation.bad_boolean",
+}
 
 
 def _type_code(rule: ColumnRule, value: pl.Expr, typed: pl.Expr, number: pl.Expr) -> pl.Expr | None:
@@ -211,14 +220,6 @@ def _type_code(rule: ColumnRule, value: pl.Expr, typed: pl.Expr, number: pl.Expr
     if rule.length and t == "C":
         return pl.when(value.str.len_chars() > rule.length).then(pl.lit("aggregation.too_long"))
     return None
-
-
-# Types whose cells the first form did not parse get a second pass (``_parse_rest``).
-_LATE_CODES = {
-    "D": "aggregation.bad_date",
-    "T": "aggregation.bad_datetime",
-    "L": "aggregation.bad_boolean",
-}
 
 
 def _date_attempts(t: str) -> list[tuple[str, str]]:
@@ -380,7 +381,9 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
     errors = []
     for rule in rules.columns:
         value = pl.col(f"v:{rule.name}")
-        code = _type_code(rule, value, pl.col(rule.column), pl.col(f"n:{rule.name}"))
+        typed_col = pl.col(rule.column)
+        number = pl.col(f"n:{rule.name}") if rule.data_type in _DECIMAL else typed_col
+        code = _type_code(rule, value, typed_col, number)
         errors.append(_error(rule, value, code).alias(f"e:{rule.name}"))
     work = work.with_columns(errors)
     # Only the columns with a problem decide which rows are bad (null counts are free).

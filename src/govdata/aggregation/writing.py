@@ -36,26 +36,6 @@ def layout_schema(columns: list[dict[str, Any]]) -> dict[str, pl.DataType]:
     return schema
 
 
-def from_text(frame: pl.DataFrame, columns: list[dict[str, Any]]) -> pl.DataFrame:
-    """A frame of canonical texts (ISO dates, ``true``/``false``) as typed values, for writers
-    of already clean data (the demo, benchmarks)."""
-    exprs = []
-    for c in columns:
-        name, dtype = c["column"], polars_type(c["data_type"])
-        if name not in frame.columns or frame.schema[name] == dtype:
-            continue
-        col = pl.col(name)
-        if dtype == pl.Boolean():
-            exprs.append((col == "true").alias(name))
-        elif dtype == pl.Date():
-            exprs.append(col.str.to_date("%Y-%m-%d").alias(name))
-        elif dtype == pl.Datetime("us"):
-            exprs.append(col.str.to_datetime("%Y-%m-%d %H:%M:%S", time_unit="us").alias(name))
-        else:
-            exprs.append(col.cast(dtype).alias(name))
-    return frame.with_columns(exprs) if exprs else frame
-
-
 class Writer:
     """Appends typed batches (``_row`` plus the layout's columns) to one table."""
 
@@ -63,8 +43,6 @@ class Writer:
 
     def __init__(self, conn: Connection, table_name: str, columns: list[dict[str, Any]]) -> None:
         self.conn = conn
-        self.table_name = table_name
-        self.columns = columns
         self.schema = layout_schema(columns)
 
     def _frame(self, frame: pl.DataFrame, load_id: int) -> pl.DataFrame:
