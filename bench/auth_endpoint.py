@@ -65,9 +65,9 @@ def serve(url: str, port: int, thread_limit: int | None = None, prototypes: bool
     import uvicorn
     from sqlalchemy import event
 
+    from govdata.app import create_app
     from govdata.core.db import make_engine
     from govdata.core.settings import Settings
-    from govdata.web.app import create_app
 
     engine = make_engine(url)
     connects = [0]

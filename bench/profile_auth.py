@@ -35,6 +35,7 @@ import uvloop
 from fastapi import Depends
 
 from common import OUT_DIR, fresh_database_url, machine_info, write_json
+from govdata.app import create_app
 from govdata.core.actor import Actor
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.migrate import upgrade
@@ -42,7 +43,6 @@ from govdata.core.settings import Settings
 from govdata.org import auth, service
 from govdata.org.demo import load_demo_org
 from govdata.org.schemas import DepartmentOut
-from govdata.web.app import create_app
 from govdata.web.deps import DbSession, require_actor
 from prototypes import add_prototype_routes
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from govdata.aggregation.tables import is_data_table
-from govdata.catalog.search import is_index_table
+from govdata.app.domains import is_unmanaged_table, load_all_models
 from govdata.core.db import Base, is_sqlite, make_engine
 from govdata.core.settings import get_settings
-from govdata.models import load_all_models
 
 load_all_models()
 target_metadata = Base.metadata
@@ -17,13 +15,12 @@ config = context.config
 
 
 def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    # The catalog's search index is kept by migration 0003, not by the models (an FTS5 virtual
-    # table and its shadow tables on SQLite, a tsvector table on PostgreSQL).
-    # The data plane's pool, base and thematic tables are created at run time (aggregation).
+    # Tables a domain keeps outside its models (its registration says which: run-time data
+    # tables, search indexes kept by a migration), and procrastinate's own.
     return not (
         type_ == "table"
         and name is not None
-        and (is_index_table(name) or is_data_table(name) or name.startswith("procrastinate_"))
+        and (is_unmanaged_table(name) or name.startswith("procrastinate_"))
     )
 
 

@@ -19,10 +19,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from govdata.app import create_app
 from govdata.core.db import make_engine
 from govdata.core.migrate import upgrade
 from govdata.core.settings import Settings
-from govdata.web.app import create_app
 from tests.pgcluster import PgCluster
 from tests.world import World, build_world
 

@@ -29,14 +29,18 @@ app.add_typer(users_app, name="users")
 app.add_typer(workdays_app, name="workdays")
 
 
-def _add_aggregation() -> None:
-    from govdata.aggregation.cli import pool_app, worker
+def _add_domains() -> None:
+    """Each domain's own commands (``govdata pool …``), and its tables and jobs made known."""
+    from govdata.app.domains import all_domains, install
 
-    app.add_typer(pool_app, name="pool")
-    app.command("worker")(worker)
+    domains = all_domains()
+    install(domains)
+    for domain in domains:
+        if domain.cli is not None:
+            domain.cli(app)
 
 
-_add_aggregation()
+_add_domains()
 
 console = Console()
 err = Console(stderr=True)
@@ -85,7 +89,7 @@ def serve(
 
     if workers > 1:
         uvicorn.run(
-            "govdata.web.app:create_app",
+            "govdata.app:create_app",
             factory=True,
             host=host,
             port=port,
@@ -93,13 +97,33 @@ def serve(
             log_level="warning",
         )
         return
+    from govdata.app import create_app
     from govdata.core import jobs
-    from govdata.web.app import create_app
 
     settings = get_settings()
-    if jobs.uses_queue(settings.jobs, settings.database_url) and with_worker:
-        jobs.start_worker_thread(settings.database_url)
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    web = create_app()
+    if jobs.uses_queue(settings.jobs, settings.database_url):
+        if with_worker:  # procrastinate's worker also defers the periodic jobs
+            jobs.start_worker_thread(settings.database_url)
+    else:
+        jobs.start_periodic_thread(web.state.sessionmaker)
+    uvicorn.run(web, host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (loads, rebuilds, periodic jobs) from the PostgreSQL queue."""
+    from govdata.core import jobs
+
+    engine = _engine()
+    url = engine.url.render_as_string(hide_password=False)
+    if url.startswith("sqlite"):
+        err.print("嵌入式 SQLite 部署无需单独的任务进程：任务在平台进程内执行。")
+        raise typer.Exit(2)
+    # Catch up at start (e.g. loads a killed worker left running), then on schedule.
+    jobs.run_periodic_once(make_sessionmaker(engine))
+    console.print("任务进程已启动（Ctrl+C 停止）。")
+    jobs.run_worker(url)
 
 
 @app.command()

@@ -1,11 +1,7 @@
-"""Imports every domain's models so that ``Base.metadata`` knows all tables (Alembic, tests)."""
+"""Every domain's tables in ``Base.metadata`` (Alembic, tests): see ``govdata.app.domains``."""
 
 from __future__ import annotations
 
+from govdata.app.domains import load_all_models
 
-def load_all_models() -> None:
-    import govdata.aggregation.models
-    import govdata.catalog.models
-    import govdata.core.audit
-    import govdata.core.calendar
-    import govdata.org.models  # noqa: F401
+__all__ = ["load_all_models"]

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
+from govdata.app import create_app
 from govdata.core.actor import Role
 from govdata.core.db import make_engine, utcnow
 from govdata.core.migrate import upgrade
@@ -28,7 +29,6 @@ from govdata.org.demo import BOOTSTRAP, default_regions_csv, load_demo_org
 from govdata.org.models import Department, Region
 from govdata.org.schemas import GrantIn, PersonCreate
 from govdata.org.service import create_person
-from govdata.web.app import create_app
 from tests.conftest import new_database_url
 from tests.e2e.helpers import (
     LOCKED_USERNAME,

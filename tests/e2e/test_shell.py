@@ -55,7 +55,7 @@ DEPARTMENT_NAV = [
 ]
 PUBLIC_NAV = ["首页", "开放目录", "我的账户"]
 
-# From govdata.web.nav.ENTRIES and each demo account's role, written out.
+# From the domains' NavEntry rules (govdata.app.domains) and each demo account's role, written out.
 EXPECTED_NAV = {
     "demo.city": OVERSIGHT_NAV,
     "demo.district": DISTRICT_NAV,

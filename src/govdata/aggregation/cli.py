@@ -120,20 +120,3 @@ def _print_report(out: dict[str, object]) -> None:
         more = out.get("problems_more")
         if more:
             console.print(f"另有 {more} 处问题未列出；完整报告请在加载页面下载 Excel。")
-
-
-def worker() -> None:
-    """Run background jobs (loads, rebuilds) from the PostgreSQL queue until stopped."""
-    from govdata import cli as root
-    from govdata.aggregation import loading
-    from govdata.core import jobs
-
-    engine = root._engine()
-    url = engine.url.render_as_string(hide_password=False)
-    if url.startswith("sqlite"):
-        err.print("嵌入式 SQLite 部署无需单独的任务进程：任务在平台进程内执行。")
-        raise typer.Exit(2)
-    with transaction(make_sessionmaker(engine)) as session:
-        loading.sweep(session)
-    console.print("任务进程已启动（Ctrl+C 停止）。")
-    jobs.run_worker(url)

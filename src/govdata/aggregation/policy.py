@@ -70,3 +70,13 @@ def is_bureau(actor: Actor) -> bool:
 def require_bureau(actor: Actor) -> None:
     if not is_bureau(actor):
         raise PermissionDenied("aggregation.bureau_only", "只有市数据主管部门可以执行此操作。")
+
+
+def can_open_pools(actor: Actor) -> bool:
+    """Pools, and corrections of their values: a department's own officers and head, the
+    bureaus and auditors (Art. 17 ¶1, 19, 20); not the public."""
+    return (
+        org_policy.has_department_role(actor)
+        or org_policy.is_bureau(actor)
+        or actor.has(Role.AUDITOR)
+    )

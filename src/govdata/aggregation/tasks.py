@@ -98,6 +98,13 @@ def run_load_job(factory: sessionmaker[Session], *, load_id: int) -> None:
     run_load(factory, load_id)
 
 
+@job("aggregation.sweep")
+def sweep_job(factory: sessionmaker[Session]) -> None:
+    """Periodic: loads a killed process left running are failed and their staging removed."""
+    with transaction(factory) as session:
+        loading.sweep(session)
+
+
 def start(factory: sessionmaker[Session], engine: Engine, jobs_mode: str, load_id: int) -> None:
     """Start a committed, queued load: queue it (procrastinate, PostgreSQL) or run it here.
 

@@ -22,8 +22,8 @@ from govdata.catalog.submissions import visible_submissions
 from govdata.core import calendar
 from govdata.core.actor import Actor, Role
 from govdata.org import policy as org_policy
-from govdata.org.dashboard import Section, Stat
 from govdata.org.models import Department
+from govdata.web.domain import Section, Stat
 
 
 def _count(session: Session, stmt: Select[Any]) -> int:

@@ -72,3 +72,18 @@ def require_read_published(actor: Actor) -> None:
         org_policy.require_scope(actor, "catalog:read")
         return
     org_policy.require_staff(actor)
+
+
+def can_keep_lists(actor: Actor) -> bool:
+    """A department's officers and head keep its 目录清单 and 需求清单 (Art. 12 ¶1-2)."""
+    return org_policy.has_department_role(actor)
+
+
+def can_view_review(actor: Actor) -> bool:
+    """Review queues: the bureaus that compile and review (Art. 12 ¶1, ¶3), and auditors."""
+    return org_policy.is_bureau(actor) or actor.has(Role.AUDITOR)
+
+
+def can_read_open_catalog(actor: Actor | None) -> bool:
+    """The open catalog is public (Art. 32 ¶1)."""
+    return True

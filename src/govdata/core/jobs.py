@@ -11,26 +11,48 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
 import procrastinate
+import structlog
+from croniter import croniter
 from sqlalchemy import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.core.db import make_engine, make_sessionmaker
 
+log = structlog.get_logger(__name__)
 QUEUE = "govdata"
 Job = Callable[..., None]
 _JOBS: dict[str, Job] = {}
-# Modules whose jobs register themselves on import (like govdata.models for tables).
-JOB_MODULES = ("govdata.aggregation.tasks",)
+# Modules whose jobs register themselves on import; the shell (govdata.app) names them from
+# each domain's registration, so this module knows no domain.
+_JOB_MODULES: list[str] = []
+# (job name, cron) pairs run on a schedule (UTC).
+_PERIODIC: dict[str, str] = {}
+
+
+def register_job_modules(*modules: str) -> None:
+    for module in modules:
+        if module not in _JOB_MODULES:
+            _JOB_MODULES.append(module)
+
+
+def register_periodic(name: str, cron: str) -> None:
+    """Run job ``name`` (taking no arguments) on the schedule ``cron``."""
+    _PERIODIC[name] = cron
+
+
+def periodic_jobs() -> dict[str, str]:
+    return dict(_PERIODIC)
 
 
 def load_all_jobs() -> None:
     import importlib
 
-    for module in JOB_MODULES:
+    for module in _JOB_MODULES:
         importlib.import_module(module)
 
 
@@ -67,12 +89,16 @@ def procrastinate_app(database_url: str) -> procrastinate.App:
         connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
     )
     for name in _JOBS:
-        app.task(name=name, queue=QUEUE, pass_context=False)(_runner(name, database_url))
+        task = app.task(name=name, queue=QUEUE, pass_context=False)(_runner(name, database_url))
+        if name in _PERIODIC:
+            # One deferral per tick however many workers run (procrastinate's periodic lock).
+            app.periodic(cron=_PERIODIC[name])(task)
     return app
 
 
 def _runner(name: str, database_url: str) -> Callable[..., None]:
     def run(**kwargs: Any) -> None:
+        kwargs.pop("timestamp", None)  # what procrastinate passes to a periodic task
         _JOBS[name](_factory(database_url), **kwargs)
 
     run.__name__ = name.replace(".", "_")
@@ -125,3 +151,43 @@ def start_worker_thread(database_url: str) -> threading.Thread:
     )
     thread.start()
     return thread
+
+
+def next_runs(now: datetime) -> dict[str, datetime]:
+    """When each periodic job is next due after ``now`` (UTC)."""
+    return {name: croniter(cron, now).get_next(datetime) for name, cron in _PERIODIC.items()}
+
+
+def start_periodic_thread(
+    factory: sessionmaker[Session], stop: threading.Event | None = None
+) -> threading.Thread:
+    """Periodic jobs where there is no procrastinate queue (SQLite): one thread in the web
+    process runs each job in-process when its schedule falls due. A failing run is logged and
+    the schedule goes on."""
+    load_all_jobs()
+    stopped = stop or threading.Event()
+
+    def loop() -> None:
+        due = next_runs(datetime.now(UTC))
+        while not stopped.is_set():
+            name, at = min(due.items(), key=lambda item: item[1], default=(None, None))
+            if name is None or at is None:
+                return
+            if stopped.wait(max((at - datetime.now(UTC)).total_seconds(), 0)):
+                return
+            try:
+                _JOBS[name](factory)
+            except Exception:
+                log.exception("jobs.periodic_failed", job=name)
+            due[name] = croniter(_PERIODIC[name], datetime.now(UTC)).get_next(datetime)
+
+    thread = threading.Thread(target=loop, name="govdata-periodic", daemon=True)
+    thread.start()
+    return thread
+
+
+def run_periodic_once(factory: sessionmaker[Session]) -> None:
+    """Run every periodic job once now, in-process (a worker catching up as it starts)."""
+    load_all_jobs()
+    for name in _PERIODIC:
+        _JOBS[name](factory)

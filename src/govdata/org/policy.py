@@ -118,3 +118,31 @@ def require_scope(actor: Actor, scope: str) -> None:
     """A department system's token must carry the scope; people are governed by roles."""
     if actor.token_id is not None and scope not in actor.scopes:
         raise PermissionDenied("auth.scope_missing", f"接口令牌缺少权限范围 {scope}。")
+
+
+# --- what each role may open (navigation and pages call these) --------------------------------
+
+
+def is_staff(actor: Actor) -> bool:
+    """Government staff: anyone with a role who is not a citizen or company (Art. 7)."""
+    return bool(actor.roles) and not actor.is_public
+
+
+def is_bureau(actor: Actor) -> bool:
+    """The city bureau or a district bureau (Art. 6)."""
+    return actor.has(Role.CITY_BUREAU_ADMIN) or actor.has(Role.DISTRICT_BUREAU_ADMIN)
+
+
+def has_department_role(actor: Actor) -> bool:
+    """A department's data officer or head (Art. 7 ¶2)."""
+    return bool(actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD))
+
+
+def can_list_departments(actor: Actor) -> bool:
+    """The department directory: bureaus for their area, oversight for all (Art. 6, 49)."""
+    return is_bureau(actor) or sees_everything(actor)
+
+
+def can_list_people(actor: Actor) -> bool:
+    """People and roles: bureaus, oversight, and a department's own officers and head."""
+    return can_list_departments(actor) or has_department_role(actor)

@@ -10,31 +10,30 @@ from zoneinfo import ZoneInfo
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from govdata.core.actor import Actor
 from govdata.core.crypto import new_token
 from govdata.org import auth
 from govdata.web.deps import ANON_COOKIE, CSRF_FIELD, browser_secret, get_settings
-from govdata.web.nav import navigation
 
-PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 # Shown times are Beijing time; stored times are UTC.
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 
-
-def _template_dirs() -> list[str]:
-    dirs = [str(PACKAGE_ROOT / "web" / "templates")]
-    for child in sorted(PACKAGE_ROOT.iterdir()):
-        candidate = child / "templates"
-        if child.name != "web" and candidate.is_dir():
-            dirs.append(str(candidate))
-    return dirs
+# The layout and error page; each domain's own directory is added as it registers.
+_loaders: list[BaseLoader] = [FileSystemLoader(Path(__file__).resolve().parent / "templates")]
+_template_dirs: set[Path] = set()
+templates = Jinja2Templates(
+    env=Environment(loader=ChoiceLoader(_loaders), autoescape=select_autoescape())
+)
 
 
-templates = Jinja2Templates(directory=_template_dirs())
-templates.env.loader = ChoiceLoader([FileSystemLoader(d) for d in _template_dirs()])
+def add_template_dir(directory: Path) -> None:
+    """Make a domain's templates (``<domain>/templates``) findable by name (idempotent)."""
+    if directory not in _template_dirs:
+        _template_dirs.add(directory)
+        _loaders.append(FileSystemLoader(directory))
 
 
 def _local(value: datetime | date | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
@@ -71,7 +70,7 @@ def render(
     actor: Actor | None = getattr(request.state, "actor", None)
     ctx: dict[str, Any] = {
         "actor": actor,
-        "nav": navigation(actor, request.url.path),
+        "nav": request.app.state.navigation(actor, request.url.path),
         "csrf_token": token,
         "csrf_field": Markup(  # noqa: S704 - token is our own hex digest
             f'<input type="hidden" name="{CSRF_FIELD}" value="{token}">'

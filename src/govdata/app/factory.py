@@ -1,7 +1,9 @@
-"""The application factory: one FastAPI app serving the JSON API and the zh-CN pages."""
+"""The application factory: one FastAPI app serving the JSON API and the zh-CN pages of every
+registered domain."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import anyio
@@ -10,17 +12,27 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
 
+from govdata.app.domains import all_domains, install
+from govdata.app.nav import navigator
 from govdata.core.db import make_engine, make_sessionmaker
 from govdata.core.logging import configure_logging
 from govdata.core.settings import Settings, get_settings
+from govdata.org import auth
 from govdata.web import errors
+from govdata.web.domain import Domain
 from govdata.web.limits import BodySizeLimit
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    engine: Engine | None = None,
+    domains: Sequence[Domain] | None = None,
+) -> FastAPI:
     settings = settings or get_settings()
+    domains = list(domains if domains is not None else all_domains())
+    install(domains)
     configure_logging(json=settings.log_json)
     engine = engine or make_engine(settings.database_url)
     app = FastAPI(
@@ -34,6 +46,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.domains = domains
+    app.state.navigation = navigator(domains)
+    # Who the request is: sessions and tokens are the org domain's (web/deps asks through this).
+    app.state.authenticator = auth
     # Requests with a session at once: as many as the pool keeps connections (see get_db).
     pool_size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
     app.state.db_limiter = anyio.CapacityLimiter(max(pool_size, 1))
@@ -45,22 +61,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         upload_max_bytes=settings.max_upload_bytes,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-
-    from govdata.aggregation import api as aggregation_api
-    from govdata.aggregation import pages as aggregation_pages
-    from govdata.catalog import api as catalog_api
-    from govdata.catalog import pages as catalog_pages
-    from govdata.core import api as core_api
-    from govdata.org import api as org_api
-    from govdata.org import pages as org_pages
-    from govdata.web import pages as web_pages
-
-    app.include_router(org_api.router)
-    app.include_router(core_api.router)
-    app.include_router(catalog_api.router)
-    app.include_router(aggregation_api.router)
-    app.include_router(web_pages.router)
-    app.include_router(org_pages.router)
-    app.include_router(catalog_pages.router)
-    app.include_router(aggregation_pages.router)
+    # JSON APIs first, then pages, each in the domains' order.
+    for domain in domains:
+        for router in domain.api_routers():
+            app.include_router(router)
+    for domain in domains:
+        for router in domain.page_routers():
+            app.include_router(router)
     return app

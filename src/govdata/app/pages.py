@@ -1,4 +1,5 @@
-"""Shared pages: sign-in and sign-out, the home page per role, the account, audit, calendar."""
+"""The shell's shared pages: sign-in and sign-out, the home page per role (each domain adds its
+sections), the account, the audit chain (Art. 49), the statutory calendar."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import Offset
 from govdata.core.workdays import CalendarEntry
-from govdata.org import auth, dashboard, service
+from govdata.org import auth, service
 from govdata.org.models import Department
 from govdata.org.policy import is_city_admin, require_staff
 from govdata.web.deps import (
@@ -94,9 +95,12 @@ def logout(request: Request, session: DbSession) -> Response:
 
 @router.get("/")
 def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    from govdata.catalog import dashboard as catalog_dashboard
-
-    sections = dashboard.sections(session, actor) + catalog_dashboard.sections(session, actor)
+    sections = [
+        section
+        for domain in request.app.state.domains
+        if domain.home_sections is not None
+        for section in domain.home_sections()(session, actor)
+    ]
     return render(request, "home.html", {"sections": sections})
 
 

@@ -1,4 +1,4 @@
-"""JSON API of the core services: the audit chain and the statutory calendar."""
+"""JSON API of the core services the shell exposes: the audit chain and the statutory calendar."""
 
 from __future__ import annotations
 

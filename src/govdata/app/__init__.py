@@ -1,0 +1,8 @@
+"""The shell: the app factory, navigation, the home page and the shared pages; the only package
+that knows every domain (``govdata.app.domains``)."""
+
+from __future__ import annotations
+
+from govdata.app.factory import create_app
+
+__all__ = ["create_app"]

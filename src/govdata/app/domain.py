@@ -1,0 +1,49 @@
+"""The shell's own registration: the platform's shared pages and core JSON API (home, sign-in,
+account, the audit chain, the statutory calendar), beside the domains'."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from govdata.org.policy import can_view_audit, is_staff
+from govdata.web.domain import Domain, HomeSections, NavEntry
+
+
+def _api() -> list[APIRouter]:
+    from govdata.app.api import router
+
+    return [router]
+
+
+def _pages() -> list[APIRouter]:
+    from govdata.app.pages import router
+
+    return [router]
+
+
+def _home() -> HomeSections:
+    from govdata.app.home import sections
+
+    return sections
+
+
+def _everyone(actor: object) -> bool:
+    return True
+
+
+PLATFORM = Domain(
+    templates=Path(__file__).resolve().parent / "templates",
+    name="platform",
+    model_modules=("govdata.core.audit", "govdata.core.calendar"),
+    api_routers=_api,
+    page_routers=_pages,
+    nav=(
+        NavEntry("首页", "/", _everyone, order=0),
+        NavEntry("工作日历", "/workdays", is_staff, order=900),
+        NavEntry("审计日志", "/audit", can_view_audit, order=910),
+        NavEntry("我的账户", "/account", _everyone, order=990),
+    ),
+    home_sections=_home,
+)
