@@ -270,10 +270,12 @@ class Deadline:
         calling service, not here: this only records the id.
         """
         if self.is_extended:
+            assert self.original_due is not None  # set together with extension_days
             raise Conflict(
                 "deadline.already_extended",
                 "该期限已延长过一次，不得再次延长。",
-                detail={"original_due": self.original_due, "due": self.due},
+                # ISO text: the JSON error body carries the detail as it is.
+                detail={"original_due": self.original_due.isoformat(), "due": self.due.isoformat()},
             )
         if days < 1:
             raise InvalidInput(
