@@ -8,4 +8,5 @@ def load_all_models() -> None:
     import govdata.catalog.models
     import govdata.core.audit
     import govdata.core.calendar
+    import govdata.core.obligations
     import govdata.org.models  # noqa: F401
