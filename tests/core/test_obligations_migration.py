@@ -76,10 +76,13 @@ def _catalog(session: Session, world: World, monkeypatch: pytest.MonkeyPatch) ->
 def _insert(session: Session, table: str, values: dict[str, Any]) -> int:
     columns = ", ".join(values)
     params = ", ".join(f":{k}" for k in values)
-    binds = [
-        sa.bindparam(k, v, type_=UTCDateTime() if isinstance(v, datetime) else None)
-        for k, v in values.items()
-    ]
+
+    def typed(v: Any) -> Any:
+        if isinstance(v, datetime):
+            return UTCDateTime()
+        return sa.JSON() if isinstance(v, list) else None
+
+    binds = [sa.bindparam(k, v, type_=typed(v)) for k, v in values.items()]
     stmt = sa.text(f"INSERT INTO {table} ({columns}) VALUES ({params}) RETURNING id")
     return int(session.execute(stmt.bindparams(*binds)).scalar_one())
 
@@ -101,7 +104,7 @@ def _corrections(session: Session, world: World) -> tuple[int, int]:
             "name": "常住人口信息",
             "subject_kind": "person",
             "update_cycle": "monthly",
-            "columns": "[]",
+            "columns": [],
             "row_count": 0,
             "created_at": now,
         },
