@@ -6,6 +6,7 @@ as shipped in the ``chinese_calendar`` package (2004–2026).
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 import chinese_calendar
@@ -272,6 +273,17 @@ def test_second_extension_is_refused() -> None:
     assert exc.value.code == "deadline.already_extended"
     assert exc.value.message == "该期限已延长过一次，不得再次延长。"
     assert exc.value.status == 409
+
+
+def test_refusal_detail_is_json_safe() -> None:
+    # The JSON error body carries ``detail`` as it is: dates must already be ISO text.
+    e = Deadline.open(CAL, date(2025, 9, 15), 10).extend(CAL, 3, approved_by=HEAD)
+    with pytest.raises(Conflict) as exc:
+        e.extend(CAL, 1, approved_by=HEAD)
+    assert json.loads(json.dumps(exc.value.detail)) == {
+        "original_due": "2025-09-28",
+        "due": e.due.isoformat(),
+    }
 
 
 def test_is_overdue() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from govdata.org.policy import can_view_audit, is_staff
-from govdata.web.domain import Domain, HomeSections, NavEntry
+from govdata.web.domain import Domain, HomeSections, NavEntry, PeriodicJob
 
 
 def _api() -> list[APIRouter]:
@@ -36,7 +36,8 @@ def _everyone(actor: object) -> bool:
 PLATFORM = Domain(
     templates=Path(__file__).resolve().parent / "templates",
     name="platform",
-    model_modules=("govdata.core.audit", "govdata.core.calendar"),
+    model_modules=("govdata.core.audit", "govdata.core.calendar", "govdata.core.obligations"),
+    job_modules=("govdata.core.obligations",),
     api_routers=_api,
     page_routers=_pages,
     nav=(
@@ -46,4 +47,6 @@ PLATFORM = Domain(
         NavEntry("我的账户", "/account", _everyone, order=990),
     ),
     home_sections=_home,
+    # Statutory clocks past their due date are flagged (Art. 50(8)), Beijing's small hours.
+    periodic=(PeriodicJob("core.scan_overdue", "5 16 * * *"),),
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from govdata.catalog import policy
+from govdata.catalog import policy, updates
 from govdata.catalog.models import (
     CatalogChange,
     CatalogVersion,
@@ -39,19 +39,17 @@ from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.org import service as org_service
 from govdata.org.models import Region
 
-REVIEW_WORKING_DAYS = 5  # Art. 14 ¶2
+REVIEW_WORKING_DAYS = updates.REVIEW_WORKING_DAYS  # Art. 14 ¶2
 
 
-def _receive(session: Session, submission: Submission) -> None:
+def _receive(session: Session, actor: Actor, submission: Submission) -> None:
     """The city receives a submission today; an update application starts its review clock."""
     received = calendar.today()
     submission.status = SubmissionStatus.PENDING_CITY
     submission.received_on = received
     submission.is_update = session.scalar(select(func.count(CatalogVersion.id))) != 0
     if submission.is_update:
-        due = calendar.deadline(session, received, REVIEW_WORKING_DAYS)
-        submission.review_due = due.due
-        submission.review_due_provisional = due.provisional
+        updates.start_review(session, actor, submission)
 
 
 def submit(
@@ -110,10 +108,10 @@ def submit(
         submitted_at=utcnow(),
         change_id=change.id if change else None,
     )
-    if region.is_city:
-        _receive(session, submission)
     session.add(submission)
     session.flush()
+    if region.is_city:
+        _receive(session, actor, submission)
 
     revision_numbers = dict(
         session.execute(
@@ -165,8 +163,7 @@ def submit(
             ReviewEntry(submission_id=submission.id, action=EntryAction.DEMAND, demand_id=demand.id)
         )
     if change is not None:
-        change.submission_id = submission.id
-        change.applied_on = calendar.today()
+        updates.mark_applied(session, actor, change, submission)
     session.flush()
     where = "市数据主管部门" if region.is_city else f"{region.name}数据主管部门"
     audit.record(
@@ -216,7 +213,7 @@ def compile_district(
     session.flush()
     for submission in pending:
         submission.compilation_id = compilation.id
-        _receive(session, submission)
+        _receive(session, actor, submission)
     session.flush()
     region = session.get(Region, region_id)
     audit.record(
@@ -268,7 +265,7 @@ def decide(
         demand.updated_at = utcnow()
         label = f"需求“{demand.title}”"
     session.flush()
-    _close_if_done(session, submission)
+    _close_if_done(session, actor, submission)
     audit.record(
         session,
         actor,
@@ -283,7 +280,7 @@ def decide(
     return entry
 
 
-def _close_if_done(session: Session, submission: Submission) -> None:
+def _close_if_done(session: Session, actor: Actor, submission: Submission) -> None:
     """A submission is done when no entry is pending and no approved entry awaits publishing."""
     open_entries = session.scalar(
         select(func.count(ReviewEntry.id)).where(
@@ -299,6 +296,7 @@ def _close_if_done(session: Session, submission: Submission) -> None:
     if not open_entries:
         submission.status = SubmissionStatus.CLOSED
         submission.closed_on = calendar.today()
+        updates.finish_review(session, actor, submission)
 
 
 def current_version(session: Session) -> CatalogVersion | None:
@@ -428,7 +426,7 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
     for submission in session.scalars(
         select(Submission).where(Submission.status == SubmissionStatus.PENDING_CITY)
     ):
-        _close_if_done(session, submission)
+        _close_if_done(session, actor, submission)
     session.flush()
 
     from govdata.catalog import search

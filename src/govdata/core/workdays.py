@@ -41,6 +41,7 @@ __all__ = [
     "Deadline",
     "WorkCalendar",
     "add_working_days",
+    "check_extension_days",
     "chinese_calendar_entries",
     "default_calendar",
     "from_chinese_calendar",
@@ -209,6 +210,26 @@ def working_days_between(a: date, b: date, calendar: WorkCalendar | None = None)
     return (calendar or default_calendar()).working_days_between(a, b)
 
 
+def check_extension_days(days: int) -> None:
+    """Art. 19 ¶2, Art. 32 ¶3, Art. 33 ¶2: an extension is of 1 to 10 working days.
+
+    Raises :class:`InvalidInput` ``deadline.extension_invalid`` (``days < 1``) or
+    ``deadline.extension_too_long`` (``days > 10``).
+    """
+    if days < 1:
+        raise InvalidInput(
+            "deadline.extension_invalid",
+            "延长期限至少为1个工作日。",
+            detail={"days": days},
+        )
+    if days > MAX_EXTENSION_WORKING_DAYS:
+        raise InvalidInput(
+            "deadline.extension_too_long",
+            f"延长期限不得超过{MAX_EXTENSION_WORKING_DAYS}个工作日。",
+            detail={"days": days, "max": MAX_EXTENSION_WORKING_DAYS},
+        )
+
+
 @dataclass(frozen=True)
 class Deadline:
     """A deadline counted in working days, with at most one extension.
@@ -270,23 +291,14 @@ class Deadline:
         calling service, not here: this only records the id.
         """
         if self.is_extended:
+            assert self.original_due is not None  # set together with extension_days
             raise Conflict(
                 "deadline.already_extended",
                 "该期限已延长过一次，不得再次延长。",
-                detail={"original_due": self.original_due, "due": self.due},
+                # ISO text: the JSON error body carries the detail as it is.
+                detail={"original_due": self.original_due.isoformat(), "due": self.due.isoformat()},
             )
-        if days < 1:
-            raise InvalidInput(
-                "deadline.extension_invalid",
-                "延长期限至少为1个工作日。",
-                detail={"days": days},
-            )
-        if days > MAX_EXTENSION_WORKING_DAYS:
-            raise InvalidInput(
-                "deadline.extension_too_long",
-                f"延长期限不得超过{MAX_EXTENSION_WORKING_DAYS}个工作日。",
-                detail={"days": days, "max": MAX_EXTENSION_WORKING_DAYS},
-            )
+        check_extension_days(days)
         due = calendar.add_working_days(self.due, days)
         return replace(
             self,
