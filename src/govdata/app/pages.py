@@ -12,6 +12,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from govdata.core import calendar as cal
+from govdata.core import obligations
 from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
 from govdata.core.crypto import verify_password
 from govdata.core.db import finish_failed
@@ -93,15 +94,50 @@ def logout(request: Request, session: DbSession) -> Response:
     return response
 
 
+TODO_LIMIT = 30
+
+
 @router.get("/")
-def home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+def home(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    msg: Annotated[str | None, Query(max_length=20)] = None,
+) -> Response:
     sections = [
         section
         for domain in request.app.state.domains
         if domain.home_sections is not None
         for section in domain.home_sections()(session, actor)
     ]
-    return render(request, "home.html", {"sections": sections})
+    # The actor's own running statutory clocks (the department head's approvals first).
+    todos = obligations.open_for(session, actor, limit=TODO_LIMIT)
+    flash = {"approved": "已同意延期。", "refused": "已不同意延期，申请人将看到理由。"}.get(
+        msg or ""
+    )
+    return render(
+        request,
+        "home.html",
+        {"sections": sections, "todos": todos, "todo_limit": TODO_LIMIT, "flash": flash},
+    )
+
+
+@router.post("/obligations/{obligation_id}/extension/approve")
+def approve_extension(session: DbSession, actor: CurrentActor, obligation_id: int) -> Response:
+    """The owner department's head approves the requested extension (Art. 19 ¶2, 32 ¶3, 33 ¶2)."""
+    obligations.approve_extension(session, actor, obligation_id)
+    return RedirectResponse("/?msg=approved", status_code=303)
+
+
+@router.post("/obligations/{obligation_id}/extension/refuse")
+def refuse_extension(
+    session: DbSession,
+    actor: CurrentActor,
+    obligation_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    obligations.refuse_extension(session, actor, obligation_id, reason=reason)
+    return RedirectResponse("/?msg=refused", status_code=303)
 
 
 @router.get("/account")
