@@ -52,9 +52,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     from govdata.catalog import pages as catalog_pages
     from govdata.core import api as core_api
     from govdata.org import api as org_api
+    from govdata.org import auth
     from govdata.org import pages as org_pages
     from govdata.web import pages as web_pages
 
+    app.state.authenticator = auth  # web.deps.Authenticator: who a request acts for
     app.include_router(org_api.router)
     app.include_router(core_api.router)
     app.include_router(catalog_api.router)
