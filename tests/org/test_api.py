@@ -187,6 +187,17 @@ def test_create_person_then_duplicate_is_409(sign_in, world: World) -> None:
     assert _people_total(c) == before + 1
 
 
+def test_renaming_a_department_to_a_taken_name_is_409(sign_in, world: World) -> None:
+    # POST gave 409 for a taken name; PATCH gave a 500 (the unique constraint's IntegrityError).
+    c = sign_in("city")
+    r = c.patch(f"/api/v1/org/departments/{world.market}", json={"name": "市公安局"})
+    assert r.status_code == 409, r.text
+    assert _error(r)["code"] == "org.department_name_taken"
+    assert "重庆市已有名为“市公安局”的部门" in _error(r)["message"]
+    after = c.get(f"/api/v1/org/departments/{world.market}").json()
+    assert after["name"] == "市市场监督管理局"
+
+
 def test_create_person_with_a_bad_grant_stores_nothing(sign_in, world: World) -> None:
     # DESIGN principle 4: the person row written before the grant failed is rolled back.
     c = sign_in("city")

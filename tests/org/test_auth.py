@@ -29,7 +29,6 @@ from govdata.org.schemas import TokenCreate
 from tests.world import PASSWORD, World
 
 WRONG = "WrongPass2026"
-KEY = "test-secret-key"
 
 
 def _person(session: Session, world: World, username: str) -> Person:
@@ -367,27 +366,3 @@ def test_require_scope_refuses_token_without_the_scope() -> None:
 
 def test_require_scope_does_not_apply_to_people(session: Session, world: World) -> None:
     policy.require_scope(world.actor(session, "officer"), "org:read")  # roles govern people
-
-
-# --- CSRF ------------------------------------------------------------------------------------
-
-
-def test_csrf_token_round_trip() -> None:
-    token = auth.csrf_token(KEY, "browser-secret")
-    assert auth.csrf_valid(KEY, "browser-secret", token)
-
-
-@pytest.mark.parametrize(
-    ("key", "browser", "token_of"),
-    [
-        (KEY, "other-browser", "browser-secret"),
-        ("other-key", "browser-secret", "browser-secret"),
-        (KEY, None, "browser-secret"),
-        (KEY, "browser-secret", None),
-    ],
-)
-def test_csrf_token_mismatch_is_invalid(
-    key: str, browser: str | None, token_of: str | None
-) -> None:
-    token = auth.csrf_token(KEY, token_of) if token_of else None
-    assert not auth.csrf_valid(key, browser, token)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -19,7 +20,7 @@ from govdata.core import audit
 from govdata.core.actor import Role
 from govdata.core.audit import AuditEvent
 from govdata.core.crypto import verify_password
-from govdata.core.db import utcnow
+from govdata.core.db import transaction, utcnow
 from govdata.core.errors import (
     Conflict,
     DomainError,
@@ -36,6 +37,8 @@ from govdata.org.schemas import (
     PersonCreate,
     PersonUpdate,
 )
+from tests.live import in_thread, live_database, wait_until_blocked
+from tests.pgcluster import PgCluster
 from tests.world import PASSWORD, World
 
 NEW_PASSWORD = "NeuesPass2026"
@@ -352,6 +355,45 @@ def test_update_department_by_manager_and_refused_for_officer(
     )
     assert dept.name == "渝中区公安分局（新）"
     _assert_audited(session, seq, "org.department.update")
+
+
+def test_renaming_a_department_to_a_name_its_region_has_is_409(
+    session: Session, world: World
+) -> None:
+    # Art. 5: one name per department within a region; the rename says so as creation does.
+    data = DepartmentUpdate(name="市公安局")
+    with _refused(session, Conflict, "org.department_name_taken"):
+        service.update_department(session, world.actor(session, "city"), world.market, data)
+    same = DepartmentUpdate(name="市市场监督管理局")  # its own name: no conflict with itself
+    dept = service.update_department(session, world.actor(session, "city"), world.market, same)
+    assert dept.name == "市市场监督管理局"
+
+
+def test_a_concurrent_rename_to_the_same_name_is_409_not_500(
+    pg_cluster: PgCluster | None, tmp_path: Path, worker: str
+) -> None:
+    # Two managers rename two departments of one region to the same name at once. The second
+    # did not see the first's uncommitted row; the unique constraint refuses it, and the
+    # service names the conflict instead of letting the IntegrityError through (a 500).
+    data = DepartmentUpdate(name="市数据资源局")
+    with live_database(pg_cluster, tmp_path, f"govdata_rename_{worker}") as live:
+        world = live.world
+        with transaction(live.factory) as first:
+            service.update_department(first, world.actor(first, "city"), world.market, data)
+
+            def second() -> object:
+                with transaction(live.factory) as s:
+                    return service.update_department(s, world.actor(s, "city"), world.police, data)
+
+            thread, out = in_thread(second)
+            wait_until_blocked(live.engine, thread)
+        thread.join(30)
+        error = out.get("error")
+        assert isinstance(error, Conflict), error
+        assert error.code == "org.department_name_taken"
+        with live.factory() as s:
+            names = s.scalars(select(Department.name).where(Department.name == data.name))
+            assert len(list(names)) == 1
 
 
 # --- grants ----------------------------------------------------------------------------------

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from govdata.org.models import Department
+from govdata.web.deps import ApiActor, DbSession, unit_of_work
 from tests.world import PASSWORD, World
 
 HTML = {"Accept": "text/html,application/xhtml+xml"}
@@ -185,3 +189,35 @@ def test_id_beyond_the_database_range_is_422_not_500(sign_in) -> None:
     r = sign_in("city").get(f"/api/v1/org/departments/{2**31}")
     assert r.status_code == 422
     assert _error(r)["code"] == "request.invalid"
+
+
+def test_a_constraint_refusal_is_409_request_conflict_and_stores_nothing(
+    app: FastAPI, sign_in, world: World
+) -> None:
+    # A write that loses a race ends on a unique or foreign-key constraint: 409 with a stable
+    # code (the client may reload and retry), never a 500. Both shapes of unit of work.
+    router = APIRouter()
+
+    def add_duplicate(session: Session) -> None:
+        session.add(Department(code="500000-007", name="重复的部门", region_id=world.city))
+        session.flush()
+
+    @router.post("/api/test/one-hop")
+    @unit_of_work
+    def one_hop(session: DbSession, actor: ApiActor) -> None:
+        add_duplicate(session)
+
+    @router.post("/api/test/dependencies")
+    def dependencies(session: DbSession, actor: ApiActor) -> None:
+        add_duplicate(session)
+
+    app.include_router(router)
+    c = sign_in("city")
+    for path in ("/api/test/one-hop", "/api/test/dependencies"):
+        r = c.post(path)
+        assert r.status_code == 409, r.text
+        err = _error(r)
+        assert err["code"] == "request.conflict"
+        assert err["message"] == "数据已被其他操作同时修改，请刷新后重试。"
+    names = c.get("/api/v1/org/departments?limit=200").json()["items"]
+    assert "重复的部门" not in {d["name"] for d in names}

@@ -24,12 +24,13 @@ from govdata.core.schemas import (
 from govdata.core.types import DbId, Offset
 from govdata.core.workdays import CalendarEntry
 from govdata.org.policy import require_staff
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter(prefix="/api/v1", tags=["core"], responses=ERROR_RESPONSES)
 
 
 @router.get("/audit/events", response_model=PageOut[AuditEventOut])
+@unit_of_work
 def audit_events(
     session: DbSession,
     actor: CurrentActor,
@@ -54,6 +55,7 @@ def audit_events(
 
 
 @router.get("/audit/verify", response_model=VerifyOut)
+@unit_of_work
 def audit_verify(session: DbSession, actor: CurrentActor) -> VerifyOut:
     r = verify_chain(session, actor)
     return VerifyOut(
@@ -62,12 +64,14 @@ def audit_verify(session: DbSession, actor: CurrentActor) -> VerifyOut:
 
 
 @router.get("/workdays/years", response_model=list[CalendarYearOut])
+@unit_of_work
 def workday_years(session: DbSession, actor: CurrentActor) -> list[CalendarYearOut]:
     require_staff(actor)
     return [CalendarYearOut.model_validate(y) for y in cal.published_years(session)]
 
 
 @router.get("/workdays/years/{year}", response_model=list[CalendarDayOut])
+@unit_of_work
 def workday_days(
     session: DbSession, actor: CurrentActor, year: Annotated[int, Path(ge=1949, le=2200)]
 ) -> list[CalendarDayOut]:
@@ -76,12 +80,14 @@ def workday_days(
 
 
 @router.put("/workdays/days", response_model=CalendarDayOut)
+@unit_of_work
 def workday_set(session: DbSession, actor: ApiActor, body: CalendarDayIn) -> CalendarDayOut:
     row = cal.set_day(session, actor, CalendarEntry(body.day, body.is_workday, body.name))
     return CalendarDayOut.model_validate(row)
 
 
 @router.post("/workdays/years/{year}/import", response_model=YearImportOut)
+@unit_of_work
 def workday_import(
     session: DbSession,
     actor: ApiActor,
@@ -94,6 +100,7 @@ def workday_import(
 
 
 @router.get("/workdays/deadline", response_model=DeadlineOut)
+@unit_of_work
 def workday_deadline(
     session: DbSession,
     actor: CurrentActor,

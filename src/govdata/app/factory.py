@@ -48,7 +48,7 @@ def create_app(
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.domains = domains
     app.state.navigation = navigator(domains)
-    # Who the request is: sessions and tokens are the org domain's (web/deps asks through this).
+    # web.deps.Authenticator: who a request acts for (sessions and tokens are org's).
     app.state.authenticator = auth
     # Requests with a session at once: as many as the pool keeps connections (see get_db).
     pool_size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5

@@ -38,7 +38,7 @@ from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.org import policy as org_policy
-from govdata.web.deps import ApiActor, CurrentActor, DbSession, OptionalActor
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, OptionalActor, unit_of_work
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"], responses=ERROR_RESPONSES)
 
@@ -47,7 +47,7 @@ SearchText = Annotated[str | None, Query(max_length=100)]
 VersionNumber = Annotated[int | None, Query(ge=1, le=2**31 - 1)]
 
 
-def _filter(
+async def _filter(
     department_id: DbId | None = None,
     region_id: DbId | None = None,
     category: Category | None = None,
@@ -85,6 +85,7 @@ def _published_page(version: Any, page: Any) -> PublishedPage:
 
 
 @router.get("/resources", response_model=PageOut[ResourceSummaryOut])
+@unit_of_work
 def list_resources(
     session: DbSession,
     actor: CurrentActor,
@@ -102,6 +103,7 @@ def list_resources(
 
 
 @router.post("/departments/{department_id}/resources", response_model=ResourceOut, status_code=201)
+@unit_of_work
 def create_resource(
     session: DbSession, actor: ApiActor, department_id: DbId, body: ResourceIn
 ) -> ResourceOut:
@@ -110,11 +112,13 @@ def create_resource(
 
 
 @router.get("/resources/{resource_id}", response_model=ResourceOut)
+@unit_of_work
 def get_resource(session: DbSession, actor: CurrentActor, resource_id: DbId) -> ResourceOut:
     return ResourceOut.model_validate(service.get_resource(session, actor, resource_id))
 
 
 @router.put("/resources/{resource_id}", response_model=ResourceOut)
+@unit_of_work
 def update_resource(
     session: DbSession, actor: ApiActor, resource_id: DbId, body: ResourceIn
 ) -> ResourceOut:
@@ -122,6 +126,7 @@ def update_resource(
 
 
 @router.delete("/resources/{resource_id}", status_code=204)
+@unit_of_work
 def withdraw_resource(session: DbSession, actor: ApiActor, resource_id: DbId) -> Response:
     service.withdraw_resource(session, actor, resource_id)
     return Response(status_code=204)
@@ -133,6 +138,7 @@ def withdraw_resource(session: DbSession, actor: ApiActor, resource_id: DbId) ->
 @router.post(
     "/departments/{department_id}/submissions", response_model=SubmissionOut, status_code=201
 )
+@unit_of_work
 def submit(
     session: DbSession, actor: ApiActor, department_id: DbId, body: SubmissionIn
 ) -> SubmissionOut:
@@ -143,6 +149,7 @@ def submit(
 
 
 @router.get("/submissions", response_model=PageOut[SubmissionOut])
+@unit_of_work
 def list_submissions(
     session: DbSession,
     actor: CurrentActor,
@@ -165,6 +172,7 @@ def list_submissions(
 
 
 @router.get("/submissions/{submission_id}/entries", response_model=list[EntryOut])
+@unit_of_work
 def submission_entries(
     session: DbSession, actor: CurrentActor, submission_id: DbId
 ) -> list[EntryOut]:
@@ -173,11 +181,13 @@ def submission_entries(
 
 
 @router.post("/regions/{region_id}/compilations", response_model=CompilationOut, status_code=201)
+@unit_of_work
 def compile_district(session: DbSession, actor: ApiActor, region_id: DbId) -> CompilationOut:
     return CompilationOut.model_validate(review.compile_district(session, actor, region_id))
 
 
 @router.post("/entries/{entry_id}/decision", response_model=EntryOut)
+@unit_of_work
 def decide(session: DbSession, actor: ApiActor, entry_id: DbId, body: Decision) -> EntryOut:
     entry: ReviewEntry = review.decide(
         session, actor, entry_id, approve=body.approve, reason=body.reason
@@ -186,6 +196,7 @@ def decide(session: DbSession, actor: ApiActor, entry_id: DbId, body: Decision) 
 
 
 @router.post("/versions", response_model=VersionOut, status_code=201)
+@unit_of_work
 def publish(session: DbSession, actor: ApiActor, body: PublishIn) -> VersionOut:
     return VersionOut.model_validate(review.publish(session, actor, note=body.note))
 
@@ -194,11 +205,13 @@ def publish(session: DbSession, actor: ApiActor, body: PublishIn) -> VersionOut:
 
 
 @router.get("/versions", response_model=list[VersionOut])
+@unit_of_work
 def list_versions(session: DbSession, actor: CurrentActor) -> list[VersionOut]:
     return [VersionOut.model_validate(v) for v in versions.list_versions(session, actor)]
 
 
 @router.get("/versions/{number}/diff", response_model=DiffOut)
+@unit_of_work
 def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffOut:
     d = versions.diff(session, actor, number)
     return DiffOut(
@@ -218,6 +231,7 @@ def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffO
 
 
 @router.get("/published", response_model=PublishedPage)
+@unit_of_work
 def published(
     session: DbSession,
     actor: CurrentActor,
@@ -233,6 +247,7 @@ def published(
 
 
 @router.get("/published/{code:path}", response_model=PublishedResourceOut)
+@unit_of_work
 def published_resource(
     session: DbSession, actor: CurrentActor, code: str, version: VersionNumber = None
 ) -> PublishedResourceOut:
@@ -240,6 +255,7 @@ def published_resource(
 
 
 @router.get("/share-catalog", response_model=PublishedPage)
+@unit_of_work
 def share_catalog(
     session: DbSession,
     actor: CurrentActor,
@@ -257,6 +273,7 @@ def share_catalog(
 
 
 @router.get("/open-catalog", response_model=PublishedPage)
+@unit_of_work
 def open_catalog(
     session: DbSession,
     actor: OptionalActor,
@@ -274,6 +291,7 @@ def open_catalog(
 
 
 @router.get("/responsibility/{department_id}", response_model=ResponsibilityOut)
+@unit_of_work
 def responsibility(
     session: DbSession, actor: CurrentActor, department_id: DbId, version: VersionNumber = None
 ) -> ResponsibilityOut:
@@ -283,6 +301,7 @@ def responsibility(
 
 
 @router.get("/search", response_model=SearchOut)
+@unit_of_work
 def search(
     session: DbSession,
     actor: CurrentActor,
@@ -308,6 +327,7 @@ def search(
 
 
 @router.get("/demands", response_model=PageOut[DemandOut])
+@unit_of_work
 def list_demands(
     session: DbSession,
     actor: CurrentActor,
@@ -330,6 +350,7 @@ def list_demands(
 
 
 @router.post("/departments/{department_id}/demands", response_model=DemandOut, status_code=201)
+@unit_of_work
 def create_demand(
     session: DbSession, actor: ApiActor, department_id: DbId, body: DemandIn
 ) -> DemandOut:
@@ -337,6 +358,7 @@ def create_demand(
 
 
 @router.put("/demands/{demand_id}", response_model=DemandOut)
+@unit_of_work
 def update_demand(
     session: DbSession, actor: ApiActor, demand_id: DbId, body: DemandIn
 ) -> DemandOut:
@@ -344,12 +366,14 @@ def update_demand(
 
 
 @router.delete("/demands/{demand_id}", status_code=204)
+@unit_of_work
 def delete_demand(session: DbSession, actor: ApiActor, demand_id: DbId) -> Response:
     demands.delete_demand(session, actor, demand_id)
     return Response(status_code=204)
 
 
 @router.get("/demands/{demand_id}/suggestions", response_model=list[PublishedResourceOut])
+@unit_of_work
 def demand_suggestions(
     session: DbSession, actor: CurrentActor, demand_id: DbId
 ) -> list[PublishedResourceOut]:
@@ -359,6 +383,7 @@ def demand_suggestions(
 
 
 @router.post("/demands/{demand_id}/match", response_model=DemandOut)
+@unit_of_work
 def match_demand(session: DbSession, actor: ApiActor, demand_id: DbId, body: MatchIn) -> DemandOut:
     return DemandOut.model_validate(
         demands.match_demand(session, actor, demand_id, body.resource_code)
@@ -369,6 +394,7 @@ def match_demand(session: DbSession, actor: ApiActor, demand_id: DbId, body: Mat
 
 
 @router.post("/departments/{department_id}/changes", response_model=ChangeOut, status_code=201)
+@unit_of_work
 def record_change(
     session: DbSession, actor: ApiActor, department_id: DbId, body: ChangeIn
 ) -> ChangeOut:
@@ -376,6 +402,7 @@ def record_change(
 
 
 @router.get("/changes", response_model=PageOut[ChangeOut])
+@unit_of_work
 def list_changes(
     session: DbSession,
     actor: CurrentActor,
@@ -396,6 +423,7 @@ def list_changes(
 
 
 @router.get("/overdue", response_model=OverdueOut)
+@unit_of_work
 def overdue(session: DbSession, actor: CurrentActor) -> OverdueOut:
     report = updates.overdue(session, actor)
     return OverdueOut(

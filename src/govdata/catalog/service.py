@@ -6,9 +6,11 @@ the regulation's rules (``catalog.rules``), writes its audit event and flushes; 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
+from typing import Any, cast
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from govdata.catalog import policy, rules
@@ -17,7 +19,7 @@ from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.catalog.vocab import Category
 from govdata.core import audit
 from govdata.core.actor import Actor
-from govdata.core.db import utcnow
+from govdata.core.db import insert_unless_exists, utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.pagination import Page, paginate
 from govdata.org import service as org_service
@@ -35,21 +37,36 @@ def classification_for(session: Session, category: Category, class_path: str) ->
     """The classification node for ``category`` + ``class_path``, created with its code if new.
 
     Codes follow the guide's layout: the class digit, then 项 (2 digits), 目 (3), 细目 (3),
-    zero-filled: 基础/人口/户籍 → 101001000. Siblings are numbered in order of first use.
+    zero-filled: 基础/人口/户籍 → 101001000. Siblings are numbered in order of first use. Two
+    units of work using a new node at once get the same node (``INSERT … ON CONFLICT``).
     """
     levels = rules.class_levels(class_path)
-    node = _node(session, category, "")
-    if node is None:
-        node = Classification(category=category.value, path="", code=category.digit + "0" * 8)
-        session.add(node)
-        session.flush()
+    node = _node(session, category, "") or _create_node(
+        session, category, "", lambda: category.digit + "0" * 8
+    )
     for depth in range(1, len(levels) + 1):
         path = "/".join(levels[:depth])
-        child = _node(session, category, path)
-        if child is None:
-            child = _new_child(session, category, node, path, depth)
-        node = child
+        next_code = partial(_next_child_code, session, category, node, depth)
+        node = _node(session, category, path) or _create_node(session, category, path, next_code)
     return node
+
+
+_NODE_ATTEMPTS = 5
+_CLASSES = cast(Table, Classification.__table__)
+
+
+def _create_node(
+    session: Session, category: Category, path: str, code: Callable[[], str]
+) -> Classification:
+    """Insert the node unless it exists. A concurrent unit of work may create the same node
+    (then it is used) or a sibling taking the same code (then the next number is tried)."""
+    for _ in range(_NODE_ATTEMPTS):
+        values = {"category": category.value, "path": path, "code": code(), "next_seq": 1}
+        insert_unless_exists(session, _CLASSES, values)
+        node = _node(session, category, path)
+        if node is not None:
+            return node
+    raise Conflict("catalog.class_busy", "该分类正被同时修改，请稍后重试。")
 
 
 def _node(session: Session, category: Category, path: str) -> Classification | None:
@@ -60,9 +77,9 @@ def _node(session: Session, category: Category, path: str) -> Classification | N
     )
 
 
-def _new_child(
-    session: Session, category: Category, parent: Classification, path: str, depth: int
-) -> Classification:
+def _next_child_code(
+    session: Session, category: Category, parent: Classification, depth: int
+) -> str:
     start = 1 + sum(LEVEL_DIGITS[: depth - 1])
     width = LEVEL_DIGITS[depth - 1]
     prefix = parent.code[:start]
@@ -77,11 +94,19 @@ def _new_child(
     number = max(used, default=0) + 1
     if number >= 10**width:
         raise InvalidInput("catalog.class_full", "该分类下的子分类数量已达上限。")
-    code = (prefix + str(number).zfill(width)).ljust(9, "0")
-    child = Classification(category=category.value, path=path, code=code)
-    session.add(child)
-    session.flush()
-    return child
+    return (prefix + str(number).zfill(width)).ljust(9, "0")
+
+
+def lock_list(session: Session, department_id: int) -> None:
+    """Writers of one department's list take turns until they commit (imports, new and changed
+    resources): each then checks names against what the previous one stored (Art. 12).
+
+    PostgreSQL: ``FOR NO KEY UPDATE`` on the department row, which rows referring to the
+    department do not wait for; SQLite: its write lock does it already (BEGIN IMMEDIATE).
+    """
+    session.execute(
+        select(Department.id).where(Department.id == department_id).with_for_update(key_share=True)
+    )
 
 
 def issue_code(session: Session, classification: Classification) -> str:
@@ -297,6 +322,7 @@ def create_resource(
     """Add a resource to a department's catalog list; the platform issues its code."""
     department = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, department.id)
+    lock_list(session, department.id)
     rules.require_valid(data)
     check_related_codes(session, data.related_codes)
     _check_name_free(session, department.id, data.name)
@@ -344,6 +370,7 @@ def update_resource(
     """Replace a resource's metadata in the list; its code stays (the guide: a stable code)."""
     resource = get_resource(session, actor, resource_id)
     policy.require_edit_list(actor, resource.department_id)
+    lock_list(session, resource.department_id)
     _require_editable(resource)
     rules.require_valid(data)
     check_related_codes(session, data.related_codes, own_code=resource.code)

@@ -6,6 +6,7 @@ interpreter's OpenSSL has it, else the one in ``cryptography`` (which bundles Op
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -63,9 +64,15 @@ def password_needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
 
 
-# A fixed hash to verify against when a user name is unknown, so that the time a failed
-# sign-in takes does not tell whether the account exists.
-DUMMY_PASSWORD_HASH = _hasher.hash("govdata-dummy-password")
+@functools.cache
+def dummy_password_hash() -> str:
+    """A fixed hash to verify against when a user name is unknown, so that the time a failed
+    sign-in takes does not tell whether the account exists.
+
+    Computed at the first unknown name rather than at import: an argon2 hash costs ~40 ms,
+    which every CLI command and app start paid (BENCHMARKS.md A.6).
+    """
+    return _hasher.hash("govdata-dummy-password")
 
 
 def new_token(nbytes: int = 32) -> str:

@@ -3,6 +3,13 @@
 Services flush, never commit: the request, job or CLI command opens one ``transaction()`` and
 commits or rolls back once, so that services compose into one atomic change (DESIGN: nothing
 half-written).
+
+On SQLite a unit of work that writes begins with ``BEGIN IMMEDIATE`` (``open_session(...,
+write=True)``): it takes the database's one write lock first, waiting up to the busy timeout
+for its turn. A deferred ``BEGIN`` would read under a snapshot and then fail at once with
+"database is locked" when another writer committed meanwhile, since SQLite cannot upgrade a
+stale read to a write and does not wait in that case. Reads stay deferred, so they never queue
+behind writers (WAL).
 """
 
 from __future__ import annotations
@@ -11,10 +18,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import DateTime, Engine, MetaData, TypeDecorator, create_engine, event, make_url
-from sqlalchemy.engine import Dialect
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    MetaData,
+    Table,
+    TypeDecorator,
+    create_engine,
+    event,
+    make_url,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult, Dialect
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # Stable constraint names, so Alembic migrations (batch mode on SQLite) can address them.
@@ -62,9 +80,16 @@ def is_sqlite(url_or_engine: str | Engine) -> bool:
     return url.startswith("sqlite")
 
 
+# A connection execution option: this unit of work writes (on SQLite: BEGIN IMMEDIATE).
+WRITES = "govdata_writes"
+_WRITE_OPTIONS = {WRITES: True}
+SQLITE_BUSY = 5  # sqlite3.SQLITE_BUSY; extended codes (BUSY_SNAPSHOT, ...) keep it in the low byte
+
+
 def _configure_sqlite(engine: Engine) -> None:
     # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over as
     # the SQLAlchemy documentation recommends, and set the pragmas every connection needs.
+    # A unit of work that writes says so with the WRITES execution option (open_session).
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
@@ -77,7 +102,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        writes = conn.get_execution_options().get(WRITES, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -100,10 +126,28 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def open_session(factory: sessionmaker[Session], *, write: bool) -> Session:
+    """A session for one unit of work; ``write``: it will write, so on SQLite it waits for the
+    write lock at its first statement instead of failing later (see the module's docstring)."""
+    return factory(execution_options=_WRITE_OPTIONS) if write else factory()
+
+
+def is_write_conflict(exc: BaseException) -> bool:
+    """SQLite refused a write with "database is locked" (SQLITE_BUSY or an extended code)."""
+    if not isinstance(exc, OperationalError):
+        return False
+    code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == SQLITE_BUSY
+
+
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any exception."""
-    session = factory()
+def transaction(factory: sessionmaker[Session], *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any exception.
+
+    Jobs and CLI commands write, so ``write`` is the default; a read-only caller passes
+    ``write=False`` and does not queue behind writers on SQLite.
+    """
+    session = open_session(factory, write=write)
     try:
         yield session
         session.commit()
@@ -112,6 +156,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def insert_unless_exists(session: Session, table: Table, values: dict[str, Any]) -> bool:
+    """``INSERT … ON CONFLICT DO NOTHING``: whether the row went in (False: a row with one of
+    its unique values exists, perhaps just committed by a concurrent unit of work).
+
+    Get-or-create without the check-then-insert race: on PostgreSQL the insert waits for a
+    concurrent transaction holding the same key and then does nothing, instead of raising.
+    """
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(table).values(values).on_conflict_do_nothing()
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return result.rowcount == 1
 
 
 def finish_failed(session: Session, exc: BaseException) -> None:

@@ -29,7 +29,8 @@ from govdata.org.schemas import (
     TokenIssued,
     TokenOut,
 )
-from govdata.web.deps import ApiActor, CurrentActor, DbSession, get_settings
+from govdata.web.csrf import csrf_token
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, get_settings, unit_of_work
 from govdata.web.session_cookie import clear_session_cookie, set_session_cookie
 
 router = APIRouter(prefix="/api/v1", tags=["org"], responses=ERROR_RESPONSES)
@@ -39,6 +40,7 @@ SearchText = Annotated[str | None, Query(max_length=100)]
 
 
 @router.post("/auth/session", response_model=SignedIn)
+@unit_of_work
 def api_sign_in(request: Request, response: Response, session: DbSession, body: SignIn) -> SignedIn:
     settings = get_settings(request)
     result = auth.sign_in(
@@ -52,12 +54,13 @@ def api_sign_in(request: Request, response: Response, session: DbSession, body: 
     set_session_cookie(response, settings, result.secret)
     return SignedIn(
         person=PersonOut.model_validate(result.person),
-        csrf_token=auth.csrf_token(settings.secret_key, result.secret),
+        csrf_token=csrf_token(settings.secret_key, result.secret),
         expires_at=result.web_session.expires_at,
     )
 
 
 @router.delete("/auth/session", status_code=204)
+@unit_of_work
 def api_sign_out(request: Request, session: DbSession, actor: ApiActor) -> Response:
     secret = request.cookies.get("govdata_session")
     if secret:
@@ -68,6 +71,7 @@ def api_sign_out(request: Request, session: DbSession, actor: ApiActor) -> Respo
 
 
 @router.get("/me", response_model=Me)
+@unit_of_work
 def me(actor: CurrentActor) -> Me:
     return Me(
         person_id=actor.person_id,
@@ -82,6 +86,7 @@ def me(actor: CurrentActor) -> Me:
 
 
 @router.get("/org/regions", response_model=list[RegionOut])
+@unit_of_work
 def regions(session: DbSession, actor: CurrentActor) -> list[RegionOut]:
     policy.require_scope(actor, "org:read")
     if actor.token_id is None:
@@ -90,6 +95,7 @@ def regions(session: DbSession, actor: CurrentActor) -> list[RegionOut]:
 
 
 @router.get("/org/departments", response_model=PageOut[DepartmentOut])
+@unit_of_work
 def departments(
     session: DbSession,
     actor: CurrentActor,
@@ -106,17 +112,20 @@ def departments(
 
 
 @router.get("/org/departments/{department_id}", response_model=DepartmentOut)
+@unit_of_work
 def department(session: DbSession, actor: CurrentActor, department_id: DbId) -> DepartmentOut:
     policy.require_scope(actor, "org:read")
     return DepartmentOut.model_validate(service.get_department(session, actor, department_id))
 
 
 @router.post("/org/departments", response_model=DepartmentOut, status_code=201)
+@unit_of_work
 def create_department(session: DbSession, actor: ApiActor, body: DepartmentCreate) -> DepartmentOut:
     return DepartmentOut.model_validate(service.create_department(session, actor, body))
 
 
 @router.patch("/org/departments/{department_id}", response_model=DepartmentOut)
+@unit_of_work
 def update_department(
     session: DbSession, actor: ApiActor, department_id: DbId, body: DepartmentUpdate
 ) -> DepartmentOut:
@@ -126,6 +135,7 @@ def update_department(
 
 
 @router.get("/org/people", response_model=PageOut[PersonOut])
+@unit_of_work
 def people(
     session: DbSession,
     actor: CurrentActor,
@@ -142,17 +152,20 @@ def people(
 
 
 @router.get("/org/people/{person_id}", response_model=PersonOut)
+@unit_of_work
 def person(session: DbSession, actor: CurrentActor, person_id: DbId) -> PersonOut:
     policy.require_scope(actor, "org:read")
     return PersonOut.model_validate(service.get_person(session, actor, person_id))
 
 
 @router.post("/org/people", response_model=PersonOut, status_code=201)
+@unit_of_work
 def create_person(session: DbSession, actor: ApiActor, body: PersonCreate) -> PersonOut:
     return PersonOut.model_validate(service.create_person(session, actor, body))
 
 
 @router.patch("/org/people/{person_id}", response_model=PersonOut)
+@unit_of_work
 def update_person(
     session: DbSession, actor: ApiActor, person_id: DbId, body: PersonUpdate
 ) -> PersonOut:
@@ -160,6 +173,7 @@ def update_person(
 
 
 @router.post("/org/people/{person_id}/password", status_code=204)
+@unit_of_work
 def reset_password(
     session: DbSession, actor: ApiActor, person_id: DbId, body: PasswordReset
 ) -> Response:
@@ -168,11 +182,13 @@ def reset_password(
 
 
 @router.post("/org/people/{person_id}/unlock", response_model=PersonOut)
+@unit_of_work
 def unlock(session: DbSession, actor: ApiActor, person_id: DbId) -> PersonOut:
     return PersonOut.model_validate(service.unlock_person(session, actor, person_id))
 
 
 @router.get("/org/people/{person_id}/grants", response_model=list[GrantOut])
+@unit_of_work
 def grants(session: DbSession, actor: CurrentActor, person_id: DbId) -> list[GrantOut]:
     policy.require_scope(actor, "org:read")
     person = service.get_person(session, actor, person_id)
@@ -180,22 +196,26 @@ def grants(session: DbSession, actor: CurrentActor, person_id: DbId) -> list[Gra
 
 
 @router.post("/org/people/{person_id}/grants", response_model=GrantOut, status_code=201)
+@unit_of_work
 def grant(session: DbSession, actor: ApiActor, person_id: DbId, body: GrantIn) -> GrantOut:
     return GrantOut.model_validate(service.grant_role(session, actor, person_id, body))
 
 
 @router.delete("/org/people/{person_id}/grants/{grant_id}", status_code=204)
+@unit_of_work
 def revoke(session: DbSession, actor: ApiActor, person_id: DbId, grant_id: DbId) -> Response:
     service.revoke_role(session, actor, person_id, grant_id)
     return Response(status_code=204)
 
 
 @router.get("/org/departments/{department_id}/tokens", response_model=list[TokenOut])
+@unit_of_work
 def tokens(session: DbSession, actor: CurrentActor, department_id: DbId) -> list[TokenOut]:
     return [TokenOut.model_validate(t) for t in auth.list_tokens(session, actor, department_id)]
 
 
 @router.post("/org/departments/{department_id}/tokens", response_model=TokenIssued, status_code=201)
+@unit_of_work
 def issue_token(
     session: DbSession, actor: ApiActor, department_id: DbId, body: TokenCreate
 ) -> TokenIssued:
@@ -205,5 +225,6 @@ def issue_token(
 
 
 @router.delete("/org/tokens/{token_id}", response_model=TokenOut)
+@unit_of_work
 def revoke_token(session: DbSession, actor: ApiActor, token_id: DbId) -> TokenOut:
     return TokenOut.model_validate(auth.revoke_token(session, actor, token_id))

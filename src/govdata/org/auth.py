@@ -19,12 +19,10 @@ from sqlalchemy.orm import Session
 from govdata.core import audit
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.crypto import (
-    DUMMY_PASSWORD_HASH,
-    constant_time_equals,
+    dummy_password_hash,
     hash_password,
     new_token,
     password_needs_rehash,
-    sign,
     token_digest,
     verify_password,
 )
@@ -87,7 +85,7 @@ def sign_in(
     now = now or utcnow()
     person = session.scalar(select(Person).where(Person.username == username.strip()))
     if person is None or not person.active:
-        verify_password(DUMMY_PASSWORD_HASH, password)  # same cost as a real check
+        verify_password(dummy_password_hash(), password)  # same cost as a real check
         raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS)
     actor = Actor(person_id=person.id, name=person.name)
     if person.locked_until is not None and person.locked_until > now:
@@ -220,17 +218,6 @@ def resolve_session(
         for r in conn.execute(_GRANTS, {"pid": person_id})
     )
     return Actor(person_id=person_id, name=name, grants=grants)
-
-
-def csrf_token(secret_key: str, browser_secret: str) -> str:
-    """The token a form must carry: bound to the browser's session (or anonymous) cookie."""
-    return sign(secret_key, "csrf:" + browser_secret)[:40]
-
-
-def csrf_valid(secret_key: str, browser_secret: str | None, token: str | None) -> bool:
-    if not browser_secret or not token:
-        return False
-    return constant_time_equals(csrf_token(secret_key, browser_secret), token)
 
 
 # --- API tokens ----------------------------------------------------------------------------

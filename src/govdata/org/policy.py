@@ -6,7 +6,9 @@ Writes call ``require_*`` in the service before changing anything.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_, select, true
+from typing import Any
+
+from sqlalchemy import Select, bindparam, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from govdata.core.actor import Actor, Role
@@ -42,8 +44,38 @@ def department_filter(actor: Actor) -> ColumnElement[bool]:
     return or_(*clauses)
 
 
+_ALL_DEPARTMENTS = select(Department)
+
+
 def visible_departments(actor: Actor) -> Select[Department]:
+    if sees_everything(actor):
+        return _ALL_DEPARTMENTS  # statements are immutable: callers' .where() builds a new one
     return select(Department).where(department_filter(actor))
+
+
+# Every request for a department runs one of these: built once, the scope bound as parameters
+# (as ``auth.resolve_session`` does), so no statement is built nor its cache key computed again.
+_ANY_DEPARTMENT = select(Department).where(Department.id == bindparam("department_id"))
+_SCOPED_DEPARTMENT = _ANY_DEPARTMENT.where(
+    or_(
+        Department.region_id.in_(bindparam("region_ids", expanding=True)),
+        Department.id.in_(bindparam("department_ids", expanding=True)),
+    )
+)
+
+
+def visible_department(
+    actor: Actor, department_id: int
+) -> tuple[Select[Department], dict[str, Any]]:
+    """One department if the actor may see it (as ``department_filter``): a statement built
+    once and its parameters."""
+    if sees_everything(actor):
+        return _ANY_DEPARTMENT, {"department_id": department_id}
+    return _SCOPED_DEPARTMENT, {
+        "department_id": department_id,
+        "region_ids": sorted(actor.region_ids()),
+        "department_ids": sorted(actor.department_ids()),
+    }
 
 
 def visible_people(actor: Actor) -> Select[Person]:

@@ -7,8 +7,10 @@ writes its audit event and flushes; the caller commits.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govdata.core import audit
@@ -74,7 +76,8 @@ def list_departments(
 
 
 def get_department(session: Session, actor: Actor, department_id: int) -> Department:
-    dept = session.scalar(policy.visible_departments(actor).where(Department.id == department_id))
+    stmt, params = policy.visible_department(actor, department_id)
+    dept = session.scalar(stmt, params)
     if dept is None:
         raise NotFound("org.department_not_found", "未找到该部门。")
     return dept
@@ -99,21 +102,57 @@ def manageable_departments(session: Session, actor: Actor) -> list[Department]:
     return list(session.scalars(stmt.order_by(Department.region_id, Department.code)))
 
 
+def _check_department_free(
+    session: Session,
+    region: Region,
+    *,
+    code: str | None = None,
+    name: str | None = None,
+    department_id: int | None = None,
+) -> None:
+    """A department's code is unique, and its name within its region (``department_id``: the
+    department being changed, which does not conflict with itself)."""
+    others = select(Department.id)
+    if department_id is not None:
+        others = others.where(Department.id != department_id)
+    if code is not None and session.scalar(others.where(Department.code == code)):
+        raise Conflict("org.department_code_taken", f"部门代码 {code} 已被使用。")
+    if name is not None and session.scalar(
+        others.where(Department.region_id == region.id, Department.name == name)
+    ):
+        raise Conflict("org.department_name_taken", f"{region.name}已有名为“{name}”的部门。")
+
+
+def _store_department(
+    session: Session, region: Region, dept: Department, changes: dict[str, Any]
+) -> None:
+    """Apply ``changes`` to ``dept`` (added if new) and flush, inside a savepoint: if a
+    concurrent request took the code or the name meanwhile, the 409 says which."""
+    try:
+        with session.begin_nested():  # flushes what is pending first: outside the savepoint
+            for key, value in changes.items():
+                setattr(dept, key, value)
+            session.add(dept)
+            session.flush()
+    except IntegrityError:
+        # The winner has committed by now (PostgreSQL waited for it): the checks see it.
+        _check_department_free(
+            session,
+            region,
+            code=changes.get("code"),
+            name=changes.get("name"),
+            department_id=dept.id,
+        )
+        raise
+
+
 def create_department(session: Session, actor: Actor, data: DepartmentCreate) -> Department:
     region = get_region(session, actor, data.region_id)
     if not (policy.is_city_admin(actor) or region.id in actor.region_ids()):
         raise PermissionDenied("org.cannot_create_department", "您无权在该行政区域新建部门。")
-    if session.scalar(select(Department.id).where(Department.code == data.code)):
-        raise Conflict("org.department_code_taken", f"部门代码 {data.code} 已被使用。")
-    if session.scalar(
-        select(Department.id).where(Department.region_id == region.id, Department.name == data.name)
-    ):
-        raise Conflict("org.department_name_taken", f"{region.name}已有名为“{data.name}”的部门。")
-    dept = Department(
-        code=data.code, name=data.name, region_id=region.id, is_data_bureau=data.is_data_bureau
-    )
-    session.add(dept)
-    session.flush()
+    _check_department_free(session, region, code=data.code, name=data.name)
+    dept = Department(region_id=region.id)
+    _store_department(session, region, dept, data.model_dump(exclude={"region_id"}))
     audit.record(
         session,
         actor,
@@ -134,9 +173,10 @@ def update_department(
     dept = get_department(session, actor, department_id)
     policy.require_manage_department_people(actor, dept)
     changes = data.model_dump(exclude_unset=True, exclude_none=True)
-    for key, value in changes.items():
-        setattr(dept, key, value)
-    session.flush()
+    region = get_region(session, actor, dept.region_id)
+    if "name" in changes:
+        _check_department_free(session, region, name=changes["name"], department_id=dept.id)
+    _store_department(session, region, dept, changes)
     audit.record(
         session,
         actor,

@@ -10,8 +10,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govdata.core.db import is_write_conflict
 from govdata.core.errors import DomainError
 from govdata.web.limits import BodyTooLarge, too_large_message
 
@@ -138,9 +140,33 @@ def install(app: FastAPI) -> None:
             request, 400, "request.bad_encoding", "请求内容不是有效的 UTF-8 编码文本。"
         )
 
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
+        # A constraint refused the write: a concurrent request took the same name or code
+        # first, or removed what this one refers to. Services that know the constraint say
+        # which with their own code; this is every other case.
+        log.warning("integrity_conflict", path=request.url.path, error=str(exc.orig)[:300])
+        return error_response(
+            request, 409, "request.conflict", "数据已被其他操作同时修改，请刷新后重试。"
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> Response:
+        if not is_write_conflict(exc):
+            return _internal_error(request)
+        # SQLite's write lock stayed taken for the whole busy timeout.
+        log.warning("database_busy", path=request.url.path, method=request.method)
+        response = error_response(request, 503, "request.busy", "系统繁忙，请稍后重试。")
+        response.headers["Retry-After"] = "5"
+        return response
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unhandled_error", path=request.url.path, method=request.method)
-        return error_response(
-            request, 500, "internal_error", "系统内部错误，请稍后再试；如持续出现请联系管理员。"
-        )
+        return _internal_error(request)
+
+
+def _internal_error(request: Request) -> Response:
+    log.exception("unhandled_error", path=request.url.path, method=request.method)
+    return error_response(
+        request, 500, "internal_error", "系统内部错误，请稍后再试；如持续出现请联系管理员。"
+    )

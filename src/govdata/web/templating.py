@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from govdata.core.actor import Actor
 from govdata.core.crypto import new_token
-from govdata.org import auth
+from govdata.web.csrf import csrf_token
 from govdata.web.deps import ANON_COOKIE, CSRF_FIELD, browser_secret, get_settings
 
 # Shown times are Beijing time; stored times are UTC.
@@ -66,7 +66,7 @@ def render(
     new_anon = None
     if secret is None:
         secret = new_anon = new_token()
-    token = auth.csrf_token(settings.secret_key, secret)
+    token = csrf_token(settings.secret_key, secret)
     actor: Actor | None = getattr(request.state, "actor", None)
     ctx: dict[str, Any] = {
         "actor": actor,

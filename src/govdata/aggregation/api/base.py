@@ -18,7 +18,7 @@ from govdata.aggregation import base, repeated
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.types import DbId, Offset
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter()
 
@@ -204,11 +204,13 @@ def _item_by_name(session: Session, db: BaseDatabase, name: str) -> ItemOut:
 
 
 @router.get("/bases", response_model=list[BaseOut])
+@unit_of_work
 def list_bases(session: DbSession, actor: CurrentActor) -> list[BaseOut]:
     return [_base_out(session, db) for db in base.list_bases(session, actor)]
 
 
 @router.post("/bases", response_model=BaseOut, status_code=201)
+@unit_of_work
 def define_base(session: DbSession, actor: ApiActor, body: BaseIn) -> BaseOut:
     db = base.define_base(
         session, actor, body.kind, lead_department_id=body.lead_department_id, name=body.name
@@ -217,17 +219,20 @@ def define_base(session: DbSession, actor: ApiActor, body: BaseIn) -> BaseOut:
 
 
 @router.get("/bases/{kind}", response_model=BaseOut)
+@unit_of_work
 def get_base(session: DbSession, actor: CurrentActor, kind: BaseKind) -> BaseOut:
     return _base_out(session, base.get_base(session, actor, kind))
 
 
 @router.put("/bases/{kind}/lead", response_model=BaseOut)
+@unit_of_work
 def set_lead(session: DbSession, actor: ApiActor, kind: BaseKind, body: LeadIn) -> BaseOut:
     db = base.set_lead(session, actor, kind, lead_department_id=body.lead_department_id)
     return _base_out(session, db)
 
 
 @router.post("/bases/{kind}/items", response_model=ItemOut, status_code=201)
+@unit_of_work
 def add_item(session: DbSession, actor: ApiActor, kind: BaseKind, body: ItemIn) -> ItemOut:
     item = base.add_item(
         session,
@@ -241,6 +246,7 @@ def add_item(session: DbSession, actor: ApiActor, kind: BaseKind, body: ItemIn) 
 
 
 @router.put("/bases/{kind}/items/{name}", response_model=ItemOut)
+@unit_of_work
 def set_source(
     session: DbSession, actor: ApiActor, kind: BaseKind, name: ItemName, body: SourceIn
 ) -> ItemOut:
@@ -256,17 +262,20 @@ def set_source(
 
 
 @router.delete("/bases/{kind}/items/{name}", status_code=204)
+@unit_of_work
 def remove_item(session: DbSession, actor: ApiActor, kind: BaseKind, name: ItemName) -> Response:
     base.remove_item(session, actor, kind, name=name)
     return Response(status_code=204)
 
 
 @router.post("/bases/{kind}/build", response_model=BaseOut)
+@unit_of_work
 def build(session: DbSession, actor: ApiActor, kind: BaseKind) -> BaseOut:
     return _base_out(session, base.build(session, actor, kind))
 
 
 @router.get("/bases/{kind}/records/{subject_key}", response_model=RecordOut)
+@unit_of_work
 def record(
     session: DbSession, actor: CurrentActor, kind: BaseKind, subject_key: SubjectKey
 ) -> RecordOut:
@@ -285,6 +294,7 @@ def record(
 
 
 @router.get("/base-conflicts", response_model=list[ConflictOut])
+@unit_of_work
 def list_conflicts(
     session: DbSession,
     actor: CurrentActor,
@@ -302,6 +312,7 @@ def list_conflicts(
 
 
 @router.post("/base-conflicts/{conflict_id}/resolve", response_model=ConflictOut)
+@unit_of_work
 def resolve_conflict(
     session: DbSession, actor: ApiActor, conflict_id: DbId, body: ResolveIn
 ) -> ConflictOut:
@@ -313,6 +324,7 @@ def resolve_conflict(
 
 
 @router.get("/repeated-collection", response_model=list[RepeatedOut])
+@unit_of_work
 def repeated_collection(
     session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> list[RepeatedOut]:

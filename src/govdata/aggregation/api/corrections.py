@@ -24,7 +24,7 @@ from govdata.core.pagination import PageOut
 from govdata.core.types import DbId, Offset
 from govdata.core.workdays import WorkCalendar
 from govdata.org.models import Department
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter()
 
@@ -169,6 +169,7 @@ def _one(session: Session, actor: Actor, c: Correction) -> CorrectionOut:
 
 
 @router.post("/corrections", response_model=CorrectionOut, status_code=201)
+@unit_of_work
 def apply(session: DbSession, actor: ApiActor, body: CorrectionIn) -> CorrectionOut:
     """Apply for the correction of one value (Art. 19 ¶2)."""
     c = corrections.apply(
@@ -185,6 +186,7 @@ def apply(session: DbSession, actor: ApiActor, body: CorrectionIn) -> Correction
 
 
 @router.get("/corrections", response_model=PageOut[CorrectionOut])
+@unit_of_work
 def list_corrections(
     session: DbSession,
     actor: CurrentActor,
@@ -218,6 +220,7 @@ def list_corrections(
 
 
 @router.get("/corrections/overdue", response_model=CorrectionsOverdueOut)
+@unit_of_work
 def overdue(session: DbSession, actor: CurrentActor) -> CorrectionsOverdueOut:
     """Open corrections past due and answers given late (Art. 19 ¶2, Art. 50(8))."""
     report = corrections.overdue(session, actor)
@@ -230,11 +233,13 @@ def overdue(session: DbSession, actor: CurrentActor) -> CorrectionsOverdueOut:
 
 
 @router.get("/corrections/{correction_id}", response_model=CorrectionOut)
+@unit_of_work
 def get_correction(session: DbSession, actor: CurrentActor, correction_id: DbId) -> CorrectionOut:
     return _one(session, actor, corrections.get_correction(session, actor, correction_id))
 
 
 @router.post("/corrections/{correction_id}/extension", response_model=CorrectionOut)
+@unit_of_work
 def extend(
     session: DbSession, actor: ApiActor, correction_id: DbId, body: ExtensionIn
 ) -> CorrectionOut:
@@ -244,6 +249,7 @@ def extend(
 
 
 @router.post("/corrections/{correction_id}/answer", response_model=CorrectionOut)
+@unit_of_work
 def answer(
     session: DbSession, actor: ApiActor, correction_id: DbId, body: AnswerIn
 ) -> CorrectionOut:

@@ -22,7 +22,7 @@ from govdata.aggregation.schemas import (
     SpecOut,
 )
 from govdata.core.types import DbId, Offset
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -44,6 +44,7 @@ def receive_file(file: UploadFile) -> tuple[str, Path]:
 
 
 @router.get("/pools", response_model=list[PoolOut])
+@unit_of_work
 def list_pools(
     session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> list[PoolOut]:
@@ -51,11 +52,13 @@ def list_pools(
 
 
 @router.get("/pools/{pool_id}", response_model=PoolOut)
+@unit_of_work
 def get_pool(session: DbSession, actor: CurrentActor, pool_id: DbId) -> PoolOut:
     return PoolOut.model_validate(pools.get_pool(session, actor, pool_id))
 
 
 @router.get("/pools/{pool_id}/rows", response_model=PoolRowsOut)
+@unit_of_work
 def pool_rows(
     session: DbSession,
     actor: CurrentActor,
@@ -69,6 +72,7 @@ def pool_rows(
 
 
 @router.post("/loads", response_model=LoadOut, status_code=202)
+@unit_of_work
 def push_load(
     request: Request,
     background: BackgroundTasks,
@@ -103,6 +107,7 @@ def push_load(
 
 
 @router.get("/loads", response_model=list[LoadOut])
+@unit_of_work
 def list_loads(
     session: DbSession, actor: CurrentActor, pool_id: DbId | None = None, limit: Limit = 50
 ) -> list[LoadOut]:
@@ -113,11 +118,13 @@ def list_loads(
 
 
 @router.get("/loads/{load_id}", response_model=LoadOut)
+@unit_of_work
 def get_load(session: DbSession, actor: CurrentActor, load_id: DbId) -> LoadOut:
     return LoadOut.model_validate(loading.get_load(session, actor, load_id))
 
 
 @router.get("/loads/{load_id}/problems", response_model=ProblemsOut)
+@unit_of_work
 def load_problems(
     session: DbSession, actor: CurrentActor, load_id: DbId, offset: Offset = 0, limit: Limit = 200
 ) -> ProblemsOut:
@@ -126,6 +133,7 @@ def load_problems(
 
 
 @router.get("/loads/{load_id}/report.xlsx", response_class=Response)
+@unit_of_work
 def load_report(session: DbSession, actor: CurrentActor, load_id: DbId) -> Response:
     content = report.xlsx(session, actor, load_id)
     return Response(
@@ -136,6 +144,7 @@ def load_report(session: DbSession, actor: CurrentActor, load_id: DbId) -> Respo
 
 
 @router.get("/pools/{pool_id}/specs", response_model=list[SpecOut])
+@unit_of_work
 def list_specs(session: DbSession, actor: CurrentActor, pool_id: DbId) -> list[SpecOut]:
     return [
         SpecOut(item_name=s.item_name, required=s.required, allowed_values=s.allowed_values)
@@ -144,6 +153,7 @@ def list_specs(session: DbSession, actor: CurrentActor, pool_id: DbId) -> list[S
 
 
 @router.put("/pools/{pool_id}/specs/{item_name}", response_model=SpecOut)
+@unit_of_work
 def set_spec(
     session: DbSession, actor: ApiActor, pool_id: DbId, item_name: str, data: SpecIn
 ) -> SpecOut:

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from govdata.aggregation import quality
 from govdata.core.types import DbId
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter(prefix="/quality")
 
@@ -117,11 +117,13 @@ TrendLimit = Annotated[int, Query(ge=1, le=500)]
 
 
 @router.get("/city", response_model=CityQualityOut)
+@unit_of_work
 def city_quality(session: DbSession, actor: CurrentActor) -> CityQualityOut:
     return CityQualityOut.model_validate(quality.city_quality(session, actor))
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentQualityOut)
+@unit_of_work
 def department_quality(
     session: DbSession, actor: CurrentActor, department_id: DbId
 ) -> DepartmentQualityOut:
@@ -131,6 +133,7 @@ def department_quality(
 
 
 @router.get("/timeliness", response_model=list[TimelinessOut])
+@unit_of_work
 def timeliness(
     session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> list[TimelinessOut]:
@@ -139,6 +142,7 @@ def timeliness(
 
 
 @router.get("/pools/{pool_id}/trend", response_model=list[SnapshotOut])
+@unit_of_work
 def pool_trend(
     session: DbSession, actor: CurrentActor, pool_id: DbId, limit: TrendLimit = 30
 ) -> list[SnapshotOut]:
@@ -146,5 +150,6 @@ def pool_trend(
 
 
 @router.post("/pools/{pool_id}/measure", response_model=SnapshotOut, status_code=201)
+@unit_of_work
 def measure_pool(session: DbSession, actor: ApiActor, pool_id: DbId) -> SnapshotOut:
     return SnapshotOut.model_validate(quality.remeasure(session, actor, pool_id))

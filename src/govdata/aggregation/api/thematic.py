@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from govdata.aggregation import thematic
 from govdata.aggregation.models import ThematicDatabase
 from govdata.core.types import DbId, Offset
-from govdata.web.deps import ApiActor, CurrentActor, DbSession
+from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter(prefix="/thematic")
 
@@ -109,6 +109,7 @@ def _out(session: DbSession, db: ThematicDatabase) -> ThematicOut:
 
 
 @router.get("", response_model=list[ThematicOut])
+@unit_of_work
 def list_thematic(
     session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> list[ThematicOut]:
@@ -116,6 +117,7 @@ def list_thematic(
 
 
 @router.post("", response_model=ThematicOut, status_code=201)
+@unit_of_work
 def define(session: DbSession, actor: ApiActor, body: ThematicIn) -> ThematicOut:
     db = thematic.define(
         session,
@@ -130,16 +132,19 @@ def define(session: DbSession, actor: ApiActor, body: ThematicIn) -> ThematicOut
 
 
 @router.get("/{thematic_id}", response_model=ThematicOut)
+@unit_of_work
 def get_thematic(session: DbSession, actor: CurrentActor, thematic_id: DbId) -> ThematicOut:
     return _out(session, thematic.get_thematic(session, actor, thematic_id))
 
 
 @router.post("/{thematic_id}/refresh", response_model=ThematicOut)
+@unit_of_work
 def refresh(session: DbSession, actor: ApiActor, thematic_id: DbId) -> ThematicOut:
     return _out(session, thematic.refresh(session, actor, thematic_id))
 
 
 @router.get("/{thematic_id}/rows", response_model=RowsOut)
+@unit_of_work
 def rows(
     session: DbSession,
     actor: CurrentActor,

@@ -105,6 +105,7 @@ def import_catalog(
     """
     department = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, department.id)
+    service.lock_list(session, department.id)  # a concurrent import of it stores first
     records, problems = _check(session, department, content)
 
     to_create = [r for r in records if r.data is not None and r.resource_id is None]
