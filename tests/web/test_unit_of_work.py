@@ -23,13 +23,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, select, update
 from sqlalchemy.exc import OperationalError
 
+from govdata.app import create_app
 from govdata.core.actor import Actor
 from govdata.core.db import is_sqlite, is_write_conflict, utcnow
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import Settings
 from govdata.org import auth
 from govdata.org.models import Department, WebSession
-from govdata.web.app import create_app
 from govdata.web.deps import (
     ApiActor,
     Authenticator,
