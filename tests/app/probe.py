@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.core.actor import Actor, Role
 from govdata.core.jobs import job
-from govdata.web.deps import CurrentActor
+from govdata.web.deps import CurrentActor, DbSession, unit_of_work
 from govdata.web.domain import Domain, HomeSections, NavEntry, PeriodicJob, Section, Stat
 from govdata.web.templating import render
 
@@ -22,7 +22,8 @@ pages = APIRouter(prefix="/probe", include_in_schema=False)
 
 
 @api.get("/ping")
-def ping(actor: CurrentActor) -> dict[str, str]:
+@unit_of_work
+def ping(session: DbSession, actor: CurrentActor) -> dict[str, str]:
     return {"pong": actor.name}
 
 
