@@ -125,7 +125,7 @@ def _print_report(out: dict[str, object]) -> None:
 def worker() -> None:
     """Run background jobs (loads, rebuilds) from the PostgreSQL queue until stopped."""
     from govdata import cli as root
-    from govdata.aggregation import loading
+    from govdata.aggregation import loading, spool
     from govdata.core import jobs
 
     engine = root._engine()
@@ -135,5 +135,6 @@ def worker() -> None:
         raise typer.Exit(2)
     with transaction(make_sessionmaker(engine)) as session:
         loading.sweep(session)
+        spool.remove_orphans(session)
     console.print("任务进程已启动（Ctrl+C 停止）。")
     jobs.run_worker(url)

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import loading
+from govdata.aggregation import loading, spool
 from govdata.aggregation.models import Load, LoadStatus, Pool
 from govdata.core.db import transaction, utcnow
 from govdata.core.jobs import job
@@ -61,11 +61,13 @@ def run_load(
     session = factory()
     try:
         loading.sweep(session)
+        spool.remove_orphans(session)
         session.commit()
         load = loading.execute(session, load_id, progress=both)
         session.commit()
     except BaseException:
         session.rollback()
+        spool.remove_after_failure(session, load_id)
         raise
     finally:
         session.close()
