@@ -197,6 +197,12 @@ def test_a_record_shorter_than_the_header_reads_as_missing_values(
         assert read(path) == [(2, "1", None), (3, "2", "乙"), (4, "3", None)], size
 
 
+def test_a_lone_carriage_return_is_refused_in_zh_cn(tmp_path: Path) -> None:
+    exc = refusal(write(tmp_path, "编号,姓名\n1,甲\r2,乙\n"))
+    assert (exc.code, exc.detail) == ("aggregation.malformed_csv", {"row": 2})
+    assert "单独的回车符" in exc.message and zh_cn_only(exc.message)
+
+
 def test_a_duplicate_header_is_named_as_a_duplicate_item(tmp_path: Path) -> None:
     # Polars renamed the second column 企业名称_duplicated_0, reported as an unknown item.
     exc = refusal(write(tmp_path, "企业名称,地址, 企业名称\n甲,乙,丙\n"))

@@ -111,7 +111,15 @@ def find(chunk: bytes, first_row: int, header: list[str] | None) -> InvalidInput
             record = next(reader)
         except StopIteration:
             break
-        except csv.Error:
+        except csv.Error as exc:
+            if "new-line" in str(exc):  # a lone carriage return outside quotes
+                return _refuse(
+                    MALFORMED,
+                    f"第 {row} 行含有单独的回车符，CSV 文件的每一行须以换行符结束。"
+                    "请用表格软件另存为 CSV（UTF-8）后重新上传。",
+                    row,
+                    "",
+                )
             raw = "".join(lines.lines[start : lines.taken]).encode("utf-8")
             field = _field_at(raw, _bad_quote_at(raw))
             names = header if header is not None else _header_of(chunk, first_row)

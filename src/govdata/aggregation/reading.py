@@ -177,7 +177,8 @@ def _paired(buf: bytes, runs: pl.DataFrame, r: int, end: int, *, eof: bool) -> b
     line, of odd length, not at a field's start (so both are literal quotes)."""
     if r + 1 >= runs.height:
         return not eof and buf.find(b"\n", end) < 0  # the line goes on in the next read
-    at, length = runs.row(r + 1, named=True)["at"], runs.row(r + 1, named=True)["length"]
+    following = runs.row(r + 1, named=True)
+    at, length = following["at"], following["length"]
     opens = buf[at - 1] in (csv_faults.COMMA, csv_faults.LF)
     return buf.find(b"\n", end, at) < 0 and length % 2 == 1 and not opens
 
