@@ -8,8 +8,9 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from govdata.aggregation import validation
+from govdata.aggregation import formats, validation
 from govdata.aggregation.validation import ROW, ColumnRule, Rules
+from govdata.core.ids import make_uscc
 
 
 def check(data_type: str, values: list[str | None]) -> validation.BatchResult:
@@ -87,3 +88,60 @@ def test_datetimes_and_booleans_in_their_other_forms() -> None:
 def test_blank_cells_are_missing(blank: str) -> None:
     result = check("C", [blank])
     assert typed(result) == [None]
+
+
+def check_key(kind: str, values: list[str]) -> validation.BatchResult:
+    rule = ColumnRule(name="号码", column="c1", data_type="C", length=18, required=True, check=kind)
+    frame = pl.DataFrame(
+        {ROW: list(range(2, 2 + len(values))), "号码": values},
+        schema={ROW: pl.Int64, "号码": pl.String},
+    )
+    return validation.check_batch(Rules((rule,), "c1"), frame)
+
+
+def test_keys_are_cleaned_before_their_exact_check() -> None:
+    # Art. 16: the validators take the stored form only; cleaning trims, turns full-width
+    # half-width and uppercases the letters first, so these load as they always did.
+    ids = check_key(
+        "id_number",
+        [" 11010519491231002x\u3000", "１１０１０５１９４９１２３１００２ｘ", "11010519491231002X"],
+    )
+    assert typed(ids) == ["11010519491231002X"] * 3
+    usccs = check_key("uscc", ["\t91350100m000100y43 ", "９１３５０１００Ｍ０００１００Ｙ４３"])
+    assert typed(usccs) == ["91350100M000100Y43"] * 2
+
+
+def test_unicode_case_mapping_cannot_forge_a_uscc() -> None:
+    # "ﬀ".upper() is "FF": the cleaning used to turn this 17-character text into a valid code.
+    code = make_uscc("91500000FF0000001")
+    forged = code.replace("FF", "\ufb00")
+    kelvin = make_uscc("91500000K00000001").replace("K", "\u212a")  # the Kelvin sign
+    result = check_key("uscc", [code, forged, kelvin])
+    assert typed(result) == [code]
+    assert codes(result) == {3: "aggregation.invalid_uscc", 4: "aggregation.invalid_uscc"}
+    assert result.problems["value"].to_list() == [forged, kelvin]
+
+
+def json_batch(data_type: str, values: list[object]) -> validation.BatchResult:
+    rule = ColumnRule(name="项", column="c1", data_type=data_type)
+    records: list[dict[str, object]] = [{"项": v, ROW: n} for n, v in enumerate(values, start=2)]
+    frame = formats._records_frame(["项"], records)
+    return validation.check_batch(Rules((rule,), None), frame)
+
+
+def test_json_values_that_are_not_strings_are_refused_for_text_items() -> None:
+    # A JSON Lines number or array for a text item was stored as its text ("5", '["乙"]').
+    result = json_batch("C", ["甲", 5, ["乙"], True, {"a": 1}, None])
+    assert typed(result) == ["甲", None]
+    assert codes(result) == dict.fromkeys((3, 4, 5, 6), "aggregation.not_text")
+    assert (
+        result.problems["message"][0]
+        == "“项”应为文本（JSON 字符串），不能是数值、逻辑值、数组或对象"
+    )
+    assert result.problems["value"].to_list() == ["5", '["乙"]', "true", '{"a": 1}']
+    # The bad rows are quarantined as read, without the reader's side column.
+    assert result.bad_raw.columns == [ROW, "项"]
+    # Numbers stay welcome for numeric items, and any JSON value for a G (通用型) item.
+    assert codes(json_batch("I", [5, "6"])) == {}
+    assert codes(json_batch("M", [5])) == {2: "aggregation.not_text"}
+    assert codes(json_batch("G", [{"type": "Point", "coordinates": [106.5, 29.5]}, 5])) == {}

@@ -211,6 +211,37 @@ def test_a_malformed_resource_shows_which_field(sign_in, session, world: World) 
     assert 'value="很长"' in r.text
 
 
+def test_the_form_reports_every_problem_at_once(sign_in, session, world: World) -> None:  # type: ignore[no-untyped-def]
+    # A malformed field used to hide the regulation's rules until it was fixed: the officer
+    # corrected the name, submitted again, and only then learnt of Art. 24, 25 and 31.
+    c = sign_in("officer")
+    before = _resources(session)
+    r = c.post(
+        f"/catalog/departments/{world.police}/resources",
+        data=_form(
+            name="甲",
+            share_conditions="",
+            legal_basis="",
+            item_type=["C", "X", "C"],
+            item_name=["公民身份号码", "证件号码", "签发机关"],
+            item_length=["18", "20", ""],
+        ),
+        headers=HTML,
+    )
+    assert r.status_code == 422
+    message = re.search(r'data-testid="form-error">([^<]*)<', r.text).group(1)  # type: ignore[union-attr]
+    assert message.startswith("填写内容有 6 处问题：资源名称至少须有 2 个字符；")
+    for part in (
+        "第2行信息项数据类型不是可选的取值",  # the schema
+        "须写明共享条件（第二十四条）",  # Art. 24
+        "政策依据（第二十五条）",  # Art. 25(1)
+        "国家有关文件依据（第三十一条）",  # Art. 31
+        "字符型信息项“签发机关”须填写数据长度",  # an item read whole is still checked
+    ):
+        assert part in message, part
+    assert _resources(session) == before
+
+
 def test_add_more_item_rows_keeps_the_form(sign_in, session, world: World) -> None:  # type: ignore[no-untyped-def]
     c = sign_in("officer")
     before = _resources(session)

@@ -117,3 +117,48 @@ def test_require_valid_raises_the_first_problem_and_lists_all() -> None:
     assert err.value.code == "catalog.share_legal_basis_required"
     assert "第二十五条" in err.value.message
     assert len(err.value.detail["problems"]) == 2
+
+
+def test_rules_reading_an_unknown_field_are_left_out_and_the_others_run() -> None:
+    # A field that could not be read holds a stand-in: no rule may judge it, every other runs.
+    data = company_resource(share_type="conditional", open_type="none", legal_basis="")
+    assert codes(data) == {
+        "catalog.share_conditions_required",
+        "catalog.share_legal_basis_required",
+        "catalog.open_legal_basis_required",
+    }
+    found = {p.code for p in check_resource(data, unknown={"share_type"})}
+    assert found == {"catalog.open_legal_basis_required"}  # Art. 31 needs no share type
+    assert check_resource(data, unknown={"legal_basis", "share_conditions"}) == []
+
+
+def test_a_restriction_read_anywhere_is_certain() -> None:
+    # Art. 25(1): one item not shared is enough, whatever the unreadable ones say.
+    items = [
+        *company_resource().items,
+        InfoItemIn(name="股东信息", data_type="M", share_type="none"),
+        InfoItemIn(name="备注", data_type="M"),
+    ]
+    data = company_resource(items=items, legal_basis="")
+    found = {p.code for p in check_resource(data, unknown={"items.4.share_type"})}
+    assert "catalog.share_legal_basis_required" in found
+    unrestricted = company_resource(items=[*company_resource().items, items[4]], legal_basis="")
+    found = {p.code for p in check_resource(unrestricted, unknown={"items.3.share_type"})}
+    assert "catalog.share_legal_basis_required" not in found  # it might be restricted or not
+
+
+def test_item_rules_skip_the_items_not_read() -> None:
+    items = [
+        InfoItemIn(name="统一社会信用代码", data_type="C", length=18, is_subject_key=True),
+        InfoItemIn(name="名称", data_type="C"),  # its length could not be read
+        InfoItemIn(name="地址", data_type="C"),  # no length given: a problem
+        InfoItemIn(name="名称", data_type="C", length=5),  # a name not read is no duplicate
+    ]
+    found = check_resource(
+        company_resource(items=items), unknown={"items.1.length", "items.3.name"}
+    )
+    assert [(p.code, p.item) for p in found] == [("catalog.item_length_required", 2)]
+    # Art. 16: with an unreadable data type among the items the key rule cannot be judged.
+    keyless = company_resource(items=[InfoItemIn(name="企业名称", data_type="C", length=9)])
+    assert "catalog.legal_person_uscc_required" in codes(keyless)
+    assert check_resource(keyless, unknown={"items.0.data_type"}) == []

@@ -364,6 +364,48 @@ def test_rule_violations_point_at_their_row_and_column(session, world) -> None: 
     assert "第二十五条" in legal.message  # the rules' own message
 
 
+def test_a_row_with_an_unknown_label_still_gets_its_rule_checks(session, world) -> None:  # type: ignore[no-untyped-def]
+    # A row whose security level label is unknown was never checked against the regulation:
+    # the department fixed the label, re-imported, and only then learnt of Art. 24 and 25.
+    officer = world.actor(session, "officer")
+    content = xlsx(
+        [person_row(安全级别="绝密", 共享类型="有条件共享", 法律依据=None)],
+        [
+            *person_items(),
+            {"信息资源名称": "户籍人口基本信息", "信息项名称": "照片", "数据类型": "图片"},
+            {"信息资源名称": "户籍人口基本信息", "信息项名称": "住址", "数据类型": "C"},
+        ],
+    )
+    err = rejected(session, officer, world.police, content)
+    assert where(err.problems) == [
+        (RESOURCE_SHEET, 2, "共享类型", "catalog.base_items_must_share"),
+        (RESOURCE_SHEET, 2, "共享条件", "catalog.share_conditions_required"),
+        (RESOURCE_SHEET, 2, "法律依据", "catalog.open_legal_basis_required"),
+        (RESOURCE_SHEET, 2, "法律依据", "catalog.share_legal_basis_required"),
+        (RESOURCE_SHEET, 2, "安全级别", "catalog.import_label_unknown"),
+        (ITEM_SHEET, 5, "数据类型", "catalog.import_label_unknown"),
+        # Art. 11: the other items are still checked; the unreadable one is not guessed at.
+        (ITEM_SHEET, 6, "数据长度", "catalog.item_length_required"),
+    ]
+
+
+def test_a_rule_that_reads_an_unreadable_cell_is_left_out(session, world) -> None:  # type: ignore[no-untyped-def]
+    # The share type is unknown: whether sharing needs a legal basis or conditions is unknown
+    # too, so that is not reported; opening's need of one, and the schema's limits on other
+    # cells, still are.
+    officer = world.actor(session, "officer")
+    content = xlsx(
+        [person_row(共享类型="部分共享", 法律依据=None, 信息资源摘要="摘" * 4001)],
+        person_items(),
+    )
+    err = rejected(session, officer, world.police, content)
+    assert where(err.problems) == [
+        (RESOURCE_SHEET, 2, "信息资源摘要", "catalog.import_value_invalid"),
+        (RESOURCE_SHEET, 2, "共享类型", "catalog.import_label_unknown"),
+        (RESOURCE_SHEET, 2, "法律依据", "catalog.open_legal_basis_required"),
+    ]
+
+
 def test_items_must_name_a_resource_of_the_file(session, world) -> None:  # type: ignore[no-untyped-def]
     officer = world.actor(session, "officer")
     content = xlsx(

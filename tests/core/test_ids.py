@@ -98,11 +98,22 @@ def test_id_known_example() -> None:
     assert make_id_number("110105", date(1949, 12, 31), 2) == ID_EXAMPLE
 
 
-def test_id_lowercase_x_and_whitespace_accepted() -> None:
-    # Art. 16
-    assert is_valid_id_number(ID_EXAMPLE.lower())
-    assert is_valid_id_number(f" {ID_EXAMPLE}\u3000")
-    assert normalize_id_number(" 11010519491231002x\t") == ID_EXAMPLE
+@pytest.mark.parametrize(
+    "s",
+    [
+        "11010519491231002X ",  # the review's example: a trailing blank
+        f" {ID_EXAMPLE}",
+        f"{ID_EXAMPLE}\u3000",
+        f"\xa0{ID_EXAMPLE}\t",
+        ID_EXAMPLE.lower(),  # the check character is an uppercase X
+    ],
+)
+def test_id_validator_is_exact(s: str) -> None:
+    # Art. 16: the validator accepts the key as stored, nothing around it; cleaning comes first.
+    assert not is_valid_id_number(s)
+    assert validate_id_numbers(pl.Series([s])).to_list() == [False]
+    assert normalize_id_number(s) == ID_EXAMPLE
+    assert is_valid_id_number(normalize_id_number(s))
 
 
 @pytest.mark.parametrize(
@@ -251,9 +262,17 @@ def test_uscc_known_examples(code: str) -> None:
     assert uscc_check_char(code[:17]) == code[17]
     assert make_uscc(code[:17]) == code
     assert is_valid_uscc(code)
-    assert is_valid_uscc(code.lower())
-    assert is_valid_uscc(f"\u3000{code} ")
     assert normalize_uscc(f" {code.lower()}\n") == code
+
+
+@pytest.mark.parametrize("dressed", ["{} ", " {}", "\u3000{}", "{}\n", "{lower}"])
+@pytest.mark.parametrize("code", USCC_EXAMPLES)
+def test_uscc_validator_is_exact(code: str, dressed: str) -> None:
+    # Art. 16: blanks around a code or lowercase letters are the cleaning's business.
+    s = dressed.format(code, lower=code.lower())
+    assert not is_valid_uscc(s)
+    assert validate_usccs(pl.Series([s])).to_list() == [False]
+    assert is_valid_uscc(normalize_uscc(s))
 
 
 @pytest.mark.parametrize(
@@ -322,7 +341,7 @@ def test_uscc_rejects_non_str(value: object) -> None:
 def test_uscc_generated_valid(s: str) -> None:
     # Art. 16
     assert is_valid_uscc(s)
-    assert is_valid_uscc(s.lower())
+    assert is_valid_uscc(normalize_uscc(s.lower()))
 
 
 @given(valid_usccs, st.data())
@@ -416,12 +435,16 @@ def test_expr_output_name_and_filter() -> None:
 
 
 @pytest.mark.parametrize("char", USCC_ALPHABET)
-def test_uscc_every_alphabet_char_in_every_case(char: str) -> None:
-    # Art. 16: each character's value is its index in the alphabet, in either case.
+def test_uscc_every_alphabet_char(char: str) -> None:
+    # Art. 16: each character's value is its index in the alphabet; lowercase is cleaned first.
     codes = [make_uscc("9" + char * 16), make_uscc("Y" + char * 16)]
-    codes += [c.lower() for c in codes]
     assert all(is_valid_uscc(c) for c in codes)
     assert validate_usccs(pl.Series(codes)).all()
+    lower = [c.lower() for c in codes]
+    expected = [c == c.lower() for c in codes]  # only a code of digits has no case
+    assert [is_valid_uscc(c) for c in lower] == expected
+    assert validate_usccs(pl.Series(lower)).to_list() == expected
+    assert all(is_valid_uscc(normalize_uscc(c)) for c in lower)
 
 
 def test_exprs_stay_vectorised_with_nulls_and_short_rows() -> None:

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import loading
+from govdata.aggregation import loading, spool
 from govdata.aggregation.models import Load, LoadStatus, Pool
 from govdata.core.db import transaction, utcnow
 from govdata.core.jobs import job
@@ -61,11 +61,13 @@ def run_load(
     session = factory()
     try:
         loading.sweep(session)
+        spool.remove_orphans(session)
         session.commit()
         load = loading.execute(session, load_id, progress=both)
         session.commit()
     except BaseException:
         session.rollback()
+        spool.remove_after_failure(session, load_id)
         raise
     finally:
         session.close()
@@ -100,9 +102,11 @@ def run_load_job(factory: sessionmaker[Session], *, load_id: int) -> None:
 
 @job("aggregation.sweep")
 def sweep_job(factory: sessionmaker[Session]) -> None:
-    """Periodic: loads a killed process left running are failed and their staging removed."""
+    """Periodic: loads a killed process left running are failed and their staging removed;
+    spooled upload files no queued or running load owns are deleted."""
     with transaction(factory) as session:
         loading.sweep(session)
+        spool.remove_orphans(session)
 
 
 def start(factory: sessionmaker[Session], engine: Engine, jobs_mode: str, load_id: int) -> None:

@@ -2,10 +2,9 @@
 
 Vectorized with Polars: one pass of native expressions per batch, no Python per row.
 
-Cleaning, before any check: full-width letters and digits (and the ideographic space) become
-half-width; leading and trailing blanks go; an empty cell is a missing value; dates and times in
-the common Chinese spreadsheet forms become ISO; ``x`` in an ID number becomes ``X``. (Chinese
-full-width punctuation inside text is left alone: "，" is correct Chinese.) Duplicate subject
+Cleaning, before any check (``cleaning``): full-width letters and digits become half-width,
+blanks around a value go, an empty cell is a missing value, dates and times in the common Chinese
+spreadsheet forms become ISO, ID numbers and USCCs get their uppercase letters. Duplicate subject
 keys are cleaned after the whole file is in (``loading.py``): the later row wins.
 
 Checks, in this order, the first failing one named per cell: required, type, length, allowed
@@ -23,21 +22,12 @@ from typing import Any
 
 import polars as pl
 
+from govdata.aggregation import cleaning
+from govdata.aggregation.reading import JSON_TYPE
 from govdata.catalog.vocab import ID_NUMBER_ITEM_NAMES, USCC_ITEM_NAMES
 from govdata.core.ids import id_number_valid_expr, uscc_valid_expr
 
 ROW = "_row"
-
-# Full-width ASCII letters and digits, and U+3000, to their half-width forms.
-_FULL = [chr(c) for c in range(0xFF10, 0xFF1A)] + [
-    chr(c) for c in (*range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B))
-]
-_HALF = [chr(ord(c) - 0xFEE0) for c in _FULL]
-_FULL += ["\u3000"]
-_HALF += [" "]
-# For numbers, dates and times also the full-width signs they use.
-_FULL_SIGNS = ["．", "－", "＋", "：", "／", "，"]
-_HALF_SIGNS = [".", "-", "+", ":", "/", ","]
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
 DATETIME_FORMATS = (
@@ -68,7 +58,13 @@ MESSAGES: dict[str, str] = {
     "aggregation.not_allowed_value": "不在汇聚规范允许的取值范围内",
     "aggregation.invalid_id_number": "不是有效的公民身份号码（GB 11643 校验位或出生日期错误）",
     "aggregation.invalid_uscc": "不是有效的统一社会信用代码（GB 32100 校验位错误）",
+    "aggregation.not_text": "应为文本（JSON 字符串），不能是数值、逻辑值、数组或对象",
 }
+NOT_TEXT = "aggregation.not_text"
+# Items whose JSON Lines values must be JSON strings: text (C, M). G (通用型) takes any JSON
+# value (a GeoJSON geometry is an object); a number given for a date, a number or a logical
+# item is read as its text and checked as such.
+_JSON_STRING_TYPES = frozenset({"C", "M"})
 
 
 @dataclass(frozen=True)
@@ -131,29 +127,11 @@ def make_rules(
 # Fractional digits a value may carry before the database rounds it (tables.sql_type).
 _SCALE = {"N": 10, "Y": 2}
 _DECIMAL = {"N": pl.Decimal(38, 10), "Y": pl.Decimal(18, 2)}
-_TEXT_TYPES = frozenset({"C", "M", "G"})
 
 
 def _clean(rule: ColumnRule, raw: pl.Expr) -> pl.Expr:
-    """The cleaned text of a cell; blank is "" here and becomes None in ``_blank_to_null``."""
-    if rule.data_type in _TEXT_TYPES:
-        value = raw.str.replace_many(_FULL, _HALF)
-    else:
-        value = raw.str.replace_many(_FULL + _FULL_SIGNS, _HALF + _HALF_SIGNS)
-    # Unicode white space: STRIP_CHARS and the other spaces (U+2000…), in one native pass.
-    value = value.str.strip_chars()
-    if rule.check == "id_number":
-        return value.str.replace_all("x", "X", literal=True)  # the only letter it may hold
-    if rule.check == "uscc":
-        return value.str.to_uppercase()
-    return value
-
-
-def _blank_to_null(column: str) -> pl.Expr:
-    """A blank cell is a missing value (a column reference: eager selects do not share
-    subexpressions, so the cleaning is not repeated here)."""
-    value = pl.col(column)
-    return pl.when(value.str.len_bytes() == 0).then(None).otherwise(value).alias(column)
+    """The cleaned text of a cell of the rule's item (``cleaning``)."""
+    return cleaning.clean(rule.data_type, rule.check, raw)
 
 
 def _typed(rule: ColumnRule, value: pl.Expr) -> pl.Expr:
@@ -293,7 +271,9 @@ def _round_decimals(t: str, value: pl.Series, typed: pl.Series) -> pl.Series | N
     return typed.scatter(index, pl.Series(fixed, dtype=typed.dtype))
 
 
-def _error(rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None) -> pl.Expr:
+def _error(
+    rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None, json_type: pl.Expr | None
+) -> pl.Expr:
     """The first failing check's code for each cell of the column, else null."""
     result: pl.Expr = pl.when(value.is_null() & pl.lit(rule.required)).then(
         pl.lit("aggregation.required_missing")
@@ -307,11 +287,13 @@ def _error(rule: ColumnRule, value: pl.Expr, type_code: pl.Expr | None) -> pl.Ex
             )
         )
     if rule.check == "id_number":
-        valid = id_number_valid_expr(value, trimmed=True)
+        valid = id_number_valid_expr(value)
         parts.append((value.is_not_null() & ~valid, "aggregation.invalid_id_number"))
     elif rule.check == "uscc":
-        valid = uscc_valid_expr(value, trimmed=True)
+        valid = uscc_valid_expr(value)
         parts.append((value.is_not_null() & ~valid, "aggregation.invalid_uscc"))
+    if json_type is not None:  # a JSON value that is not a string, for a text item
+        result = pl.coalesce(result, pl.when(json_type.is_not_null()).then(pl.lit(NOT_TEXT)))
     if type_code is not None:
         result = pl.coalesce(result, type_code)
     for cond, code in parts:
@@ -353,6 +335,12 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
     in the common form; the few cells left to the other forms (``_parse_rest``); the checks.
     """
     present = set(frame.columns)
+    # JSON Lines only: the kind of a value that was not a JSON string (``reading.JSON_TYPE``).
+    json_typed = [
+        r
+        for r in rules.columns
+        if r.data_type in _JSON_STRING_TYPES and JSON_TYPE + r.name in present
+    ]
     values = frame.select(
         pl.col(ROW),
         *[
@@ -361,8 +349,11 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
             )
             for rule in rules.columns
         ],
+        *[pl.col(JSON_TYPE + r.name).alias(f"j:{r.name}") for r in json_typed],
     )
-    values = values.with_columns([_blank_to_null(f"v:{rule.name}") for rule in rules.columns])
+    values = values.with_columns(
+        [cleaning.blank_to_null(f"v:{rule.name}") for rule in rules.columns]
+    )
     typed: list[pl.Expr] = []
     for rule in rules.columns:
         value = pl.col(f"v:{rule.name}")
@@ -384,7 +375,8 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
         typed_col = pl.col(rule.column)
         number = pl.col(f"n:{rule.name}") if rule.data_type in _DECIMAL else typed_col
         code = _type_code(rule, value, typed_col, number)
-        errors.append(_error(rule, value, code).alias(f"e:{rule.name}"))
+        json_type = pl.col(f"j:{rule.name}") if rule in json_typed else None
+        errors.append(_error(rule, value, code, json_type).alias(f"e:{rule.name}"))
     work = work.with_columns(errors)
     # Only the columns with a problem decide which rows are bad (null counts are free).
     failing = [r for r in rules.columns if work[f"e:{r.name}"].null_count() < work.height]
@@ -397,7 +389,8 @@ def check_batch(rules: Rules, frame: pl.DataFrame) -> BatchResult:
     kept = [ROW, *[f"{p}:{r.name}" for r in failing for p in ("e", "v")]]
     bad = work.select(kept).filter(bad_mask)
     problems = _problems(Rules(tuple(failing), rules.subject_column), bad)
-    bad_raw = frame.join(bad.select(ROW), on=ROW, how="semi") if bad.height else frame.clear()
+    read = frame.select(c for c in frame.columns if not c.startswith(JSON_TYPE))
+    bad_raw = read.join(bad.select(ROW), on=ROW, how="semi") if bad.height else read.clear()
     return BatchResult(good, problems, bad_raw, frame.height)
 
 
@@ -443,7 +436,7 @@ def clean_value(rule: ColumnRule, text: str) -> str | None:
     column = f"v:{rule.name}"
     frame = pl.DataFrame({column: [text]}, schema={column: pl.String})
     cleaned = frame.select(_clean(rule, pl.col(column)).alias(column)).select(
-        _blank_to_null(column)
+        cleaning.blank_to_null(column)
     )
     value: str | None = cleaned.item()
     return value
@@ -470,8 +463,9 @@ def _problems(rules: Rules, bad: pl.DataFrame) -> pl.DataFrame:
 
 
 def header_problems(rules: Rules, header: list[str]) -> tuple[list[str], list[str]]:
-    """(columns the resource does not have, required items the file lacks)."""
+    """(columns the resource does not have, required items the file lacks); the reader's side
+    columns (``_row``, ``JSON_TYPE``…) are not the file's."""
     names = rules.by_name()
-    unknown = [h for h in header if h != ROW and h not in names]
+    unknown = [h for h in header if h != ROW and not h.startswith(JSON_TYPE) and h not in names]
     missing = [r.name for r in rules.columns if r.required and r.name not in header]
     return unknown, missing

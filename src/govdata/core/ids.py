@@ -8,14 +8,15 @@ for bulk data as native Polars expressions (``id_number_valid_expr``,
 ``uscc_valid_expr``) that never call back into Python per row. The scalar and the
 vectorised checks implement the same rules and must agree on every input.
 
-Normalisation, shared by both paths: characters in ``STRIP_CHARS`` (ASCII
-whitespace, NBSP and the ideographic space U+3000 common in Chinese spreadsheets)
-are stripped from both ends, then lowercase ASCII letters count as uppercase (for
-an ID number only ``x`` can matter). Only ASCII letters are case-mapped, so a
-non-ASCII character can never turn into a valid one (``"ﬀ".upper()`` is ``"FF"``,
-``"ı".upper()`` is ``"I"``); full-width digits and letters are rejected, not
-converted. An explicit strip set (not ``str.strip()``) keeps Python and Polars in
-exact agreement.
+Validators are exact: they accept only the canonical form stored as a key (18 ASCII
+characters, an uppercase ``X``, uppercase USCC letters, nothing around them), so a value that
+reads as valid is the value stored. Cleaning comes first and is separate: ``normalize_id_number``
+and ``normalize_uscc`` strip the characters of ``STRIP_CHARS`` (ASCII whitespace, NBSP and the
+ideographic space U+3000 common in Chinese spreadsheets) from both ends and uppercase ASCII
+letters only, so a non-ASCII character can never turn into a valid one (``"ﬀ".upper()`` is
+``"FF"``, ``"ı".upper()`` is ``"I"``); full-width digits and letters are rejected, not
+converted. The load pipeline's own cleaning (``aggregation.validation``) does the same and
+more (full-width digits and letters become half-width there) before it validates.
 
 The vectorised checks use ``arr.eval``, ``arr.dot``, ``bin.reinterpret`` into an
 ``Array`` and ``str.to_integer(dtype=pl.Int128)``, as found in the installed Polars
@@ -57,7 +58,7 @@ __all__ = [
 
 # --------------------------------------------------------------------------- constants
 
-#: Characters stripped from both ends before validation.
+#: Characters the cleaning functions strip from both ends (validators accept none of them).
 STRIP_CHARS: Final = " \t\n\r\x0b\x0c\xa0\u3000"
 
 #: GB 11643-1999 / ISO 7064 MOD 11-2 weights for the first 17 digits (2**(17-i) mod 11).
@@ -88,19 +89,16 @@ _ID_BODY_RE: Final = re.compile(r"[0-9]{17}")
 _USCC_BODY_RE: Final = re.compile(r"[0-9A-HJ-NP-RTUW-Y]{17}")
 _USCC_RE: Final = re.compile(rf"[{USCC_REGISTRATION_AUTHORITIES}][0-9A-HJ-NP-RTUW-Y]{{17}}")
 
-# Rust regex (Polars) on the *stripped, not yet uppercased* string. No (?i) and no \d:
-# both are Unicode-aware there (e.g. (?i)k matches the Kelvin sign U+212A).
-_ID_PL_RE: Final = r"^[1-9][0-9]{16}[0-9Xx]$"
-_USCC_PL_RE: Final = (
-    rf"^[{USCC_REGISTRATION_AUTHORITIES}{USCC_REGISTRATION_AUTHORITIES.lower()}]"
-    r"[0-9A-HJ-NP-RTUW-Ya-hj-np-rtuw-y]{17}$"
-)
+# Rust regex (Polars) on the value as given (exact: no stripping, no case mapping). No \d: it
+# is Unicode-aware there.
+_ID_PL_RE: Final = r"^[1-9][0-9]{16}[0-9X]$"
+_USCC_PL_RE: Final = rf"^[{USCC_REGISTRATION_AUTHORITIES}][0-9A-HJ-NP-RTUW-Y]{{17}}$"
 
 # --------------------------------------------------------------------------- ID number
 
 
 def normalize_id_number(s: str) -> str:
-    """Strip ``STRIP_CHARS`` from both ends and uppercase ``x`` (Art. 16 key form)."""
+    """Cleaning: strip ``STRIP_CHARS`` from both ends and uppercase ``x`` (Art. 16 key form)."""
     return s.strip(STRIP_CHARS).replace("x", "X")
 
 
@@ -118,26 +116,25 @@ def id_number_check_char(first17: str) -> str:
 def is_valid_id_number(s: str, *, today: date | None = None) -> bool:
     """Whether ``s`` is a valid 18-character citizen ID number (GB 11643-1999; Art. 16).
 
-    After normalisation (see the module docstring) the value must be 18 characters:
-    a 6-digit division code whose first digit is 1-9 (not checked against a code
-    table), a real calendar birth date ``YYYYMMDD`` in
+    Exact (see the module docstring: clean with ``normalize_id_number`` first): 18
+    characters, a 6-digit division code whose first digit is 1-9 (not checked against
+    a code table), a real calendar birth date ``YYYYMMDD`` in
     [``EARLIEST_BIRTH_DATE``, ``today``] (``today`` defaults to ``date.today()``),
-    a 3-digit sequence number and the MOD 11-2 check character (``x`` accepted as
-    ``X``). Anything that is not a ``str`` is invalid.
+    a 3-digit sequence number and the MOD 11-2 check character (``X`` uppercase).
+    Anything that is not a ``str`` is invalid.
     """
     if not isinstance(s, str):
         return False
-    n = normalize_id_number(s)
-    if not _ID_RE.fullmatch(n):
+    if not _ID_RE.fullmatch(s):
         return False
     try:
-        birth = date(int(n[6:10]), int(n[10:12]), int(n[12:14]))
+        birth = date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
     except ValueError:
         return False
     latest = date.today() if today is None else today
     if not EARLIEST_BIRTH_DATE <= birth <= latest:
         return False
-    return id_number_check_char(n[:17]) == n[17]
+    return id_number_check_char(s[:17]) == s[17]
 
 
 def make_id_number(division: str, birth: date, seq: int) -> str:
@@ -155,9 +152,7 @@ def make_id_number(division: str, birth: date, seq: int) -> str:
     return first17 + id_number_check_char(first17)
 
 
-def id_number_valid_expr(
-    col: str | pl.Expr, *, today: date | None = None, trimmed: bool = False
-) -> pl.Expr:
+def id_number_valid_expr(col: str | pl.Expr, *, today: date | None = None) -> pl.Expr:
     """Boolean Polars expression: the vectorised ``is_valid_id_number`` (Art. 16).
 
     Native string and integer kernels only (no Python per row); null → ``False``.
@@ -177,17 +172,15 @@ def id_number_valid_expr(
       base-13 digit ``A``) gives ``Σ d_i·w_i + check (mod 11)``, which must be 1.
       ``13**18 < 2**127``, so ``Int128`` holds the numeral exactly.
     """
-    raw = pl.col(col) if isinstance(col, str) else col
-    # ``trimmed``: the caller has trimmed the value already (the load pipeline's cleaning).
-    stripped = raw if trimmed else raw.str.strip_chars(STRIP_CHARS)
-    shape_ok = stripped.str.contains(_ID_PL_RE)
+    value = pl.col(col) if isinstance(col, str) else col
+    shape_ok = value.str.contains(_ID_PL_RE)
     latest = date.today() if today is None else today
     date_ok = (
-        stripped.str.slice(6, 8)
+        value.str.slice(6, 8)
         .str.to_date("%Y%m%d", strict=False)
         .is_between(EARLIEST_BIRTH_DATE, latest)
     )
-    base13 = stripped.str.replace_many(["X", "x"], ["A", "A"]).str.to_integer(
+    base13 = value.str.replace("X", "A", literal=True).str.to_integer(
         base=13, dtype=pl.Int128, strict=False
     )
     check_ok = (base13 % 11) == 1
@@ -203,7 +196,7 @@ def validate_id_numbers(series: pl.Series, *, today: date | None = None) -> pl.S
 
 
 def normalize_uscc(s: str) -> str:
-    """Strip ``STRIP_CHARS`` from both ends and uppercase ASCII letters (Art. 16 key form)."""
+    """Cleaning: strip ``STRIP_CHARS`` from both ends and uppercase ASCII letters (Art. 16)."""
     return s.strip(STRIP_CHARS).translate(_ASCII_UPPER)
 
 
@@ -222,18 +215,17 @@ def uscc_check_char(first17: str) -> str:
 def is_valid_uscc(s: str) -> bool:
     """Whether ``s`` is a valid unified social credit code (GB 32100-2015; Art. 16).
 
-    After normalisation (see the module docstring) the value must be exactly 18
-    characters of ``USCC_ALPHABET`` (no I, O, Z, S, V), the first one a
+    Exact (see the module docstring: clean with ``normalize_uscc`` first): 18
+    characters of ``USCC_ALPHABET`` (uppercase; no I, O, Z, S, V), the first one a
     registration-authority code in ``USCC_REGISTRATION_AUTHORITIES`` (``1 5 9 Y``;
     the second, category character is not checked), and the last one the MOD 31
     check character. Anything that is not a ``str`` is invalid.
     """
     if not isinstance(s, str):
         return False
-    n = normalize_uscc(s)
-    if not _USCC_RE.fullmatch(n):
+    if not _USCC_RE.fullmatch(s):
         return False
-    return uscc_check_char(n[:17]) == n[17]
+    return uscc_check_char(s[:17]) == s[17]
 
 
 def make_uscc(body: str) -> str:
@@ -245,7 +237,7 @@ def make_uscc(body: str) -> str:
     return body + uscc_check_char(body)
 
 
-def uscc_valid_expr(col: str | pl.Expr, *, trimmed: bool = False) -> pl.Expr:
+def uscc_valid_expr(col: str | pl.Expr) -> pl.Expr:
     """Boolean Polars expression: the vectorised ``is_valid_uscc`` (Art. 16).
 
     Native string, binary and array kernels only (no Python per row); null →
@@ -254,8 +246,8 @@ def uscc_valid_expr(col: str | pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     position (eager evaluation would recompute a shared intermediate per use):
 
     * shape: registration authority, then 17 characters of the alphabet (ASCII,
-      either case);
-    * checksum: the stripped, uppercased value's 18 bytes are reinterpreted as an
+      uppercase);
+    * checksum: the value's 18 bytes are reinterpreted as an
       ``Array(UInt8, 18)`` (null unless exactly 18 bytes), each byte is turned into
       its alphabet value by branch-free arithmetic inside ``arr.eval`` (see
       ``_uscc_byte_value``), and ``arr.dot`` with the weights (1 for the check
@@ -265,12 +257,10 @@ def uscc_valid_expr(col: str | pl.Expr, *, trimmed: bool = False) -> pl.Expr:
     leaves the vectorised path as soon as a row is null (or not 18 bytes) and gets
     over a hundred times slower.
     """
-    raw = pl.col(col) if isinstance(col, str) else col
-    stripped = raw if trimmed else raw.str.strip_chars(STRIP_CHARS)
-    shape_ok = stripped.str.contains(_USCC_PL_RE)
+    value = pl.col(col) if isinstance(col, str) else col
+    shape_ok = value.str.contains(_USCC_PL_RE)
     values = (
-        stripped.str.to_uppercase()  # ASCII-only on every row that passes shape_ok
-        .cast(pl.Binary)
+        value.cast(pl.Binary)
         .bin.reinterpret(dtype=pl.Array(pl.UInt8, _CODE_LEN))
         .arr.eval(_uscc_byte_value(pl.element()))
     )
@@ -288,7 +278,7 @@ def validate_usccs(series: pl.Series) -> pl.Series:
 
 
 def _uscc_byte_value(byte: pl.Expr) -> pl.Expr:
-    """Alphabet value of an uppercase ASCII byte known to be in ``USCC_ALPHABET``.
+    """Alphabet value of an uppercase ASCII byte (meaningful where the shape check passed).
 
     Digits count from ``0``; letters continue at 10 after ``9`` and skip the excluded
     I, O, S and V (Z lies past Y, the last letter). Int16 halves the memory traffic;

@@ -38,8 +38,12 @@ def receive_file(file: UploadFile) -> tuple[str, Path]:
     filename = file.filename or "upload.csv"
     reading.file_format(filename)  # refuse an unsupported file before spooling it
     target = loading.spool_path(filename)
-    with target.open("wb") as out:
-        shutil.copyfileobj(file.file, out, length=1 << 20)
+    try:
+        with target.open("wb") as out:
+            shutil.copyfileobj(file.file, out, length=1 << 20)
+    except BaseException:  # a client gone, a full disk: no half-written file stays behind
+        target.unlink(missing_ok=True)
+        raise
     return filename, target
 
 

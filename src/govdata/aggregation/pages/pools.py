@@ -115,6 +115,10 @@ def upload(
             _ctx(resource=target, revision=revision, error=exc.message, title="加载数据"),
             status_code=exc.status,
         )
+    except BaseException:
+        if path is not None:
+            path.unlink(missing_ok=True)
+        raise
     start_in_background(request, background, load.id)
     return RedirectResponse(f"/aggregation/loads/{load.id}", status_code=303)
 

@@ -13,9 +13,10 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from govdata.catalog import policy, review, service, submissions, updates
+from govdata.catalog import inputs, policy, review, service, submissions, updates
 from govdata.catalog.models import EntryStatus, Resource, ResourceState
 from govdata.catalog.pages.common import (
+    FIELD_LABELS,
     PAGE_SIZE,
     FormIn,
     _department_context,
@@ -233,8 +234,51 @@ def _values_from_form(form: FormData) -> tuple[dict[str, str], list[dict[str, st
     return values, items
 
 
+# The form's names of an item's fields, for a problem in item row n ("第2行信息项长度").
+ITEM_FIELD_LABELS = {
+    "name": "名称",
+    "data_type": "数据类型",
+    "length": "长度",
+    "share_type": "共享属性",
+    "open_type": "开放属性",
+    "is_subject_key": "主体标识",
+}
+
+
+def _where(path: tuple[str | int, ...]) -> str:
+    if path and path[0] == "items":
+        if len(path) >= 2 and isinstance(path[1], int):
+            field = ITEM_FIELD_LABELS.get(str(path[2]), "") if len(path) >= 3 else ""
+            return f"第{path[1] + 1}行信息项{field}"
+        return "信息项"
+    return FIELD_LABELS.get(str(path[0]), str(path[0])) if path else ""
+
+
+def _refusal(read: inputs.Read) -> InvalidInput:
+    """Every problem of the form in one message (the schema's first, then the rules'), each
+    also in the detail with its field and code."""
+    parts = [f"{_where(e.path)}{e.explain or '取值无效。'}" for e in read.schema]
+    parts += [p.message for p in read.problems]
+    listed = "；".join(part.rstrip("。") for part in parts)
+    detail: list[dict[str, object]] = [
+        {"field": ".".join(map(str, e.path)), "code": "catalog.value_invalid", "message": text}
+        for e, text in zip(read.schema, parts, strict=False)
+    ]
+    detail += [
+        {"field": p.field, "item": p.item, "code": p.code, "message": p.message}
+        for p in read.problems
+    ]
+    code = read.problems[0].code if read.problems and not read.schema else "catalog.value_invalid"
+    return InvalidInput(
+        code,
+        f"填写内容有 {len(parts)} 处问题：{listed}。",
+        detail={"problems": detail},
+    )
+
+
 def _input_of(values: dict[str, str], items: list[dict[str, str]]) -> ResourceIn:
-    """The form's text as the service's input; blank item rows are left out."""
+    """The form's text as the service's input; blank item rows are left out. Every problem of
+    the form is refused at once: the schema's and the regulation's rules (``inputs``)."""
     data: dict[str, Any] = {k: v for k, v in values.items() if v.strip() != ""}
     data["related_codes"] = [
         c for c in re.split(r"[\s,，、;；]+", values.get("related_codes", "")) if c
@@ -251,7 +295,10 @@ def _input_of(values: dict[str, str], items: list[dict[str, str]]) -> ResourceIn
         for i in items
         if i["name"].strip()
     ]
-    return ResourceIn.model_validate(data)
+    read = inputs.read(data)
+    if read.data is None:
+        raise _refusal(read)
+    return read.data
 
 
 def _form_page(

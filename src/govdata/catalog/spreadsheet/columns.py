@@ -115,6 +115,18 @@ ITEM_FIELD_COLUMNS = {
 }
 
 
+# Which fields a column's cell holds (a problem in the cell leaves them unknown to the rules).
+_RESOURCE_COLUMN_FIELDS: dict[str, list[str]] = {}
+for _field, _column in RESOURCE_FIELD_COLUMNS.items():
+    if _field != "items":
+        _RESOURCE_COLUMN_FIELDS.setdefault(_column, []).append(_field)
+_ITEM_COLUMN_FIELDS = {column: [name] for name, column in ITEM_FIELD_COLUMNS.items()}
+
+
+def _unknown_fields(problems: list[ImportProblem], columns: dict[str, list[str]]) -> set[str]:
+    return {name for p in problems for name in columns.get(p.column, ())}
+
+
 # --- limits (a product decision: far above any department's list, far below a denial of service)
 
 MAX_PROBLEMS = 1000  # the report lists this many; the rest are counted
@@ -234,6 +246,7 @@ class _ItemRow:
     resource_name: str
     fields: dict[str, Any]
     ok: bool
+    unknown: set[str] = field(default_factory=set)  # fields whose cell could not be read
 
 
 @dataclass
@@ -246,6 +259,8 @@ class _ResourceRow:
     items: list[_ItemRow] = field(default_factory=list)
     data: ResourceIn | None = None  # once the row and its items have passed every check
     resource_id: int | None = None  # the existing resource a code names
+    unknown: set[str] = field(default_factory=set)  # fields whose cell could not be read
+    duplicate: bool = False  # its name is an earlier row's: its items went to that row
 
 
 class _Problems:
@@ -398,7 +413,9 @@ def _parse_resource(
         fields["security_level"] = security
     fields["usage_requirements"] = text(R_USAGE)
     fields["subject_kind"] = enum(SubjectKind, R_SUBJECT, required=False)
-    return _ResourceRow(row, name, code, fields, ok=len(problems.items) == before)
+    found = problems.items[before:]
+    unknown = _unknown_fields(found, _RESOURCE_COLUMN_FIELDS)
+    return _ResourceRow(row, name, code, fields, ok=not found, unknown=unknown)
 
 
 def _parse_item(sheet: _Sheet, row: int, cells: list[Cell], problems: _Problems) -> _ItemRow:
@@ -442,4 +459,6 @@ def _parse_item(sheet: _Sheet, row: int, cells: list[Cell], problems: _Problems)
                 f"是否主体标识“{_text(key_cell)}”无法识别，请填写“是”或“否”。",
             )
         fields["is_subject_key"] = bool(flag)
-    return _ItemRow(row, resource_name, fields, ok=len(problems.items) == before)
+    found = problems.items[before:]
+    unknown = _unknown_fields(found, _ITEM_COLUMN_FIELDS)
+    return _ItemRow(row, resource_name, fields, ok=not found, unknown=unknown)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import zipfile
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from pydantic import ValidationError
 from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import rules
+from govdata.catalog import inputs, rules
 from govdata.catalog.models import (
     Resource,
     ResourceState,
@@ -47,9 +46,6 @@ from govdata.catalog.spreadsheet.columns import (
     _ResourceRow,
     _Sheet,
     _text,
-)
-from govdata.catalog.vocab import (
-    DataType,
 )
 from govdata.core.errors import InvalidInput
 from govdata.org.models import Department
@@ -204,27 +200,21 @@ def _read_sheet(
 
 # --- checking rows ----------------------------------------------------------------------------
 
-_PYDANTIC_MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
-    "string_too_short": lambda ctx: f"至少须有 {ctx.get('min_length')} 个字符。",
-    "string_too_long": lambda ctx: f"最多 {ctx.get('max_length')} 个字符。",
-    "too_long": lambda ctx: f"最多 {ctx.get('max_length')} 个。",
-    "greater_than_equal": lambda ctx: f"不能小于 {ctx.get('ge')}。",
-    "less_than_equal": lambda ctx: f"不能大于 {ctx.get('le')}。",
-}
 
-
-def _validation_problems(exc: ValidationError, record: _ResourceRow, problems: _Problems) -> None:
-    for error in exc.errors():
-        loc = error["loc"]
-        explain = _PYDANTIC_MESSAGES.get(error["type"])
-        detail = explain(error.get("ctx") or {}) if explain else "取值不符合要求。"
-        if loc and loc[0] == "items" and len(loc) >= 3 and isinstance(loc[1], int):
-            item = record.items[loc[1]]
-            column = ITEM_FIELD_COLUMNS.get(str(loc[2]), I_NAME)
+def _schema_problems(
+    errors: list[inputs.SchemaError], record: _ResourceRow, problems: _Problems
+) -> None:
+    """The schema's limits, placed on the cell they are about."""
+    for error in errors:
+        path = error.path
+        detail = error.explain or "取值不符合要求。"
+        if error.item is not None and len(path) >= 3:
+            column = ITEM_FIELD_COLUMNS.get(str(path[2]), I_NAME)
+            row = record.items[error.item].row
             problems.add(
-                ITEM_SHEET, item.row, column, "catalog.import_value_invalid", f"{column}{detail}"
+                ITEM_SHEET, row, column, "catalog.import_value_invalid", f"{column}{detail}"
             )
-        elif loc and loc[0] == "items":
+        elif path and path[0] == "items":
             problems.add(
                 RESOURCE_SHEET,
                 record.row,
@@ -233,7 +223,7 @@ def _validation_problems(exc: ValidationError, record: _ResourceRow, problems: _
                 f"一个政务数据资源的信息项{detail}",
             )
         else:
-            column = RESOURCE_FIELD_COLUMNS.get(str(loc[0]) if loc else "", R_NAME)
+            column = RESOURCE_FIELD_COLUMNS.get(str(path[0]) if path else "", R_NAME)
             problems.add(
                 RESOURCE_SHEET,
                 record.row,
@@ -241,6 +231,26 @@ def _validation_problems(exc: ValidationError, record: _ResourceRow, problems: _
                 "catalog.import_value_invalid",
                 f"{column}{detail}",
             )
+
+
+# Where an item's rule problem points: the cell of the item's own row it is about.
+_ITEM_RULE_COLUMNS = {
+    "catalog.item_length_required": I_LENGTH,
+    "catalog.item_name_duplicate": I_NAME,
+    "catalog.subject_key_multiple": I_SUBJECT_KEY,
+}
+
+
+def _rule_problems(found: list[rules.Problem], record: _ResourceRow, problems: _Problems) -> None:
+    """``rules.check_resource``'s problems, placed on the row and column they are about."""
+    for problem in found:
+        if problem.item is not None:
+            column = _ITEM_RULE_COLUMNS.get(problem.code, I_NAME)
+            row = record.items[problem.item].row
+            problems.add(ITEM_SHEET, row, column, problem.code, problem.message)
+            continue
+        column = RESOURCE_FIELD_COLUMNS.get(problem.field, R_NAME)
+        problems.add(RESOURCE_SHEET, record.row, column, problem.code, problem.message)
 
 
 def _normalized(data: ResourceIn) -> ResourceIn:
@@ -267,39 +277,6 @@ def _normalized(data: ResourceIn) -> ResourceIn:
             "items": items,
         }
     )
-
-
-def _rule_problems(record: _ResourceRow, data: ResourceIn, problems: _Problems) -> None:
-    """``rules.check_resource``'s problems, placed on the row and column they are about."""
-    found = rules.check_resource(data)
-    items = data.items
-    # The rules report these item by item, in the items' order: point at the item's own row.
-    per_item: dict[str, Iterator[int]] = {
-        "catalog.item_length_required": iter(
-            [n for n, i in enumerate(items) if i.data_type is DataType.C and i.length is None]
-        ),
-        "catalog.item_name_duplicate": iter(
-            [n for n, i in enumerate(items) if i.name in {j.name for j in items[:n]}]
-        ),
-        "catalog.subject_key_multiple": iter(
-            [n for n, i in enumerate(items) if i.is_subject_key][1:2]
-        ),
-    }
-    item_columns = {
-        "catalog.item_length_required": I_LENGTH,
-        "catalog.item_name_duplicate": I_NAME,
-        "catalog.subject_key_multiple": I_SUBJECT_KEY,
-    }
-    for problem in found:
-        index = next(per_item[problem.code], None) if problem.code in per_item else None
-        if index is not None:
-            item_row = record.items[index].row
-            problems.add(
-                ITEM_SHEET, item_row, item_columns[problem.code], problem.code, problem.message
-            )
-            continue
-        column = RESOURCE_FIELD_COLUMNS.get(problem.field, R_NAME)
-        problems.add(RESOURCE_SHEET, record.row, column, problem.code, problem.message)
 
 
 # --- what the database holds ------------------------------------------------------------------
@@ -362,20 +339,23 @@ def _check(
     _check_codes_and_names(session, department, records, problems)
     _check_related(session, records, problems)
 
-    # The schema's limits and the regulation's rules, on rows whose every cell could be read
-    # (a rule over half-read items would report problems that are not there).
+    # The schema's limits and the regulation's rules, on every row in the same pass as its
+    # cells: a rule reading a cell that could not be read is left out (it would report a
+    # problem that is not there), every other one runs (``inputs``).
     for record in records:
-        if not record.ok or not all(item.ok for item in record.items):
+        if record.duplicate:
             continue
-        try:
-            data = ResourceIn.model_validate(
-                {**record.fields, "items": [item.fields for item in record.items]}
-            )
-        except ValidationError as exc:
-            _validation_problems(exc, record, problems)
+        unknown = set(record.unknown)
+        unknown.update(
+            f"items.{n}.{f}" for n, item in enumerate(record.items) for f in item.unknown
+        )
+        raw = {**record.fields, "items": [item.fields for item in record.items]}
+        result = inputs.read(raw, unknown)
+        _schema_problems(result.schema, record, problems)
+        _rule_problems(result.problems, record, problems)
+        if result.data is None or not record.ok or not all(item.ok for item in record.items):
             continue
-        _rule_problems(record, data, problems)
-        record.data = _normalized(data)
+        record.data = _normalized(result.data)
         record.fields, record.items = {}, []  # all in ``data`` now (10,000 rows: ~50 MB)
     return records, problems
 
@@ -388,6 +368,7 @@ def _check_unique(records: list[_ResourceRow], problems: _Problems) -> dict[str,
         first = by_name.get(record.name) if record.name else None
         if first is not None:
             record.ok = False  # its items went to the first row of that name: no rules on it
+            record.duplicate = True
             problems.add(
                 RESOURCE_SHEET,
                 record.row,

@@ -1,0 +1,186 @@
+"""Reading xlsx and JSON Lines load files (CSV is ``reading``'s own): rows of cells or JSON
+objects into frames of String columns plus ``_row``, as ``reading.batches`` yields them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from govdata.core.errors import InvalidInput
+
+ROW = "_row"
+MAX_LINE = 32 << 20  # the longest JSON line a load reads
+
+# The kind of a JSON value that is not a string, in a side column ``JSON_TYPE + item`` of the
+# batch (present only when the batch has one), so that validation can refuse a number or an
+# array given for a text item instead of storing its text.
+JSON_TYPE = "_json_type:"
+
+
+def _text(value: Any) -> str | None:
+    """A cell or JSON value as the text the validator reads."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, datetime):
+        if value.time() == time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)  # e.g. a GeoJSON geometry
+    return str(value)
+
+
+def _frame(header: list[str], rows: list[list[str | None]], first_row: int) -> pl.DataFrame:
+    data: dict[str, Any] = {ROW: pl.Series(ROW, range(first_row, first_row + len(rows)), pl.Int64)}
+    for i, name in enumerate(header):
+        data[name] = pl.Series(name, [r[i] if i < len(r) else None for r in rows], pl.String)
+    return pl.DataFrame(data)
+
+
+def check_header(header: list[str]) -> list[str]:
+    """The header's names, trimmed; an item named twice, or a name the reader keeps for itself,
+    refuses the file (Polars would rename a repeated ``企业名称`` to ``企业名称_duplicated_0``)."""
+    names = [h.strip() for h in header]
+    columns: dict[str, list[int]] = {}
+    for index, name in enumerate(names):
+        columns.setdefault(name, []).append(index + 1)
+    repeated = {name: where for name, where in columns.items() if len(where) > 1}
+    if repeated:
+        listed = "；".join(
+            f"“{name}”（第 {'、'.join(map(str, where))} 列）" for name, where in repeated.items()
+        )
+        raise InvalidInput(
+            "aggregation.duplicate_column",
+            f"表头中有重复的信息项：{listed}。每个信息项只能有一列。",
+            detail={"columns": list(repeated)},
+        )
+    reserved = [n for n in names if n == ROW or n.startswith(JSON_TYPE)]
+    if reserved:
+        raise InvalidInput(
+            "aggregation.reserved_column",
+            f"列名“{reserved[0]}”为平台保留，不能用作信息项名称。",
+            detail={"columns": reserved},
+        )
+    return names
+
+
+def xlsx_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        rows = sheet.iter_rows()
+        header_row = next(rows, None)
+    except Exception:  # calamine raises its own error types (in English) for damaged files
+        raise InvalidInput(
+            "aggregation.malformed_xlsx",
+            "无法读取该 Excel 文件：文件已损坏，或不是 .xlsx 格式的工作簿。"
+            "请在 Excel 中另存为 .xlsx 后重新上传。",
+        ) from None
+    if header_row is None:
+        return
+    header = check_header([_text(h) or "" for h in header_row])
+    buffer: list[list[str | None]] = []
+    first = 2
+    for row in rows:
+        buffer.append([_text(v) if v != "" else None for v in row])
+        if len(buffer) >= batch_rows:
+            yield _frame(header, buffer, first)
+            first += len(buffer)
+            buffer = []
+    if buffer:
+        yield _frame(header, buffer, first)
+
+
+def jsonl_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+    """JSON Lines, UTF-8, one object a line. Lines are read as bytes and decoded one by one, so
+    that a line that is not UTF-8 (or longer than ``MAX_LINE``) is refused with its number."""
+    header: list[str] = []
+    known: set[str] = set()
+    records: list[dict[str, Any]] = []
+    with path.open("rb") as f:
+        number = 0
+        while raw := f.readline(MAX_LINE + 1):
+            number += 1
+            line = _jsonl_line(raw, number)
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                raise InvalidInput(
+                    "aggregation.malformed_jsonl",
+                    f"第 {number} 行不是有效的 JSON 对象。",
+                    detail={"row": number},
+                ) from None
+            if not isinstance(obj, dict):
+                raise InvalidInput(
+                    "aggregation.malformed_jsonl",
+                    f"第 {number} 行不是 JSON 对象（每行应为一条记录）。",
+                    detail={"row": number},
+                )
+            if not known.issuperset(obj):
+                header += [key for key in obj if key not in known]
+                known.update(obj)
+                check_header(header)
+            obj[ROW] = number
+            records.append(obj)
+            if len(records) >= batch_rows:
+                yield _records_frame(header, records)
+                records = []
+    if records:
+        yield _records_frame(header, records)
+
+
+def _jsonl_line(raw: bytes, number: int) -> str:
+    if len(raw) > MAX_LINE:
+        raise InvalidInput(
+            "aggregation.jsonl_line_too_long",
+            f"第 {number} 行超过 {MAX_LINE >> 20} MiB，无法读取。",
+            detail={"row": number},
+        )
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            "aggregation.bad_encoding",
+            f"第 {number} 行含有不是 UTF-8 编码的字节（该行第 {exc.start + 1} 个字节）。"
+            "JSON Lines 文件须为 UTF-8 编码，请另存为 UTF-8 后重新上传。",
+            detail={"row": number},
+        ) from None
+    return line.removeprefix("\ufeff") if number == 1 else line
+
+
+def _json_type(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return None
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    return "array" if isinstance(value, list) else "object"
+
+
+def _records_frame(header: list[str], records: list[dict[str, Any]]) -> pl.DataFrame:
+    data: dict[str, Any] = {ROW: pl.Series(ROW, [r[ROW] for r in records], pl.Int64)}
+    kinds: dict[str, Any] = {}
+    for name in header:
+        values = [r.get(name) for r in records]
+        data[name] = pl.Series(name, [_text(v) for v in values], pl.String)
+        types = [_json_type(v) for v in values]
+        if any(types):
+            side = JSON_TYPE + name.strip()
+            kinds[side] = pl.Series(side, types, pl.String)
+    return pl.DataFrame(data | kinds)
