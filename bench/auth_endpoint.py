@@ -35,6 +35,7 @@ does not depend on how much CPU wrk took from the server. JSON goes to ``bench/o
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import re
@@ -83,7 +84,8 @@ def serve(url: str, port: int, thread_limit: int | None = None, prototypes: bool
     import govdata
     from govdata.core.db import make_engine
     from govdata.core.settings import Settings
-    from govdata.web.app import create_app
+
+    create_app = app_factory()
 
     engine = make_engine(url)
     connects = [0]
@@ -148,6 +150,16 @@ def serve(url: str, port: int, thread_limit: int | None = None, prototypes: bool
         await uvicorn.Server(config).serve()
 
     uvloop.run(run())
+
+
+def app_factory() -> Any:
+    """``create_app`` of the served tree: in the shell package since issue 11, else in web."""
+    for module in ("govdata.app", "govdata.web.app"):
+        try:
+            return getattr(importlib.import_module(module), "create_app")
+        except (ImportError, AttributeError):
+            continue
+    raise SystemExit("the served tree has no create_app in govdata.app or govdata.web.app")
 
 
 def prepare_database(db: str, name: str, pg_database: str) -> str:
