@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -27,6 +28,13 @@ from tests.pgcluster import PgCluster
 from tests.world import World, build_world
 
 BACKEND = os.environ.get("GOVDATA_TEST_DB", "sqlite")
+
+# Hypothesis' deadline and too_slow health check are timing assertions: on a shared 2-core
+# machine they fail whatever the code does. Properties are checked, never their speed.
+hypothesis.settings.register_profile(
+    "govdata", deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow]
+)
+hypothesis.settings.load_profile("govdata")
 
 
 def pytest_report_header() -> str:
