@@ -19,6 +19,7 @@ from govdata.core.logging import configure_logging
 from govdata.core.settings import Settings, get_settings
 from govdata.org import auth
 from govdata.web import errors
+from govdata.web.deps import Authenticator
 from govdata.web.domain import Domain
 from govdata.web.limits import BodySizeLimit
 
@@ -49,7 +50,8 @@ def create_app(
     app.state.domains = domains
     app.state.navigation = navigator(domains)
     # web.deps.Authenticator: who a request acts for (sessions and tokens are org's).
-    app.state.authenticator = auth
+    authenticator: Authenticator = auth  # mypy checks that org.auth fits the protocol
+    app.state.authenticator = authenticator
     # Requests with a session at once: as many as the pool keeps connections (see get_db).
     pool_size = engine.pool.size() if isinstance(engine.pool, QueuePool) else 5
     app.state.db_limiter = anyio.CapacityLimiter(max(pool_size, 1))
