@@ -220,6 +220,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
     from govdata.aggregation import pools, writing
     from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, LoadStatus
     from govdata.aggregation.tables import pool_table_name
+    from govdata.catalog import published
     from govdata.catalog.models import Resource
     from govdata.core.db import make_engine, make_sessionmaker, transaction, utcnow
     from govdata.org.demo import BOOTSTRAP
@@ -230,7 +231,11 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
     for pool_no, (_dept, _name, resource_name, _items) in enumerate(BASE_POOLS):
         started = time.perf_counter()
         with transaction(factory) as session:
-            resource = session.scalars(select(Resource).where(Resource.name == resource_name)).one()
+            code = session.scalars(
+                select(Resource.code).where(Resource.name == resource_name)
+            ).one()
+            resource = published.find(session, code)
+            assert resource is not None
             pool = pools.ensure_pool(session, resource)
             pools.follow_revision(session, pool)
             load = Load(

@@ -19,7 +19,7 @@ from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import NotFound, PermissionDenied
 from govdata.core.ids import make_id_number
-from tests.aggregation.factories import publish, resource_input
+from tests.aggregation.factories import publish, published_form, resource_input
 from tests.aggregation.quality_helpers import (
     beijing,
     fake_base,
@@ -540,7 +540,7 @@ def test_remeasure_needs_loaded_data(session: Session, world: World) -> None:
     from govdata.aggregation import pools
 
     resource = publish(session, world, world.police, person_input("未加载"))
-    pool = pools.ensure_pool(session, resource)
+    pool = pools.ensure_pool(session, published_form(session, resource))
     with pytest.raises(NotFound) as exc:
         quality.remeasure(session, world.actor(session, "officer"), pool.id)
     assert exc.value.code == "aggregation.pool_not_loaded"

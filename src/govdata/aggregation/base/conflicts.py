@@ -31,7 +31,7 @@ from govdata.aggregation.models import (
 from govdata.aggregation.subjects import KEY_COLUMN, dialect_name, key_expr, value_expr
 from govdata.aggregation.tables import LOAD_COLUMN
 from govdata.aggregation.text import plain
-from govdata.catalog.models import Resource
+from govdata.catalog import published
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -223,17 +223,8 @@ def describe_conflicts(
             select(Pool).where(Pool.id.in_({c.other_pool_id for c in conflicts}))
         )
     }
-    resources = {
-        r.id: r
-        for r in session.scalars(
-            select(Resource).where(Resource.id.in_({i.source_resource_id for i in items.values()}))
-        )
-    }
-    depts = department_names(
-        session,
-        {p.department_id for p in pool_rows.values()}
-        | {r.department_id for r in resources.values()},
-    )
+    resources = published.resources(session, {i.source_resource_id for i in items.values()})
+    depts = department_names(session, {p.department_id for p in pool_rows.values()})
     out = {}
     for c in conflicts:
         base = bases[c.base_id]
@@ -245,7 +236,7 @@ def describe_conflicts(
             base_name=base.name,
             item_name=item.name,
             authoritative_resource=f"{res.name}（{res.code}）",
-            authoritative_department=depts.get(res.department_id, ""),
+            authoritative_department=res.department_name,
             other_pool_code=other.code,
             other_pool_name=other.name,
             other_department=depts.get(other.department_id, ""),

@@ -18,7 +18,6 @@ from govdata.aggregation import policy, pools, thematic
 from govdata.aggregation.base import engine
 from govdata.aggregation.base.scope import Scope
 from govdata.aggregation.errors import BaseItemNotFound, DepartmentNotFound, ResourceNotFound
-from govdata.aggregation.labels import department_names
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseItem, BaseKind
 from govdata.aggregation.subjects import (
     KEY_NAME,
@@ -30,8 +29,9 @@ from govdata.aggregation.subjects import (
     require_base,
 )
 from govdata.aggregation.text import plain
-from govdata.catalog.models import Resource, ResourceRevision
-from govdata.catalog.vocab import ShareType
+from govdata.catalog import published
+from govdata.catalog.published import CatalogResource
+from govdata.catalog.vocab import Category, ShareType
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput
@@ -64,17 +64,12 @@ class ItemView:
 
 def describe_items(session: Session, base: BaseDatabase) -> list[ItemView]:
     items = items_of(session, base)
-    resources = {
-        r.id: r
-        for r in session.scalars(
-            select(Resource).where(Resource.id.in_({i.source_resource_id for i in items}))
-        )
-    }
-    depts = department_names(session, {r.department_id for r in resources.values()})
+    sources = published.resources(session, {i.source_resource_id for i in items})
+    layouts = pools.layouts_of(session, (r.published for r in sources.values() if r.published))
     views = []
     for item in items:
-        res = resources[item.source_resource_id]
-        layout = pools.source_layout(session, res)
+        res = sources[item.source_resource_id]
+        layout = layouts.get(res.resource_id)
         col = column_named(layout[0], item.source_item) if layout else None
         views.append(
             ItemView(
@@ -82,7 +77,7 @@ def describe_items(session: Session, base: BaseDatabase) -> list[ItemView]:
                 resource_code=res.code,
                 resource_name=res.name,
                 department_id=res.department_id,
-                department_name=depts.get(res.department_id, ""),
+                department_name=res.department_name,
                 data_type=str(col["data_type"]) if col else None,
             )
         )
@@ -104,24 +99,19 @@ def source_options(session: Session, actor: Actor, kind: BaseKind | str) -> list
     """Published resources whose subject key fits the base, with their items (for the form)."""
     policy.require_read_bases(actor)
     base = require_base(session, kind)
-    rows = session.execute(
-        select(Resource, ResourceRevision)
-        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
-        .where(Resource.withdrawn.is_(False), ResourceRevision.category != "thematic")
-        .order_by(Resource.code)
-    ).all()
-    depts = department_names(session, {r.department_id for r, _ in rows})
     options = []
-    for res, rev in rows:
-        columns, subject = pools.layout(rev)
+    for res in published.listing(session, exclude_category=Category.THEMATIC):
+        if res.withdrawal_pending:
+            continue
+        columns, subject = pools.layout(res)
         if not fits(base.kind, columns, subject):
             continue
         options.append(
             SourceOption(
-                resource_id=res.id,
+                resource_id=res.resource_id,
                 code=res.code,
                 name=res.name,
-                department_name=depts.get(res.department_id, ""),
+                department_name=res.department_name,
                 items=[c["name"] for c in columns if c["column"] != subject],
             )
         )
@@ -202,16 +192,16 @@ def set_lead(
 
 def _check_source(
     session: Session, base: BaseDatabase, name: str, resource_code: str, source_item: str
-) -> Resource:
+) -> CatalogResource:
     """The source must be a published resource with the item, keyed as the base (Art. 16)."""
     resource_code = plain(resource_code, "资源代码")
     source_item = plain(source_item, "信息项名称")
-    resource = session.scalars(select(Resource).where(Resource.code == resource_code)).one_or_none()
+    resource = published.resource(session, resource_code)
     if resource is None:
         raise ResourceNotFound(resource_code)
-    revision = pools.published_revision(session, resource)
-    layout = pools.source_layout(session, resource)
-    if revision is None or layout is None:
+    carried = resource.published
+    layout = pools.layouts_of(session, [carried]).get(resource.resource_id) if carried else None
+    if carried is None or layout is None:
         raise InvalidInput(
             "aggregation.source_not_published",
             f"资源 {resource.code} 不在已发布的政务数据资源目录中，不能作为权威来源（第十二条）。",
@@ -234,8 +224,8 @@ def _check_source(
             "aggregation.source_item_is_key",
             f"“{source_item}”是主体标识，不能作为基础信息项的来源。",
         )
-    item = next((i for i in revision.data.get("items", []) if i["name"] == source_item), None)
-    if item is not None and item.get("share_type") != ShareType.UNCONDITIONAL.value:
+    item = carried.item(source_item)
+    if item is not None and item.share_type != ShareType.UNCONDITIONAL:
         raise InvalidInput(
             "aggregation.base_item_not_shared",
             f"信息项“{source_item}”未设为无条件共享；基础数据库的基础信息项应当无条件共享"
@@ -287,7 +277,9 @@ def add_item(
         select(BaseItem).where(BaseItem.base_id == base.id, BaseItem.name == name)
     ).one_or_none()
     if existing is not None:
-        res = session.get(Resource, existing.source_resource_id)
+        res = published.resources(session, [existing.source_resource_id]).get(
+            existing.source_resource_id
+        )
         raise Conflict(
             "aggregation.base_item_has_source",
             f"基础信息项“{name}”已有权威来源（{res.name if res else ''}）；一数一源，"
@@ -301,7 +293,7 @@ def add_item(
         base_id=base.id,
         name=name,
         position=position,
-        source_resource_id=resource.id,
+        source_resource_id=resource.resource_id,
         source_item=source_item.strip(),
         defined_by=actor.person_id,
     )
@@ -341,11 +333,11 @@ def set_source(
     policy.require_manage_base(actor, base)
     item = _item(session, base, name)
     resource = _check_source(session, base, item.name, source_resource_code, source_item)
-    old = session.get(Resource, item.source_resource_id)
+    old = published.resources(session, [item.source_resource_id]).get(item.source_resource_id)
     old_item = item.source_item
-    if resource.id == item.source_resource_id and source_item.strip() == old_item:
+    if resource.resource_id == item.source_resource_id and source_item.strip() == old_item:
         return item
-    item.source_resource_id = resource.id
+    item.source_resource_id = resource.resource_id
     item.source_item = source_item.strip()
     session.flush()
     engine.refresh_item(session, base, item)

@@ -18,7 +18,7 @@ from govdata.aggregation.labels import department_names
 from govdata.aggregation.models import BaseConflict, BaseKind, ConflictStatus, Load, Pool
 from govdata.aggregation.subjects import KEY_COLUMN, KEY_LENGTH, base_table, items_of, require_base
 from govdata.aggregation.text import plain
-from govdata.catalog.models import Resource
+from govdata.catalog import published
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.errors import InvalidInput
@@ -114,19 +114,19 @@ def _provenance(session: Session, load_ids: set[int]) -> dict[int, Provenance]:
     if not load_ids:
         return {}
     rows = session.execute(
-        select(Load.id, Load.finished_at, Pool.department_id, Resource.code, Resource.name)
+        select(Load.id, Load.finished_at, Pool.department_id, Pool.resource_id)
         .join(Pool, Pool.id == Load.pool_id)
-        .join(Resource, Resource.id == Pool.resource_id)
         .where(Load.id.in_(load_ids))
     ).all()
     depts = department_names(session, {int(r[2]) for r in rows})
+    resources = published.resources(session, {int(r[3]) for r in rows})
     return {
         int(r[0]): Provenance(
             load_id=int(r[0]),
             department_id=int(r[2]),
             department_name=depts.get(int(r[2]), ""),
-            resource_code=str(r[3]),
-            resource_name=str(r[4]),
+            resource_code=resources[int(r[3])].code,
+            resource_name=resources[int(r[3])].name,
             loaded_at=r[1],
         )
         for r in rows

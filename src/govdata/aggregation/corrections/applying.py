@@ -14,7 +14,7 @@ from govdata.aggregation.corrections.queries import open_correction
 from govdata.aggregation.corrections.values import locate, parse_value, rule_for, value_text
 from govdata.aggregation.errors import PoolNotFound
 from govdata.aggregation.models import Correction, CorrectionStatus, Pool
-from govdata.catalog.models import Resource, ResourceRevision
+from govdata.catalog import published
 from govdata.catalog.vocab import OpenType
 from govdata.core import audit, calendar
 from govdata.core.actor import Actor, Role
@@ -73,17 +73,15 @@ def check_applicant(session: Session, actor: Actor, pool: Pool) -> None:
 def _public_pool(session: Session, pool_id: int) -> Pool:
     """A pool the public may challenge: its resource is in the open catalog without conditions
     (Art. 30); anything else is "not found", never a hint of what the pool holds."""
-    pool = session.scalar(
-        select(Pool)
-        .join(Resource, Resource.id == Pool.resource_id)
-        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
-        .where(
-            Pool.id == pool_id,
-            Resource.withdrawn.is_(False),
-            ResourceRevision.open_type == OpenType.UNCONDITIONAL.value,
-        )
-    )
+    pool = session.get(Pool, pool_id)
     if pool is None:
+        raise PoolNotFound()
+    resource = published.get_many(session, [pool.resource_id]).get(pool.resource_id)
+    if (
+        resource is None
+        or resource.withdrawal_pending
+        or resource.open_type != OpenType.UNCONDITIONAL
+    ):
         raise PoolNotFound()
     return pool
 

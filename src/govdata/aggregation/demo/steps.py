@@ -28,11 +28,10 @@ from govdata.aggregation.models import (
     QuarantinedRow,
     ThematicDatabase,
 )
-from govdata.catalog import review, service
-from govdata.catalog.models import EntryStatus, Resource, ReviewEntry, Submission, SubmissionStatus
+from govdata.catalog import review, service, submissions
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.org.demo import BOOTSTRAP
-from govdata.org.models import Department, Person
+from govdata.org.models import Department, Person, Region
 from govdata.org.service import role_grants
 
 
@@ -108,14 +107,14 @@ def publish(session: Session, depts: dict[str, Department], actors: Actors) -> d
         for handle, (dept, data) in RESOURCES.items()
     }
     codes = {handle: r.code for handle, r in created.items()}
-    for name in dict.fromkeys(dept for dept, _ in RESOURCES.values()):
+    submitted = [
         review.submit(session, BOOTSTRAP, depts[name].id, note="汇聚演示：新增数据资源")
-    regions = session.scalars(
-        select(Submission.region_id)
-        .where(Submission.status == SubmissionStatus.PENDING_DISTRICT)
-        .distinct()
-    ).all()
-    for region_id in sorted(regions):
+        for name in dict.fromkeys(dept for dept, _ in RESOURCES.values())
+    ]
+    for region_id in sorted({s.region_id for s in submitted}):
+        region = session.get(Region, region_id)
+        if region is None or region.is_city:
+            continue  # a city department's list goes to the city bureau directly (Art. 12)
         compiler = actors.district
         if compiler is None or region_id not in compiler.region_ids():
             compiler = Actor(
@@ -124,13 +123,11 @@ def publish(session: Session, depts: dict[str, Department], actors: Actors) -> d
                 grants=(RoleGrant(Role.DISTRICT_BUREAU_ADMIN, region_id=region_id),),
             )
         review.compile_district(session, compiler, region_id, note="汇聚演示：区县汇总")
-    ids = [r.id for r in created.values()]
-    for entry_id in session.scalars(
-        select(ReviewEntry.id).where(
-            ReviewEntry.resource_id.in_(ids), ReviewEntry.status == EntryStatus.PENDING
-        )
-    ).all():
-        review.decide(session, BOOTSTRAP, entry_id, approve=True)
+    ids = {r.id for r in created.values()}
+    for submission in submitted:
+        for entry in submissions.get_submission(session, BOOTSTRAP, submission.id).entries:
+            if entry.resource_id in ids:
+                review.decide(session, BOOTSTRAP, entry.id, approve=True)
     review.publish(
         session,
         BOOTSTRAP,
@@ -170,12 +167,7 @@ def create_loads(
 def set_specs(session: Session, actors: Actors, codes: dict[str, str]) -> None:
     for handle, rules in SPECS.items():
         dept, _data = RESOURCES[handle]
-        pool_id = session.scalar(
-            select(Pool.id)
-            .join(Resource, Resource.id == Pool.resource_id)
-            .where(Resource.code == codes[handle])
-        )
-        assert pool_id is not None
+        pool_id = _pool_id(session, codes[handle])
         for item, required, allowed in rules:
             specs.set_spec(
                 session,
@@ -243,9 +235,7 @@ def define_thematic(
 
 
 def _pool_id(session: Session, code: str) -> int:
-    pool_id = session.scalar(
-        select(Pool.id).join(Resource, Resource.id == Pool.resource_id).where(Resource.code == code)
-    )
+    pool_id = session.scalar(select(Pool.id).where(Pool.code == code))
     assert pool_id is not None
     return pool_id
 
@@ -317,11 +307,7 @@ def apply_corrections(
 
 
 def summary(session: Session, codes: dict[str, str]) -> DemoPools:
-    pool_ids = (
-        select(Pool.id)
-        .join(Resource, Resource.id == Pool.resource_id)
-        .where(Resource.code.in_(list(codes.values())))
-    )
+    pool_ids = select(Pool.id).where(Pool.code.in_(list(codes.values())))
     load_ids = select(Load.id).where(Load.pool_id.in_(pool_ids))
     rows: dict[str, int] = {
         str(k): int(n)

@@ -16,13 +16,12 @@ from govdata.aggregation import policy, pools
 from govdata.aggregation.models import Pool, QualitySnapshot
 from govdata.aggregation.quality.timeliness import (
     Timeliness,
-    current_version,
     department_in_scope,
     late_flag,
     responsibility_base,
     timeliness_rows,
 )
-from govdata.catalog.models import ResourceRevision
+from govdata.catalog import published
 from govdata.core.actor import Actor
 from govdata.core.calendar import CITY_TZ
 from govdata.core.calendar import today as city_today
@@ -211,17 +210,18 @@ def _timeliness_by_department(
     """Per department: resources responsible for, loaded at least once, late."""
     if version_id is None:
         return {}
-    late = late_flag(today)
+    members = published.members(version_id)
+    late = late_flag(today, members.c.update_cycle)
     stmt = (
         responsibility_base(
-            version_id,
-            ResourceRevision.department_id,
+            members,
+            members.c.department_id,
             func.count(),
             func.count(Pool.loaded_at),
             func.sum(late),
         )
         .where(scope)
-        .group_by(ResourceRevision.department_id)
+        .group_by(members.c.department_id)
     )
     return {
         dept: (int(n), int(loaded), int(n_late or 0))
@@ -299,7 +299,7 @@ def department_quality(
     its responsibility list against the update cycles, and the daily trend."""
     dept = department_in_scope(session, actor, department_id)
     day = today or city_today()
-    version = current_version(session)
+    version = published.current_version(session)
     scope = Department.id == dept.id
     summaries = _summaries(session, scope, version.id if version else None, day)
     summary = (
@@ -334,7 +334,7 @@ def city_quality(session: Session, actor: Actor, *, today: date | None = None) -
     policy.require_read_overview(actor)
     scope = policy.quality_scope(actor)
     day = today or city_today()
-    version = current_version(session)
+    version = published.current_version(session)
     summaries = _summaries(session, scope, version.id if version else None, day)
     m = QualitySnapshot
     score = (m.completeness + m.validity + m.uniqueness + func.coalesce(m.consistency, 0.0)) / (

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select
+from sqlalchemy import ColumnElement, Subquery, and_, case, literal, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy
 from govdata.aggregation.errors import DepartmentNotFound
 from govdata.aggregation.models import Pool
-from govdata.catalog.models import CatalogVersion, CatalogVersionMember, ResourceRevision
+from govdata.catalog import published
 from govdata.catalog.vocab import UpdateCycle
 from govdata.core.actor import Actor
 from govdata.core.calendar import CITY_TZ
@@ -78,9 +78,9 @@ def _local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), CITY_TZ).astimezone(UTC)
 
 
-def late_flag(today: date) -> ColumnElement[int]:
-    """1 when the resource is late on ``today``, else 0, as SQL over the current revision's
-    cycle and its pool's ``loaded_at``.
+def late_flag(today: date, cycle_column: ColumnElement[str]) -> ColumnElement[int]:
+    """1 when the resource is late on ``today``, else 0, as SQL over its cycle in the current
+    version (``cycle_column``) and its pool's ``loaded_at``.
 
     Late means today > loaded_on + max_days (calendar days, Beijing dates), that is: loaded
     before the start of day ``today − max_days``. Never loaded is late; irregular never is.
@@ -93,7 +93,7 @@ def late_flag(today: date) -> ColumnElement[int]:
         whens.append(
             (
                 and_(
-                    ResourceRevision.update_cycle == cycle.value,
+                    cycle_column == cycle.value,
                     or_(Pool.loaded_at.is_(None), Pool.loaded_at < threshold),
                 ),
                 literal(1),
@@ -102,20 +102,15 @@ def late_flag(today: date) -> ColumnElement[int]:
     return case(*whens, else_=literal(0))
 
 
-def current_version(session: Session) -> CatalogVersion | None:
-    return session.scalar(select(CatalogVersion).order_by(CatalogVersion.number.desc()).limit(1))
-
-
-def responsibility_base(version_id: int, *columns: Any) -> Any:
-    """``columns`` over the revisions of a version, their department and their pool (outer):
-    the responsibility lists (Art. 13) joined to what was loaded."""
+def responsibility_base(members: Subquery, *columns: Any) -> Any:
+    """``columns`` over a version's resources (``catalog.published.members``), their
+    department and their pool (outer): the responsibility lists (Art. 13) joined to what was
+    loaded."""
     return (
         select(*columns)
-        .select_from(ResourceRevision)
-        .join(CatalogVersionMember, CatalogVersionMember.revision_id == ResourceRevision.id)
-        .join(Department, Department.id == ResourceRevision.department_id)
-        .outerjoin(Pool, Pool.resource_id == ResourceRevision.resource_id)
-        .where(CatalogVersionMember.version_id == version_id)
+        .select_from(members)
+        .join(Department, Department.id == members.c.department_id)
+        .outerjoin(Pool, Pool.resource_id == members.c.resource_id)
     )
 
 
@@ -129,29 +124,30 @@ def timeliness_rows(
     late_only: bool = False,
     limit: int | None = None,
 ) -> list[Timeliness]:
-    version = current_version(session)
+    version = published.current_version(session)
     if version is None:
         return []
-    late = late_flag(today)
+    members = published.members(version.id)
+    late = late_flag(today, members.c.update_cycle)
     stmt = (
         responsibility_base(
-            version.id,
-            ResourceRevision.resource_id,
-            ResourceRevision.code,
-            ResourceRevision.name,
-            ResourceRevision.department_id,
-            ResourceRevision.update_cycle,
+            members,
+            members.c.resource_id,
+            members.c.code,
+            members.c.name,
+            members.c.department_id,
+            members.c.update_cycle,
             Pool.id,
             Pool.loaded_at,
             late.label("late"),
         )
         .where(policy.quality_scope(actor))
-        .order_by(Department.code, ResourceRevision.code)
+        .order_by(Department.code, members.c.code)
     )
     if department_id is not None:
-        stmt = stmt.where(ResourceRevision.department_id == department_id)
+        stmt = stmt.where(members.c.department_id == department_id)
     if resource_id is not None:
-        stmt = stmt.where(ResourceRevision.resource_id == resource_id)
+        stmt = stmt.where(members.c.resource_id == resource_id)
     if late_only:
         stmt = stmt.where(late == 1)
     if limit is not None:

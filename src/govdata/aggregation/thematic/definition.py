@@ -30,7 +30,6 @@ from pydantic import (
     field_validator,
 )
 from pydantic_core import PydanticCustomError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import pools
@@ -38,7 +37,8 @@ from govdata.aggregation.errors import BadText, ThematicInvalid
 from govdata.aggregation.models import BaseDatabase, BaseKind, ThematicDatabase
 from govdata.aggregation.subjects import column_named, find_base, fits, items_of
 from govdata.aggregation.text import plain
-from govdata.catalog.models import Resource, ResourceRevision
+from govdata.catalog import published
+from govdata.catalog.published import CatalogResource, PublishedResource
 from govdata.catalog.vocab import ShareType
 
 OPERATORS: dict[str, str] = {
@@ -191,21 +191,15 @@ def base_of(session: Session, definition: ThematicDefinition) -> BaseDatabase:
     return base
 
 
-def _resource(session: Session, code: str) -> tuple[Resource, ResourceRevision]:
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
+def _published(found: CatalogResource | None, code: str) -> PublishedResource:
+    if found is None:
         raise ThematicInvalid("resource_unknown", f"未找到代码为 {code} 的政务数据资源。")
-    revision = pools.published_revision(session, resource)
-    if revision is None:
+    if found.published is None or found.published.withdrawal_pending:
         raise ThematicInvalid(
             "resource_not_published",
-            f"资源“{resource.name}”（{code}）不在已发布的政务数据资源目录中（第十二条）。",
+            f"资源“{found.name}”（{code}）不在已发布的政务数据资源目录中（第十二条）。",
         )
-    return resource, revision
-
-
-def _revision_item(revision: ResourceRevision, name: str) -> dict[str, Any] | None:
-    return next((i for i in revision.data.get("items", []) if i["name"] == name), None)
+    return found.published
 
 
 def resolve(
@@ -231,13 +225,19 @@ def resolve(
         labels.add(col.label)
         columns.append(col)
 
-    for name in definition.base_items:
-        item = items.get(name)
+    chosen = [items.get(name) for name in definition.base_items]
+    sources = published.resources(session, {i.source_resource_id for i in chosen if i})
+    codes = {p.resource_code for p in definition.pool_items}
+    named = published.resources_by_code(session, codes)
+    layouts = pools.layouts_of(
+        session,
+        [r.published for r in (*sources.values(), *named.values()) if r.published is not None],
+    )
+    for name, item in zip(definition.base_items, chosen, strict=True):
         if item is None:
             raise ThematicInvalid("unknown_base_item", f"{base.name}没有基础信息项“{name}”。")
-        source = session.get(Resource, item.source_resource_id)
-        assert source is not None
-        layout = pools.source_layout(session, source)
+        source = sources[item.source_resource_id]
+        layout = layouts.get(source.resource_id)
         col = column_named(layout[0], item.source_item) if layout else None
         add(
             ThematicColumn(
@@ -255,15 +255,13 @@ def resolve(
         code, name = entry.resource_code, entry.item
         label = entry.label or name
         try:
-            resource, revision = _resource(session, code)
+            resource = _published(named.get(code), code)
         except ThematicInvalid:
             if strict:
                 raise
             add(ThematicColumn(f"t{len(columns) + 1}", label, "pool", name, code, "C", None, ""))
             continue
-        layout = pools.source_layout(session, resource)
-        assert layout is not None
-        cols, subject = layout
+        cols, subject = layouts[resource.resource_id]
         if strict and not fits(base.kind, cols, subject):
             raise ThematicInvalid(
                 "key_mismatch",
@@ -272,8 +270,8 @@ def resolve(
         col = column_named(cols, name)
         if strict and (col is None or col["column"] == subject):
             raise ThematicInvalid("pool_item_unknown", f"资源“{resource.name}”没有信息项“{name}”。")
-        rev_item = _revision_item(revision, name) or {}
-        share = str(rev_item.get("share_type") or revision.share_type)
+        published_item = resource.item(name)
+        share = (published_item.share_type if published_item else resource.share_type).value
         if (
             department_id is not None
             and resource.department_id != department_id

@@ -14,7 +14,8 @@ from govdata.aggregation.errors import ThematicNotFound
 from govdata.aggregation.models import ThematicDatabase
 from govdata.aggregation.thematic import definition
 from govdata.aggregation.thematic.definition import ThematicColumn
-from govdata.catalog.models import Resource
+from govdata.catalog import published
+from govdata.catalog.published import CatalogResource
 from govdata.core.actor import Actor
 from govdata.core.errors import DomainError
 
@@ -79,5 +80,8 @@ def describe(session: Session, db: ThematicDatabase) -> list[ThematicColumn]:
         return []
 
 
-def registered_resource(session: Session, db: ThematicDatabase) -> Resource | None:
-    return session.get(Resource, db.resource_id) if db.resource_id else None
+def registered_resource(session: Session, db: ThematicDatabase) -> CatalogResource | None:
+    """The thematic resource it is registered as in its department's catalog list."""
+    if db.resource_id is None:
+        return None
+    return published.resources(session, [db.resource_id]).get(db.resource_id)

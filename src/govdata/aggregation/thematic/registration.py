@@ -21,8 +21,8 @@ from govdata.aggregation.text import plain
 from govdata.aggregation.thematic import definition as definitions
 from govdata.aggregation.thematic.definition import ThematicColumn, ThematicDefinition
 from govdata.aggregation.thematic.materialize import materialize
+from govdata.catalog import published
 from govdata.catalog import service as catalog_service
-from govdata.catalog.models import Resource, ResourceRevision
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.catalog.vocab import (
     Category,
@@ -99,8 +99,7 @@ def define(
         session.add(db)
         session.flush()
         materialize(session, db)
-        resource = _register(session, actor, db, norm, columns, legal_basis)
-        db.resource_id = resource.id
+        db.resource_id, code = _register(session, actor, db, norm, columns, legal_basis)
         session.flush()
     audit.record(
         session,
@@ -108,8 +107,8 @@ def define(
         "aggregation.thematic.define",
         object_type="thematic_database",
         object_id=db.id,
-        summary=f"建立主题数据库“{name}”（{db.row_count} 行），登记为目录资源 {resource.code}",
-        change={"name": name, "definition": norm.stored(), "resource": resource.code},
+        summary=f"建立主题数据库“{name}”（{db.row_count} 行），登记为目录资源 {code}",
+        change={"name": name, "definition": norm.stored(), "resource": code},
         department_id=dept.id,
     )
     return db
@@ -129,29 +128,21 @@ def _register(
     spec: ThematicDefinition,
     columns: list[ThematicColumn],
     legal_basis: str,
-) -> Resource:
-    """The thematic resource in the department's catalog list: its items are the subject key
-    and the columns; its basis, security level and update cycle follow its sources."""
+) -> tuple[int, str]:
+    """Register the thematic resource in the department's catalog list: its items are the
+    subject key and the columns; its basis, security level and update cycle follow its
+    sources. Returns the resource's id and code."""
     base = definitions.base_of(session, spec)
     kind = BaseKind(base.kind)
-    codes = {c.resource_code for c in columns}
-    revisions = list(
-        session.scalars(
-            select(ResourceRevision)
-            .join(Resource, Resource.published_revision_id == ResourceRevision.id)
-            .where(Resource.code.in_(codes))
-        )
-    )
-    bases = [str(r.data.get("legal_basis") or "").strip() for r in revisions]
+    sources = published.listing(session, codes={c.resource_code for c in columns})
+    bases = [r.legal_basis.strip() for r in sources]
     basis = legal_basis.strip() or "；".join(dict.fromkeys(b for b in bases if b))
-    levels = [str(r.data.get("security_level") or "internal") for r in revisions]
+    # The strictest of the sources' security levels (Art. 11), the shortest update cycle.
     security = max(
-        levels or ["internal"], key=lambda s: SECURITY_ORDER.index(s) if s in SECURITY_ORDER else 1
+        [r.security_level for r in sources] or [SecurityLevel.INTERNAL],
+        key=lambda s: SECURITY_ORDER.index(s.value),
     )
-    cycles = [
-        UpdateCycle(r.update_cycle) for r in revisions if r.update_cycle in _values(UpdateCycle)
-    ]
-    timed = [c for c in cycles if c.max_days is not None]
+    timed = [r.update_cycle for r in sources if r.update_cycle.max_days is not None]
     cycle = min(timed, key=lambda c: c.max_days or 0) if timed else UpdateCycle.IRREGULAR
     items = [
         InfoItemIn(
@@ -189,8 +180,9 @@ def _register(
         open_type=OpenType.NONE,
         legal_basis=basis,
         update_cycle=cycle,
-        security_level=SecurityLevel(security),
+        security_level=security,
         subject_kind=SUBJECT_KINDS[kind],
         items=items,
     )
-    return catalog_service.create_resource(session, actor, db.department_id, data)
+    created = catalog_service.create_resource(session, actor, db.department_id, data)
+    return created.id, created.code
