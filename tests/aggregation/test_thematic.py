@@ -160,6 +160,63 @@ def test_definitions_are_validated_with_stable_codes(
     assert session.scalar(select(func.count()).select_from(ThematicDatabase)) == 0
 
 
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        ({"base_items": ["姓名"]}, "aggregation.thematic_unknown_base"),
+        ({"base_kind": "person", "base_items": ["姓\x00名"]}, "aggregation.bad_text"),
+        ({"base_kind": "person", "base_items": ["  "]}, "aggregation.thematic_bad_definition"),
+        (
+            {"base_kind": "person", "pool_items": [{"resource_code": "1", "item": "x" * 101}]},
+            "aggregation.thematic_bad_definition",
+        ),
+        ({"base_kind": "person", "filters": ["姓名 = 张三"]}, "aggregation.thematic_bad_filter"),
+        (
+            {"base_kind": "person", "filters": [{"item": "姓名"}]},
+            "aggregation.thematic_bad_operator",
+        ),
+        (
+            {"base_kind": "person", "filters": [{"item": "姓名", "op": "eq", "value": {"a": 1}}]},
+            "aggregation.thematic_bad_filter_value",
+        ),
+        (
+            {"base_kind": "person", "filters": [{"item": "姓名", "op": "eq", "value": 1}] * 21},
+            "aggregation.thematic_too_many",
+        ),
+    ],
+)
+def test_a_definitions_shape_is_refused_with_stable_codes(data: dict[str, Any], code: str) -> None:
+    """One model serves the API (422 on a bad shape) and the form and the store (these codes)."""
+    with pytest.raises(DomainError) as err:
+        thematic.ThematicDefinition.parse(data)
+    assert err.value.code == code
+    assert err.value.message and err.value.status == 400
+
+
+def test_a_definition_is_stored_as_it_was_checked(session: Session, world: World) -> None:
+    c = build_city(session, world)
+    db = _define(
+        session,
+        world,
+        c,
+        pool_items=[{"resource_code": c.market_res.code, "item": "从业人数", "label": " "}],
+        filters=[
+            {"item": "从业人数", "op": "ge", "value": "2"},
+            {"item": "姓名", "op": "not_null"},
+        ],
+    )
+    assert db.definition == {
+        "base_kind": "person",
+        "base_items": ["姓名", "出生日期"],
+        "pool_items": [{"resource_code": c.market_res.code, "item": "从业人数"}],
+        "filters": [
+            {"item": "从业人数", "op": "ge", "value": 2.0},
+            {"item": "姓名", "op": "not_null"},
+        ],
+    }
+    assert thematic.ThematicDefinition.parse(db.definition).stored() == db.definition
+
+
 def test_a_pool_keyed_otherwise_and_an_unpublished_resource_are_refused(
     session: Session, world: World
 ) -> None:  # Art. 12, 16

@@ -128,6 +128,7 @@ def _refusal(exc: ValidationError) -> ThematicInvalid | BadText:
     error = exc.errors()[0]
     loc, kind = error["loc"], error["type"]
     where = str(loc[0]) if loc else ""
+    given = "" if kind == "missing" else error.get("input")
     if kind == "control_character":
         return BadText({"filters": "筛选条件", "pool_items": "资源池信息项"}.get(where, "定义"))
     if kind == "too_long" and len(loc) == 1:
@@ -135,13 +136,13 @@ def _refusal(exc: ValidationError) -> ThematicInvalid | BadText:
             return ThematicInvalid("too_many", f"筛选条件最多 {MAX_FILTERS} 个。")
         return ThematicInvalid("too_many", f"一个主题数据库最多 {MAX_COLUMNS} 列。")
     if where == "base_kind":
-        return ThematicInvalid("unknown_base", f"“{error.get('input')}”不是基础数据库的种类。")
+        return ThematicInvalid("unknown_base", f"“{given}”不是基础数据库的种类。")
     if where == "filters" and len(loc) > 2:
         field = str(loc[2])
         if field == "op":
             return ThematicInvalid(
                 "bad_operator",
-                f"“{error.get('input')}”不是允许的筛选运算；可用：{'、'.join(OPERATORS)}。",
+                f"“{given}”不是允许的筛选运算；可用：{'、'.join(OPERATORS)}。",
             )
         if field == "value":
             return ThematicInvalid(
