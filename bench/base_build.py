@@ -220,6 +220,7 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
     from govdata.aggregation import pools, writing
     from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, LoadStatus
     from govdata.aggregation.tables import pool_table_name
+    from govdata.catalog import published
     from govdata.catalog.models import Resource
     from govdata.core.db import make_engine, make_sessionmaker, transaction, utcnow
     from govdata.org.demo import BOOTSTRAP
@@ -230,7 +231,11 @@ def fill_pools(url: str, rows: int) -> dict[str, Any]:
     for pool_no, (_dept, _name, resource_name, _items) in enumerate(BASE_POOLS):
         started = time.perf_counter()
         with transaction(factory) as session:
-            resource = session.scalars(select(Resource).where(Resource.name == resource_name)).one()
+            code = session.scalars(
+                select(Resource.code).where(Resource.name == resource_name)
+            ).one()
+            resource = published.find(session, code)
+            assert resource is not None
             pool = pools.ensure_pool(session, resource)
             pools.follow_revision(session, pool)
             load = Load(
@@ -366,6 +371,8 @@ def _floor_sql(dialect: str, session: Any) -> tuple[str, str]:
 
 def child(step: str, url: str, delta: Path | None) -> dict[str, Any]:
     from govdata.aggregation import base, loading, tasks, thematic
+    from govdata.aggregation.base import conflicts
+    from govdata.aggregation.base import engine as base_engine
     from govdata.aggregation.models import BadRowPolicy, BaseConflict, BaseDatabase, Load, LoadMode
     from govdata.aggregation.models import Pool as PoolModel
     from govdata.catalog.models import Resource
@@ -392,10 +399,10 @@ def child(step: str, url: str, delta: Path | None) -> dict[str, Any]:
 
         setattr(owner, name, timed)
 
-    wrap(base, "_full_build", "merge + conflicts (_full_build)")
-    wrap(base, "_recompute_conflicts", "conflicts (_recompute_conflicts)")
-    wrap(base, "_apply_source", "values from the source (_apply_source)")
-    wrap(base, "_prune", "_prune")
+    wrap(base_engine, "_full_build", "merge + conflicts (engine._full_build)")
+    wrap(conflicts, "recompute", "conflicts (conflicts.recompute)")
+    wrap(base_engine, "_apply_source", "values from the source (engine._apply_source)")
+    wrap(base_engine, "prune", "engine.prune")
     wrap(base, "rebuild_after_load", "base.rebuild_after_load")
     wrap(thematic, "refresh_for_base", "thematic.refresh_for_base")
     wrap(thematic, "refresh_dependents", "thematic.refresh_dependents")

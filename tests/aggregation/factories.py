@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 from govdata.aggregation import pools
 from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, LoadStatus, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table_name
-from govdata.catalog import review, service
+from govdata.catalog import published, review, service
 from govdata.catalog.models import Resource, ReviewEntry
+from govdata.catalog.published import PublishedResource
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -81,6 +82,13 @@ def person_pool_resource(
     )
 
 
+def published_form(session: Session, resource: Resource) -> PublishedResource:
+    """The published catalog's form of a resource (``catalog.published``)."""
+    found = published.find(session, resource.code)
+    assert found is not None, f"{resource.code} is not published"
+    return found
+
+
 def fill_pool(
     session: Session,
     actor: Actor,
@@ -90,7 +98,7 @@ def fill_pool(
     loaded_at: Any = None,
 ) -> tuple[Pool, Load]:
     """Install ``rows`` (item name -> typed value) as the pool's current data via a load record."""
-    pool = pools.ensure_pool(session, resource)
+    pool = pools.ensure_pool(session, published_form(session, resource))
     pools.follow_revision(session, pool)
     load = Load(
         pool_id=pool.id,

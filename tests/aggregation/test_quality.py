@@ -12,14 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import loading, quality
+from govdata.aggregation import loading, policy, quality
 from govdata.aggregation.models import BadRowPolicy, QualitySnapshot
 from govdata.catalog.vocab import UpdateCycle
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import NotFound, PermissionDenied
 from govdata.core.ids import make_id_number
-from tests.aggregation.factories import publish, resource_input
+from tests.aggregation.factories import publish, published_form, resource_input
 from tests.aggregation.quality_helpers import (
     beijing,
     fake_base,
@@ -490,7 +490,7 @@ def test_the_overview_is_for_supervisors(session: Session, world: World, usernam
     with pytest.raises(PermissionDenied) as exc:
         quality.city_quality(session, world.actor(session, username))
     assert exc.value.code == "aggregation.quality_overview_forbidden"
-    assert quality.home_department(world.actor(session, username)) == world.police
+    assert policy.quality_home_department(world.actor(session, username)) == world.police
 
 
 def test_auditors_read_everything_but_do_not_measure(
@@ -540,7 +540,7 @@ def test_remeasure_needs_loaded_data(session: Session, world: World) -> None:
     from govdata.aggregation import pools
 
     resource = publish(session, world, world.police, person_input("未加载"))
-    pool = pools.ensure_pool(session, resource)
+    pool = pools.ensure_pool(session, published_form(session, resource))
     with pytest.raises(NotFound) as exc:
         quality.remeasure(session, world.actor(session, "officer"), pool.id)
     assert exc.value.code == "aggregation.pool_not_loaded"

@@ -1,13 +1,14 @@
 """Pools (部门政务数据资源池, Art. 17 ¶1): one per published resource, its data a typed table.
 
-A pool follows its resource's published revision: the revision's info items are the data
-table's columns (``tables.py``). A pool is created the first time data is loaded for it; a
-resource that is not in the published catalog has no pool (its department must publish it in
-its catalog list first, Art. 12).
+A pool follows its resource's published revision, read through ``catalog.published``: the
+revision's info items are the data table's columns (``tables.py``). A pool is created the first
+time data is loaded for it; a resource that is not in the published catalog has no pool (its
+department must publish it in its catalog list first, Art. 12).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,78 +16,64 @@ from sqlalchemy import Connection, Index, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy
+from govdata.aggregation.errors import PoolNotFound, ResourceNotFound, ResourceNotPublished
 from govdata.aggregation.models import Load, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
-from govdata.catalog.models import Resource, ResourceRevision
-from govdata.catalog.vocab import ID_NUMBER_ITEM_NAMES, USCC_ITEM_NAMES, SubjectKind
+from govdata.catalog import published
+from govdata.catalog.published import CatalogResource, PublishedResource
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
-from govdata.core.errors import InvalidInput, NotFound
 
-NOT_FOUND = NotFound("aggregation.pool_not_found", "未找到该数据资源池。")
+#: A data table's layout: ``Pool.columns`` and the subject key's column.
+Layout = tuple[list[dict[str, Any]], str | None]
 
 
-def layout(revision: ResourceRevision) -> tuple[list[dict[str, Any]], str | None]:
-    """The data table's columns for a published revision, and the subject key's column.
-
-    The subject key is the item marked as such in the catalog; failing that, the resource's
-    公民身份号码 (persons) or 统一社会信用代码 (legal persons) item (Art. 16).
-    """
-    items = list(revision.data.get("items", []))
-    columns = [
+def layout(resource: PublishedResource) -> Layout:
+    """The data table's columns for a published resource, and the subject key's column: its
+    info items in order (``c1…cN``); the subject key is ``PublishedResource.subject_key``
+    (the item marked as such, else the 公民身份号码 or 统一社会信用代码 item, Art. 16)."""
+    columns: list[dict[str, Any]] = [
         {
-            "name": it["name"],
+            "name": it.name,
             "column": f"c{i + 1}",
-            "data_type": it["data_type"],
-            "length": it.get("length"),
-            "is_subject_key": bool(it.get("is_subject_key")),
+            "data_type": it.data_type.value,
+            "length": it.length,
+            "is_subject_key": it.is_subject_key,
         }
-        for i, it in enumerate(items)
+        for i, it in enumerate(resource.items)
     ]
-    subject = next((c["column"] for c in columns if c["is_subject_key"]), None)
-    if subject is None:
-        kind = str(revision.data.get("subject_kind", ""))
-        names = {
-            SubjectKind.PERSON.value: ID_NUMBER_ITEM_NAMES,
-            SubjectKind.LEGAL_PERSON.value: USCC_ITEM_NAMES,
-        }
-        wanted = names.get(kind)
-        if wanted:
-            subject = next((c["column"] for c in columns if c["name"] in wanted), None)
+    key = resource.subject_key
+    subject = next(
+        (c["column"] for c in columns if key is not None and c["name"] == key.name), None
+    )
     return columns, subject
 
 
-def _published_revision(session: Session, resource: Resource) -> ResourceRevision:
-    if resource.published_revision_id is None or resource.withdrawn:
-        raise InvalidInput(
-            "aggregation.resource_not_published",
-            f"资源 {resource.code} 不在已发布的政务数据资源目录中，不能加载数据。"
-            "请先将其列入目录清单并经审核发布（第十二条）。",
-        )
-    revision = session.get(ResourceRevision, resource.published_revision_id)
-    assert revision is not None
-    if revision.withdrawn:
-        raise InvalidInput(
-            "aggregation.resource_not_published",
-            f"资源 {resource.code} 已从目录中撤销，不能加载数据。",
-        )
-    return revision
+def loadable(found: CatalogResource) -> PublishedResource:
+    """A resource's published form, which data may be loaded into; refused when the catalog
+    does not carry it (Art. 12) or its withdrawal waits for review."""
+    if found.published is None or found.published.withdrawal_pending:
+        raise ResourceNotPublished(found.code)
+    return found.published
 
 
-def ensure_pool(session: Session, resource: Resource) -> Pool:
+def ensure_pool(session: Session, resource: PublishedResource) -> Pool:
     """The resource's pool, created on first use from its published revision."""
-    revision = _published_revision(session, resource)
-    pool = session.scalars(select(Pool).where(Pool.resource_id == resource.id)).one_or_none()
+    if resource.withdrawal_pending:
+        raise ResourceNotPublished(resource.code)
+    pool = session.scalars(
+        select(Pool).where(Pool.resource_id == resource.resource_id)
+    ).one_or_none()
     if pool is None:
-        columns, subject = layout(revision)
+        columns, subject = layout(resource)
         pool = Pool(
-            resource_id=resource.id,
+            resource_id=resource.resource_id,
             department_id=resource.department_id,
-            revision_id=revision.id,
-            code=revision.code,
-            name=revision.name,
-            subject_kind=str(revision.data.get("subject_kind", SubjectKind.OTHER)),
-            update_cycle=revision.update_cycle,
+            revision_id=resource.revision_id,
+            code=resource.code,
+            name=resource.name,
+            subject_kind=resource.subject_kind.value,
+            update_cycle=resource.update_cycle.value,
             columns=columns,
             subject_column=subject,
             row_count=0,
@@ -101,15 +88,15 @@ def follow_revision(session: Session, pool: Pool) -> bool:
 
     Returns whether the layout changed. Name, cycle and subject kind always follow.
     """
-    resource = session.get(Resource, pool.resource_id)
-    assert resource is not None
-    revision = _published_revision(session, resource)
-    columns, subject = layout(revision)
+    found = published.resources(session, [pool.resource_id]).get(pool.resource_id)
+    assert found is not None
+    resource = loadable(found)
+    columns, subject = layout(resource)
     changed = columns != pool.columns
-    pool.revision_id = revision.id
-    pool.name = revision.name
-    pool.update_cycle = revision.update_cycle
-    pool.subject_kind = str(revision.data.get("subject_kind", SubjectKind.OTHER))
+    pool.revision_id = resource.revision_id
+    pool.name = resource.name
+    pool.update_cycle = resource.update_cycle.value
+    pool.subject_kind = resource.subject_kind.value
     pool.columns = columns
     pool.subject_column = subject
     return changed
@@ -117,11 +104,27 @@ def follow_revision(session: Session, pool: Pool) -> bool:
 
 def pending_layout_change(session: Session, pool: Pool) -> bool:
     """Whether the published revision's items differ from the pool's current table."""
-    resource = session.get(Resource, pool.resource_id)
-    if resource is None or resource.published_revision_id is None:
-        return False
-    revision = session.get(ResourceRevision, resource.published_revision_id)
-    return revision is not None and layout(revision)[0] != pool.columns
+    resource = published.get_many(session, [pool.resource_id]).get(pool.resource_id)
+    return resource is not None and layout(resource)[0] != pool.columns
+
+
+def layouts_of(session: Session, resources: Iterable[PublishedResource]) -> dict[int, Layout]:
+    """The columns each published resource's data has, by resource id: its pool's layout once
+    loaded, else its published revision's. One whose withdrawal waits has none (it is no
+    source any more, Art. 12). One query whatever the number."""
+    carried = {r.resource_id: r for r in resources if not r.withdrawal_pending}
+    if not carried:
+        return {}
+    loaded = {
+        p.resource_id: p
+        for p in session.scalars(
+            select(Pool).where(Pool.resource_id.in_(carried), Pool.table_name.is_not(None))
+        )
+    }
+    return {
+        rid: (loaded[rid].columns, loaded[rid].subject_column) if rid in loaded else layout(r)
+        for rid, r in carried.items()
+    }
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -130,25 +133,24 @@ def pending_layout_change(session: Session, pool: Pool) -> bool:
 def get_pool(session: Session, actor: Actor, pool_id: int) -> Pool:
     pool = session.scalars(policy.visible_pools(actor).where(Pool.id == pool_id)).one_or_none()
     if pool is None:
-        raise NOT_FOUND
+        raise PoolNotFound()
     return pool
 
 
 def pool_by_code(session: Session, actor: Actor, code: str) -> Pool:
     pool = session.scalars(policy.visible_pools(actor).where(Pool.code == code)).one_or_none()
     if pool is None:
-        raise NOT_FOUND
+        raise PoolNotFound()
     return pool
 
 
-def resource_for_load(session: Session, actor: Actor, code: str) -> Resource:
+def resource_for_load(session: Session, actor: Actor, code: str) -> PublishedResource:
     """The resource a load targets, by code: must be the actor's to load, and published."""
-    resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
-    if resource is None:
-        raise NotFound("aggregation.resource_not_found", f"未找到代码为 {code} 的政务数据资源。")
-    policy.require_load(actor, resource.department_id)
-    _published_revision(session, resource)
-    return resource
+    found = published.resource(session, code)
+    if found is None:
+        raise ResourceNotFound(code)
+    policy.require_load(actor, found.department_id)
+    return loadable(found)
 
 
 def list_pools(session: Session, actor: Actor, department_id: int | None = None) -> list[Pool]:

@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base as base_db
-from govdata.aggregation import pools
+from govdata.aggregation import policy, pools
 from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
-from govdata.catalog.models import Resource, ResourceRevision
+from govdata.aggregation.subjects import fits
+from govdata.catalog import published
+from govdata.catalog.published import CatalogResource
 from govdata.catalog.vocab import Category
 from govdata.core.actor import Actor
-from govdata.core.errors import PermissionDenied
 from govdata.org import policy as org_policy
 from govdata.org.models import Department
 
@@ -45,60 +45,37 @@ class RepeatedCollection:
     authoritative_resource_name: str
 
 
-def require_view(actor: Actor) -> None:
-    """Staff only: the bureau and auditors see every department; others what they oversee."""
-    if actor.is_public or not actor.roles or actor.token_id is not None:
-        raise PermissionDenied(
-            "aggregation.repeated_staff_only", "重复采集核查结果仅向政务部门工作人员开放。"
-        )
-
-
 def find(
     session: Session, actor: Actor, department_id: int | None = None
 ) -> list[RepeatedCollection]:
     """Items of published resources that duplicate another department's authoritative base
     items (Art. 50(3)), in the scope the actor sees (``org.policy.department_filter``)."""
-    require_view(actor)
+    policy.require_repeated_view(actor)
     bases = list(session.scalars(select(BaseDatabase).order_by(BaseDatabase.id)))
     if not bases:
         return []
     items = list(session.scalars(select(BaseItem).order_by(BaseItem.base_id, BaseItem.position)))
-    sources = {
-        r.id: r
-        for r in session.scalars(
-            select(Resource).where(Resource.id.in_({i.source_resource_id for i in items}))
-        )
-    }
+    sources = published.resources(session, {i.source_resource_id for i in items})
     # base id -> item name -> (item, source resource)
-    by_base: dict[int, dict[str, tuple[BaseItem, Resource]]] = {}
+    by_base: dict[int, dict[str, tuple[BaseItem, CatalogResource]]] = {}
     for item in items:
         by_base.setdefault(item.base_id, {})[item.name] = (item, sources[item.source_resource_id])
-    stmt = (
-        select(Resource, ResourceRevision, Department)
-        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
-        .join(Department, Department.id == Resource.department_id)
-        .where(
-            Resource.withdrawn.is_(False),
-            ResourceRevision.withdrawn.is_(False),
-            ResourceRevision.category != Category.THEMATIC.value,
-            org_policy.department_filter(actor),
-        )
-        .order_by(Department.code, Resource.code)
-    )
+    scope = select(Department.id).where(org_policy.department_filter(actor))
     if department_id is not None:
-        stmt = stmt.where(Resource.department_id == department_id)
-    rows = session.execute(stmt).all()
-    names = {
-        d.id: d.name
-        for d in session.scalars(
-            select(Department).where(Department.id.in_({r.department_id for r in sources.values()}))
+        scope = scope.where(Department.id == department_id)
+    collected = [
+        r
+        for r in published.listing(
+            session, department_ids=scope, exclude_category=Category.THEMATIC
         )
-    }
+        if not r.withdrawal_pending
+    ]
+    collected.sort(key=lambda r: (r.department_code, r.code))
     found: list[RepeatedCollection] = []
-    for resource, revision, dept in rows:
-        columns, subject = pools.layout(revision)
+    for resource in collected:
+        columns, subject = pools.layout(resource)
         for base in bases:
-            if not base_db.fits(base.kind, columns, subject):
+            if not fits(base.kind, columns, subject):
                 continue
             known = by_base.get(base.id, {})
             for col in columns:
@@ -109,22 +86,17 @@ def find(
                     continue  # its own source (or another of its own resources)
                 found.append(
                     RepeatedCollection(
-                        department_id=dept.id,
-                        department_name=dept.name,
+                        department_id=resource.department_id,
+                        department_name=resource.department_name,
                         resource_code=resource.code,
                         resource_name=resource.name,
                         item_name=col["name"],
                         base_kind=base.kind,
                         base_name=base.name or BaseKind(base.kind).label,
                         authoritative_department_id=source.department_id,
-                        authoritative_department_name=names.get(source.department_id, ""),
+                        authoritative_department_name=source.department_name,
                         authoritative_resource_code=source.code,
                         authoritative_resource_name=source.name,
                     )
                 )
     return found
-
-
-def sees_all(actor: Actor) -> bool:
-    """The city bureau and auditors see every department's flags (Art. 49, 52)."""
-    return org_policy.sees_everything(actor)

@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
-from govdata.aggregation import loading, policy, pools, report, specs
+from govdata.aggregation import corrections, loading, policy, pools, report, specs
 from govdata.aggregation.api.pools import receive_file, start_in_background
 from govdata.aggregation.models import BadRowPolicy, LoadMode, LoadStatus, Pool
-from govdata.catalog.models import Resource, ResourceRevision
+from govdata.catalog import published
+from govdata.catalog.published import PublishedResource
 from govdata.catalog.vocab import DataType, UpdateCycle
-from govdata.core.actor import Actor, Role
+from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError
 from govdata.core.types import DbId, Offset
@@ -36,19 +36,12 @@ def _ctx(**kw: Any) -> dict[str, Any]:
     }
 
 
-def _loadable(session: DbSession, actor: Actor) -> list[ResourceRevision]:
+def _loadable(session: DbSession, actor: Actor) -> list[PublishedResource]:
     """Published resources the actor may load: its department's responsibility list (Art. 13)."""
-    depts = actor.department_ids(Role.DEPARTMENT_OFFICER)
+    depts = policy.loading_departments(actor)
     if not depts:
         return []
-    stmt = (
-        select(ResourceRevision)
-        .join(Resource, Resource.published_revision_id == ResourceRevision.id)
-        .where(Resource.department_id.in_(depts), ResourceRevision.withdrawn.is_(False))
-        .order_by(ResourceRevision.code)
-        .limit(500)
-    )
-    return list(session.scalars(stmt))
+    return published.listing(session, department_ids=depts, limit=500)
 
 
 @router.get("/pools")
@@ -67,12 +60,7 @@ def pool_list(request: Request, session: DbSession, actor: CurrentActor) -> Resp
 @router.get("/pools/load")
 def load_form(request: Request, session: DbSession, actor: CurrentActor, resource: str) -> Response:
     target = pools.resource_for_load(session, actor, resource)
-    revision = session.get(ResourceRevision, target.published_revision_id)
-    return render(
-        request,
-        "aggregation/load_form.html",
-        _ctx(resource=target, revision=revision, title="加载数据"),
-    )
+    return render(request, "aggregation/load_form.html", _ctx(resource=target, title="加载数据"))
 
 
 @router.post("/pools/loads")
@@ -108,11 +96,10 @@ def upload(
         if exc.status in (403, 404):
             raise
         finish_failed(session, exc)
-        revision = session.get(ResourceRevision, target.published_revision_id)
         return render(
             request,
             "aggregation/load_form.html",
-            _ctx(resource=target, revision=revision, error=exc.message, title="加载数据"),
+            _ctx(resource=target, error=exc.message, title="加载数据"),
             status_code=exc.status,
         )
     except BaseException:
@@ -158,8 +145,6 @@ def pool_page(
     marks: dict[tuple[str, str], Any] = {}
     key_name = next((c["name"] for c in pool.columns if c["column"] == pool.subject_column), None)
     if key_name:
-        from govdata.aggregation import corrections
-
         keys = [str(r[key_name]) for r in data.rows if r.get(key_name) is not None]
         marks = corrections.under_correction(session, pool.id, keys)
     return render(
