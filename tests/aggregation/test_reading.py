@@ -9,14 +9,21 @@ import json
 import re
 import tracemalloc
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
-from govdata.aggregation import reading
+from govdata.aggregation import loading, pools, reading
+from govdata.aggregation.models import BadRowPolicy, Load, LoadProblem, LoadStatus, QuarantinedRow
 from govdata.core.errors import InvalidInput
+from govdata.core.ids import make_id_number
+from tests.aggregation.factories import person_pool_resource
+from tests.world import World
 
 Rows = list[tuple[Any, ...]]
 
@@ -258,3 +265,53 @@ def test_jsonl_keys_repeated_after_trimming_or_reserved(tmp_path: Path) -> None:
 def test_an_xlsx_that_cannot_be_read_is_refused_in_zh_cn(tmp_path: Path) -> None:
     exc = refusal(write(tmp_path, b"PK\x03\x04 not a workbook", "p.xlsx"), "xlsx")
     assert exc.code == "aggregation.malformed_xlsx" and zh_cn_only(exc.message)
+
+
+# --- a refused file at the load level -------------------------------------------------------
+
+
+def test_a_fault_after_batches_were_written_leaves_the_pool_as_it_was(
+    session: Session, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Art. 17 ¶1: the stray quote sits in a later chunk, after batches were staged (and, on
+    SQLite, committed): the load is refused, its staging table, problems and quarantined rows
+    are gone, and the pool keeps its data."""
+    resource = person_pool_resource(session, world, world.police, "读取测试", [("备注", "C", 20)])
+    officer = world.actor(session, "officer")
+
+    def load(text: str) -> Load:
+        path = write(tmp_path, text, "p.csv")
+        created = loading.create_load(
+            session,
+            officer,
+            resource_code=resource.code,
+            path=path,
+            filename="p.csv",
+            policy=BadRowPolicy.QUARANTINE,
+        )
+        session.commit()
+        return loading.execute(session, created.id, batch_rows=5)
+
+    keys = [make_id_number("500103", date(1990, 1, 1 + n % 28), n) for n in range(60)]
+    first = load("公民身份号码,备注\n" + "".join(f"{k},甲\n" for k in keys[:3]))
+    assert first.status == LoadStatus.SUCCEEDED
+    monkeypatch.setattr(reading, "_CSV_CHUNK", 256)
+    rows = [f"{k},乙\n" for k in keys]
+    rows[50] = f'{keys[50]},长 5"\n'
+    second = load("公民身份号码,备注\n" + "".join(rows))
+    assert (second.status, second.error_code) == (
+        LoadStatus.REJECTED,
+        "aggregation.csv_stray_quote",
+    )
+    assert second.error_message.startswith("第 52 行“备注”有未成对的英文双引号")
+    assert second.rows_loaded == 0 and second.problems_recorded == 0
+    held = session.scalars(select(LoadProblem).where(LoadProblem.load_id == second.id)).all()
+    assert (
+        held == []
+        and not session.scalars(
+            select(QuarantinedRow).where(QuarantinedRow.load_id == second.id)
+        ).all()
+    )
+    assert not [n for n in inspect(session.connection()).get_table_names() if "stage" in n]
+    pool = pools.get_pool(session, officer, second.pool_id)
+    assert pool.current_load_id == first.id and pool.row_count == 3
