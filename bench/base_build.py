@@ -366,6 +366,8 @@ def _floor_sql(dialect: str, session: Any) -> tuple[str, str]:
 
 def child(step: str, url: str, delta: Path | None) -> dict[str, Any]:
     from govdata.aggregation import base, loading, tasks, thematic
+    from govdata.aggregation.base import conflicts
+    from govdata.aggregation.base import engine as base_engine
     from govdata.aggregation.models import BadRowPolicy, BaseConflict, BaseDatabase, Load, LoadMode
     from govdata.aggregation.models import Pool as PoolModel
     from govdata.catalog.models import Resource
@@ -392,10 +394,10 @@ def child(step: str, url: str, delta: Path | None) -> dict[str, Any]:
 
         setattr(owner, name, timed)
 
-    wrap(base, "_full_build", "merge + conflicts (_full_build)")
-    wrap(base, "_recompute_conflicts", "conflicts (_recompute_conflicts)")
-    wrap(base, "_apply_source", "values from the source (_apply_source)")
-    wrap(base, "_prune", "_prune")
+    wrap(base_engine, "_full_build", "merge + conflicts (engine._full_build)")
+    wrap(conflicts, "recompute", "conflicts (conflicts.recompute)")
+    wrap(base_engine, "_apply_source", "values from the source (engine._apply_source)")
+    wrap(base_engine, "prune", "engine.prune")
     wrap(base, "rebuild_after_load", "base.rebuild_after_load")
     wrap(thematic, "refresh_for_base", "thematic.refresh_for_base")
     wrap(thematic, "refresh_dependents", "thematic.refresh_dependents")

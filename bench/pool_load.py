@@ -40,8 +40,8 @@
 The pipeline's stages are timed by wrapping ``reading.batches`` (time spent producing batches),
 ``validation.check_batch``, ``duplicates.RepeatedKeys.keep_last``, the writers (on PostgreSQL
 the COPY thread's time overlaps the others; "wait for the COPY thread" is what the load waited
-for it), ``loading._remove_repeated``, ``loading._key_index``, ``quality.measure`` and the
-problem and quarantine inserts. JSON goes to
+for it), ``loading.install.remove_repeated``, ``loading.install.key_index``, ``quality.measure``
+and the problem and quarantine inserts. JSON goes to
 ``bench/out/pool_load.json`` (``pool_load_<rows>_<contenders>.json`` for other runs). Each
 contender's CPU time is recorded apart: its own process, its PostgreSQL backends (read before
 they exit) and everything else on the machine meanwhile (other people's work: 2 shared cores).
@@ -234,11 +234,11 @@ def child_pipeline(url: str, csv_path: Path, profile: bool) -> dict[str, Any]:
     stages.wrap(writing.CopyWriter, "_send", "COPY thread: encode (pgpq) + send")
     stages.wrap(writing.SqliteWriter, "write", "write staging (executemany)")
     stages.wrap(writing.CopyWriter, "_wait", "wait for the COPY thread")
-    stages.wrap(loading, "_store_problems", "store problems")
-    stages.wrap(loading, "_quarantine", "store quarantined rows")
-    stages.wrap(loading, "_remove_repeated", "remove repeated keys (DELETE)")
-    stages.wrap(loading, "_key_index", "unique index on the key")
-    stages.wrap(loading, "_install", "install (index+quality+audit)")
+    stages.wrap(loading.pipeline, "_store_problems", "store problems")
+    stages.wrap(loading.pipeline, "_quarantine", "store quarantined rows")
+    stages.wrap(loading.install, "remove_repeated", "remove repeated keys (DELETE)")
+    stages.wrap(loading.install, "key_index", "unique index on the key")
+    stages.wrap(loading.install, "install", "install (index+quality+audit)")
     stages.wrap(quality, "measure", "quality.measure")
     stages.wrap(tasks, "after_load", "after_load (base, thematic)")
 

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, corrections, pools
+from govdata.aggregation import base, corrections, policy, pools
 from govdata.aggregation.models import BaseKind, Correction, CorrectionStatus, ItemSpec, Pool
 from govdata.catalog import review, service
 from govdata.catalog.models import Resource, ReviewEntry
@@ -560,7 +560,7 @@ def test_the_public_applies_through_the_open_system_for_open_data_only(
     assert corrections.get_correction(session, citizen, c.id) is c
     with pytest.raises(NotFound):
         corrections.get_correction(session, company, c.id)
-    assert not corrections.shows_value(citizen)
+    assert not policy.shows_correction_value(citizen)
     assert corrections.current_value(session, citizen, c) is None
     # The public does not answer.
     with pytest.raises(PermissionDenied):

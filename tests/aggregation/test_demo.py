@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import base, corrections, pools
-from govdata.aggregation.demo import DemoPools, _generate, load_demo_pools
+from govdata.aggregation import base, corrections, policy, pools
+from govdata.aggregation.demo import DemoPools, load_demo_pools
+from govdata.aggregation.demo.files import generate
 from govdata.aggregation.models import (
     BaseConflict,
     BaseDatabase,
@@ -210,7 +211,7 @@ def test_corrections_through_both_channels(demo: Demo) -> None:  # Art. 19
         assert current is not None and current.text == accepted.proposed_value
         # The company sees its own application, not the departments' ones.
         company = account(session, "demo.company")
-        own = session.scalars(corrections.visible_corrections(company)).all()
+        own = session.scalars(policy.visible_corrections(company)).all()
         assert [c.channel for c in own] == ["open"]
 
 
@@ -268,8 +269,8 @@ def test_loaded_once(demo: Demo) -> None:
 
 def test_generated_data_is_reproducible() -> None:
     districts = [("500103", "渝中区"), ("500105", "江北区"), ("500112", "渝北区")]
-    first = _generate(districts, date(2026, 3, 2))
-    again = _generate(districts, date(2026, 3, 2))
+    first = generate(districts, date(2026, 3, 2))
+    again = generate(districts, date(2026, 3, 2))
     for handle, files in first.files.items():
         assert [f.rows for f in files] == [f.rows for f in again.files[handle]]
     assert first.upsert.rows == again.upsert.rows

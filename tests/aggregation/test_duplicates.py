@@ -126,7 +126,7 @@ def test_quarantined_rows_are_stored_while_the_copy_pauses(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A bad row in every batch, stored as soon as one waits: the COPY pauses and reopens."""
-    monkeypatch.setattr(loading, "PENDING_BAD_ROWS", 1)
+    monkeypatch.setattr(loading.pipeline, "PENDING_BAD_ROWS", 1)
     lines = good_csv(9).splitlines()
     for i in (2, 5, 8):
         lines[i] = f"{pid(100 + i)},坏行{i},1990-02-30,1,是"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import loading, quality
+from govdata.aggregation import loading, policy, quality
 from govdata.aggregation.models import BadRowPolicy, QualitySnapshot
 from govdata.catalog.vocab import UpdateCycle
 from govdata.core.actor import Actor, Role, RoleGrant
@@ -490,7 +490,7 @@ def test_the_overview_is_for_supervisors(session: Session, world: World, usernam
     with pytest.raises(PermissionDenied) as exc:
         quality.city_quality(session, world.actor(session, username))
     assert exc.value.code == "aggregation.quality_overview_forbidden"
-    assert quality.home_department(world.actor(session, username)) == world.police
+    assert policy.quality_home_department(world.actor(session, username)) == world.police
 
 
 def test_auditors_read_everything_but_do_not_measure(

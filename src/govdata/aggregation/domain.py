@@ -8,15 +8,8 @@ import typer
 from fastapi import APIRouter
 
 from govdata.aggregation import policy
-from govdata.core.actor import Actor
 from govdata.org.policy import is_staff
 from govdata.web.domain import Domain, NavEntry, PeriodicJob
-
-
-def _can_read_quality(actor: Actor) -> bool:
-    from govdata.aggregation.quality import can_read_quality
-
-    return can_read_quality(actor)
 
 
 def _api() -> list[APIRouter]:
@@ -53,7 +46,7 @@ DOMAIN = Domain(
     page_routers=_pages,
     nav=(
         NavEntry("数据资源池", "/aggregation/pools", policy.can_open_pools, order=100),
-        NavEntry("数据质量", "/aggregation/quality", _can_read_quality, order=110),
+        NavEntry("数据质量", "/aggregation/quality", policy.can_read_quality, order=110),
         NavEntry("基础数据库", "/aggregation/base", is_staff, order=120),
         NavEntry("主题数据库", "/aggregation/thematic", is_staff, order=130),
         NavEntry("数据校核", "/aggregation/corrections", policy.can_open_pools, order=140),

@@ -15,15 +15,14 @@ from sqlalchemy import Connection, Index, Table, func, select, text
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy
+from govdata.aggregation.errors import PoolNotFound, ResourceNotFound, ResourceNotPublished
 from govdata.aggregation.models import Load, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
 from govdata.catalog.models import Resource, ResourceRevision
 from govdata.catalog.vocab import ID_NUMBER_ITEM_NAMES, USCC_ITEM_NAMES, SubjectKind
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
-from govdata.core.errors import InvalidInput, NotFound
-
-NOT_FOUND = NotFound("aggregation.pool_not_found", "未找到该数据资源池。")
+from govdata.core.errors import InvalidInput
 
 
 def layout(revision: ResourceRevision) -> tuple[list[dict[str, Any]], str | None]:
@@ -58,11 +57,7 @@ def layout(revision: ResourceRevision) -> tuple[list[dict[str, Any]], str | None
 
 def _published_revision(session: Session, resource: Resource) -> ResourceRevision:
     if resource.published_revision_id is None or resource.withdrawn:
-        raise InvalidInput(
-            "aggregation.resource_not_published",
-            f"资源 {resource.code} 不在已发布的政务数据资源目录中，不能加载数据。"
-            "请先将其列入目录清单并经审核发布（第十二条）。",
-        )
+        raise ResourceNotPublished(resource.code)
     revision = session.get(ResourceRevision, resource.published_revision_id)
     assert revision is not None
     if revision.withdrawn:
@@ -124,20 +119,44 @@ def pending_layout_change(session: Session, pool: Pool) -> bool:
     return revision is not None and layout(revision)[0] != pool.columns
 
 
+def published_revision(session: Session, resource: Resource) -> ResourceRevision | None:
+    """The resource's revision in the published catalog; None outside it (Art. 12)."""
+    if resource.published_revision_id is None or resource.withdrawn:
+        return None
+    revision = session.get(ResourceRevision, resource.published_revision_id)
+    if revision is None or revision.withdrawn:
+        return None
+    return revision
+
+
+def source_layout(
+    session: Session, resource: Resource
+) -> tuple[list[dict[str, Any]], str | None] | None:
+    """The columns a resource's data has: its pool's layout, else its published revision's;
+    None when the resource is not in the published catalog (Art. 12)."""
+    revision = published_revision(session, resource)
+    if revision is None:
+        return None
+    pool = session.scalars(select(Pool).where(Pool.resource_id == resource.id)).one_or_none()
+    if pool is not None and pool.table_name is not None:
+        return pool.columns, pool.subject_column
+    return layout(revision)
+
+
 # --- reading ----------------------------------------------------------------------------------
 
 
 def get_pool(session: Session, actor: Actor, pool_id: int) -> Pool:
     pool = session.scalars(policy.visible_pools(actor).where(Pool.id == pool_id)).one_or_none()
     if pool is None:
-        raise NOT_FOUND
+        raise PoolNotFound()
     return pool
 
 
 def pool_by_code(session: Session, actor: Actor, code: str) -> Pool:
     pool = session.scalars(policy.visible_pools(actor).where(Pool.code == code)).one_or_none()
     if pool is None:
-        raise NOT_FOUND
+        raise PoolNotFound()
     return pool
 
 
@@ -145,7 +164,7 @@ def resource_for_load(session: Session, actor: Actor, code: str) -> Resource:
     """The resource a load targets, by code: must be the actor's to load, and published."""
     resource = session.scalars(select(Resource).where(Resource.code == code)).one_or_none()
     if resource is None:
-        raise NotFound("aggregation.resource_not_found", f"未找到代码为 {code} 的政务数据资源。")
+        raise ResourceNotFound(code)
     policy.require_load(actor, resource.department_id)
     _published_revision(session, resource)
     return resource

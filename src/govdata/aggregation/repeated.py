@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base as base_db
-from govdata.aggregation import pools
+from govdata.aggregation import policy, pools
 from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
+from govdata.aggregation.subjects import fits
 from govdata.catalog.models import Resource, ResourceRevision
 from govdata.catalog.vocab import Category
 from govdata.core.actor import Actor
-from govdata.core.errors import PermissionDenied
 from govdata.org import policy as org_policy
 from govdata.org.models import Department
 
@@ -45,20 +44,12 @@ class RepeatedCollection:
     authoritative_resource_name: str
 
 
-def require_view(actor: Actor) -> None:
-    """Staff only: the bureau and auditors see every department; others what they oversee."""
-    if actor.is_public or not actor.roles or actor.token_id is not None:
-        raise PermissionDenied(
-            "aggregation.repeated_staff_only", "重复采集核查结果仅向政务部门工作人员开放。"
-        )
-
-
 def find(
     session: Session, actor: Actor, department_id: int | None = None
 ) -> list[RepeatedCollection]:
     """Items of published resources that duplicate another department's authoritative base
     items (Art. 50(3)), in the scope the actor sees (``org.policy.department_filter``)."""
-    require_view(actor)
+    policy.require_repeated_view(actor)
     bases = list(session.scalars(select(BaseDatabase).order_by(BaseDatabase.id)))
     if not bases:
         return []
@@ -98,7 +89,7 @@ def find(
     for resource, revision, dept in rows:
         columns, subject = pools.layout(revision)
         for base in bases:
-            if not base_db.fits(base.kind, columns, subject):
+            if not fits(base.kind, columns, subject):
                 continue
             known = by_base.get(base.id, {})
             for col in columns:
@@ -123,8 +114,3 @@ def find(
                     )
                 )
     return found
-
-
-def sees_all(actor: Actor) -> bool:
-    """The city bureau and auditors see every department's flags (Art. 49, 52)."""
-    return org_policy.sees_everything(actor)

@@ -27,6 +27,7 @@ F     浮点型     DOUBLE PRECISION
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
@@ -49,6 +50,8 @@ DATA_TABLE_RE = re.compile(r"^(pool_\d+_\d+|pool_stage_\d+|base_[a-z_]+|thematic
 
 ROW_COLUMN = "_row"  # the row's number in its source file (header = row 1)
 LOAD_COLUMN = "_load_id"  # the load that wrote the row: provenance
+KEY_COLUMN = "subject_key"  # base and thematic databases: the subject's key as canonical text
+KEY_LENGTH = 64
 
 
 def is_data_table(name: str) -> bool:
@@ -118,3 +121,19 @@ def column_of(columns: list[dict[str, Any]], item_name: str) -> str | None:
         if c["name"] == item_name:
             return str(c["column"])
     return None
+
+
+def base_table(name: str, item_ids: Iterable[int]) -> Table:
+    """A base database's table: ``subject_key`` and, for each base item id N, ``v<N>`` (the
+    value as canonical text) and ``l<N>`` (the load that wrote it: its provenance)."""
+    cols: list[Column[Any]] = [Column(KEY_COLUMN, String(KEY_LENGTH), primary_key=True)]
+    for n in item_ids:
+        cols += [Column(f"v{n}", Text), Column(f"l{n}", Integer)]
+    return Table(name, MetaData(), *cols)
+
+
+def thematic_table(name: str, columns: int) -> Table:
+    """A thematic database's table: ``subject_key`` and ``t1…tN`` as text."""
+    cols: list[Column[Any]] = [Column(KEY_COLUMN, String(KEY_LENGTH), primary_key=True)]
+    cols += [Column(f"t{i + 1}", Text) for i in range(columns)]
+    return Table(name, MetaData(), *cols)

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import loading
+from govdata.aggregation import base, loading, thematic
 from govdata.aggregation.models import Load, LoadStatus, Pool
 from govdata.core.db import transaction, utcnow
 from govdata.core.jobs import job
@@ -77,8 +77,6 @@ def run_load(
 
 def after_load(factory: sessionmaker[Session], load_id: int) -> None:
     """Rebuild base databases fed by the pool and refresh thematic databases reading it."""
-    from govdata.aggregation import base, thematic
-
     try:
         with transaction(factory) as session:
             load = session.get(Load, load_id)

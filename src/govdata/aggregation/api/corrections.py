@@ -2,7 +2,7 @@
 
 Thin: the service decides who may apply, see, extend and answer. The public (citizens and
 companies) may apply and read their own applications here; they never receive a stored value
-(``corrections.shows_value``).
+(``policy.shows_correction_value``).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import corrections
+from govdata.aggregation import corrections, policy
 from govdata.aggregation.models import Correction, CorrectionStatus, Pool
 from govdata.core import calendar
 from govdata.core.actor import Actor
@@ -120,7 +120,7 @@ def _labels(session: Session, actor: Actor, items: Iterable[Correction]) -> _Lab
         ),
         cal=calendar.load_calendar(session),
         today=calendar.today(),
-        show_value=corrections.shows_value(actor),
+        show_value=policy.shows_correction_value(actor),
     )
 
 

@@ -1,7 +1,8 @@
 """JSON API: thematic databases (Art. 17 ¶3, 18, 25(3)) under ``/api/v1/aggregation/thematic``.
 
-Thin: ``aggregation.thematic`` validates definitions (stable codes), materializes, registers the
-catalog resource and decides who may define, refresh and read.
+Thin: the body's definition is ``thematic.ThematicDefinition``, the model the page builds and the
+database stores; ``aggregation.thematic`` checks what it refers to (stable codes), materializes,
+registers the catalog resource, and ``aggregation.policy`` decides who may define and read.
 """
 
 from __future__ import annotations
@@ -20,34 +21,10 @@ from govdata.web.deps import ApiActor, CurrentActor, DbSession
 router = APIRouter(prefix="/thematic")
 
 Limit = Annotated[int, Query(ge=1, le=200)]
-Scalar = str | int | float | bool
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class PoolItemIn(_Strict):
-    resource_code: str = Field(min_length=1, max_length=32, description="资源代码")
-    item: str = Field(min_length=1, max_length=100, description="信息项名称")
-    label: str | None = Field(default=None, max_length=100, description="列名；同名时另设")
-
-
-class FilterIn(_Strict):
-    item: str = Field(min_length=1, max_length=100, description="列名（基础信息项或资源池信息项）")
-    op: str = Field(
-        min_length=1, max_length=10, description="eq ne gt ge lt le in contains not_null"
-    )
-    value: Scalar | list[Scalar] | None = Field(default=None, description="取值；in 为列表")
-
-
-class DefinitionIn(_Strict):
-    base_kind: str = Field(min_length=1, max_length=20, description="person / legal_entity …")
-    base_items: list[Annotated[str, Field(max_length=100)]] = Field(
-        default_factory=list, max_length=100
-    )
-    pool_items: list[PoolItemIn] = Field(default_factory=list, max_length=100)
-    filters: list[FilterIn] = Field(default_factory=list, max_length=20)
 
 
 class ThematicIn(_Strict):
@@ -57,7 +34,7 @@ class ThematicIn(_Strict):
     legal_basis: str = Field(
         default="", max_length=2000, description="登记资源的依据；不填沿用来源资源的依据"
     )
-    definition: DefinitionIn
+    definition: thematic.ThematicDefinition
 
 
 class ColumnOut(BaseModel):
@@ -76,7 +53,7 @@ class ThematicOut(BaseModel):
     department_id: int
     name: str
     description: str
-    definition: dict[str, Any]
+    definition: thematic.ThematicDefinition
     columns: list[ColumnOut]
     resource_id: int | None = Field(description="在目录清单中登记的主题资源")
     row_count: int
@@ -99,7 +76,7 @@ def _out(session: DbSession, db: ThematicDatabase) -> ThematicOut:
         department_id=db.department_id,
         name=db.name,
         description=db.description,
-        definition=db.definition,
+        definition=thematic.ThematicDefinition.parse(db.definition),
         columns=[ColumnOut.model_validate(c) for c in thematic.describe(session, db)],
         resource_id=db.resource_id,
         row_count=db.row_count,
@@ -123,7 +100,7 @@ def define(session: DbSession, actor: ApiActor, body: ThematicIn) -> ThematicOut
         body.department_id,
         name=body.name,
         description=body.description,
-        definition=body.definition.model_dump(exclude_none=True),
+        definition=body.definition,
         legal_basis=body.legal_basis,
     )
     return _out(session, db)

@@ -17,13 +17,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, repeated
+from govdata.aggregation import base, policy, repeated
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import MAX_DB_ID, DbId, Offset
-from govdata.org import policy as org_policy
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
@@ -97,7 +96,7 @@ def _overview(
 ) -> Response:
     bases = base.list_bases(session, actor)
     defined = {b.kind for b in bases}
-    is_bureau = org_policy.is_city_admin(actor)
+    is_bureau = policy.is_bureau(actor)
     return render(
         request,
         "aggregation/base.html",
@@ -262,7 +261,7 @@ def repeated_page(
         _ctx(
             title="重复采集核查",
             flags=flags,
-            sees_all=repeated.sees_all(actor),
+            sees_all=policy.sees_all_repeated(actor),
             department_id=department_id,
             departments=sorted({(f.department_id, f.department_name) for f in flags}),
         ),
@@ -284,8 +283,8 @@ def _base_page(
     status_code: int = 200,
 ) -> Response:
     db = base.get_base(session, actor, kind)
-    can_manage = base.can_manage(actor, db)
-    is_bureau = org_policy.is_city_admin(actor)
+    can_manage = policy.can_manage_base(actor, db)
+    is_bureau = policy.is_bureau(actor)
     return render(
         request,
         "aggregation/base_detail.html",

@@ -3,8 +3,9 @@ providing department with their clocks and overdue flags, what a department appl
 bureau's overview with overdue counts, the application form, and a correction's page with the
 answer form (officers, head) and the extension form (head).
 
-Thin: every rule is in ``aggregation.corrections``. A refused form is shown again with the
-message and what was typed; the unit of work is ended first so that nothing of it is stored.
+Thin: every rule is in ``aggregation.corrections`` and ``aggregation.policy``. A refused form is
+shown again with the message and what was typed; the unit of work is ended first so that nothing
+of it is stored.
 """
 
 from __future__ import annotations
@@ -17,15 +18,15 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import corrections, pools
+from govdata.aggregation import corrections, policy, pools
+from govdata.aggregation.errors import POOL_NOT_FOUND
 from govdata.aggregation.models import Correction, CorrectionStatus, Pool
 from govdata.core import calendar
-from govdata.core.actor import Actor, Role
+from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import MAX_DB_ID, DbId, Offset
 from govdata.core.workdays import MAX_EXTENSION_WORKING_DAYS
-from govdata.org import policy as org_policy
 from govdata.org.models import Person
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
@@ -63,19 +64,6 @@ def _refused(session: Session, exc: DomainError) -> str:
     return exc.message
 
 
-def _views(actor: Actor) -> list[str]:
-    """Which lists a person has: a department's incoming and outgoing corrections; the
-    bureaus and auditors all they supervise (Art. 19 ¶1)."""
-    views = []
-    if actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD):
-        views += ["incoming", "outgoing"]
-    if org_policy.sees_everything(actor) or actor.region_ids():
-        views.insert(0, "all")
-        if "outgoing" not in views and not actor.has(Role.AUDITOR):
-            views.append("outgoing")
-    return views
-
-
 def _labels(session: Session, items: list[Correction]) -> dict[str, Any]:
     return {
         "pools": corrections.pools_by_id(session, (c.pool_id for c in items)),
@@ -99,14 +87,7 @@ def correction_list(
     department_id: Annotated[str | None, Query(max_length=12)] = None,
     offset: Offset = 0,
 ) -> Response:
-    org_policy.require_staff(actor)
-    views = _views(actor)
-    if not views:
-        raise DomainError(
-            "aggregation.corrections_staff_only",
-            "数据校核仅对政务部门、数据主管部门和审计监督人员开放。",
-            status=403,
-        )
+    views = policy.correction_views(actor)
     current = view if view in views else views[0]
     direction = None if current == "all" else current
     status_value = status if status in {s.value for s in CorrectionStatus} else None
@@ -174,7 +155,7 @@ def _new_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    org_policy.require_staff(actor)
+    policy.require_staff(actor)
     pool: Pool | None = pools.get_pool(session, actor, pool_id) if pool_id else None
     refusal: str | None = None
     target: corrections.Target | None = None
@@ -256,7 +237,7 @@ def apply(
     reason: Annotated[str, Form(max_length=4000)] = "",
     evidence: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    org_policy.require_staff(actor)  # the public applies on the open portal (Ch. 5)
+    policy.require_staff(actor)  # the public applies on the open portal (Ch. 5)
     pool_id = _pool_param(pool)
     v = {"proposed_value": proposed_value, "reason": reason, "evidence": evidence}
     try:
@@ -273,7 +254,7 @@ def apply(
             evidence=evidence,
         )
     except DomainError as exc:
-        if exc.status == 403 or exc.code == pools.NOT_FOUND.code:
+        if exc.status == 403 or exc.code == POOL_NOT_FOUND:
             raise
         message = _refused(session, exc)
         return _new_page(
@@ -332,10 +313,10 @@ def _detail(
             people=people,
             live=corrections.current_value(session, actor, c),
             pool_visible=pool_visible,
-            show_value=corrections.shows_value(actor),
-            can_answer=is_open and corrections.can_answer(actor, c),
+            show_value=policy.shows_correction_value(actor),
+            can_answer=is_open and policy.can_answer_correction(actor, c),
             can_extend=is_open
-            and corrections.can_extend(actor, c)
+            and policy.can_extend_correction(actor, c)
             and c.extension_days == 0
             and today <= c.due_on,
             max_extension=MAX_EXTENSION_WORKING_DAYS,

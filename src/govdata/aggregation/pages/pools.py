@@ -9,12 +9,12 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
-from govdata.aggregation import loading, policy, pools, report, specs
+from govdata.aggregation import corrections, loading, policy, pools, report, specs
 from govdata.aggregation.api.pools import receive_file, start_in_background
 from govdata.aggregation.models import BadRowPolicy, LoadMode, LoadStatus, Pool
 from govdata.catalog.models import Resource, ResourceRevision
 from govdata.catalog.vocab import DataType, UpdateCycle
-from govdata.core.actor import Actor, Role
+from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError
 from govdata.core.types import DbId, Offset
@@ -38,7 +38,7 @@ def _ctx(**kw: Any) -> dict[str, Any]:
 
 def _loadable(session: DbSession, actor: Actor) -> list[ResourceRevision]:
     """Published resources the actor may load: its department's responsibility list (Art. 13)."""
-    depts = actor.department_ids(Role.DEPARTMENT_OFFICER)
+    depts = policy.loading_departments(actor)
     if not depts:
         return []
     stmt = (
@@ -154,8 +154,6 @@ def pool_page(
     marks: dict[tuple[str, str], Any] = {}
     key_name = next((c["name"] for c in pool.columns if c["column"] == pool.subject_column), None)
     if key_name:
-        from govdata.aggregation import corrections
-
         keys = [str(r[key_name]) for r in data.rows if r.get(key_name) is not None]
         marks = corrections.under_correction(session, pool.id, keys)
     return render(

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from govdata.aggregation import charts, quality
+from govdata.aggregation import charts, policy, quality
 from govdata.core.types import DbId
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
@@ -48,9 +48,9 @@ def _page(request: Request, name: str, ctx: dict[str, Any]) -> Response:
 @router.get("")
 def quality_home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
     """The overview for supervisors (Art. 20 ¶1); a department's own page for its people."""
-    quality.require_read_quality(actor)
-    if not quality.can_read_overview(actor):
-        home = quality.home_department(actor)
+    policy.require_read_quality(actor)
+    if not policy.can_read_overview(actor):
+        home = policy.quality_home_department(actor)
         assert home is not None  # require_read_quality admits only these
         return RedirectResponse(f"/aggregation/quality/departments/{home}", status_code=303)
     city = quality.city_quality(session, actor)
@@ -100,7 +100,7 @@ def department_page(
             "trend_chart": trend_chart,
             "pools_chart": pools_chart,
             "chart_more": more,
-            "can_overview": quality.can_read_overview(actor),
+            "can_overview": policy.can_read_overview(actor),
         },
     )
 
@@ -134,7 +134,7 @@ def pool_page(
             "items": items,
             "timely": quality.pool_timeliness(session, actor, pool),
             "chart": chart,
-            "can_measure": quality.can_measure(actor, pool.department_id)
+            "can_measure": policy.can_measure(actor, pool.department_id)
             and pool.table_name is not None,
             "flash": FLASHES.get(msg or ""),
         },

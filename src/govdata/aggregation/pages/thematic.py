@@ -1,12 +1,15 @@
 """zh-CN pages of the thematic databases (Art. 17 ¶3, 18, 25(3)) under ``/aggregation/thematic``:
 the list with the define form, and one database's definition, rows and refresh.
 
-Handlers translate HTTP to ``aggregation.thematic`` and back; a refused definition is shown again
-with the zh-CN message and everything typed, after the unit of work is ended.
+Handlers translate HTTP to ``aggregation.thematic`` and back. The define form's text lines are
+parsed here into ``thematic.ThematicDefinition``, the model the API takes and the database
+stores; a refused definition is shown again with the zh-CN message and everything typed, after
+the unit of work is ended.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -14,13 +17,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, thematic
+from govdata.aggregation import base, policy, thematic
+from govdata.aggregation.errors import ThematicInvalid
 from govdata.aggregation.models import BaseKind
-from govdata.core.actor import Actor, Role
+from govdata.aggregation.thematic import Filter, ThematicDefinition
+from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.types import MAX_DB_ID, DbId, Offset
-from govdata.org import policy as org_policy
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
@@ -35,14 +39,109 @@ FLASHES = {
 
 
 def _definable_departments(session: Session, actor: Actor) -> list[Department]:
-    """Where the actor may define one: the bureau anywhere, an officer in its department."""
+    """Where the actor may define one (``policy.thematic_departments``)."""
     stmt = select(Department).where(Department.active).order_by(Department.code)
-    if not org_policy.is_city_admin(actor):
-        ids = actor.department_ids(Role.DEPARTMENT_OFFICER) if actor.token_id is None else set()
+    ids = policy.thematic_departments(actor)
+    if ids is not None:
         if not ids:
             return []
         stmt = stmt.where(Department.id.in_(ids))
     return list(session.scalars(stmt))
+
+
+# --- the define form --------------------------------------------------------------------------
+
+FILTER_SYMBOLS = {
+    "=": "eq",
+    "==": "eq",
+    "!=": "ne",
+    "<>": "ne",
+    ">": "gt",
+    ">=": "ge",
+    "<": "lt",
+    "<=": "le",
+    **{label: op for op, label in thematic.OPERATORS.items()},
+    **{op: op for op in thematic.OPERATORS},
+}
+
+
+def parse_form(
+    base_kind: str, base_items: list[str], pool_lines: str, filter_lines: str
+) -> ThematicDefinition:
+    """The define form's text fields as a definition.
+
+    Pool items, one per line: ``资源代码 信息项 [列名]``. Filters, one per line:
+    ``列 运算 取值`` where 运算 is a code (``ge``), a symbol (``>=``) or its label (``大于等于``);
+    ``属于`` takes comma-separated values and ``不为空`` none.
+    """
+    pool_items: list[dict[str, Any]] = []
+    for n, line in enumerate(pool_lines.splitlines(), start=1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) not in (2, 3):
+            raise ThematicInvalid(
+                "bad_definition", f"资源池信息项第 {n} 行应为“资源代码 信息项 [列名]”。"
+            )
+        entry = {"resource_code": parts[0], "item": parts[1]}
+        if len(parts) == 3:
+            entry["label"] = parts[2]
+        pool_items.append(entry)
+    filters: list[dict[str, Any]] = []
+    for n, line in enumerate(filter_lines.splitlines(), start=1):
+        parts = line.split(maxsplit=2)
+        if not parts:
+            continue
+        if len(parts) < 2:
+            raise ThematicInvalid("bad_filter", f"筛选条件第 {n} 行应为“列 运算 取值”。")
+        op = FILTER_SYMBOLS.get(parts[1])
+        if op is None:
+            raise ThematicInvalid(
+                "bad_operator",
+                f"筛选条件第 {n} 行的“{parts[1]}”不是允许的运算；可用："
+                + "、".join(thematic.OPERATORS.values())
+                + "。",
+            )
+        value: Any = parts[2].strip() if len(parts) > 2 else None
+        if op == "in" and value is not None:
+            value = [v.strip() for v in re.split(r"[,，、]", value) if v.strip()]
+        if op != "not_null" and value in (None, "", []):
+            raise ThematicInvalid("bad_filter_value", f"筛选条件第 {n} 行缺少取值。")
+        filters.append({"item": parts[0], "op": op, "value": value})
+    return ThematicDefinition.parse(
+        {
+            "base_kind": base_kind,
+            "base_items": [b for b in base_items if b.strip()],
+            "pool_items": pool_items,
+            "filters": filters,
+        }
+    )
+
+
+def definition_text(definition: ThematicDefinition) -> tuple[str, str]:
+    """A definition's pool items and filters as the form's text lines."""
+    pool_lines = "\n".join(
+        " ".join(filter(None, [p.resource_code, p.item, p.label or ""]))
+        for p in definition.pool_items
+    )
+    filter_lines = []
+    for f in definition.filters:
+        value: Any = f.value
+        if isinstance(value, list):
+            value = "，".join(str(v) for v in value)
+        filter_lines.append(" ".join(str(x) for x in (f.item, f.op, value) if x is not None))
+    return pool_lines, "\n".join(filter_lines)
+
+
+def filter_label(f: Filter) -> str:
+    value: Any = f.value
+    if isinstance(value, list):
+        value = "、".join(str(v) for v in value)
+    op = thematic.OPERATORS.get(f.op, f.op)
+    return f"{f.item} {op}" + (f" {value}" if value is not None else "")
+
+
+# --- the pages ------------------------------------------------------------------------------------
 
 
 def _list_page(
@@ -55,10 +154,7 @@ def _list_page(
     v: dict[str, Any] | None = None,
     status_code: int = 200,
 ) -> Response:
-    if actor.is_public or not actor.roles:
-        raise DomainError(
-            "aggregation.thematic_staff_only", "主题数据库仅向政务部门工作人员开放。", status=403
-        )
+    policy.require_thematic_pages(actor)
     dbs = thematic.list_thematic(session, actor)
     dept_ids = {d.department_id for d in dbs}
     names: dict[int, str] = {}
@@ -123,7 +219,7 @@ def define(
         dept = department_id.strip()
         if not (dept.isascii() and dept.isdecimal()) or not 1 <= int(dept) <= MAX_DB_ID:
             raise InvalidInput("aggregation.thematic_department_required", "请选择所属部门。")
-        definition = thematic.parse_form(base_kind, base_items or [], pool_items, filters)
+        definition = parse_form(base_kind, base_items or [], pool_items, filters)
         db = thematic.define(
             session,
             actor,
@@ -154,7 +250,8 @@ def _detail(
 ) -> Response:
     db = thematic.get_thematic(session, actor, thematic_id)
     page = thematic.rows(session, actor, thematic_id, offset, PAGE)
-    kind = str(db.definition.get("base_kind", ""))
+    spec = ThematicDefinition.parse(db.definition)
+    kind = spec.base_kind
     return render(
         request,
         "aggregation/thematic_detail.html",
@@ -164,9 +261,9 @@ def _detail(
             "dept": session.get(Department, db.department_id),
             "base_label": BaseKind(kind).label if kind in {k.value for k in BaseKind} else kind,
             "page": page,
-            "filters": [thematic.filter_label(f) for f in db.definition.get("filters", [])],
+            "filters": [filter_label(f) for f in spec.filters],
             "resource": thematic.registered_resource(session, db),
-            "can_refresh": thematic.can_define(actor, db.department_id),
+            "can_refresh": policy.can_define_thematic(actor, db.department_id),
             "offset": offset,
             "page_size": PAGE,
             "flash": FLASHES.get(msg or ""),

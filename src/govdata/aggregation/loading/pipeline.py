@@ -1,43 +1,24 @@
-"""The load pipeline (Art. 15–18): a file becomes a pool's current data, all at once or not at all.
-
-``create_load`` checks who may load what and records the load (queued). ``execute`` runs it:
-read in batches (``reading``), clean and validate each batch (``validation``), write the good
-rows to a staging table (``writing``: binary ``COPY`` in a thread of its own on PostgreSQL,
-batched inserts on SQLite), remove repeated subject keys (``duplicates``: the later row wins),
-then install the staging table as the pool's
-data (a full load) or merge it into the current data by subject key (an incremental load), in one
-transaction with the load's outcome, its quality and its audit event.
-
-Atomicity (DESIGN: nothing half-written):
-* PostgreSQL: everything from the staging table's creation to the install is one transaction
-  (its DDL is transactional). A killed load leaves nothing: the server rolls it back.
-* SQLite: the staging table is filled in committed batches, so that one long load does not hold
-  the database's single write lock for minutes (every sign-in writes). Readers never see it: the
-  pool points to its table only at install. A load that fails drops its staging table at once;
-  one whose process was killed is swept (``sweep``) by the next load and at start-up.
-
-The bad-row policy is chosen per load: ``reject_file`` validates the whole file, reports every
-problem and loads nothing if there is one; ``quarantine`` loads the good rows and keeps each bad
-row, as read, with its problems. Either way the report lists row, item, code and message.
-"""
+"""Running a load (Art. 15–18): read in batches, clean and validate, write the good rows to a
+staging table, then install it (``install``); a refused or failed load leaves nothing."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
 import os
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, delete, insert, inspect, select, text
+from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import duplicates, policy, pools, reading, validation, writing
+from govdata.aggregation import duplicates, pools, reading, validation, writing
+from govdata.aggregation.errors import LoadNotFound
+from govdata.aggregation.loading import install as installing
+from govdata.aggregation.loading.service import MAX_PROBLEMS, actor_of, update_load
 from govdata.aggregation.models import (
     BadRowPolicy,
     ItemSpec,
@@ -48,117 +29,13 @@ from govdata.aggregation.models import (
     Pool,
     QuarantinedRow,
 )
-from govdata.aggregation.tables import (
-    LOAD_COLUMN,
-    ROW_COLUMN,
-    is_data_table,
-    pool_table_name,
-    staging_table_name,
-)
+from govdata.aggregation.tables import staging_table_name
 from govdata.core import audit
-from govdata.core.actor import Actor
 from govdata.core.db import utcnow
-from govdata.core.errors import DomainError, InvalidInput, NotFound
-from govdata.core.settings import get_settings
+from govdata.core.errors import DomainError, InvalidInput
 
-MAX_PROBLEMS = 100_000  # problem records kept per load; the counts are always exact
 # Rows per batch: bounds memory (about 60 MB for 20 columns); GOVDATA_LOAD_BATCH_ROWS overrides.
 BATCH_ROWS = int(os.environ.get("GOVDATA_LOAD_BATCH_ROWS", "200000"))
-STALE_AFTER = timedelta(minutes=10)  # a running load silent this long was interrupted
-
-# --- creating a load ---------------------------------------------------------------------------
-
-
-def spool_dir() -> Path:
-    path = get_settings().var_dir / "spool"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def spool_path(filename: str) -> Path:
-    """Where an uploaded or pushed file waits for its load (removed when the load ends)."""
-    return spool_dir() / f"{uuid.uuid4().hex}{Path(filename).suffix.lower()}"
-
-
-def create_load(
-    session: Session,
-    actor: Actor,
-    *,
-    resource_code: str,
-    path: Path,
-    filename: str,
-    policy: BadRowPolicy = BadRowPolicy.REJECT_FILE,
-    mode: LoadMode = LoadMode.REPLACE,
-    channel: str = "upload",
-    encoding: str = "",
-) -> Load:
-    """Record a load of ``path`` into the pool of the resource ``resource_code`` (queued)."""
-    resource = pools.resource_for_load(session, actor, resource_code)
-    fmt = reading.file_format(filename)
-    if encoding and encoding not in reading.ENCODINGS:
-        raise InvalidInput("aggregation.unsupported_encoding", "文件编码只支持 UTF-8 和 GB18030。")
-    size = path.stat().st_size
-    if size == 0:
-        raise InvalidInput("aggregation.empty_file", "文件为空，没有可加载的数据。")
-    pool = pools.ensure_pool(session, resource)
-    if mode == LoadMode.UPSERT and pool.subject_column is None:
-        raise InvalidInput(
-            "aggregation.upsert_needs_key",
-            "该资源没有主体标识信息项，只能全量加载，不能按主体增量更新。",
-        )
-    load = Load(
-        pool_id=pool.id,
-        department_id=pool.department_id,
-        status=LoadStatus.QUEUED,
-        policy=policy,
-        mode=mode,
-        channel=channel,
-        filename=Path(filename).name[:255],
-        file_format=fmt,
-        encoding=encoding,
-        file_bytes=size,
-        spool_path=str(path),
-        created_by=actor.person_id,
-        created_by_name=actor.name[:64],
-    )
-    session.add(load)
-    session.flush()
-    audit.record(
-        session,
-        actor,
-        "aggregation.load_created",
-        object_type="load",
-        object_id=load.id,
-        summary=f"提交数据加载：{pool.code} {pool.name}（{load.filename}，{mode.label}）",
-        change={"pool": pool.id, "file": load.filename, "bytes": size, "policy": policy},
-        department_id=pool.department_id,
-    )
-    return load
-
-
-def get_load(session: Session, actor: Actor, load_id: int) -> Load:
-    visible = policy.visible_pools(actor).with_only_columns(Pool.id)
-    load = session.scalars(
-        select(Load).where(Load.id == load_id, Load.pool_id.in_(visible))
-    ).one_or_none()
-    if load is None:
-        raise NotFound("aggregation.load_not_found", "未找到该数据加载记录。")
-    return load
-
-
-def list_loads(
-    session: Session, actor: Actor, *, pool_id: int | None = None, limit: int = 50
-) -> list[Load]:
-    from govdata.aggregation import policy
-
-    visible = policy.visible_pools(actor).with_only_columns(Pool.id)
-    stmt = select(Load).where(Load.pool_id.in_(visible)).order_by(Load.id.desc()).limit(limit)
-    if pool_id is not None:
-        stmt = stmt.where(Load.pool_id == pool_id)
-    return list(session.scalars(stmt))
-
-
-# --- running a load ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -235,17 +112,6 @@ def _check_header(rules: validation.Rules, header: list[str]) -> None:
         )
 
 
-def _key_index(conn: Connection, table_name: str, key: str | None) -> None:
-    if key is not None:
-        conn.execute(text(f'CREATE UNIQUE INDEX "ux_{table_name}_key" ON "{table_name}" ("{key}")'))
-
-
-def _set(session: Session, load: Load, **values: Any) -> None:
-    for k, v in values.items():
-        setattr(load, k, v)
-    session.flush()
-
-
 @dataclass(frozen=True)
 class LoadProgress:
     """What a progress bar or page shows while a load runs."""
@@ -277,14 +143,16 @@ def execute(
     """
     load = session.get(Load, load_id)
     if load is None:
-        raise NotFound("aggregation.load_not_found", "未找到该数据加载记录。")
+        raise LoadNotFound()
     if load.status != LoadStatus.QUEUED:
         return load
     pool = session.get(Pool, load.pool_id)
     assert pool is not None
     if commit_batches is None:
         commit_batches = session.get_bind().dialect.name == "sqlite"
-    _set(session, load, status=LoadStatus.RUNNING, started_at=utcnow(), heartbeat_at=utcnow())
+    update_load(
+        session, load, status=LoadStatus.RUNNING, started_at=utcnow(), heartbeat_at=utcnow()
+    )
     # Committed on its own so that the page shows the load running, and so that a progress
     # writer on another connection never waits for the load's transaction (PostgreSQL).
     session.commit()
@@ -386,7 +254,7 @@ def _commit_batch(session: Session, load: Load, counts: _Counts, estimated: int 
     The load row is written only here: on PostgreSQL the runner's progress writer updates it
     from another connection, which must never wait on this transaction.
     """
-    _set(
+    update_load(
         session,
         load,
         rows_read=counts.read,
@@ -413,7 +281,7 @@ def _stage(
     conn.execute(text(f'DROP TABLE IF EXISTS "{staging}"'))
     pools.create_data_table(conn, staging, pool.columns, pool.subject_column)
     if commit_batches:
-        _set(session, load, staging_table=staging)
+        update_load(session, load, staging_table=staging)
         session.commit()
     writer = writing.writer_for(session.connection(), staging, pool.columns)
     repeated = duplicates.RepeatedKeys(pool.subject_column) if pool.subject_column else None
@@ -466,122 +334,17 @@ def _stage(
                 "请按问题清单修改后重新加载。",
             ),
         )
-    removed = _remove_repeated(session, load, staging, repeated, items)
+    removed = installing.remove_repeated(session, load, staging, repeated, items)
     for item in items:
         filled[item] -= removed.filled.get(item, 0)
-    return _install(session, load, pool, staging, counts.good, removed.rows.height, filled)
-
-
-def _install(
-    session: Session,
-    load: Load,
-    pool: Pool,
-    staging: str,
-    written: int,
-    removed: int,
-    filled: dict[str, int],
-) -> Load:
-    conn = session.connection()
-    key = pool.subject_column
-    loaded = written - removed
-    fill: tuple[int, dict[str, int]] | None = None
-    if load.mode == LoadMode.UPSERT and pool.table_name is not None:
-        final = pool.table_name
-        _merge(conn, staging, final, pool)
-        conn.execute(text(f'DROP TABLE "{staging}"'))
-        total = int(conn.execute(text(f'SELECT count(*) FROM "{final}"')).scalar_one())
-    else:
-        final = pool_table_name(pool.id, load.id)
-        conn.execute(text(f'ALTER TABLE "{staging}" RENAME TO "{final}"'))
-        _key_index(conn, final, key)
-        total = loaded
-        # The new table holds exactly the rows written less those removed: its fill counts
-        # are known without a scan.
-        fill = (total, {c["name"]: filled[c["column"]] for c in pool.columns})
-    _set(
-        session,
-        load,
-        status=LoadStatus.SUCCEEDED,
-        finished_at=utcnow(),
-        rows_loaded=loaded,
-        duplicates_removed=removed,
-        staging_table="",
+    return installing.install(
+        session, load, pool, staging, counts.good, removed.rows.height, filled
     )
-    pools.install(session, pool, load, final, total)
-    from govdata.aggregation import quality
-
-    quality.measure(session, pool, load, fill=fill)
-    audit.record(
-        session,
-        _actor_of(load),
-        "aggregation.load_succeeded",
-        object_type="load",
-        object_id=load.id,
-        summary=(
-            f"数据加载完成：{pool.code} {pool.name}，读取 {load.rows_read} 行，"
-            f"加载 {loaded} 行，错误 {load.rows_bad} 行，去重 {removed} 行"
-        ),
-        change={"pool": pool.id, "table": final, "rows": total, "mode": load.mode},
-        department_id=pool.department_id,
-    )
-    return load
-
-
-def _remove_repeated(
-    session: Session,
-    load: Load,
-    table_name: str,
-    repeated: duplicates.RepeatedKeys | None,
-    items: list[str],
-) -> duplicates.Removed:
-    """Remove earlier rows of a repeated subject key: the later row in the file wins (Art. 16:
-    one record per person or legal person); each removed row is reported as cleaned."""
-    if repeated is None:
-        return duplicates.Removed(pl.DataFrame(schema={ROW_COLUMN: pl.Int64}))
-    removed = repeated.remove(session.connection(), table_name, items)
-    room = MAX_PROBLEMS - load.problems_recorded
-    if room > 0 and removed.rows.height:
-        session.execute(
-            insert(LoadProblem),
-            [
-                {
-                    "load_id": load.id,
-                    "row_number": row,
-                    "column": "",
-                    "code": "aggregation.duplicate_subject_key",
-                    "message": f"主体标识 {key} 重复，已以第 {winner} 行为准去重",
-                    "value": str(key),
-                    "kind": "cleaned",
-                }
-                for row, key, winner in removed.rows.head(room).iter_rows()
-            ],
-        )
-        load.problems_recorded += min(room, removed.rows.height)
-    return removed
-
-
-def _merge(conn: Connection, staging: str, target: str, pool: Pool) -> None:
-    """Incremental load: insert new subject keys, replace the records of known ones."""
-    key = pool.subject_column
-    cols = [ROW_COLUMN, LOAD_COLUMN, *[c["column"] for c in pool.columns]]
-    names = ", ".join(f'"{c}"' for c in cols)
-    sets = ", ".join(f'"{c}" = excluded."{c}"' for c in cols if c != key)
-    # "WHERE true" lets SQLite tell the upsert clause from a join constraint (SQLite docs).
-    conn.execute(
-        text(
-            f'INSERT INTO "{target}" ({names}) SELECT {names} FROM "{staging}" WHERE true '
-            f'ON CONFLICT ("{key}") DO UPDATE SET {sets}'
-        )
-    )
-
-
-def _actor_of(load: Load) -> Actor:
-    return Actor(person_id=load.created_by, name=load.created_by_name or "系统")
 
 
 def _refuse(session: Session, load: Load, exc: DomainError) -> Load:
     """The bad-row policy refused the file: its problems stay, its data never existed."""
-    _set(
+    update_load(
         session,
         load,
         status=LoadStatus.REJECTED,
@@ -593,7 +356,7 @@ def _refuse(session: Session, load: Load, exc: DomainError) -> Load:
     )
     audit.record(
         session,
-        _actor_of(load),
+        actor_of(load),
         "aggregation.load_rejected",
         object_type="load",
         object_id=load.id,
@@ -617,7 +380,7 @@ def _fail(
     session.execute(delete(QuarantinedRow).where(QuarantinedRow.load_id == load_id))
     fresh = session.get(Load, load_id)
     assert fresh is not None
-    _set(
+    update_load(
         session,
         fresh,
         status=LoadStatus.REJECTED if rejected else LoadStatus.FAILED,
@@ -630,7 +393,7 @@ def _fail(
     )
     audit.record(
         session,
-        _actor_of(fresh),
+        actor_of(fresh),
         "aggregation.load_rejected" if rejected else "aggregation.load_failed",
         object_type="load",
         object_id=fresh.id,
@@ -639,53 +402,3 @@ def _fail(
         department_id=fresh.department_id,
     )
     return fresh
-
-
-# --- sweeping interrupted loads ----------------------------------------------------------------
-
-
-def sweep(session: Session, *, now: Any = None) -> list[int]:
-    """Fail loads whose process died, and drop what they left (SQLite staging tables).
-
-    A running load writes a heartbeat with every batch; one silent for ``STALE_AFTER`` is dead.
-    """
-    now = now or utcnow()
-    stale = list(
-        session.scalars(
-            select(Load).where(
-                Load.status == LoadStatus.RUNNING, Load.heartbeat_at < now - STALE_AFTER
-            )
-        )
-    )
-    conn = session.connection()
-    for load in stale:
-        conn.execute(text(f'DROP TABLE IF EXISTS "{staging_table_name(load.id)}"'))
-        _set(
-            session,
-            load,
-            status=LoadStatus.FAILED,
-            finished_at=now,
-            error_code="aggregation.load_interrupted",
-            error_message="加载过程被中断（进程退出），未加载任何数据，资源池数据保持不变。",
-            staging_table="",
-            rows_loaded=0,
-        )
-        session.execute(delete(QuarantinedRow).where(QuarantinedRow.load_id == load.id))
-        session.execute(delete(LoadProblem).where(LoadProblem.load_id == load.id))
-    # Staging tables whose load is no longer running (e.g. a crash between batches).
-    running = set(session.scalars(select(Load.id).where(Load.status == LoadStatus.RUNNING)).all())
-    for name in inspect(conn).get_table_names():
-        stage = is_data_table(name) and name.startswith("pool_stage_")
-        if stage and int(name.rsplit("_", 1)[1]) not in running:
-            conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
-    return [load.id for load in stale]
-
-
-def remove_spool(load: Load) -> None:
-    """Delete a spooled upload once its load has ended (never a file the CLI was given)."""
-    path = Path(load.spool_path)
-    try:
-        if path.parent.resolve() == spool_dir().resolve():
-            path.unlink(missing_ok=True)
-    except OSError:
-        pass

@@ -1,0 +1,133 @@
+"""One subject's base record with the provenance of every value (Art. 16, 25(2)).
+
+Each value carries the load that wrote it (``l<N>``): Load → pool → resource, department and
+when it was loaded. Reading a record is audited: it reads a person's or an organization's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govdata.aggregation import policy
+from govdata.aggregation.errors import BaseRecordNotFound
+from govdata.aggregation.labels import department_names
+from govdata.aggregation.models import BaseConflict, BaseKind, ConflictStatus, Load, Pool
+from govdata.aggregation.subjects import KEY_COLUMN, KEY_LENGTH, base_table, items_of, require_base
+from govdata.aggregation.text import plain
+from govdata.catalog.models import Resource
+from govdata.core import audit
+from govdata.core.actor import Actor
+from govdata.core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a value came from: the load, its pool's resource and department, and when."""
+
+    load_id: int
+    department_id: int
+    department_name: str
+    resource_code: str
+    resource_name: str
+    loaded_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RecordValue:
+    item: str
+    value: str | None
+    provenance: Provenance | None
+
+
+@dataclass(frozen=True)
+class BaseRecord:
+    kind: str
+    base_name: str
+    key_name: str
+    subject_key: str
+    values: list[RecordValue]
+    conflicts: list[BaseConflict] = field(default_factory=list)
+
+
+def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: str) -> BaseRecord:
+    """One subject's base record, every value with its provenance (Art. 16, 25(2)).
+
+    Staff read it; public accounts and systems are refused. The lookup is recorded in the
+    audit chain: it reads a person's or an organization's data.
+    """
+    policy.require_read_bases(actor)
+    base = require_base(session, kind)
+    key = plain(subject_key, base.key_name)
+    if not key or len(key) > KEY_LENGTH:
+        raise InvalidInput("aggregation.subject_key_invalid", f"请输入有效的{base.key_name}。")
+    items = items_of(session, base)
+    btable = base_table(base, [i.id for i in items])
+    row = session.execute(select(btable).where(btable.c[KEY_COLUMN] == key)).mappings().first()
+    if row is None:
+        raise BaseRecordNotFound(base.name, base.key_name, key)
+    load_ids = {int(row[f"l{i.id}"]) for i in items if row[f"l{i.id}"] is not None}
+    provenance = _provenance(session, load_ids)
+    values = [
+        RecordValue(
+            item=i.name,
+            value=row[f"v{i.id}"],
+            provenance=provenance.get(int(row[f"l{i.id}"]))
+            if row[f"l{i.id}"] is not None
+            else None,
+        )
+        for i in items
+    ]
+    conflicts = list(
+        session.scalars(
+            select(BaseConflict)
+            .where(
+                BaseConflict.base_id == base.id,
+                BaseConflict.subject_key == key,
+                BaseConflict.status == ConflictStatus.OPEN.value,
+            )
+            .order_by(BaseConflict.id)
+        )
+    )
+    audit.record(
+        session,
+        actor,
+        "aggregation.base.record.read",
+        object_type="base_record",
+        object_id=f"{base.kind}:{key}",
+        summary=f"查阅{base.name}主体记录",
+    )
+    return BaseRecord(
+        kind=base.kind,
+        base_name=base.name,
+        key_name=base.key_name,
+        subject_key=key,
+        values=values,
+        conflicts=conflicts,
+    )
+
+
+def _provenance(session: Session, load_ids: set[int]) -> dict[int, Provenance]:
+    if not load_ids:
+        return {}
+    rows = session.execute(
+        select(Load.id, Load.finished_at, Pool.department_id, Resource.code, Resource.name)
+        .join(Pool, Pool.id == Load.pool_id)
+        .join(Resource, Resource.id == Pool.resource_id)
+        .where(Load.id.in_(load_ids))
+    ).all()
+    depts = department_names(session, {int(r[2]) for r in rows})
+    return {
+        int(r[0]): Provenance(
+            load_id=int(r[0]),
+            department_id=int(r[2]),
+            department_name=depts.get(int(r[2]), ""),
+            resource_code=str(r[3]),
+            resource_name=str(r[4]),
+            loaded_at=r[1],
+        )
+        for r in rows
+    }

@@ -1,0 +1,90 @@
+"""Corrections (校核, Art. 19): a challenge to one value of a pool, answered by its provider.
+
+Who applies (Art. 19 ¶2: "通过共享系统或者开放系统"):
+
+* staff of a government department, through the sharing system (channel ``sharing``): the
+  department the value is challenged for is the applicant, so the person must be able to see
+  the value (today: the pools ``policy.visible_pools`` gives them; values obtained through
+  sharing grants join when Ch. 4 is built). A department does not apply to itself: it corrects
+  its own data by updating its pool (product decision);
+* citizens and companies, through the open system (channel ``open``). Accounts carry no verified
+  identity yet (it comes with the open portal, Ch. 5), so whether a value is *about them* cannot
+  be told safely. Until then the public may challenge only values of resources the open catalog
+  carries without conditions (Art. 30), so that an application never becomes a way to probe
+  data that is not open; and the public never sees the stored value through a correction.
+
+The providing department answers within 10 working days of receipt; its head may extend the
+period once by at most 10 working days (Art. 19 ¶2, ``core.calendar``). An accepted correction
+writes the value into the pool's current table with one UPDATE, audited with the old and the
+new value; the correction record and the audit event are its provenance. While a correction is
+open the value carries the "校核中" mark, and business on it proceeds on valid proof (Art. 19
+¶3, ``UNDER_CORRECTION_NOTE``). The city bureau supervises (Art. 19 ¶1): it sees every
+correction and what is overdue; an answer after the due date is late (Art. 50(8)).
+
+The package, by seam: ``deadlines`` (the clock), ``values`` (finding and checking the value),
+``applying``, ``answering`` (and extending), ``queries`` (lists, figures, the "校核中" mark).
+Who may do what is in ``aggregation.policy``.
+"""
+
+from __future__ import annotations
+
+from govdata.aggregation.corrections.answering import SOURCE_NOTE, answer, extend
+from govdata.aggregation.corrections.applying import (
+    APPLICANT_LABELS,
+    CHANNEL_LABELS,
+    apply,
+    check_applicant,
+)
+from govdata.aggregation.corrections.deadlines import (
+    ANSWER_WORKING_DAYS,
+    Clock,
+    clock,
+    deadline_of,
+)
+from govdata.aggregation.corrections.queries import (
+    UNDER_CORRECTION_NOTE,
+    Counts,
+    OverdueReport,
+    counts,
+    counts_by_department,
+    departments,
+    get_correction,
+    is_under_correction,
+    list_corrections,
+    open_correction,
+    overdue,
+    pools_by_id,
+    under_correction,
+)
+from govdata.aggregation.corrections.values import Target, current_value, locate, value_text
+
+__all__ = [
+    "ANSWER_WORKING_DAYS",
+    "APPLICANT_LABELS",
+    "CHANNEL_LABELS",
+    "SOURCE_NOTE",
+    "UNDER_CORRECTION_NOTE",
+    "Clock",
+    "Counts",
+    "OverdueReport",
+    "Target",
+    "answer",
+    "apply",
+    "check_applicant",
+    "clock",
+    "counts",
+    "counts_by_department",
+    "current_value",
+    "deadline_of",
+    "departments",
+    "extend",
+    "get_correction",
+    "is_under_correction",
+    "list_corrections",
+    "locate",
+    "open_correction",
+    "overdue",
+    "pools_by_id",
+    "under_correction",
+    "value_text",
+]
