@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Index, Table, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy
@@ -69,26 +71,34 @@ def _published_revision(session: Session, resource: Resource) -> ResourceRevisio
 
 
 def ensure_pool(session: Session, resource: Resource) -> Pool:
-    """The resource's pool, created on first use from its published revision."""
+    """The resource's pool, created on first use from its published revision.
+
+    Two first loads of one resource may race: the pool is inserted with ``ON CONFLICT DO
+    NOTHING`` on its unique resource, then read, so both get the one pool.
+    """
     revision = _published_revision(session, resource)
     pool = session.scalars(select(Pool).where(Pool.resource_id == resource.id)).one_or_none()
-    if pool is None:
-        columns, subject = layout(revision)
-        pool = Pool(
-            resource_id=resource.id,
-            department_id=resource.department_id,
-            revision_id=revision.id,
-            code=revision.code,
-            name=revision.name,
-            subject_kind=str(revision.data.get("subject_kind", SubjectKind.OTHER)),
-            update_cycle=revision.update_cycle,
-            columns=columns,
-            subject_column=subject,
-            row_count=0,
-        )
-        session.add(pool)
-        session.flush()
-    return pool
+    if pool is not None:
+        return pool
+    columns, subject = layout(revision)
+    values = {
+        "resource_id": resource.id,
+        "department_id": resource.department_id,
+        "revision_id": revision.id,
+        "code": revision.code,
+        "name": revision.name,
+        "subject_kind": str(revision.data.get("subject_kind", SubjectKind.OTHER)),
+        "update_cycle": revision.update_cycle,
+        "columns": columns,
+        "subject_column": subject,
+        "row_count": 0,
+        "created_at": utcnow(),
+    }
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    session.execute(
+        insert(Pool).values(**values).on_conflict_do_nothing(index_elements=["resource_id"])
+    )
+    return session.scalars(select(Pool).where(Pool.resource_id == resource.id)).one()
 
 
 def follow_revision(session: Session, pool: Pool) -> bool:
