@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Index, Table, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy
@@ -58,29 +60,37 @@ def loadable(found: CatalogResource) -> PublishedResource:
 
 
 def ensure_pool(session: Session, resource: PublishedResource) -> Pool:
-    """The resource's pool, created on first use from its published revision."""
+    """The resource's pool, created on first use from its published revision.
+
+    Two first loads of one resource may race: the pool is inserted with ``ON CONFLICT DO
+    NOTHING`` on its unique resource, then read, so both get the one pool.
+    """
     if resource.withdrawal_pending:
         raise ResourceNotPublished(resource.code)
     pool = session.scalars(
         select(Pool).where(Pool.resource_id == resource.resource_id)
     ).one_or_none()
-    if pool is None:
-        columns, subject = layout(resource)
-        pool = Pool(
-            resource_id=resource.resource_id,
-            department_id=resource.department_id,
-            revision_id=resource.revision_id,
-            code=resource.code,
-            name=resource.name,
-            subject_kind=resource.subject_kind.value,
-            update_cycle=resource.update_cycle.value,
-            columns=columns,
-            subject_column=subject,
-            row_count=0,
-        )
-        session.add(pool)
-        session.flush()
-    return pool
+    if pool is not None:
+        return pool
+    columns, subject = layout(resource)
+    values = {
+        "resource_id": resource.resource_id,
+        "department_id": resource.department_id,
+        "revision_id": resource.revision_id,
+        "code": resource.code,
+        "name": resource.name,
+        "subject_kind": resource.subject_kind.value,
+        "update_cycle": resource.update_cycle.value,
+        "columns": columns,
+        "subject_column": subject,
+        "row_count": 0,
+        "created_at": utcnow(),
+    }
+    insert = sqlite_insert if session.get_bind().dialect.name == "sqlite" else pg_insert
+    session.execute(
+        insert(Pool).values(**values).on_conflict_do_nothing(index_elements=["resource_id"])
+    )
+    return session.scalars(select(Pool).where(Pool.resource_id == resource.resource_id)).one()
 
 
 def follow_revision(session: Session, pool: Pool) -> bool:

@@ -3,11 +3,14 @@
 ``run_load`` is what the web upload, the API push (as a job) and the CLI (in the foreground,
 with a progress bar) all call. After a successful load, in transactions of their own, the base
 databases fed by the pool are rebuilt incrementally (Art. 17 ¶2, 18) and the thematic databases
-reading it are refreshed (Art. 17 ¶3): a failure there never undoes the load, and is recorded.
+reading it are refreshed (Art. 17 ¶3): a failure there never undoes the load. A failed base
+rebuild marks the bases stale (``base.staleness``: shown on their pages, cleared by the next
+full build); on PostgreSQL the rebuild is a job of its own that procrastinate retries.
 """
 
 from __future__ import annotations
 
+import procrastinate
 import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +21,9 @@ from govdata.core.db import transaction, utcnow
 from govdata.core.jobs import job
 
 log = structlog.get_logger(__name__)
+
+#: The rebuild after a load, retried on PostgreSQL: 5 attempts, waiting 10 s, 20 s, 40 s …
+AFTER_LOAD_RETRY = procrastinate.RetryStrategy(max_attempts=5, exponential_wait=10)
 
 
 def _progress_writer(factory: sessionmaker[Session]) -> loading.Progress | None:
@@ -48,8 +54,11 @@ def run_load(
     load_id: int,
     *,
     progress: loading.Progress | None = None,
+    queue_url: str | None = None,
 ) -> Load:
-    """Run one queued load to its end, then refresh what depends on the pool."""
+    """Run one queued load to its end, then refresh what depends on the pool: here, or as
+    the retried job ``aggregation.after_load`` when ``queue_url`` names procrastinate's
+    database (a worker)."""
     writer = _progress_writer(factory)
 
     def both(p: loading.LoadProgress) -> None:
@@ -73,12 +82,21 @@ def run_load(
         session.close()
     loading.remove_spool(load)
     if load.status == LoadStatus.SUCCEEDED:
-        after_load(factory, load.id)
+        if queue_url is not None:
+            from govdata.core import jobs
+
+            jobs.defer("aggregation.after_load", queue_url, load_id=load.id)
+        else:
+            after_load(factory, load.id)
     return load
 
 
-def after_load(factory: sessionmaker[Session], load_id: int) -> None:
-    """Rebuild base databases fed by the pool and refresh thematic databases reading it."""
+def after_load(factory: sessionmaker[Session], load_id: int, *, reraise: bool = False) -> None:
+    """Rebuild base databases fed by the pool and refresh thematic databases reading it.
+
+    A failed base rebuild leaves the bases as they were (it is atomic) and marks them stale,
+    in a transaction of its own; ``reraise`` lets procrastinate retry the job.
+    """
     try:
         with transaction(factory) as session:
             load = session.get(Load, load_id)
@@ -88,14 +106,24 @@ def after_load(factory: sessionmaker[Session], load_id: int) -> None:
             base.rebuild_after_load(session, pool, load)
             thematic.refresh_dependents(session, pool)
     except Exception:
-        # The load stands; the bases keep their previous state (their rebuild is atomic) and
-        # the next load or a manual build catches up.
         log.exception("aggregation.after_load_failed", load_id=load_id)
+        with transaction(factory) as session:
+            base.mark_stale(session, load_id)
+        if reraise:
+            raise
 
 
 @job("aggregation.run_load")
 def run_load_job(factory: sessionmaker[Session], *, load_id: int) -> None:
-    run_load(factory, load_id)
+    """In a worker (PostgreSQL): what follows the load is a retried job of its own."""
+    bind = factory.kw.get("bind")
+    assert isinstance(bind, Engine)
+    run_load(factory, load_id, queue_url=bind.url.render_as_string(hide_password=False))
+
+
+@job("aggregation.after_load", retry=AFTER_LOAD_RETRY)
+def after_load_job(factory: sessionmaker[Session], *, load_id: int) -> None:
+    after_load(factory, load_id, reraise=True)
 
 
 @job("aggregation.sweep")

@@ -32,6 +32,8 @@ _JOBS: dict[str, Job] = {}
 _JOB_MODULES: list[str] = []
 # (job name, cron) pairs run on a schedule (UTC).
 _PERIODIC: dict[str, str] = {}
+# Jobs that procrastinate retries when they raise (a job's own retry policy).
+_RETRY: dict[str, procrastinate.RetryStrategy] = {}
 
 
 def register_job_modules(*modules: str) -> None:
@@ -67,11 +69,18 @@ def _factory(database_url: str) -> sessionmaker[Session]:
     return make_sessionmaker(make_engine(database_url))
 
 
-def job(name: str) -> Callable[[Callable[..., None]], Callable[..., None]]:
-    """Register ``fn(factory, **kwargs)`` as the job ``name`` ("domain.verb")."""
+def job(
+    name: str, *, retry: procrastinate.RetryStrategy | None = None
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``fn(factory, **kwargs)`` as the job ``name`` ("domain.verb").
+
+    ``retry``: procrastinate runs the job again by this strategy when it raises (on
+    PostgreSQL; a job run inline is the caller's to handle)."""
 
     def register(fn: Callable[..., None]) -> Callable[..., None]:
         _JOBS[name] = fn
+        if retry is not None:
+            _RETRY[name] = retry
         return fn
 
     return register
@@ -89,7 +98,9 @@ def procrastinate_app(database_url: str) -> procrastinate.App:
         connector=procrastinate.PsycopgConnector(conninfo=conninfo(database_url))
     )
     for name in _JOBS:
-        task = app.task(name=name, queue=QUEUE, pass_context=False)(_runner(name, database_url))
+        task = app.task(name=name, queue=QUEUE, pass_context=False, retry=_RETRY.get(name, False))(
+            _runner(name, database_url)
+        )
         if name in _PERIODIC:
             # One deferral per tick however many workers run (procrastinate's periodic lock).
             app.periodic(cron=_PERIODIC[name])(task)

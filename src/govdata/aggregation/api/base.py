@@ -79,6 +79,8 @@ class BaseOut(BaseModel):
     table_name: str
     row_count: int
     built_at: datetime | None
+    stale_since: datetime | None = Field(description="加载后未能随之更新的时间；为空表示已是最新")
+    stale_reason: str = Field(description="未能更新的原因")
     items: list[ItemOut]
 
 
@@ -153,6 +155,8 @@ def _base_out(session: Session, db: BaseDatabase) -> BaseOut:
         table_name=db.table_name,
         row_count=db.row_count,
         built_at=db.built_at,
+        stale_since=db.stale_since,
+        stale_reason=db.stale_reason,
         items=[_item_out(v) for v in base.describe_items(session, db)],
     )
 

@@ -15,10 +15,11 @@ department's pool holds the same item for the same subject with a different valu
 disagreement becomes a ``BaseConflict`` in the city bureau's quality queue (Art. 16, 20).
 
 The package, by seam: ``definitions`` (setting up a base, its items and their sources),
-``engine`` (building, and following loads and corrections, Art. 18), ``conflicts`` (finding
-them, the quality queue), ``records`` (a subject's record with provenance), ``consistency``
-(the quality measure). This module is their public face; who may do what is in
-``aggregation.policy``, what bases and thematic databases share in ``aggregation.subjects``.
+``engine`` (building, and following loads and corrections, Art. 18), ``staleness`` (a base
+that missed a load), ``conflicts`` (finding them, the quality queue), ``records`` (a subject's
+record with provenance), ``consistency`` (the quality measure). This module is their public
+face; who may do what is in ``aggregation.policy``, what bases and thematic databases share in
+``aggregation.subjects``.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from govdata.aggregation.base.definitions import (
 )
 from govdata.aggregation.base.engine import build, rebuild_after_load, refresh_subject
 from govdata.aggregation.base.records import BaseRecord, Provenance, RecordValue, record
+from govdata.aggregation.base.staleness import mark_stale
 from govdata.aggregation.subjects import base_table, items_of
 
 __all__ = [
@@ -69,6 +71,7 @@ __all__ = [
     "items_of",
     "list_bases",
     "list_conflicts",
+    "mark_stale",
     "rebuild_after_load",
     "record",
     "refresh_subject",

@@ -333,6 +333,9 @@ def _full_build(session: Session, base: BaseDatabase) -> None:
         for other in _carriers(item, candidates):
             conflicts.recompute(session, base, btable, item, other, scope)
     count(session, base, btable)
+    # Whole again: whatever a failed rebuild missed is in it now.
+    base.stale_since = None
+    base.stale_reason = ""
 
 
 def rebuild_after_load(session: Session, pool: Pool, load: Load) -> list[BaseDatabase]:
@@ -351,7 +354,11 @@ def rebuild_after_load(session: Session, pool: Pool, load: Load) -> list[BaseDat
     touched: list[BaseDatabase] = []
     with session.begin_nested():
         for base in session.scalars(select(BaseDatabase).order_by(BaseDatabase.id)).all():
-            if _rebuild_base(session, base, pool, scope):
+            if base.stale_since is not None and _relevant(session, base, pool)[1]:
+                # A rebuild missed a load: incremental steps cannot catch up, a full build does.
+                _full_build(session, base)
+                touched.append(base)
+            elif _rebuild_base(session, base, pool, scope):
                 touched.append(base)
     if touched:
         audit.record(
@@ -379,7 +386,11 @@ def refresh_subject(session: Session, pool: Pool, subject_key: str) -> None:
             _rebuild_base(session, base, pool, Scope(key=subject_key.strip()))
 
 
-def _rebuild_base(session: Session, base: BaseDatabase, pool: Pool, scope: Scope) -> bool:
+def _relevant(
+    session: Session, base: BaseDatabase, pool: Pool
+) -> tuple[list[BaseItem], bool, list[BaseItem], list[BaseItem]]:
+    """The base's items; whether ``pool`` feeds or is checked against it; the items it is the
+    source of (``own``) and those it carries without being their source (``carried``)."""
     items = items_of(session, base)
     own = [i for i in items if i.source_resource_id == pool.resource_id]
     fit = pool_fits(base, pool)
@@ -391,7 +402,19 @@ def _rebuild_base(session: Session, base: BaseDatabase, pool: Pool, scope: Scope
         and (col := column_named(pool.columns, i.name)) is not None
         and col["column"] != pool.subject_column
     ]
-    if not own and not carried:
+    return items, bool(own or carried), own, carried
+
+
+def bases_fed_by(session: Session, pool: Pool) -> list[BaseDatabase]:
+    """The bases a load of ``pool`` changes: those it is a source of or checked against."""
+    bases = session.scalars(select(BaseDatabase).order_by(BaseDatabase.id)).all()
+    return [b for b in bases if _relevant(session, b, pool)[1]]
+
+
+def _rebuild_base(session: Session, base: BaseDatabase, pool: Pool, scope: Scope) -> bool:
+    items, relevant, own, carried = _relevant(session, base, pool)
+    fit = pool_fits(base, pool)
+    if not relevant:
         return False
     _lock(session, base)
     btable = base_table(base, [i.id for i in items])

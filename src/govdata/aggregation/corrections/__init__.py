@@ -14,7 +14,9 @@ Who applies (Art. 19 ¶2: "通过共享系统或者开放系统"):
   data that is not open; and the public never sees the stored value through a correction.
 
 The providing department answers within 10 working days of receipt; its head may extend the
-period once by at most 10 working days (Art. 19 ¶2, ``core.calendar``). An accepted correction
+period once by at most 10 working days (Art. 19 ¶2). The clock is the one of ``core.deadlines``
+and every correction is an obligation in the register (``core.obligations``, kind
+``aggregation.correction``), opened, extended and answered with it. An accepted correction
 writes the value into the pool's current table with one UPDATE, audited with the old and the
 new value; the correction record and the audit event are its provenance. While a correction is
 open the value carries the "校核中" mark, and business on it proceeds on valid proof (Art. 19
@@ -37,7 +39,7 @@ from govdata.aggregation.corrections.applying import (
 )
 from govdata.aggregation.corrections.deadlines import (
     ANSWER_WORKING_DAYS,
-    Clock,
+    CORRECTION,
     clock,
     deadline_of,
 )
@@ -62,9 +64,9 @@ __all__ = [
     "ANSWER_WORKING_DAYS",
     "APPLICANT_LABELS",
     "CHANNEL_LABELS",
+    "CORRECTION",
     "SOURCE_NOTE",
     "UNDER_CORRECTION_NOTE",
-    "Clock",
     "Counts",
     "OverdueReport",
     "Target",

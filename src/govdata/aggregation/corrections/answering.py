@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from govdata.aggregation import base, policy, pools
 from govdata.aggregation.corrections.applying import clean_text, lock_pool, region_of
-from govdata.aggregation.corrections.deadlines import deadline_of
+from govdata.aggregation.corrections.deadlines import CORRECTION, SUBJECT
 from govdata.aggregation.corrections.queries import get_correction
 from govdata.aggregation.corrections.values import (
     key_value,
@@ -21,7 +21,7 @@ from govdata.aggregation.corrections.values import (
     value_text,
 )
 from govdata.aggregation.models import Correction, CorrectionStatus
-from govdata.core import audit, calendar
+from govdata.core import audit, calendar, obligations
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 
@@ -61,16 +61,12 @@ def extend(
         raise InvalidInput(
             "aggregation.extension_reason_required", "请说明需要延长校核期限的理由。"
         )
-    extended = calendar.approve_extension(
-        session, actor, deadline_of(c), department_id=c.department_id, days=days
-    )
-    c.original_due_on = extended.original_due
-    c.due_on = extended.due
-    c.due_provisional = extended.provisional
-    c.extension_days = extended.extension_days
-    c.extended_by = extended.extended_by
-    c.extension_reason = reason
-    session.flush()
+    # The register's rules: once, by at most 10 working days, approved by the owner's head;
+    # its hook (``deadlines._follow``) copies the new due date onto the correction.
+    ob = obligations.find(session, CORRECTION, SUBJECT, c.id)
+    if ob is None:
+        raise Conflict("obligation.not_open", "该事项没有正在计时的法定时限。")
+    obligations.approve_extension(session, actor, ob.id, days=days, reason=reason)
     audit.record(
         session,
         actor,
@@ -79,7 +75,7 @@ def extend(
         object_id=c.id,
         summary=(
             f"{actor.name}同意将第{c.id}号校核申请的期限延长{days}个工作日，"
-            f"由{extended.original_due}延至{c.due_on.isoformat()}"
+            f"由{c.original_due_on}延至{c.due_on.isoformat()}"
         ),
         change={
             "days": days,
@@ -171,6 +167,9 @@ def answer(
     c.answered_on = today
     c.answered_by = actor.person_id
     session.flush()
+    obligations.answer(
+        session, actor, CORRECTION, subject_type=SUBJECT, subject_id=c.id, answered_on=today
+    )
     verdict = "予以更正" if accept else "不予更正"
     audit.record(
         session,

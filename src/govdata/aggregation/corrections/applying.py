@@ -9,14 +9,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import policy, pools
-from govdata.aggregation.corrections.deadlines import ANSWER_WORKING_DAYS
+from govdata.aggregation.corrections.deadlines import CORRECTION, SUBJECT, title
 from govdata.aggregation.corrections.queries import open_correction
 from govdata.aggregation.corrections.values import locate, parse_value, rule_for, value_text
 from govdata.aggregation.errors import PoolNotFound
 from govdata.aggregation.models import Correction, CorrectionStatus, Pool
 from govdata.catalog import published
 from govdata.catalog.vocab import OpenType
-from govdata.core import audit, calendar
+from govdata.core import audit, calendar, obligations
 from govdata.core.actor import Actor, Role
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.org.models import Department, Person
@@ -148,7 +148,7 @@ def apply(
             "该数据已有一项正在校核的申请，请等待数据提供部门答复。",
         )
     received = calendar.today()
-    due = calendar.deadline(session, received, ANSWER_WORKING_DAYS)
+    due = obligations.deadline(session, CORRECTION, received)
     c = Correction(
         pool_id=pool.id,
         department_id=pool.department_id,
@@ -171,6 +171,7 @@ def apply(
     )
     session.add(c)
     session.flush()
+    region = region_of(session, pool.department_id)
     audit.record(
         session,
         actor,
@@ -195,7 +196,19 @@ def apply(
             "due_on": due.due,
             "due_provisional": due.provisional,
         },
-        region_id=region_of(session, pool.department_id),
+        region_id=region,
         department_id=pool.department_id,
+    )
+    # The clock is also a row of the obligations register, in the same transaction (§4).
+    obligations.open(
+        session,
+        actor,
+        CORRECTION,
+        subject_type=SUBJECT,
+        subject_id=c.id,
+        department_id=pool.department_id,
+        region_id=region,
+        title=title(c, pool.name),
+        deadline=due,
     )
     return c

@@ -57,7 +57,8 @@ def install(
         staging_table="",
     )
     pools.install(session, pool, load, final, total)
-    quality.measure(session, pool, load, fill=fill)
+    load_fill = (loaded, {c["name"]: filled[c["column"]] for c in pool.columns})
+    quality.measure(session, pool, load, fill=fill, load_fill=load_fill)
     audit.record(
         session,
         actor_of(load),

@@ -24,7 +24,7 @@ from govdata.aggregation.models import (
 )
 from govdata.aggregation.tables import is_data_table, staging_table_name
 from govdata.core import audit
-from govdata.core.actor import Actor
+from govdata.core.actor import SYSTEM, Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import get_settings
@@ -141,6 +141,8 @@ def sweep(session: Session, *, now: Any = None) -> list[int]:
     """Fail loads whose process died, and drop what they left (SQLite staging tables).
 
     A running load writes a heartbeat with every batch; one silent for ``STALE_AFTER`` is dead.
+    Each load failed here gets its audit event (``aggregation.load_swept``, by the system) in
+    the caller's transaction, as every other change of a load does (Art. 17 ¶1).
     """
     now = now or utcnow()
     stale = list(
@@ -165,6 +167,16 @@ def sweep(session: Session, *, now: Any = None) -> list[int]:
         )
         session.execute(delete(QuarantinedRow).where(QuarantinedRow.load_id == load.id))
         session.execute(delete(LoadProblem).where(LoadProblem.load_id == load.id))
+        audit.record(
+            session,
+            SYSTEM,
+            "aggregation.load_swept",
+            object_type="load",
+            object_id=load.id,
+            summary="数据加载进程已中断，系统将其标记为失败，资源池数据保持不变",
+            change={"code": "aggregation.load_interrupted", "heartbeat_at": str(load.heartbeat_at)},
+            department_id=load.department_id,
+        )
     # Staging tables whose load is no longer running (e.g. a crash between batches).
     running = set(session.scalars(select(Load.id).where(Load.status == LoadStatus.RUNNING)).all())
     for name in inspect(conn).get_table_names():

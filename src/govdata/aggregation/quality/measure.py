@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from govdata.aggregation import base, policy, pools
 from govdata.aggregation.errors import PoolNotLoaded
-from govdata.aggregation.models import Load, Pool, QualitySnapshot
+from govdata.aggregation.models import Load, LoadMode, Pool, QualitySnapshot
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN
 from govdata.core import audit
 from govdata.core.actor import Actor
@@ -53,6 +53,51 @@ def _distinct_rows(session: Session, pool: Pool) -> int:
     return int(session.execute(select(func.count()).select_from(distinct)).scalar_one())
 
 
+def _merged(session: Session, pool: Pool) -> tuple[float, float | None]:
+    """Validity and (keyed pools) uniqueness of the pool as it stands after a merge: each
+    load's figures weighted by the rows it still holds in the pool (one GROUP BY on the
+    provenance column, joined to the loads)."""
+    table = pools.current_table(pool)
+    assert table is not None
+    held = (
+        select(table.c[LOAD_COLUMN].label("load_id"), func.count().label("n"))
+        .group_by(table.c[LOAD_COLUMN])
+        .subquery("held")
+    )
+    read = func.coalesce(Load.rows_read, 0)
+    good = case((read > 0, (read - Load.rows_bad) * 1.0 / read), else_=1.0)
+    kept = Load.rows_loaded + Load.duplicates_removed
+    unique = case((kept > 0, Load.rows_loaded * 1.0 / kept), else_=1.0)
+    row = session.execute(
+        select(
+            func.sum(held.c.n),
+            func.sum(held.c.n * good),
+            func.sum(held.c.n * unique),
+        ).select_from(held.outerjoin(Load, Load.id == held.c.load_id))
+    ).one()
+    rows = int(row[0] or 0)
+    if rows == 0:
+        return 1.0, 1.0
+    return float(row[1] if row[1] is not None else rows) / rows, float(
+        row[2] if row[2] is not None else rows
+    ) / rows
+
+
+def _load_figures(
+    pool: Pool, load: Load, load_fill: tuple[int, dict[str, int]] | None
+) -> dict[str, Any]:
+    """The load's own figures (its file), for its report: an incremental load is measured
+    apart from the pool it was merged into."""
+    figures: dict[str, Any] = {
+        "validity": _ratio(max(load.rows_read - load.rows_bad, 0), load.rows_read, 1.0),
+        "uniqueness": _ratio(load.rows_loaded, load.rows_loaded + load.duplicates_removed, 1.0),
+    }
+    if load_fill is not None:
+        rows, filled = load_fill
+        figures["completeness"] = _ratio(sum(filled.values()), rows * len(pool.columns), 0.0)
+    return figures
+
+
 def _previous(session: Session, pool_id: int) -> QualitySnapshot | None:
     return session.scalar(
         select(QualitySnapshot)
@@ -68,6 +113,7 @@ def measure(
     load: Load | None,
     *,
     fill: tuple[int, dict[str, int]] | None = None,
+    load_fill: tuple[int, dict[str, int]] | None = None,
 ) -> QualitySnapshot:
     """Measure the pool's current data and record a snapshot (Art. 20).
 
@@ -79,6 +125,12 @@ def measure(
 
     ``fill`` — (rows, filled cells per item) — is given by a full load, which counted them as
     it wrote the new table (its cleaned values are never blank); otherwise the data is scanned.
+
+    After an incremental (upsert) load the snapshot measures the pool as it now stands: its
+    completeness by the scan, its validity and uniqueness as each load's figures weighted by
+    the rows it still holds (``_merged``). The load's own figures — of its file, with
+    ``load_fill`` (rows written, filled cells per item) for its completeness — go to its
+    report (``load.quality``) and the snapshot's details, not to the pool's measures.
     """
     rows, filled = fill if fill is not None else _fill_counts(session, pool)
     items = len(pool.columns)
@@ -89,16 +141,23 @@ def measure(
         "items": {name: round(_ratio(n, rows, 0.0), 6) for name, n in filled.items()},
     }
 
+    merged = load is not None and load.mode == LoadMode.UPSERT.value
+    own: dict[str, Any] | None = None
+    merged_uniqueness: float | None = None
     if load is not None:
-        good = max(load.rows_read - load.rows_bad, 0)
-        validity = _ratio(good, load.rows_read, 1.0)
+        own = _load_figures(pool, load, load_fill)
         details.update(
             rows_read=load.rows_read,
             rows_bad=load.rows_bad,
             rows_loaded=load.rows_loaded,
             duplicates_removed=load.duplicates_removed,
-            validity_basis="load",
         )
+        if merged:
+            validity, merged_uniqueness = _merged(session, pool)
+            details.update(validity_basis="pool", load={k: round(v, 6) for k, v in own.items()})
+        else:
+            validity = own["validity"]
+            details["validity_basis"] = "load"
     else:
         validity = previous.validity if previous is not None else 1.0
         details["validity_basis"] = "carried" if previous is not None else "default"
@@ -107,8 +166,11 @@ def measure(
         distinct = _distinct_rows(session, pool)
         uniqueness = _ratio(distinct, rows, 1.0)
         details.update(uniqueness_basis="rows", distinct_rows=distinct)
-    elif load is not None:
-        uniqueness = _ratio(load.rows_loaded, load.rows_loaded + load.duplicates_removed, 1.0)
+    elif merged_uniqueness is not None:
+        uniqueness = merged_uniqueness
+        details["uniqueness_basis"] = "pool"
+    elif own is not None:
+        uniqueness = own["uniqueness"]
         details["uniqueness_basis"] = "subject_key"
     else:
         uniqueness = previous.uniqueness if previous is not None else 1.0
@@ -131,12 +193,15 @@ def measure(
     session.add(snapshot)
     session.flush()
     if load is not None:
+        assert own is not None
+        # The load's report: a full load's figures are the pool's; an incremental one's are
+        # its own file's (the pool's are the snapshot's).
         load.quality = {
             "snapshot_id": snapshot.id,
-            "rows": rows,
-            "completeness": round(completeness, 4),
-            "validity": round(validity, 4),
-            "uniqueness": round(uniqueness, 4),
+            "rows": load.rows_loaded if merged else rows,
+            "completeness": round(own.get("completeness", completeness), 4),
+            "validity": round(own["validity"], 4),
+            "uniqueness": round(own["uniqueness"] if merged else uniqueness, 4),
             "consistency": round(consistency, 4) if consistency is not None else None,
         }
         session.flush()

@@ -18,6 +18,7 @@ which a definition cannot presume.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -56,6 +57,7 @@ MAX_COLUMNS = 100
 MAX_FILTERS = 20
 MAX_IN_VALUES = 100
 NUMERIC_TYPES = frozenset({"N", "Y", "I", "B", "F"})
+NON_FINITE = "筛选取值须为有限的数字，不能是 NaN 或无穷大。"
 
 # --- the model ------------------------------------------------------------------------------------
 
@@ -91,6 +93,15 @@ class Filter(_Part):
         min_length=1, max_length=10, description="eq ne gt ge lt le in contains not_null"
     )
     value: Scalar | list[Scalar] | None = Field(default=None, description="取值；in 为列表")
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, value: Scalar | list[Scalar] | None) -> Scalar | list[Scalar] | None:
+        # NaN and the infinities compare with nothing and PostgreSQL's json refuses them.
+        for v in value if isinstance(value, list) else [value]:
+            if isinstance(v, float) and not math.isfinite(v):
+                raise PydanticCustomError("non_finite_number", NON_FINITE)
+        return value
 
 
 class ThematicDefinition(_Part):
@@ -137,6 +148,8 @@ def _refusal(exc: ValidationError) -> ThematicInvalid | BadText:
         return ThematicInvalid("too_many", f"一个主题数据库最多 {MAX_COLUMNS} 列。")
     if where == "base_kind":
         return ThematicInvalid("unknown_base", f"“{given}”不是基础数据库的种类。")
+    if kind == "non_finite_number":
+        return ThematicInvalid("non_finite_value", NON_FINITE)
     if where == "filters" and len(loc) > 2:
         field = str(loc[2])
         if field == "op":
@@ -347,11 +360,14 @@ def _one_value(col: ThematicColumn, value: Scalar) -> Scalar:
         if isinstance(value, bool):
             raise ThematicInvalid("bad_filter_value", f"“{col.label}”是数值，筛选取值须为数字。")
         try:
-            return float(value)
+            number = float(value)
         except (TypeError, ValueError, OverflowError):
             raise ThematicInvalid(
                 "bad_filter_value", f"“{col.label}”是数值，筛选取值“{value}”不是数字。"
             ) from None
+        if not math.isfinite(number):
+            raise ThematicInvalid("non_finite_value", f"“{col.label}”是数值，{NON_FINITE}")
+        return number
     if col.data_type == "L":
         if isinstance(value, bool):
             return "true" if value else "false"
