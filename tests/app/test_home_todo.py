@@ -97,3 +97,54 @@ def test_a_refusal_needs_a_reason(sign_in, pending, session) -> None:  # type: i
     ob = session.get(Obligation, pending.id)
     assert ob is not None and not ob.extension_pending and ob.extension_days == 0
     assert re.search("已不同意延期", head.get("/?msg=refused").text)
+
+
+@pytest.fixture
+def running(session: Session, world: World, monkeypatch: pytest.MonkeyPatch) -> Obligation:
+    monkeypatch.setattr(calendar, "today", lambda: date(2026, 12, 1))
+    ob = obligations.open(
+        session,
+        world.actor(session, "officer"),
+        KIND,
+        subject_type="thing",
+        subject_id=8,
+        department_id=world.police,
+        region_id=world.city,
+        title="第8号首页测试申请",
+        deadline=obligations.deadline(session, KIND, date(2026, 12, 1)),
+    )
+    session.commit()
+    return ob
+
+
+def test_the_officer_asks_and_the_head_approves_from_the_home_page(  # type: ignore[no-untyped-def]
+    sign_in, running, session
+) -> None:
+    officer = sign_in("officer")
+    assert f'data-testid="request-{running.id}"' in officer.get("/").text
+    bad = officer.post(
+        f"/obligations/{running.id}/extension/request", data={"days": "11", "reason": "太多"}
+    )
+    assert bad.status_code == 422  # at most 10 working days (Art. 19 ¶2)
+    r = officer.post(
+        f"/obligations/{running.id}/extension/request",
+        data={"days": "3", "reason": "需调取纸质档案"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = officer.get("/?msg=requested").text
+    assert "待本部门主要负责人审批" in page
+    assert f'data-testid="request-{running.id}"' not in page  # one request at a time
+    head = sign_in("head")
+    assert f'data-testid="approve-{running.id}"' in head.get("/").text
+    head.post(f"/obligations/{running.id}/extension/approve")
+    session.expire_all()
+    ob = session.get(Obligation, running.id)
+    assert ob is not None and ob.extension_days == 3
+
+
+def test_another_department_cannot_ask(sign_in, running) -> None:  # type: ignore[no-untyped-def]
+    r = sign_in("officer2").post(
+        f"/obligations/{running.id}/extension/request", data={"days": "3", "reason": "x"}
+    )
+    assert r.status_code == 404

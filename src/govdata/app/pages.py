@@ -112,14 +112,29 @@ def home(
     ]
     # The actor's own running statutory clocks (the department head's approvals first).
     todos = obligations.open_for(session, actor, limit=TODO_LIMIT)
-    flash = {"approved": "已同意延期。", "refused": "已不同意延期，申请人将看到理由。"}.get(
-        msg or ""
-    )
+    flash = {
+        "requested": "延期申请已提交，待本部门主要负责人审批。",
+        "approved": "已同意延期。",
+        "refused": "已不同意延期，申请人将看到理由。",
+    }.get(msg or "")
     return render(
         request,
         "home.html",
         {"sections": sections, "todos": todos, "todo_limit": TODO_LIMIT, "flash": flash},
     )
+
+
+@router.post("/obligations/{obligation_id}/extension/request")
+def request_extension(
+    session: DbSession,
+    actor: CurrentActor,
+    obligation_id: int,
+    days: Annotated[int, Form(ge=1, le=10)],
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """The owner department's staff ask their head for the one extension (Art. 19 ¶2)."""
+    obligations.request_extension(session, actor, obligation_id, days=days, reason=reason)
+    return RedirectResponse("/?msg=requested", status_code=303)
 
 
 @router.post("/obligations/{obligation_id}/extension/approve")

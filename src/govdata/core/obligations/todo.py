@@ -12,7 +12,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from govdata.core import calendar
 from govdata.core.actor import Actor, Role
 from govdata.core.obligations.models import KINDS, Obligation
-from govdata.core.obligations.service import can_approve_extension, visible
+from govdata.core.obligations.service import (
+    can_approve_extension,
+    can_request_extension,
+    visible,
+)
 from govdata.core.workdays import WorkCalendar
 
 # --- to-do lists ------------------------------------------------------------------------------
@@ -35,6 +39,9 @@ class TodoItem:
     extension_pending: bool  # an extension request waits for the head
     awaiting_my_approval: bool  # … and this person is that head
     requested_days: int | None
+    may_request_extension: (
+        bool  # the kind allows one, none is asked or granted, this person may ask
+    )
 
 
 def _todo(ob: Obligation, actor: Actor, today: date, cal: WorkCalendar) -> TodoItem:
@@ -60,6 +67,14 @@ def _todo(ob: Obligation, actor: Actor, today: date, cal: WorkCalendar) -> TodoI
         extension_pending=pending,
         awaiting_my_approval=pending and can_approve_extension(actor, ob),
         requested_days=ob.extension_requested_days if pending else None,
+        may_request_extension=(
+            kind is not None
+            and kind.extendable
+            and not pending
+            and ob.extension_days == 0
+            and not clock.overdue
+            and can_request_extension(actor, ob)
+        ),
     )
 
 
