@@ -45,7 +45,7 @@ def live_database(pg_cluster: PgCluster | None, tmp: Path, name: str) -> Iterato
         engine.dispose()
 
 
-def wait_until_blocked(engine: Engine, thread: threading.Thread, *, timeout: float = 10) -> None:
+def wait_until_blocked(engine: Engine, thread: threading.Thread, *, timeout: float = 60) -> None:
     """Return once ``thread`` waits for a lock another transaction holds.
 
     PostgreSQL shows the wait in ``pg_stat_activity``; SQLite waits inside its busy handler,

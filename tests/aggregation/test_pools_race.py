@@ -16,7 +16,7 @@ from sqlalchemy.orm import sessionmaker
 
 from govdata.aggregation import pools
 from govdata.aggregation.models import Pool
-from govdata.catalog.models import Resource
+from govdata.catalog import published
 from govdata.core.db import transaction
 from tests.aggregation.test_cli_pool import cli_db  # noqa: F401 - fixture
 from tests.conftest import BACKEND
@@ -44,7 +44,8 @@ def test_two_first_loads_share_one_pool(cli_db, monkeypatch) -> None:  # type: i
     def first_load() -> None:
         try:
             with transaction(factory) as session:
-                resource = session.scalars(select(Resource).where(Resource.code == code)).one()
+                resource = published.find(session, code)
+                assert resource is not None
                 results.append(pools.ensure_pool(session, resource).id)
         except BaseException as exc:  # reported by the assertion below
             errors.append(exc)
