@@ -88,3 +88,32 @@ def test_the_platform_itself_names_no_domain_outside_the_shell() -> None:
                     names = [a.name for a in node.names]
                 offenders += [f"{path.name}: {n}" for n in names if n.startswith(forbidden)]
     assert offenders == []
+
+
+def test_without_a_queue_the_web_process_runs_periodic_jobs(
+    app: FastAPI, test_sessionmaker: sessionmaker[Session]
+) -> None:
+    """SQLite: ``govdata serve`` runs the schedule in a thread; a failing run does not stop it."""
+    import threading
+
+    calls: list[str] = []
+
+    @jobs.job("probe.every_second")
+    def every_second(factory: sessionmaker[Session]) -> None:
+        calls.append("run")
+        if len(calls) == 1:
+            raise RuntimeError("the first run fails")
+
+    jobs.register_periodic("probe.every_second", "* * * * * *")  # croniter: seconds field
+    stop = threading.Event()
+    try:
+        thread = jobs.start_periodic_thread(test_sessionmaker, stop)
+        deadline = datetime.now(UTC).timestamp() + 30
+        while len(calls) < 2 and datetime.now(UTC).timestamp() < deadline:
+            stop.wait(0.1)
+    finally:
+        stop.set()
+        jobs._PERIODIC.pop("probe.every_second", None)
+    thread.join(5)
+    assert len(calls) >= 2  # the failure was logged and the schedule went on
+    assert not thread.is_alive()
