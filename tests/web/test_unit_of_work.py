@@ -8,10 +8,11 @@ import inspect
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio.to_thread
 import httpx
@@ -44,6 +45,15 @@ from tests.world import PASSWORD, World
 
 # The org domain's sign-in module is what the shell hands to web as its authenticator.
 AUTHENTICATOR: Authenticator = auth
+
+T = TypeVar("T")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: this thread may already run an event loop (after
+    the browser tests, under xdist), where ``asyncio.run`` refuses to start another."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def _sync_calls(dependant: Dependant) -> list[str]:
@@ -215,7 +225,7 @@ def test_concurrent_writers_all_succeed(live: LiveDb, settings: Settings) -> Non
         finally:
             await client.aclose()
 
-    responses = asyncio.run(main())
+    responses = _run(main())
     assert [r.status_code for r in responses] == [201] * 24, [r.text for r in responses]
     with live.factory() as s:
         names = s.scalars(select(Department.name).where(Department.name.like("并发部门%")))
@@ -237,7 +247,7 @@ def test_a_read_that_must_write_waits_for_a_writer_and_succeeds(
         await client.aclose()
         return client.cookies["govdata_session"]
 
-    secret = asyncio.run(sign_in())
+    secret = _run(sign_in())
     stale = utcnow() - timedelta(hours=1)
     with live.engine.begin() as conn:  # last seen an hour ago: the next request slides it
         conn.execute(update(WebSession).values(last_seen_at=stale))
