@@ -36,7 +36,12 @@ def _everyone(actor: object) -> bool:
 PLATFORM = Domain(
     templates=Path(__file__).resolve().parent / "templates",
     name="platform",
-    model_modules=("govdata.core.audit", "govdata.core.calendar", "govdata.core.obligations"),
+    model_modules=(
+        "govdata.core.access",
+        "govdata.core.audit",
+        "govdata.core.calendar",
+        "govdata.core.obligations",
+    ),
     job_modules=("govdata.core.obligations",),
     api_routers=_api,
     page_routers=_pages,

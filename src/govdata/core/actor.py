@@ -63,6 +63,9 @@ class Actor:
     # Set for API tokens: the scopes the token was issued with (``org:read`` …).
     token_id: int | None = None
     scopes: frozenset[str] = field(default_factory=frozenset)
+    # The network address the request came from (set by the web layer; None for jobs and CLI):
+    # access records and monitoring signals name it (Art. 39).
+    address: str | None = None
 
     def has(self, role: Role) -> bool:
         return any(g.role is role for g in self.grants)

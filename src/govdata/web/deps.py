@@ -11,6 +11,7 @@ signature reads the same either way.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -119,6 +120,8 @@ def resolve_actor(request: Request, session: Session) -> Actor | None:
             actor = authenticator.resolve_session(session, secret, hours=hours)
             if actor is not None and request.method in UNSAFE_METHODS:
                 _check_csrf_header_or_form_later(request)
+    if actor is not None and request.client is not None:
+        actor = dataclasses.replace(actor, address=request.client.host)
     request.state.actor = actor
     return actor
 
