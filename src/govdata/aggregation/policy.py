@@ -12,7 +12,7 @@ through the sharing system (Art. 26), which is not this package.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, literal, or_, select
+from sqlalchemy import Select, and_, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from govdata.aggregation.models import (
@@ -20,6 +20,7 @@ from govdata.aggregation.models import (
     BaseDatabase,
     BaseItem,
     Correction,
+    Load,
     Pool,
     ThematicDatabase,
 )
@@ -32,11 +33,32 @@ from govdata.org.models import Department
 
 
 def visible_pools(actor: Actor) -> Select[Pool]:
+    """Pools, their rows and specification in the actor's scope. A department system reads
+    them only with ``pool:read`` (Art. 39: least privilege); ``pool:write`` pushes data without
+    reading any back."""
+    org_policy.require_scope(actor, "pool:read")
     return (
         select(Pool)
         .join(Department, Pool.department_id == Department.id)
         .where(org_policy.department_filter(actor))
     )
+
+
+def visible_loads(actor: Actor) -> ColumnElement[bool]:
+    """Which loads an actor may follow (a condition on ``Load``): those of the pools it reads.
+
+    A department system holding ``pool:write`` without ``pool:read`` follows the loads its
+    department's systems pushed through the API (``channel == "api"``): a system that pushes
+    must learn whether its file was taken and which rows were refused, to correct them at the
+    source (Art. 18), without being able to read the pool's data or the uploads of its staff
+    (product decision; Art. 39 least privilege).
+    """
+    if actor.token_id is not None and "pool:read" not in actor.scopes:
+        if "pool:write" not in actor.scopes:
+            org_policy.require_scope(actor, "pool:read")
+        own = actor.department_ids(Role.DEPARTMENT_SYSTEM)
+        return and_(Load.channel == "api", Load.department_id.in_(own))
+    return Load.pool_id.in_(visible_pools(actor).with_only_columns(Pool.id))
 
 
 def require_pool_pages(actor: Actor) -> None:
@@ -291,7 +313,14 @@ def require_thematic_pages(actor: Actor) -> None:
 
 def visible_thematic(actor: Actor) -> Select[ThematicDatabase]:
     """Read in the scope of the owning department (its people, its bureau, oversight); other
-    departments obtain the data through the sharing system (Art. 26)."""
+    departments obtain the data through the sharing system (Art. 26). Not by a system's token,
+    whatever its scopes: a thematic database carries base items, which systems obtain through
+    the sharing system (Art. 23, as ``require_read_bases``)."""
+    if actor.token_id is not None:
+        raise PermissionDenied(
+            "aggregation.thematic_people_only",
+            "主题数据库仅向政务部门工作人员开放；信息系统请通过共享系统获取（第二十三条）。",
+        )
     return (
         select(ThematicDatabase)
         .join(Department, Department.id == ThematicDatabase.department_id)
@@ -316,11 +345,11 @@ def visible_corrections(actor: Actor) -> Select[Correction]:
     """Corrections an actor may read: the providing department's people, the applicant
     department's people, the district bureaus of either, the applicant person, and the city
     bureau and auditors, who see all (Art. 19 ¶1 supervision, Art. 49)."""
+    if actor.token_id is not None:  # corrections are for people, refused as a system's writes
+        require_correction_person(actor)
     stmt = select(Correction)
     if org_policy.sees_everything(actor):
         return stmt
-    if actor.token_id is not None:  # corrections are for people (``require_correction_person``)
-        return stmt.where(false())
     departments = select(Department.id).where(org_policy.department_filter(actor))
     clauses: list[ColumnElement[bool]] = [
         Correction.department_id.in_(departments),

@@ -23,7 +23,7 @@ from govdata.core.schemas import (
 )
 from govdata.core.types import DbId, Offset
 from govdata.core.workdays import CalendarEntry
-from govdata.org.policy import require_staff
+from govdata.org.policy import require_person, require_staff
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter(prefix="/api/v1", tags=["core"], responses=ERROR_RESPONSES)
@@ -66,6 +66,7 @@ def audit_verify(session: DbSession, actor: CurrentActor) -> VerifyOut:
 @router.get("/workdays/years", response_model=list[CalendarYearOut])
 @unit_of_work
 def workday_years(session: DbSession, actor: CurrentActor) -> list[CalendarYearOut]:
+    require_person(actor)  # no token scope opens the calendar (Art. 39)
     require_staff(actor)
     return [CalendarYearOut.model_validate(y) for y in cal.published_years(session)]
 
@@ -75,6 +76,7 @@ def workday_years(session: DbSession, actor: CurrentActor) -> list[CalendarYearO
 def workday_days(
     session: DbSession, actor: CurrentActor, year: Annotated[int, Path(ge=1949, le=2200)]
 ) -> list[CalendarDayOut]:
+    require_person(actor)  # no token scope opens the calendar (Art. 39)
     require_staff(actor)
     return [CalendarDayOut.model_validate(d) for d in cal.days_of_year(session, year)]
 
@@ -107,6 +109,7 @@ def workday_deadline(
     start: date,
     days: Annotated[int, Query(ge=0, le=366)],
 ) -> DeadlineOut:
+    require_person(actor)  # no token scope opens the calendar (Art. 39)
     require_staff(actor)
     d = cal.deadline(session, start, days)
     return DeadlineOut(

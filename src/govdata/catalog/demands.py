@@ -28,6 +28,7 @@ EDITABLE = (DemandStatus.DRAFT, DemandStatus.RETURNED)
 
 
 def _visible(actor: Actor) -> Select[Demand]:
+    policy.require_read_lists(actor)
     return (
         select(Demand)
         .join(Department, Demand.department_id == Department.id)

@@ -1,9 +1,9 @@
 """Who may do what in the catalog (Art. 12–14), on top of the org policy's scoping.
 
 Drafts and submissions are read in the scope of ``org.policy.department_filter``: a department's
-own people and systems, its district bureau, the city bureau and auditors. The published catalog
-is read by all staff and by department systems holding ``catalog:read``; the open catalog by
-anyone (Art. 32).
+own people and systems (holding ``catalog:write``), its district bureau, the city bureau and
+auditors. The published catalog is read by all staff and by department systems holding
+``catalog:read``; the open catalog by anyone (Art. 32).
 """
 
 from __future__ import annotations
@@ -17,7 +17,16 @@ from govdata.org import policy as org_policy
 from govdata.org.models import Department
 
 
+def require_read_lists(actor: Actor) -> None:
+    """A department's lists before review (目录清单, 需求清单, their submissions and changes,
+    Art. 12 ¶1-2, 14): a department system reads them only with ``catalog:write``, the scope
+    of the system that keeps them and follows their review; ``catalog:read`` opens only the
+    published catalog (Art. 39: least privilege). People: ``org.policy.department_filter``."""
+    org_policy.require_scope(actor, "catalog:write")
+
+
 def visible_resources(actor: Actor) -> Select[Resource]:
+    require_read_lists(actor)
     return (
         select(Resource)
         .join(Department, Resource.department_id == Department.id)

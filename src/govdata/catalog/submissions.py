@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
+from govdata.catalog import policy
 from govdata.catalog.models import (
     Demand,
     EntryAction,
@@ -27,6 +28,7 @@ from govdata.org.models import Department
 
 
 def visible_submissions(actor: Actor) -> Select[Submission]:
+    policy.require_read_lists(actor)
     return (
         select(Submission)
         .join(Department, Submission.department_id == Department.id)

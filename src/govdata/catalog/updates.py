@@ -226,6 +226,7 @@ def finish_review(session: Session, actor: Actor, submission: Submission) -> Non
 
 
 def _visible_changes(actor: Actor) -> Select[CatalogChange]:
+    policy.require_read_lists(actor)
     return (
         select(CatalogChange)
         .join(Department, CatalogChange.department_id == Department.id)

@@ -39,12 +39,16 @@ MAX_LOCK = timedelta(hours=1)
 ABSOLUTE_SESSION_LIFETIME = timedelta(hours=24)
 TOUCH_INTERVAL = timedelta(minutes=5)
 
-# Scopes a department system's token may carry. Each domain that serves systems adds its own.
+# Scopes a department system's token may carry (Art. 39: least privilege). A token reads and
+# writes only what its scopes name, each read as each write; what no scope names (base and
+# thematic databases, quality, corrections, the audit log, the calendar, token management) is
+# for people only. Each domain that serves systems adds its own; the policy modules check them.
 SCOPES: dict[str, str] = {
     "org:read": "读取本部门及可见的组织机构、人员信息",
-    "catalog:read": "读取已发布的政务数据资源目录",
-    "catalog:write": "维护本部门的目录清单和需求清单",
-    "pool:write": "向本部门政务数据资源池推送数据",
+    "catalog:read": "读取已发布的政务数据资源目录（含共享目录、责任清单、目录检索）",
+    "catalog:write": "维护并读取本部门的目录清单和需求清单，及其提交审核、变更记录",
+    "pool:read": "读取本部门政务数据资源池的数据、汇聚规范、全部加载记录和问题报告",
+    "pool:write": "向本部门政务数据资源池推送数据，并查看本部门经接口推送的加载结果和问题报告",
 }
 
 INVALID_CREDENTIALS = "用户名或密码错误。"

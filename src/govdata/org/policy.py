@@ -147,9 +147,19 @@ def require_manage_tokens(actor: Actor, department_id: int) -> None:
 
 
 def require_scope(actor: Actor, scope: str) -> None:
-    """A department system's token must carry the scope; people are governed by roles."""
+    """A department system's token must carry the scope, for reads as for writes (Art. 39:
+    least privilege; the scopes are ``org.auth.SCOPES``); people are governed by roles."""
     if actor.token_id is not None and scope not in actor.scopes:
         raise PermissionDenied("auth.scope_missing", f"接口令牌缺少权限范围 {scope}。")
+
+
+def require_person(actor: Actor) -> None:
+    """What no token scope opens (the statutory calendar, …): a person signs in for it
+    (Art. 39; product decision: department systems have no business there)."""
+    if actor.token_id is not None:
+        raise PermissionDenied(
+            "auth.people_only", "该接口仅供工作人员登录后使用，接口令牌无权调用。"
+        )
 
 
 # --- what each role may open (navigation and pages call these) --------------------------------

@@ -6,7 +6,8 @@ Who a request acts for is decided by the object the shell puts on
 JSON routes run their whole unit of work in one thread-pool call (``unit_of_work``, decision
 0007); pages use the dependencies ``DbSession``, ``CurrentActor``, ``OptionalActor`` and
 ``form_csrf`` one by one. Both ask for the same things with the same annotations, so a route's
-signature reads the same either way.
+signature reads the same either way. Only the JSON path accepts a bearer token: pages resolve
+the session cookie alone (``optional_actor``), so a token never opens a page.
 """
 
 from __future__ import annotations
@@ -100,14 +101,18 @@ def _has_credentials(request: Request) -> bool:
     return _bearer(request) is not None or bool(request.cookies.get(SESSION_COOKIE))
 
 
-def resolve_actor(request: Request, session: Session) -> Actor | None:
+def resolve_actor(request: Request, session: Session, *, tokens: bool = True) -> Actor | None:
     """The actor of the request: a bearer token, else the session cookie, else nobody.
+
+    ``tokens=False`` (pages) never looks at a bearer token: tokens are for the JSON API only,
+    pages are for signed-in people (Art. 39), so a page request with a token and no session
+    is anonymous.
 
     A cookie-authenticated unsafe request owes a CSRF check: met here by the header, else by
     ``form_csrf`` (pages) or refused by ``require_api_csrf`` (the API).
     """
     authenticator: Authenticator = request.app.state.authenticator
-    token = _bearer(request)
+    token = _bearer(request) if tokens else None
     actor: Actor | None = None
     if token is not None:
         actor = authenticator.resolve_token(session, token)
@@ -127,7 +132,8 @@ def resolve_actor(request: Request, session: Session) -> Actor | None:
 
 
 def optional_actor(request: Request, session: DbSession) -> Actor | None:
-    return resolve_actor(request, session)
+    """Pages' actor: the session cookie only (JSON routes resolve in ``unit_of_work``)."""
+    return resolve_actor(request, session, tokens=False)
 
 
 def _check_csrf_header_or_form_later(request: Request) -> None:
@@ -159,8 +165,16 @@ def _refuse_owed_csrf(request: Request) -> None:
 
 
 # The checks below do no I/O: ``async def`` keeps them off the thread pool.
-async def require_actor(actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def require_actor(
+    request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]
+) -> Actor:
     if actor is None:
+        if _bearer(request) is not None:
+            # Refused as an anonymous visitor is (a page redirects to sign-in), saying why.
+            raise NotAuthenticated(
+                "auth.token_not_for_pages",
+                "接口令牌只能用于调用接口（/api/v1），访问页面请先登录。",
+            )
         raise NotAuthenticated()
     return actor
 

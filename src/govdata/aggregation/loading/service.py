@@ -19,7 +19,6 @@ from govdata.aggregation.models import (
     LoadMode,
     LoadProblem,
     LoadStatus,
-    Pool,
     QuarantinedRow,
 )
 from govdata.aggregation.tables import is_data_table, staging_table_name
@@ -103,9 +102,8 @@ def create_load(
 
 
 def get_load(session: Session, actor: Actor, load_id: int) -> Load:
-    visible = policy.visible_pools(actor).with_only_columns(Pool.id)
     load = session.scalars(
-        select(Load).where(Load.id == load_id, Load.pool_id.in_(visible))
+        select(Load).where(Load.id == load_id, policy.visible_loads(actor))
     ).one_or_none()
     if load is None:
         raise LoadNotFound()
@@ -115,8 +113,7 @@ def get_load(session: Session, actor: Actor, load_id: int) -> Load:
 def list_loads(
     session: Session, actor: Actor, *, pool_id: int | None = None, limit: int = 50
 ) -> list[Load]:
-    visible = policy.visible_pools(actor).with_only_columns(Pool.id)
-    stmt = select(Load).where(Load.pool_id.in_(visible)).order_by(Load.id.desc()).limit(limit)
+    stmt = select(Load).where(policy.visible_loads(actor)).order_by(Load.id.desc()).limit(limit)
     if pool_id is not None:
         stmt = stmt.where(Load.pool_id == pool_id)
     return list(session.scalars(stmt))
