@@ -3,6 +3,7 @@ pygal (no script, no network resource), next to a table of the same numbers."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import date
@@ -41,7 +42,10 @@ def raised_chart(title: str, dates: Sequence[date], series: dict[SignalKind, lis
     config.legend_at_bottom_columns = 3
     config.truncate_legend = -1
     config.no_data_text = "暂无数据"
-    config.min_scale = 1
+    # Whole numbers on the axis: pygal's own scale splits a count of 1 into tenths.
+    top = max((sum(day) for day in zip(*series.values(), strict=True)), default=0)
+    step = max(math.ceil(top / 8), 1)
+    config.y_labels = list(range(0, max(top, 1) + step, step))
     config.value_formatter = lambda v: f"{v:.0f}"
     chart = pygal.StackedBar(config)
     chart.x_labels = [d.strftime("%m-%d") for d in dates]
