@@ -67,7 +67,9 @@ def test_anonymous_probing_counts_against_the_address(session: Session, world: W
     refusals(session, Actor(person_id=None, name="匿名访问者"), 10, address="203.0.113.50")
     refusals(session, Actor(person_id=None, name="匿名访问者"), 5, address="203.0.113.51")
     created = scan(session, NOW).created
-    assert [s.subject for s in created] == ["address:203.0.113.50"]
+    assert [(s.subject, s.subject_name) for s in created] == [
+        ("address:203.0.113.50", "203.0.113.50")
+    ]
 
 
 def test_an_open_signal_takes_in_further_activity(session: Session, world: World) -> None:
@@ -112,6 +114,7 @@ def test_failed_sign_ins_from_one_address_fire(session: Session) -> None:
         10,
     )
     assert signal.detail["objects"] == 10 and "10 个不同的用户名" in signal.summary
+    assert signal.subject_name == signal.address == "203.0.113.9"
 
 
 def test_failed_sign_ins_spread_over_addresses_do_not_fire(session: Session) -> None:

@@ -281,7 +281,7 @@ def median_daily_rows(
 
 
 def window_text(minutes: int) -> str:
-    if minutes % 1440 == 0:
+    if minutes % 1440 == 0 and minutes > 2880:
         return f"{minutes // 1440} 天"
     if minutes % 60 == 0:
         return f"{minutes // 60} 小时"
@@ -294,7 +294,7 @@ def summary(kind: SignalKind, a: Activity, detail: dict[str, Any]) -> str:
     threshold = int(detail.get("threshold", 0))
     if kind is SignalKind.BULK_READ:
         return (
-            f"{a.name}在{window}内读取个人数据 {a.rows:,} 行，高于其近 {BASELINE_DAYS} 日"
+            f"{a.name}在 {window}内读取个人数据 {a.rows:,} 行，高于其近 {BASELINE_DAYS} 日"
             f"每日读取量中位数（{detail['median_daily_rows']:,.0f} 行）的 "
             f"{detail['factor']:g} 倍，且达到最低阈值 {threshold:,} 行。"
         )
@@ -306,12 +306,12 @@ def summary(kind: SignalKind, a: Activity, detail: dict[str, Any]) -> str:
         )
     if kind is SignalKind.PROBING:
         return (
-            f"{a.name or '匿名访问者'}在{window}内被拒绝访问 {a.events} 次（阈值 {threshold} "
+            f"{a.name or '匿名访问者'}在 {window}内被拒绝访问 {a.events} 次（阈值 {threshold} "
             f"次），涉及 {a.objects} 个不同的页面、接口或数据对象。"
         )
     if kind is SignalKind.FAILED_SIGN_INS:
         return (
-            f"地址 {a.address or '未知'} 在{window}内登录失败 {a.events} 次（阈值 {threshold} "
+            f"地址 {a.address or '未知'} 在 {window}内登录失败 {a.events} 次（阈值 {threshold} "
             f"次），尝试了 {a.objects} 个不同的用户名。"
         )
     reach = f"（单次达到 {threshold:,} 行的）" if threshold else ""

@@ -97,7 +97,7 @@ def _scan_kind(
         signal = Signal(
             kind=kind.value,
             subject=subject,
-            subject_name=(a.name or a.address or "")[:100],
+            subject_name=_subject_name(subject, a)[:100],
             address=a.address,
             summary=detection.summary(kind, a, detail)[:500],
             events=a.events,
@@ -110,6 +110,14 @@ def _scan_kind(
         )
         session.add(signal)
         result.created.append(signal)
+
+
+def _subject_name(subject: str, a: detection.Activity) -> str:
+    """An account's or token's name as recorded; an address subject is named by its address
+    (whatever name the anonymous records carry)."""
+    if subject.startswith("address:"):
+        return subject.removeprefix("address:")
+    return a.name or subject
 
 
 def scan(session: Session, now: datetime | None = None) -> ScanResult:
