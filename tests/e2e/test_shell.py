@@ -27,6 +27,7 @@ OVERSIGHT_NAV = [
     "目录审核",
     *CATALOG_NAV,
     *AGGREGATION_NAV,
+    "安全监测",
     "工作日历",
     "审计日志",
     "我的账户",

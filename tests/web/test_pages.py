@@ -154,6 +154,7 @@ OVERSIGHT_LINKS = [
     "/catalog",
     "/catalog/open",
     *AGGREGATION_LINKS,
+    "/security",
     "/workdays",
     "/audit",
     "/account",

@@ -16,9 +16,10 @@ def all_domains() -> list[Domain]:
     from govdata.app.domain import PLATFORM
     from govdata.catalog.domain import DOMAIN as CATALOG
     from govdata.org.domain import DOMAIN as ORG
+    from govdata.security.domain import DOMAIN as SECURITY
 
     # The order routers are included in, and home sections shown in.
-    return [PLATFORM, ORG, CATALOG, AGGREGATION]
+    return [PLATFORM, ORG, CATALOG, AGGREGATION, SECURITY]
 
 
 def install(domains: Sequence[Domain]) -> None:

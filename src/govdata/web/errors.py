@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import quote
 
@@ -11,9 +12,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from govdata.core.db import is_write_conflict
+from govdata.core.access import record_access
+from govdata.core.actor import Actor
+from govdata.core.db import is_write_conflict, transaction
 from govdata.core.errors import DomainError
 from govdata.web.limits import BodyTooLarge, too_large_message
 
@@ -102,9 +106,57 @@ def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     return out
 
 
+# --- refusals as access records (Art. 39: monitoring; the security domain's "probing") ------
+
+REFUSED_ACTION = "request.refused"
+# 401s that say something about the caller: a token that is wrong, expired or revoked. Not
+# "please sign in" (every anonymous visit), nor failed sign-ins (org records those itself).
+RECORDED_401 = frozenset({"auth.invalid_token"})
+
+
+def is_recorded_refusal(exc: DomainError) -> bool:
+    """Whether a refusal goes to the access records: 403, 404 and a bad token. A refusal with
+    ``keep_changes`` was recorded by its service in the kept transaction already."""
+    if exc.keep_changes:
+        return False
+    return exc.status in (403, 404) or (exc.status == 401 and exc.code in RECORDED_401)
+
+
+def _write_refusal(request: Request, exc: DomainError) -> None:
+    address = request.client.host if request.client is not None else None
+    actor: Actor | None = getattr(request.state, "actor", None)
+    if actor is None:
+        name = "无效令牌" if exc.status == 401 else "匿名访问者"
+        actor = Actor(person_id=None, name=name, address=address)
+    elif actor.address is None:
+        actor = dataclasses.replace(actor, address=address)
+    # Its own short transaction: the request's own was rolled back with the refusal.
+    with transaction(request.app.state.sessionmaker) as session:
+        record_access(
+            session,
+            actor,
+            REFUSED_ACTION,
+            object_type="request",
+            object_id=f"{request.method} {request.url.path}",
+            outcome="refused",
+            reason=exc.code,
+        )
+
+
+async def record_refusal(request: Request, exc: DomainError) -> None:
+    """Record a refused request; a failure to record is logged and never changes the answer."""
+    try:
+        async with request.app.state.db_limiter:
+            await run_in_threadpool(_write_refusal, request, exc)
+    except Exception:
+        log.warning("refusal_not_recorded", path=request.url.path, code=exc.code, exc_info=True)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
+        if is_recorded_refusal(exc):
+            await record_refusal(request, exc)
         return error_response(request, exc.status, exc.code, exc.message, exc.detail)
 
     @app.exception_handler(RequestValidationError)
