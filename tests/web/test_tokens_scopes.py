@@ -68,6 +68,7 @@ QUALITY = People("aggregation.quality_forbidden")
 BASES = People("aggregation.base_staff_only")
 THEMATIC = People("aggregation.thematic_people_only")
 CORRECTIONS = People("aggregation.correction_people_only")
+SECURITY = People("security.forbidden")
 
 #: Every GET route under /api/v1. A new route fails ``test_every_read_is_classified`` until it
 #: is written down here with what it needs.
@@ -126,6 +127,11 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/aggregation/corrections": CORRECTIONS,
     "/api/v1/aggregation/corrections/overdue": CORRECTIONS,
     "/api/v1/aggregation/corrections/{correction_id}": CORRECTIONS,
+    # Security monitoring: the city bureau and auditors only (Art. 39).
+    "/api/v1/security/signals": SECURITY,
+    "/api/v1/security/signals/counts": SECURITY,
+    "/api/v1/security/signals/{signal_id}": SECURITY,
+    "/api/v1/security/rules": SECURITY,
 }
 
 #: Query parameters a route requires.
@@ -244,6 +250,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "demand_id": 1,
         "thematic_id": 1,
         "correction_id": 1,
+        "signal_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 
