@@ -180,7 +180,10 @@ def test_a_chart_is_a_labelled_static_svg_with_escaped_text() -> None:
     assert svg.startswith('<svg role="img" aria-label="质量&lt;script&gt;alert(1)&lt;/script&gt;"')
     assert "<script" not in svg and "<b>" not in svg and "市公安局&lt;b&gt;" in svg
     assert "<title>质量&lt;script&gt;alert(1)&lt;/script&gt;</title>" in svg
-    assert "Noto Sans CJK SC" in svg and "http://" not in svg.split("<defs>", 1)[1]
+    assert "http://" not in svg.split("<defs>", 1)[1]
+    # Art. 39: no inline style for the pages' CSP; the shared stylesheet carries the font.
+    assert "<style" not in svg and "style=" not in svg
+    assert "Noto Sans CJK SC" in charts.stylesheet() and "#chart-" not in charts.stylesheet()
     assert 'id="activate-serie' not in svg  # legend ids would repeat between charts
     line = str(charts.line_chart("趋势", ["01-01", "01-02"], charts.metric_series(rows)))
     assert "50.0%" in line and "25.0%" in line  # the values, as percentages

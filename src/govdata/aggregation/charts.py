@@ -1,7 +1,10 @@
 """Quality charts (Art. 20) as SVG rendered on the server with pygal, embedded inline.
 
-No network resource and no script: pygal's external JavaScript is switched off (``js=[]``) and
-its inline configuration script is removed, so the charts are static pictures. Each chart is an
+No network resource, no script and no inline style: pygal's external JavaScript is switched off
+(``js=[]``), its inline configuration script is removed, and its stylesheet (the same for every
+chart but for the id it is scoped to) is served once as ``stylesheet()`` at
+``/aggregation/quality/charts.css``, scoped to the class ``pygal-chart``: the pages' CSP allows
+no inline ``<style>`` (web/headers.py, Art. 39). The charts are static pictures. Each chart is an
 ``<svg role="img">`` with the title as ``<title>`` and ``aria-label``; the pages show the same
 numbers in a table next to it (the table is the accessible form, the chart the overview).
 Values are ratios from 0 to 1 and are drawn as percentages; a missing value (None) is a gap.
@@ -9,9 +12,11 @@ Values are ratios from 0 to 1 and are drawn as percentages; a missing value (Non
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Sequence
+from functools import cache
 from typing import Protocol
 
 import pygal  # type: ignore[import-untyped]
@@ -22,12 +27,15 @@ FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sa
 COLORS = ("#0969da", "#1a7f37", "#bf8700", "#8250df", "#cf222e", "#57606a")
 
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.DOTALL)
+_STYLE = re.compile(r"<style\b[^>]*>(.*?)</style>", re.DOTALL)
+_CHART_ID = re.compile(r'<svg [^>]*\bid="(chart-[0-9a-f-]+)"')
 _COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 _LEGEND_ID = re.compile(r' id="activate-serie-\d+"')  # only for pygal's script; not unique
 
 Series = dict[str, Sequence[float | None]]
 LABEL_FONT_SIZE = 12
 LABEL_EM = 16  # bar labels longer than this are cut with …; the table has the full name
+STYLED_SERIES = 16  # the stylesheet colours this many series (the charts draw 4)
 
 
 def _style() -> Style:
@@ -95,9 +103,27 @@ def _percent(values: Sequence[float | None]) -> list[float | None]:
     return [round(v * 100, 2) if v is not None else None for v in values]
 
 
+@cache
+def stylesheet() -> str:
+    """pygal's stylesheet for our style, for every chart (class ``pygal-chart``) at once."""
+    chart = pygal.Line(_config("", height=100))
+    chart.x_labels = ["0"]
+    for index in range(STYLED_SERIES):
+        chart.add(str(index), [0])
+    svg = chart.render(is_unicode=True)
+    match = _CHART_ID.search(svg)
+    assert match is not None, "pygal's SVG carries the chart's id"
+    css = "\n".join(html.unescape(block) for block in _STYLE.findall(svg))
+    return css.replace("#" + match.group(1), ".pygal-chart")
+
+
 def _finish(svg: str, title: str) -> Markup:
-    """pygal's SVG without its script and comments, labelled for assistive technology."""
+    """pygal's SVG without its script, stylesheet and comments (the pages' CSP allows none of
+    them inline), labelled for assistive technology."""
     svg = _SCRIPT.sub("", svg)
+    svg = _STYLE.sub("", svg)
+    # The hidden tooltip (shown only by pygal's script): a presentation attribute, not a style.
+    svg = svg.replace('style="opacity: 0"', 'opacity="0"')
     svg = _COMMENT.sub("", svg)
     svg = _LEGEND_ID.sub("", svg)
     svg = svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" ', 1)

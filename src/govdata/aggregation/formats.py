@@ -4,6 +4,7 @@ objects into frames of String columns plus ``_row``, as ``reading.batches`` yiel
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Iterator
 from datetime import date, datetime, time
 from pathlib import Path
@@ -12,6 +13,8 @@ from typing import Any
 import polars as pl
 
 from govdata.core.errors import InvalidInput
+from govdata.core.settings import get_settings
+from govdata.core.xlsx_limits import XlsxTooLarge, check_xlsx, limits_for
 
 ROW = "_row"
 MAX_LINE = 32 << 20  # the longest JSON line a load reads
@@ -75,20 +78,40 @@ def check_header(header: list[str]) -> list[str]:
     return names
 
 
+def _check_size(path: Path) -> None:
+    """Art. 39: a zip bomb or a sparse sheet is refused before calamine spends the memory."""
+    try:
+        check_xlsx(path, limits_for(get_settings()))
+    except XlsxTooLarge as exc:
+        raise InvalidInput(
+            "aggregation.file_too_large_expanded",
+            f"{exc.message}请拆分文件，或改用 CSV 上传大批量数据。",
+            detail={"reason": exc.reason, **exc.detail},
+            status=413,
+        ) from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise _malformed() from None
+
+
+def _malformed() -> InvalidInput:
+    return InvalidInput(
+        "aggregation.malformed_xlsx",
+        "无法读取该 Excel 文件：文件已损坏，或不是 .xlsx 格式的工作簿。"
+        "请在 Excel 中另存为 .xlsx 后重新上传。",
+    )
+
+
 def xlsx_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
     from python_calamine import CalamineWorkbook
 
+    _check_size(path)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
         header_row = next(rows, None)
     except Exception:  # calamine raises its own error types (in English) for damaged files
-        raise InvalidInput(
-            "aggregation.malformed_xlsx",
-            "无法读取该 Excel 文件：文件已损坏，或不是 .xlsx 格式的工作簿。"
-            "请在 Excel 中另存为 .xlsx 后重新上传。",
-        ) from None
+        raise _malformed() from None
     if header_row is None:
         return
     header = check_header([_text(h) or "" for h in header_row])

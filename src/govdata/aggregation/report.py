@@ -25,6 +25,7 @@ from govdata.aggregation.models import (
     QuarantinedRow,
 )
 from govdata.core.actor import Actor
+from govdata.core.spreadsheet_safety import xlsx_row
 
 XLSX_MAX_ROWS = 1_000_000  # a sheet holds 1,048,576 rows
 
@@ -99,12 +100,13 @@ def as_json(session: Session, actor: Actor, load_id: int, *, limit: int = 1000) 
 
 
 def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
-    """The report as a workbook (write-only: streams rows, whatever their number)."""
+    """The report as a workbook (write-only: streams rows, whatever their number). Every row
+    goes through ``xlsx_row``: the values are the loaded file's, never a live formula (Art. 39)."""
     load = get_load(session, actor, load_id)
     info = summary(session, load)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("概况")
-    ws.append(["项目", "内容"])
+    ws.append(xlsx_row(ws, ["项目", "内容"]))
     for label, value in (
         ("资源代码", info["resource_code"]),
         ("资源名称", info["resource_name"]),
@@ -118,14 +120,14 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
         ("去重行数", load.duplicates_removed),
         ("说明", load.error_message or ""),
     ):
-        ws.append([label, value])
+        ws.append(xlsx_row(ws, [label, value]))
     ws = wb.create_sheet("问题清单")
     ws.column_dimensions["A"].width = 10
     ws.column_dimensions["B"].width = 20
     ws.column_dimensions["C"].width = 36
     ws.column_dimensions["D"].width = 60
     ws.column_dimensions["E"].width = 30
-    ws.append(["行号", "信息项", "问题代码", "问题说明", "原值", "类别"])
+    ws.append(xlsx_row(ws, ["行号", "信息项", "问题代码", "问题说明", "原值", "类别"]))
     result = session.execute(
         select(
             LoadProblem.row_number,
@@ -141,7 +143,9 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
         .execution_options(yield_per=10_000)
     )
     for r in result:
-        ws.append([r[0], r[1], r[2], r[3], r[4], "已清洗" if r[5] == "cleaned" else "错误"])
+        ws.append(
+            xlsx_row(ws, [r[0], r[1], r[2], r[3], r[4], "已清洗" if r[5] == "cleaned" else "错误"])
+        )
     quarantined = session.execute(
         select(QuarantinedRow.row_number, QuarantinedRow.data)
         .where(QuarantinedRow.load_id == load.id)
@@ -154,8 +158,8 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
     for number, data in quarantined:
         if header is None:
             header = list(data)
-            ws.append(["行号", *header])
-        ws.append([number, *[data.get(h) for h in header]])
+            ws.append(xlsx_row(ws, ["行号", *header]))
+        ws.append(xlsx_row(ws, [number, *[data.get(h) for h in header]]))
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

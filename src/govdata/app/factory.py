@@ -8,6 +8,7 @@ from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
+from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.pool import QueuePool
@@ -21,9 +22,15 @@ from govdata.org import auth
 from govdata.web import errors
 from govdata.web.deps import Authenticator
 from govdata.web.domain import Domain
+from govdata.web.headers import HeaderedFastAPI
 from govdata.web.limits import BodySizeLimit
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+
+
+def _favicon() -> FileResponse:
+    # Browsers ask for /favicon.ico whatever the page says: an answer, not a 404 in the logs.
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def create_app(
@@ -36,7 +43,8 @@ def create_app(
     install(domains)
     configure_logging(json=settings.log_json)
     engine = engine or make_engine(settings.database_url)
-    app = FastAPI(
+    # Security headers outermost, on every response (web/headers.py; Art. 39).
+    app = HeaderedFastAPI(
         title="govdata 政务数据资源管理平台",
         version="0.1.0",
         description="依据《重庆市政务数据资源管理暂行办法》建设的政务数据资源管理平台 API。",
@@ -63,6 +71,7 @@ def create_app(
         upload_max_bytes=settings.max_upload_bytes,
     )
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     # JSON APIs first, then pages, each in the domains' order.
     for domain in domains:
         for router in domain.api_routers():

@@ -45,6 +45,15 @@ class Settings:
     # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
     # worker thread `govdata serve` starts) or "inline" (in the web process; SQLite's default).
     jobs: str = "inline"
+    # Uploaded xlsx, checked before calamine reads them (core/xlsx_limits.py; Art. 39): the
+    # bytes they expand to (loads; catalog imports), a zip entry's compression ratio, the zip's
+    # entries, a sheet's rows and its grid (rows × columns, calamine holds it all in memory).
+    xlsx_max_expanded_bytes: int = 200 * 1024 * 1024
+    catalog_xlsx_max_expanded_bytes: int = 100 * 1024 * 1024
+    xlsx_max_ratio: int = 100
+    xlsx_max_entries: int = 1000
+    xlsx_max_rows: int = 1_048_576
+    xlsx_max_cells: int = 20_000_000
 
 
 @lru_cache(maxsize=1)
@@ -67,4 +76,21 @@ def get_settings() -> Settings:
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),
         jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
+        **_xlsx_limits(),
     )
+
+
+def _xlsx_limits() -> dict[str, int]:
+    names = (
+        "xlsx_max_expanded_bytes",
+        "catalog_xlsx_max_expanded_bytes",
+        "xlsx_max_ratio",
+        "xlsx_max_entries",
+        "xlsx_max_rows",
+        "xlsx_max_cells",
+    )
+    return {
+        name: int(os.environ[f"GOVDATA_{name.upper()}"])
+        for name in names
+        if os.environ.get(f"GOVDATA_{name.upper()}")
+    }

@@ -21,6 +21,13 @@ from govdata.web.templating import LOCAL_TZ, render
 
 router = APIRouter(prefix="/quality")
 
+
+@router.get("/charts.css", include_in_schema=False)
+def chart_stylesheet() -> Response:
+    """The charts' stylesheet: the pages' CSP allows no inline style (``charts.stylesheet``)."""
+    return Response(charts.stylesheet(), media_type="text/css; charset=utf-8")
+
+
 FLASHES = {"measured": "已重新评估该数据资源池的数据质量。"}
 CHART_BARS = 30  # a bar chart shows at most this many groups: the lowest scores
 

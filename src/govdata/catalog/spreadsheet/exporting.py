@@ -69,6 +69,7 @@ from govdata.catalog.vocab import (
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import InvalidInput
+from govdata.core.spreadsheet_safety import neutralize, xlsx_row
 from govdata.org import service as org_service
 
 # --- export -----------------------------------------------------------------------------------
@@ -78,7 +79,6 @@ EXPORT_FORMATS = ("xlsx", "csv", "json")
 
 # Characters XML 1.0 cannot carry; openpyxl refuses them.
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def _xlsx(
             ws.column_dimensions[get_column_letter(index)].width = width
         ws.freeze_panes = "A2"
         header = []
-        for text in headers:
+        for text in headers:  # our own column names
             cell = WriteOnlyCell(ws, text)
             cell.font = bold
             header.append(cell)
@@ -170,16 +170,7 @@ def _xlsx(
         worksheets.append(ws)
     for index, cells in rows:
         ws = worksheets[index]
-        out: list[Any] = []
-        for raw in cells:
-            value = _clean(raw)
-            if isinstance(value, str) and value.startswith("="):
-                cell = WriteOnlyCell(ws, value)
-                cell.data_type = "s"  # text, never a formula
-                out.append(cell)
-            else:
-                out.append(value)
-        ws.append(out)
+        ws.append(xlsx_row(ws, cells))  # text never a formula (Art. 39)
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -206,13 +197,10 @@ def _export_xlsx(entries: Iterable[_Entry]) -> bytes:
     )
 
 
-def _csv_text(value: Any) -> str:
-    if value is None:
-        return ""
+def _csv_text(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
-    text = _clean(str(value))
-    return f"'{text}" if text.startswith(_CSV_FORMULA_START) else text
+    return neutralize(_clean(value))  # Art. 39: formula-like text prefixed with '
 
 
 def _export_csv(entries: Iterable[_Entry]) -> bytes:

@@ -48,12 +48,16 @@ from govdata.catalog.spreadsheet.columns import (
     _text,
 )
 from govdata.core.errors import InvalidInput
+from govdata.core.settings import Settings, get_settings
+from govdata.core.xlsx_limits import XlsxTooLarge, check_xlsx, limits_for
 from govdata.org.models import Department
 
 # --- limits (a product decision: far above any department's list, far below a denial of service)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 512 * 1024 * 1024  # a zip bomb is refused before it is parsed
+# What a workbook may expand to: the setting GOVDATA_CATALOG_XLSX_MAX_EXPANDED_BYTES
+# (core/xlsx_limits.py checks it, with the ratio, entries, rows and grid limits).
+MAX_UNCOMPRESSED_BYTES = Settings.catalog_xlsx_max_expanded_bytes
 MAX_RESOURCE_ROWS = 50_000
 MAX_ITEM_ROWS = 500_000
 _CHUNK = 900  # bounded IN lists (SQLite's default limit on bound parameters is 999 on old builds)
@@ -90,10 +94,19 @@ def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
         raise not_xlsx from None
     if not any(i.filename == "xl/workbook.xml" for i in infos):
         raise not_xlsx
-    if sum(i.file_size for i in infos) > MAX_UNCOMPRESSED_BYTES:
+    # Art. 39: a zip bomb or a sparse sheet is refused before calamine spends the memory.
+    try:
+        check_xlsx(content, limits_for(get_settings(), catalog=True))
+    except XlsxTooLarge as exc:
         raise _refuse(
-            "catalog.import_too_large", "工作簿解压后的内容过大，请分批导入。", status=413
-        )
+            "catalog.import_too_large",
+            f"{exc.message}请分批导入。",
+            status=413,
+            reason=exc.reason,
+            **exc.detail,
+        ) from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise not_xlsx from None
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except CalamineError:

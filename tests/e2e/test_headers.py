@@ -1,0 +1,87 @@
+"""Browser: what the security headers promise, checked in Chromium (Art. 39; ASVS 14.4).
+
+After sign-out, Back shows no page with personal data (no-store); pages run under the strict
+CSP without a single violation: the quality charts keep their colours (the stylesheet is a
+file), a load's page follows the load to its end (its script is a file)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import ConsoleMessage, Page, expect
+
+from tests.e2e.helpers import login_ok
+from tests.e2e.test_aggregation_quality import statistics  # noqa: F401 - a fixture
+from tests.e2e.test_aggregation_upload import _csv, resource_code  # noqa: F401 - a fixture
+
+
+@pytest.fixture
+def violations(page: Page) -> Iterator[list[str]]:
+    """Every CSP violation Chromium reports on ``page`` (it logs each to the console)."""
+    found: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    page.on("console", on_console)
+    page.add_init_script(
+        "document.addEventListener('securitypolicyviolation', e =>"
+        " console.error('Content Security Policy: ' + e.violatedDirective + ' ' + e.blockedURI))"
+    )
+    yield found
+
+
+def test_back_after_sign_out_shows_no_personal_data(page: Page) -> None:
+    login_ok(page, "demo.city")
+    page.goto("/org/people")
+    expect(page.get_by_role("link", name="demo.officer", exact=True)).to_be_visible()
+    page.get_by_role("button", name="退出登录").click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+    page.go_back()
+    # Not shown from the cache: fetched again, and the server sends the sign-in page.
+    expect(page).to_have_url(re.compile(r"/login\?next=/org/people"))
+    expect(page.get_by_label("用户名", exact=True)).to_be_visible()
+    expect(page.get_by_text("demo.officer", exact=True)).to_have_count(0)
+    page.reload()
+    expect(page.get_by_label("用户名", exact=True)).to_be_visible()
+
+
+@pytest.mark.usefixtures("statistics")
+def test_charts_keep_their_colours_under_the_policy(page: Page, violations: list[str]) -> None:
+    login_ok(page, "demo.city")
+    page.goto("/aggregation/quality")
+    chart = page.get_by_test_id("departments-chart").locator("svg")
+    expect(chart).to_be_visible()
+    series = chart.locator(".color-0").first
+    # pygal's colours and fonts come from charts.css: a blocked stylesheet would leave black.
+    assert series.evaluate("e => getComputedStyle(e).fill") == "rgb(9, 105, 218)"
+    title = chart.locator("text.title").first
+    assert "Noto Sans CJK SC" in title.evaluate("e => getComputedStyle(e).fontFamily")
+    page.goto("/no/such/page")
+    expect(page.get_by_role("link", name="返回上一页")).to_be_visible()
+    assert violations == []
+
+
+def test_a_load_page_follows_the_load_under_the_policy(
+    page: Page,
+    resource_code: str,  # noqa: F811 - the fixture imported above
+    tmp_path: Path,
+    violations: list[str],
+) -> None:
+    login_ok(page, "demo.officer")
+    page.goto(f"/aggregation/pools/load?resource={resource_code}")
+    page.get_by_label("数据文件").set_input_files(str(_csv(tmp_path / "people.csv", 60_000)))
+    with page.expect_response(lambda r: "/aggregation/loads/" in r.url) as first:
+        page.get_by_role("button", name="开始加载").click()
+    scripts = page.evaluate("[...document.scripts].map(s => s.src)")
+    expect(page.get_by_test_id("load-status-label")).to_have_text("已完成", timeout=60_000)
+    expect(page.get_by_test_id("rows-loaded")).to_have_text("60,000")
+    assert first.value.ok
+    # The page that showed the load running named its script as a file (or it had finished).
+    assert all(src.endswith("/static/load.js") for src in scripts)
+    assert violations == []
