@@ -45,6 +45,11 @@ class Settings:
     # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
     # worker thread `govdata serve` starts) or "inline" (in the web process; SQLite's default).
     jobs: str = "inline"
+    # Sign-in throttle (Art. 39): failed sign-ins per address / per username typed within the
+    # window before further attempts are refused with 429; 0 turns one off (docs/operations.md).
+    sign_in_window_seconds: int = 900
+    sign_in_failures_per_address: int = 20
+    sign_in_failures_per_username: int = 10
 
 
 @lru_cache(maxsize=1)
@@ -67,4 +72,11 @@ def get_settings() -> Settings:
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),
         jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
+        sign_in_window_seconds=int(os.environ.get("GOVDATA_SIGN_IN_WINDOW_SECONDS", "900")),
+        sign_in_failures_per_address=int(
+            os.environ.get("GOVDATA_SIGN_IN_FAILURES_PER_ADDRESS", "20")
+        ),
+        sign_in_failures_per_username=int(
+            os.environ.get("GOVDATA_SIGN_IN_FAILURES_PER_USERNAME", "10")
+        ),
     )
