@@ -270,9 +270,7 @@ def test_visible_department_without_right_to_manage_people_is_forbidden(
         ("weak.pw is my name", "org.password_contains_username"),
     ],
 )
-def test_weak_password_is_refused(
-    session: Session, world: World, password: str, code: str
-) -> None:
+def test_weak_password_is_refused(session: Session, world: World, password: str, code: str) -> None:
     data = PersonCreate(
         username="weak.pw", name="弱密码", password=password, department_id=world.police
     )
