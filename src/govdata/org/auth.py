@@ -146,13 +146,10 @@ def sign_in(
     now = now or utcnow()
     throttle_check(session, username, ip, throttle, now)
     person = session.scalar(select(Person).where(Person.username == typed_username(username)))
-    usable = person is not None and person.active
+    active = person if person is not None and person.active else None
     # Exactly one verification on every path: the time taken tells nothing (ASVS 2.2.1).
-    ok = verify_password(
-        person.password_hash if person is not None and usable else dummy_password_hash(),
-        password,
-    )
-    if person is None or not usable:
+    ok = verify_password(active.password_hash if active else dummy_password_hash(), password)
+    if person is None or active is None:
         reason = UNKNOWN_ACCOUNT if person is None else INACTIVE_ACCOUNT
     elif is_locked(person, now):
         reason = LOCKED_ACCOUNT  # even with the right password; no further count while locked
@@ -172,9 +169,9 @@ def sign_in(
         )
         raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS, keep_changes=True)
     assert person is not None
-    failed = failures_since(session, person.username, max(
-        person.last_login_at or now - FAILURE_LOOKBACK, now - FAILURE_LOOKBACK
-    ))  # fmt: skip
+    # Failures since the previous sign-in (within the lookback): the owner is told of them.
+    since = max(person.last_login_at or now - FAILURE_LOOKBACK, now - FAILURE_LOOKBACK)
+    failed = failures_since(session, person.username, since)
     if password_needs_rehash(person.password_hash):
         person.password_hash = hash_password(password)
     person.failed_logins = 0
