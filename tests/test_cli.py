@@ -136,7 +136,7 @@ def test_users_create(db_url: str, tmp_path: Path) -> None:
         "short",
     )
     assert weak.returncode == 2
-    assert "org.weak_password" in weak.stderr
+    assert "org.password_too_short" in weak.stderr
     unknown = run(
         db_url,
         tmp_path,

@@ -12,7 +12,7 @@ from govdata.core.crypto import hash_password
 from govdata.org.models import Department, Person, Region, RoleAssignment
 from govdata.org.service import role_grants
 
-PASSWORD = "Passw0rd2026"
+PASSWORD = "Jialing River 2026"  # with spaces, kept as typed (the rule: govdata.org.passwords)
 
 
 @dataclass(frozen=True)

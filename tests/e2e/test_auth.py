@@ -1,11 +1,17 @@
-"""Signing in and out, lockout, scoping of another department's pages, the keyboard path."""
+"""Signing in and out, lockout, scoping of another department's pages, the keyboard path, and
+the account page's devices and password change (Art. 39)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
+from sqlalchemy.orm import sessionmaker
 
+from govdata.org.demo import BOOTSTRAP
+from govdata.org.schemas import PersonCreate
+from govdata.org.service import create_person
 from tests.e2e.helpers import (
     LOCKOUT_NAME,
     LOCKOUT_PASSWORD,
@@ -15,7 +21,6 @@ from tests.e2e.helpers import (
     login_ok,
 )
 
-LOCK_MESSAGE = "临时锁定"
 WRONG_CREDENTIALS = "用户名或密码错误"
 
 
@@ -91,19 +96,18 @@ def test_lockout_after_five_failures_and_unlock_by_the_city_admin(
     page: Page, new_page, live_server: LiveServer
 ) -> None:
     page.goto("/login")
-    for attempt in range(1, 5):
+    for attempt in range(1, 6):
         status = _submit_login(page, LOCKOUT_USERNAME, f"wrong-{attempt}")
         assert status == 401, f"attempt {attempt}"
         expect(page.get_by_test_id("login-error")).to_contain_text(WRONG_CREDENTIALS)
 
-    status = _submit_login(page, LOCKOUT_USERNAME, "wrong-5")
-    assert status == 423
-    expect(page.get_by_test_id("login-error")).to_contain_text(LOCK_MESSAGE)
-
-    # While locked, even the right password is refused with the lock message.
+    # Locked now, yet the answer is the one any wrong password gets (it must not tell an
+    # attacker that the account exists), with the hint that accounts lock; even the right
+    # password is refused.
     status = _submit_login(page, LOCKOUT_USERNAME, LOCKOUT_PASSWORD)
-    assert status == 423
-    expect(page.get_by_test_id("login-error")).to_contain_text(LOCK_MESSAGE)
+    assert status == 401
+    expect(page.get_by_test_id("login-error")).to_contain_text(WRONG_CREDENTIALS)
+    expect(page.get_by_test_id("login-error")).to_contain_text("临时锁定")
     expect(page.get_by_role("button", name="退出登录")).to_have_count(0)
 
     # The city admin unlocks the account from the person's page.
@@ -118,6 +122,10 @@ def test_lockout_after_five_failures_and_unlock_by_the_city_admin(
 
     login_ok(page, LOCKOUT_USERNAME, LOCKOUT_PASSWORD)
     expect(page.get_by_test_id("who")).to_contain_text(LOCKOUT_NAME)
+    # The owner is told of the failed attempts at this sign-in, on the account page.
+    expect(page).to_have_url(re.compile(r"/account\?notice=failures"))
+    expect(page.get_by_role("status")).to_contain_text("有人使用您的用户名登录失败")
+    expect(page.get_by_test_id("failures").locator("tbody tr")).to_have_count(6)
 
 
 def test_keyboard_only_sign_in(page: Page) -> None:
@@ -150,3 +158,68 @@ def test_wrong_password_keeps_the_username_and_says_why(page: Page) -> None:
     expect(page.get_by_test_id("login-error")).to_contain_text(WRONG_CREDENTIALS)
     expect(page.get_by_label("用户名", exact=True)).to_have_value("no.such.user")
     expect(page.get_by_label("密码", exact=True)).to_have_value("")
+
+
+def test_account_page_lists_devices_ends_them_and_changes_the_password(
+    page: Page, new_page: Callable[[], Page], live_server: LiveServer
+) -> None:
+    username, first, second = "e2e.devices", "Chaotianmen at dawn 1891", "Ciqikou teahouse 2026"
+    factory = sessionmaker(bind=live_server.engine, expire_on_commit=False)
+    with factory() as session, session.begin():
+        create_person(
+            session,
+            BOOTSTRAP,
+            PersonCreate(
+                username=username,
+                name="设备测试员",
+                password=first,
+                department_id=live_server.departments["市公安局"],
+            ),
+        )
+    laptop = new_page()  # the same person at another computer
+    login_ok(laptop, username, first)
+    login_ok(page, username, first)
+
+    page.goto("/account")
+    sessions = page.get_by_test_id("sessions").get_by_test_id("session")
+    expect(sessions).to_have_count(2)
+    expect(page.get_by_test_id("current-session")).to_have_count(1)
+    expect(page.locator('[data-testid="session"][aria-current="true"]')).to_contain_text("当前设备")
+
+    form = page.locator('form[action="/account/password"]')
+    # A wrong current password is refused on the page (and counts towards the lockout).
+    form.get_by_label("当前密码").fill("not my password")
+    form.get_by_label("新密码").fill(second)
+    form.get_by_role("button", name="修改密码").click()
+    expect(page.get_by_test_id("password-error")).to_have_text("当前密码不正确。")
+    # A common password is refused with the reason, whatever its length.
+    form.get_by_label("当前密码").fill(first)
+    form.get_by_label("新密码").fill("password12345")
+    form.get_by_role("button", name="修改密码").click()
+    expect(page.get_by_test_id("password-error")).to_contain_text("过于常见")
+    # The right current password and a good new one: this device stays, the other one ends.
+    form.get_by_label("当前密码").fill(first)
+    form.get_by_label("新密码").fill(second)
+    form.get_by_role("button", name="修改密码").click()
+    expect(page.get_by_role("status")).to_have_text("密码已修改，您在其他设备上的登录已全部退出。")
+    expect(sessions).to_have_count(1)
+    laptop.goto("/account")
+    expect(laptop).to_have_url(re.compile(r"/login\?next=/account$"))
+
+    # The laptop signs in again with the new password; this device ends that session...
+    login_ok(laptop, username, second)
+    page.reload()
+    expect(sessions).to_have_count(2)
+    page.locator('[data-testid="session"]:not([aria-current])').get_by_role(
+        "button", name=re.compile("^退出该设备")
+    ).click()
+    expect(page.get_by_role("status")).to_have_text("已退出该设备上的登录。")
+    expect(sessions).to_have_count(1)
+    laptop.reload()
+    expect(laptop).to_have_url(re.compile(r"/login"))
+    # ...and then ends its own, which signs it out.
+    page.get_by_test_id("current-session").locator("xpath=ancestor::tr").get_by_role(
+        "button", name=re.compile("^退出该设备")
+    ).click()
+    expect(page).to_have_url(re.compile(r"/login$"))
+    expect(page.get_by_role("button", name="退出登录")).to_have_count(0)

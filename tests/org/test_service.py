@@ -262,12 +262,19 @@ def test_visible_department_without_right_to_manage_people_is_forbidden(
         service.create_person(session, actor, _new_staff("police.x", world.police))
 
 
-@pytest.mark.parametrize("password", ["Short1", "onlyletterspassword", "12345678901234"])
-def test_weak_password_is_refused(session: Session, world: World, password: str) -> None:
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("Short1", "org.password_too_short"),
+        ("qwertyuiop123456", "org.password_common"),
+        ("weak.pw is my name", "org.password_contains_username"),
+    ],
+)
+def test_weak_password_is_refused(session: Session, world: World, password: str, code: str) -> None:
     data = PersonCreate(
         username="weak.pw", name="弱密码", password=password, department_id=world.police
     )
-    with _refused(session, InvalidInput, "org.weak_password"):
+    with _refused(session, InvalidInput, code):
         service.create_person(session, world.actor(session, "city"), data)
 
 
@@ -623,15 +630,19 @@ def test_reset_password_refused_for_non_manager(session: Session, world: World) 
 
 
 def test_reset_password_refuses_weak_password(session: Session, world: World) -> None:
-    with _refused(session, InvalidInput, "org.weak_password"):
+    with _refused(session, InvalidInput, "org.password_too_short"):
         service.reset_password(
             session, world.actor(session, "city"), world.people["officer"], "short"
         )
 
 
-def test_person_may_reset_own_password(session: Session, world: World) -> None:
+def test_person_may_change_own_password_with_the_current_one(
+    session: Session, world: World
+) -> None:
     pid = world.people["officer"]
-    service.reset_password(session, world.actor(session, "officer"), pid, NEW_PASSWORD)
+    service.reset_password(
+        session, world.actor(session, "officer"), pid, NEW_PASSWORD, current_password=PASSWORD
+    )
     assert verify_password(session.get(Person, pid).password_hash, NEW_PASSWORD)  # type: ignore[union-attr]
 
 

@@ -304,8 +304,8 @@ def test_person_form_with_weak_password_shows_error_and_stores_nothing(
     )
     assert r.status_code == 400
     assert '<html lang="zh-CN">' in r.text
-    assert "org.weak_password" in r.text
-    assert "密码至少10位，且须同时包含字母和数字。" in r.text
+    assert "org.password_too_short" in r.text
+    assert "密码至少需要12个字符（当前5个）" in r.text
     assert _people(session) == before
 
 

@@ -7,21 +7,31 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from govdata.core import calendar as cal
 from govdata.core import obligations
+from govdata.core.actor import Actor
 from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
-from govdata.core.crypto import verify_password
-from govdata.core.db import finish_failed
-from govdata.core.errors import DomainError, InvalidInput
+from govdata.core.db import finish_failed, utcnow
+from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
 from govdata.core.types import Offset
 from govdata.core.workdays import CalendarEntry
-from govdata.org import auth, service
+from govdata.org import auth, service, sessions
+from govdata.org.auth import FAILURE_LOOKBACK
 from govdata.org.models import Department
+from govdata.org.passwords import MIN_LENGTH, POLICY_TEXT
 from govdata.org.policy import is_city_admin, require_staff
+from govdata.org.throttle import (
+    INACTIVE_ACCOUNT,
+    LOCKED_ACCOUNT,
+    THROTTLED,
+    WRONG_PASSWORD,
+    Throttle,
+    failures_since,
+)
 from govdata.web.deps import (
     SESSION_COOKIE,
     CurrentActor,
@@ -59,7 +69,6 @@ def login(
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     settings = get_settings(request)
-    old = request.cookies.get(SESSION_COOKIE)
     try:
         result = auth.sign_in(
             session,
@@ -68,20 +77,29 @@ def login(
             hours=settings.session_hours,
             ip=request.client.host if request.client else None,
             user_agent=request.headers.get("user-agent"),
+            # Rotation: the session of the cookie presented ends at a new sign-in.
+            previous_secret=request.cookies.get(SESSION_COOKIE),
+            throttle=Throttle.from_settings(settings),
         )
     except DomainError as exc:
-        finish_failed(session, exc)  # a failed attempt still counts towards the lockout
-        return render(
+        finish_failed(session, exc)  # a failed attempt still counts (lockout, throttle)
+        response = render(
             request,
             "login.html",
             {"error": exc.message, "username": username, "next": _safe_next(next)},
             status_code=exc.status,
         )
-    if old:
-        auth.sign_out(session, old)  # rotation: the previous session ends at a new sign-in
-    response = RedirectResponse(_safe_next(next), status_code=303)
-    set_session_cookie(response, settings, result.secret)
-    return response
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
+    target = _safe_next(next)
+    if result.failed_attempts:
+        # Someone else may have been guessing (and locked the account meanwhile): say so.
+        target = "/account?" + urlencode({"notice": "failures", "next": target})
+    redirect = RedirectResponse(target, status_code=303)
+    set_session_cookie(redirect, settings, result.secret)
+    return redirect
 
 
 @router.post("/logout")
@@ -155,15 +173,36 @@ def refuse_extension(
     return RedirectResponse("/?msg=refused", status_code=303)
 
 
-@router.get("/account")
-def account(
-    request: Request, session: DbSession, actor: CurrentActor, msg: str | None = None
+ACCOUNT_FLASHES = {
+    "password": "密码已修改，您在其他设备上的登录已全部退出。",
+    "session_ended": "已退出该设备上的登录。",
+}
+FAILURE_REASONS = {
+    WRONG_PASSWORD: "密码错误",
+    LOCKED_ACCOUNT: "账户临时锁定期间",
+    THROTTLED: "尝试过于频繁，被拒绝",
+    INACTIVE_ACCOUNT: "账户已停用",
+}
+FAILURES_SHOWN = 10
+
+
+def _account_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    flash: str | None = None,
+    flash_kind: str | None = None,
+    error: str | None = None,
+    next_url: str | None = None,
+    status_code: int = 200,
 ) -> Response:
     if actor.person_id is None:
         raise InvalidInput("auth.not_a_person", "接口令牌没有个人账户页面。")
     person = service.get_person(session, actor, actor.person_id)
     # One's own department, whatever one's roles (a person without roles still has one).
     department = session.get(Department, person.department_id) if person.department_id else None
+    now = utcnow()
     return render(
         request,
         "account.html",
@@ -171,9 +210,44 @@ def account(
             "person": person,
             "department": department,
             "grants": sorted(actor.roles),
-            "flash": "密码已修改，请使用新密码重新登录。" if msg == "password" else None,
+            "flash": flash,
+            "flash_kind": flash_kind,
+            "next_url": next_url,
+            "error": error,
+            "password_policy": POLICY_TEXT,
+            "min_length": MIN_LENGTH,
+            "sessions": sessions.list_sessions(
+                session, actor, current_secret=request.cookies.get(SESSION_COOKIE), now=now
+            ),
+            "failures": failures_since(session, person.username, now - FAILURE_LOOKBACK)[
+                :FAILURES_SHOWN
+            ],
+            "failure_reasons": FAILURE_REASONS,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/account")
+def account(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    msg: Annotated[str | None, Query(max_length=20)] = None,
+    notice: Annotated[str | None, Query(max_length=20)] = None,
+    next: Annotated[str | None, Query(max_length=500)] = None,
+) -> Response:
+    if notice == "failures":
+        return _account_page(
+            request,
+            session,
+            actor,
+            flash="自您上次登录以来，有人使用您的用户名登录失败（账户可能因此被临时锁定过），"
+            "详见下方“最近的失败登录”。如果不是您本人所为，请立即修改密码。",
+            flash_kind="warn",
+            next_url=_safe_next(next),
+        )
+    return _account_page(request, session, actor, flash=ACCOUNT_FLASHES.get(msg or ""))
 
 
 @router.post("/account/password")
@@ -184,15 +258,50 @@ def change_password(
     current: Annotated[str, Form(max_length=256)],
     new: Annotated[str, Form(max_length=256)],
 ) -> Response:
+    """Change one's own password: the rule lives in the service (current password required,
+    a wrong one counts towards the lockout; one's other sessions end, this one stays)."""
     if actor.person_id is None:
         raise InvalidInput("auth.not_a_person", "接口令牌不能修改密码。")
-    person = service.get_person(session, actor, actor.person_id)
-    if not verify_password(person.password_hash, current):
-        raise InvalidInput("auth.wrong_current_password", "当前密码不正确。")
-    service.reset_password(session, actor, person.id, new)
-    response = RedirectResponse("/login?next=/account", status_code=303)
-    clear_session_cookie(response)
-    return response
+    try:
+        service.reset_password(
+            session,
+            actor,
+            actor.person_id,
+            new,
+            current_password=current,
+            current_session=request.cookies.get(SESSION_COOKIE),
+        )
+    except NotAuthenticated as exc:
+        # Locked by wrong current passwords: every session has ended, this one too.
+        finish_failed(session, exc)
+        request.state.actor = None
+        response = render(
+            request, "login.html", {"error": exc.message, "next": "/account"}, status_code=401
+        )
+        clear_session_cookie(response)
+        return response
+    except DomainError as exc:
+        finish_failed(session, exc)  # a wrong current password still counts
+        return _account_page(request, session, actor, error=exc.message, status_code=exc.status)
+    return RedirectResponse("/account?msg=password", status_code=303)
+
+
+@router.post("/account/sessions/{session_id}/end")
+def end_session(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    session_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """退出该设备: end one of one's own sessions; ending this one signs out."""
+    ended = sessions.end_session(
+        session, actor, session_id, current_secret=request.cookies.get(SESSION_COOKIE)
+    )
+    if ended.current:
+        response = RedirectResponse("/login", status_code=303)
+        clear_session_cookie(response)
+        return response
+    return RedirectResponse("/account?msg=session_ended", status_code=303)
 
 
 # --- audit (Art. 49: oversight) ----------------------------------------------------------------

@@ -32,6 +32,8 @@ class AccessRecord(Base):
         Index("ix_access_records_actor_at", "actor_id", "at"),
         Index("ix_access_records_token_at", "token_id", "at"),
         Index("ix_access_records_address_at", "address", "at"),
+        # Failed sign-ins per username typed (the sign-in throttle, migration 0009).
+        Index("ix_access_records_action_object_at", "action", "object_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(

@@ -73,3 +73,14 @@ class Conflict(DomainError):
 
 class Locked(DomainError):
     status = 423
+
+
+class TooManyRequests(DomainError):
+    """Refused before any work because of too many recent attempts (429); the response says
+    when to try again (``Retry-After``, seconds)."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, *, retry_after: int, **kwargs: Any) -> None:
+        super().__init__(code, message, **kwargs)
+        self.retry_after = max(1, retry_after)

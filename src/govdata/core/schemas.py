@@ -27,6 +27,7 @@ _ERROR_STATUSES = {
     413: "请求内容过大",
     422: "请求内容不符合要求",
     423: "账户已临时锁定",
+    429: "请求过于频繁，请按响应头 Retry-After 给出的秒数等待后重试",
 }
 # Documented on every JSON route, so clients and schemathesis know the error shape.
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -54,6 +54,11 @@ class Settings:
     xlsx_max_entries: int = 1000
     xlsx_max_rows: int = 1_048_576
     xlsx_max_cells: int = 20_000_000
+    # Sign-in throttle (Art. 39): failed sign-ins per address / per username typed within the
+    # window before further attempts are refused with 429; 0 turns one off (docs/operations.md).
+    sign_in_window_seconds: int = 900
+    sign_in_failures_per_address: int = 20
+    sign_in_failures_per_username: int = 10
 
 
 @lru_cache(maxsize=1)
@@ -77,6 +82,13 @@ def get_settings() -> Settings:
         ),
         jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
         **_xlsx_limits(),
+        sign_in_window_seconds=int(os.environ.get("GOVDATA_SIGN_IN_WINDOW_SECONDS", "900")),
+        sign_in_failures_per_address=int(
+            os.environ.get("GOVDATA_SIGN_IN_FAILURES_PER_ADDRESS", "20")
+        ),
+        sign_in_failures_per_username=int(
+            os.environ.get("GOVDATA_SIGN_IN_FAILURES_PER_USERNAME", "10")
+        ),
     )
 
 

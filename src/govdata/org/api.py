@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
-from govdata.org import auth, policy, service
+from govdata.org import auth, policy, service, sessions
 from govdata.org.schemas import (
     ActorRole,
     DepartmentCreate,
@@ -23,14 +23,23 @@ from govdata.org.schemas import (
     PersonOut,
     PersonUpdate,
     RegionOut,
+    SessionOut,
     SignedIn,
     SignIn,
     TokenCreate,
     TokenIssued,
     TokenOut,
 )
+from govdata.org.throttle import Throttle
 from govdata.web.csrf import csrf_token
-from govdata.web.deps import ApiActor, CurrentActor, DbSession, get_settings, unit_of_work
+from govdata.web.deps import (
+    SESSION_COOKIE,
+    ApiActor,
+    CurrentActor,
+    DbSession,
+    get_settings,
+    unit_of_work,
+)
 from govdata.web.session_cookie import clear_session_cookie, set_session_cookie
 
 router = APIRouter(prefix="/api/v1", tags=["org"], responses=ERROR_RESPONSES)
@@ -42,6 +51,10 @@ SearchText = Annotated[str | None, Query(max_length=100)]
 @router.post("/auth/session", response_model=SignedIn)
 @unit_of_work
 def api_sign_in(request: Request, response: Response, session: DbSession, body: SignIn) -> SignedIn:
+    """Sign in (Art. 39). Refusals: 401 ``auth.invalid_credentials`` whether the account is
+    unknown, inactive or locked or the password wrong; 429 ``auth.too_many_attempts`` with
+    ``Retry-After`` after too many failures from this address or on this username. A session
+    cookie sent with the request ends."""
     settings = get_settings(request)
     result = auth.sign_in(
         session,
@@ -50,23 +63,54 @@ def api_sign_in(request: Request, response: Response, session: DbSession, body: 
         hours=settings.session_hours,
         ip=request.client.host if request.client else None,
         user_agent=request.headers.get("user-agent"),
+        previous_secret=request.cookies.get(SESSION_COOKIE),
+        throttle=Throttle.from_settings(settings),
     )
     set_session_cookie(response, settings, result.secret)
     return SignedIn(
         person=PersonOut.model_validate(result.person),
         csrf_token=csrf_token(settings.secret_key, result.secret),
         expires_at=result.web_session.expires_at,
+        failed_attempts=result.failed_attempts,
     )
 
 
 @router.delete("/auth/session", status_code=204)
 @unit_of_work
 def api_sign_out(request: Request, session: DbSession, actor: ApiActor) -> Response:
-    secret = request.cookies.get("govdata_session")
+    secret = request.cookies.get(SESSION_COOKIE)
     if secret:
         auth.sign_out(session, secret)
     response = Response(status_code=204)
     clear_session_cookie(response)
+    return response
+
+
+@router.get("/auth/sessions", response_model=list[SessionOut])
+@unit_of_work
+def my_sessions(request: Request, session: DbSession, actor: CurrentActor) -> list[SessionOut]:
+    """The signed-in person's own sessions (devices), the current one marked (Art. 39)."""
+    found = sessions.list_sessions(
+        session, actor, current_secret=request.cookies.get(SESSION_COOKIE)
+    )
+    return [SessionOut.model_validate(s) for s in found]
+
+
+@router.delete("/auth/sessions/{session_id}", status_code=204)
+@unit_of_work
+def end_my_session(
+    request: Request,
+    session: DbSession,
+    actor: ApiActor,
+    session_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """End one of one's own sessions (退出该设备); ending the current one signs out."""
+    ended = sessions.end_session(
+        session, actor, session_id, current_secret=request.cookies.get(SESSION_COOKIE)
+    )
+    response = Response(status_code=204)
+    if ended.current:
+        clear_session_cookie(response)
     return response
 
 
@@ -175,9 +219,19 @@ def update_person(
 @router.post("/org/people/{person_id}/password", status_code=204)
 @unit_of_work
 def reset_password(
-    session: DbSession, actor: ApiActor, person_id: DbId, body: PasswordReset
+    request: Request, session: DbSession, actor: ApiActor, person_id: DbId, body: PasswordReset
 ) -> Response:
-    service.reset_password(session, actor, person_id, body.password)
+    """Set a password. One's own needs ``current_password`` (a wrong one counts towards the
+    lockout) and ends one's other sessions; an administrator's reset of another's ends all of
+    theirs (Art. 39)."""
+    service.reset_password(
+        session,
+        actor,
+        person_id,
+        body.password,
+        current_password=body.current_password,
+        current_session=request.cookies.get(SESSION_COOKIE),
+    )
     return Response(status_code=204)
 
 

@@ -4,7 +4,12 @@
 - Sessions: server-side rows keyed by the SM3 digest of the cookie's secret; a new secret at
   every sign-in (rotation), an idle timeout and an absolute lifetime.
 - Lockout: after ``LOCK_AFTER`` consecutive failures an account is locked, one minute at first
-  and twice as long after every further failure, at most an hour (a product rule).
+  and twice as long after every further failure, at most an hour (a product rule). Wrong
+  current passwords when changing one's password count too.
+- Throttle (``govdata.org.throttle``): too many failures from one address or on one username
+  refuse further attempts with 429 before any password is verified.
+- One answer, and one argon2 verification, for unknown, wrong-password, inactive and locked
+  accounts: neither the answer nor the time taken tells whether an account exists.
 - API tokens for department systems: shown once, stored as a digest, scoped, expiring, revocable.
 """
 
@@ -17,6 +22,7 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from govdata.core import audit
+from govdata.core.access import record_access
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.crypto import (
     dummy_password_hash,
@@ -27,17 +33,29 @@ from govdata.core.crypto import (
     verify_password,
 )
 from govdata.core.db import utcnow
-from govdata.core.errors import InvalidInput, Locked, NotAuthenticated, NotFound
+from govdata.core.errors import InvalidInput, NotAuthenticated, NotFound
 from govdata.org import policy
 from govdata.org.models import ApiToken, Department, Person, RoleAssignment, WebSession
 from govdata.org.schemas import TokenCreate
 from govdata.org.service import get_department
+from govdata.org.throttle import (
+    INACTIVE_ACCOUNT,
+    LOCKED_ACCOUNT,
+    UNKNOWN_ACCOUNT,
+    WRONG_PASSWORD,
+    Throttle,
+    failures_since,
+    record_failure,
+    typed_username,
+)
+from govdata.org.throttle import check as throttle_check
 
 LOCK_AFTER = 5
 FIRST_LOCK = timedelta(minutes=1)
 MAX_LOCK = timedelta(hours=1)
 ABSOLUTE_SESSION_LIFETIME = timedelta(hours=24)
 TOUCH_INTERVAL = timedelta(minutes=5)
+DEFAULT_THROTTLE = Throttle()
 
 # Scopes a department system's token may carry (Art. 39: least privilege). A token reads and
 # writes only what its scopes name, each read as each write; what no scope names (base and
@@ -51,7 +69,11 @@ SCOPES: dict[str, str] = {
     "pool:write": "向本部门政务数据资源池推送数据，并查看本部门经接口推送的加载结果和问题报告",
 }
 
-INVALID_CREDENTIALS = "用户名或密码错误。"
+# One answer for an unknown account, a wrong password, an inactive or a locked account: the
+# answer must not tell whether an account exists (ASVS 2.2.1, 3.x). The locked person learns
+# of the lock from this hint, from the administrator, and after the next successful sign-in
+# (``SignedIn.failed_attempts``: the account page lists the failed attempts).
+INVALID_CREDENTIALS = "用户名或密码错误。连续多次失败后账户将被临时锁定，请稍后再试或联系管理员。"
 
 
 def lock_duration(failed_logins: int) -> timedelta:
@@ -65,8 +87,31 @@ def lock_duration(failed_logins: int) -> timedelta:
     return min(lock, MAX_LOCK)
 
 
-def _minutes_left(until: datetime, now: datetime) -> int:
-    return max(1, -(-int((until - now).total_seconds()) // 60))
+def is_locked(person: Person, now: datetime) -> bool:
+    return person.locked_until is not None and person.locked_until > now
+
+
+def count_failure(
+    session: Session, person: Person, now: datetime, *, ip: str | None, what: str
+) -> bool:
+    """A wrong password for ``person`` (at sign-in, or as the current password when changing
+    it): one more towards the lockout, audited. Whether the account is now locked."""
+    person.failed_logins += 1
+    locked = person.failed_logins >= LOCK_AFTER
+    if locked:
+        person.locked_until = now + lock_duration(person.failed_logins)
+    audit.record(
+        session,
+        Actor(person_id=person.id, name=person.name, address=ip),
+        "auth.sign_in_failed",
+        object_type="person",
+        object_id=person.id,
+        summary=f"账户 {person.username} {what}密码错误（第{person.failed_logins}次）"
+        + ("，已临时锁定" if locked else ""),
+        change={"ip": ip, "failed_logins": person.failed_logins, "locked": locked},
+        department_id=person.department_id,
+    )
+    return locked
 
 
 @dataclass(frozen=True)
@@ -74,6 +119,11 @@ class SignedIn:
     person: Person
     secret: str  # the cookie value; only its digest is stored
     web_session: WebSession
+    # Failed sign-ins on this username since the previous successful one (the owner is told).
+    failed_attempts: int = 0
+
+
+FAILURE_LOOKBACK = timedelta(days=30)
 
 
 def sign_in(
@@ -85,51 +135,54 @@ def sign_in(
     ip: str | None = None,
     user_agent: str | None = None,
     now: datetime | None = None,
+    previous_secret: str | None = None,
+    throttle: Throttle = DEFAULT_THROTTLE,
 ) -> SignedIn:
+    """Sign a person in (Art. 39 访问认证).
+
+    Refusals, in order: too many recent failures from this address or on this username (429,
+    before any password hash); then, after exactly one argon2 verification whatever the case
+    (against a dummy hash when there is no active account), one answer for an unknown or
+    inactive account, a wrong password and a locked account. Each refusal is an access record
+    that commits with the refusal. ``previous_secret``: the session cookie the request
+    presented, which ends at a successful sign-in (whoever's it was).
+    """
     now = now or utcnow()
-    person = session.scalar(select(Person).where(Person.username == username.strip()))
-    if person is None or not person.active:
-        verify_password(dummy_password_hash(), password)  # same cost as a real check
-        raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS)
-    actor = Actor(person_id=person.id, name=person.name)
-    if person.locked_until is not None and person.locked_until > now:
-        raise Locked(
-            "auth.locked",
-            f"登录失败次数过多，账户已临时锁定，请于{_minutes_left(person.locked_until, now)}"
-            "分钟后再试，或联系管理员解锁。",
-            detail={"locked_until": person.locked_until.isoformat()},
-        )
-    if not verify_password(person.password_hash, password):
-        person.failed_logins += 1
-        locked = person.failed_logins >= LOCK_AFTER
-        if locked:
-            person.locked_until = now + lock_duration(person.failed_logins)
-        audit.record(
+    throttle_check(session, username, ip, throttle, now)
+    person = session.scalar(select(Person).where(Person.username == typed_username(username)))
+    active = person if person is not None and person.active else None
+    # Exactly one verification on every path: the time taken tells nothing (ASVS 2.2.1).
+    ok = verify_password(active.password_hash if active else dummy_password_hash(), password)
+    if person is None or active is None:
+        reason = UNKNOWN_ACCOUNT if person is None else INACTIVE_ACCOUNT
+    elif is_locked(person, now):
+        reason = LOCKED_ACCOUNT  # even with the right password; no further count while locked
+    elif not ok:
+        reason = WRONG_PASSWORD
+        count_failure(session, person, now, ip=ip, what="登录")
+    else:
+        reason = None
+    if reason is not None:
+        record_failure(
             session,
-            actor,
-            "auth.sign_in_failed",
-            object_type="person",
-            object_id=person.id,
-            summary=f"账户 {person.username} 登录失败（第{person.failed_logins}次）"
-            + ("，已锁定" if locked else ""),
-            change={"ip": ip, "failed_logins": person.failed_logins},
-            department_id=person.department_id,
+            username,
+            ip,
+            reason,
+            now=now,
+            department_id=person.department_id if person is not None else None,
         )
-        if locked:
-            assert person.locked_until is not None
-            raise Locked(
-                "auth.locked",
-                f"登录失败次数过多，账户已临时锁定，请于{_minutes_left(person.locked_until, now)}"
-                "分钟后再试，或联系管理员解锁。",
-                detail={"locked_until": person.locked_until.isoformat()},
-                keep_changes=True,
-            )
         raise NotAuthenticated("auth.invalid_credentials", INVALID_CREDENTIALS, keep_changes=True)
+    assert person is not None
+    # Failures since the previous sign-in (within the lookback): the owner is told of them.
+    since = max(person.last_login_at or now - FAILURE_LOOKBACK, now - FAILURE_LOOKBACK)
+    failed = failures_since(session, person.username, since)
     if password_needs_rehash(person.password_hash):
         person.password_hash = hash_password(password)
     person.failed_logins = 0
     person.locked_until = None
     person.last_login_at = now
+    if previous_secret:
+        sign_out(session, previous_secret)  # the presented session ends: no session fixation
     secret = new_token()
     ws = WebSession(
         id=token_digest(secret),
@@ -143,16 +196,17 @@ def sign_in(
     session.add(ws)
     audit.record(
         session,
-        actor,
+        Actor(person_id=person.id, name=person.name, address=ip),
         "auth.sign_in",
         object_type="person",
         object_id=person.id,
-        summary=f"账户 {person.username} 登录",
-        change={"ip": ip},
+        summary=f"账户 {person.username} 登录"
+        + (f"（此前有{len(failed)}次失败的登录尝试）" if failed else ""),
+        change={"ip": ip, "failed_attempts": len(failed)},
         department_id=person.department_id,
     )
     session.flush()
-    return SignedIn(person=person, secret=secret, web_session=ws)
+    return SignedIn(person=person, secret=secret, web_session=ws, failed_attempts=len(failed))
 
 
 def sign_out(session: Session, secret: str) -> None:
@@ -176,8 +230,54 @@ def sign_out(session: Session, secret: str) -> None:
     )
 
 
-def end_sessions_of(session: Session, person_id: int) -> None:
-    session.execute(delete(WebSession).where(WebSession.person_id == person_id))
+def verify_current_password(
+    session: Session,
+    person: Person,
+    password: str | None,
+    *,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Re-authentication before a person changes their own password (ASVS 2.1.6).
+
+    A wrong current password counts towards the lockout as a failed sign-in does and is
+    recorded; when it locks the account, every session of the person ends (a stolen session
+    gets ``LOCK_AFTER`` guesses at most). The refusal commits what it recorded.
+    """
+    if not password:
+        raise InvalidInput("auth.current_password_required", "修改本人密码须输入当前密码。")
+    if verify_password(person.password_hash, password):
+        return
+    now = now or utcnow()
+    locked = count_failure(session, person, now, ip=ip, what="修改密码时输入的当前")
+    record_access(
+        session,
+        Actor(person_id=person.id, name=person.name, address=ip),
+        "auth.password_change",
+        object_type="person",
+        object_id=person.id,
+        owner_department_id=person.department_id,
+        outcome="refused",
+        reason="auth.wrong_current_password",
+        at=now,
+    )
+    if locked:
+        end_sessions_of(session, person.id)
+        raise NotAuthenticated(
+            "auth.locked",
+            "当前密码多次输入错误，账户已临时锁定，所有登录会话均已结束。",
+            keep_changes=True,
+        )
+    raise InvalidInput("auth.wrong_current_password", "当前密码不正确。", keep_changes=True)
+
+
+def end_sessions_of(session: Session, person_id: int, *, keep_secret: str | None = None) -> None:
+    """End every sign-in session of a person; ``keep_secret``: except the one of that cookie
+    (a person changing their own password stays signed in where they changed it)."""
+    stmt = delete(WebSession).where(WebSession.person_id == person_id)
+    if keep_secret:
+        stmt = stmt.where(WebSession.id != token_digest(keep_secret))
+    session.execute(stmt)
 
 
 # Every authenticated request runs these: built once, run on the connection (no ORM layer).

@@ -111,6 +111,18 @@ def grantable_roles(actor: Actor) -> frozenset[Role]:
     return frozenset()
 
 
+def require_reset_password_of(actor: Actor, roles: set[Role]) -> None:
+    """An administrator sets another person's password only if they could grant every role the
+    person holds (Art. 39): otherwise a district bureau admin could take over the account of
+    another district admin, or of a city admin working in one of its region's departments."""
+    beyond = roles - grantable_roles(actor)
+    if beyond:
+        raise PermissionDenied(
+            "org.cannot_reset_password",
+            "您无权重置该账户的密码：其拥有的角色超出您可授予的范围，请联系市数据主管部门管理员。",
+        )
+
+
 def require_city_admin(actor: Actor, action: str = "执行此操作") -> None:
     if not is_city_admin(actor):
         raise PermissionDenied(

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from pydantic.json_schema import SkipJsonSchema
 
 from govdata.core.actor import Role
@@ -15,6 +16,10 @@ class Strict(BaseModel):
     """Input schemas refuse unknown fields: a typo must not be silently dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# A password is kept exactly as typed: spaces are allowed anywhere, never trimmed (ASVS 2.1.3).
+Secret = Annotated[str, StringConstraints(strip_whitespace=False)]
 
 
 class RegionOut(BaseModel):
@@ -92,7 +97,7 @@ class PersonOut(BaseModel):
 class PersonCreate(Strict):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9_.-]+$")
     name: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: Secret = Field(min_length=1, max_length=256)
     department_id: DbId | None = None
     kind: str = Field(default="staff", pattern=r"^(staff|public)$")
     phone: str | None = Field(default=None, max_length=20)
@@ -110,18 +115,37 @@ class PersonUpdate(Strict):
 
 
 class PasswordReset(Strict):
-    password: str = Field(min_length=1, max_length=256)
+    password: Secret = Field(min_length=1, max_length=256)
+    # Required when the person is oneself (Art. 39): a session alone does not change it.
+    current_password: Secret | None = Field(default=None, max_length=256)
 
 
 class SignIn(Strict):
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=256)
+    password: Secret = Field(min_length=1, max_length=256)
 
 
 class SignedIn(BaseModel):
     person: PersonOut
     csrf_token: str
     expires_at: datetime
+    # Failed sign-ins on this username since the previous successful one: if they were not
+    # the person's own, someone is guessing (the account may have been locked meanwhile).
+    failed_attempts: int
+
+
+class SessionOut(BaseModel):
+    """One of the person's own sign-in sessions; ``id`` is a handle, never the stored digest."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    device: str
+    address: str | None
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
 
 
 class ActorRole(BaseModel):

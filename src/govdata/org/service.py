@@ -6,7 +6,6 @@ writes its audit event and flushes; the caller commits.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -21,6 +20,7 @@ from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDeni
 from govdata.core.pagination import Page, paginate
 from govdata.org import policy
 from govdata.org.models import Department, Person, PersonKind, Region, RoleAssignment
+from govdata.org.passwords import check_password
 from govdata.org.schemas import (
     DepartmentCreate,
     DepartmentUpdate,
@@ -28,9 +28,6 @@ from govdata.org.schemas import (
     PersonCreate,
     PersonUpdate,
 )
-
-MIN_PASSWORD_LENGTH = 10
-
 
 # --- regions -------------------------------------------------------------------------------
 
@@ -194,16 +191,6 @@ def update_department(
 # --- people --------------------------------------------------------------------------------
 
 
-def check_password_strength(password: str) -> None:
-    """A product rule (no article): passwords of at least 10 characters, letters and digits."""
-    if (
-        len(password) < MIN_PASSWORD_LENGTH
-        or not re.search(r"[A-Za-z]", password)
-        or not re.search(r"\d", password)
-    ):
-        raise InvalidInput("org.weak_password", "密码至少10位，且须同时包含字母和数字。")
-
-
 def list_people(
     session: Session,
     actor: Actor,
@@ -253,7 +240,7 @@ def create_person(session: Session, actor: Actor, data: PersonCreate) -> Person:
     else:
         dept = get_department(session, actor, data.department_id)
         policy.require_manage_department_people(actor, dept)
-    check_password_strength(data.password)
+    check_password(data.password, username=data.username)
     if session.scalar(select(Person.id).where(Person.username == data.username)):
         raise Conflict("org.username_taken", f"用户名 {data.username} 已被使用。")
     person = Person(
@@ -309,25 +296,48 @@ def update_person(session: Session, actor: Actor, person_id: int, data: PersonUp
     return person
 
 
-def reset_password(session: Session, actor: Actor, person_id: int, password: str) -> Person:
+def reset_password(
+    session: Session,
+    actor: Actor,
+    person_id: int,
+    password: str,
+    *,
+    current_password: str | None = None,
+    current_session: str | None = None,
+) -> Person:
+    """Set a person's password (Art. 39 访问认证).
+
+    One's own: only with the current password (a stolen session must not take the account);
+    a wrong one counts towards the lockout as a failed sign-in does, and the person's other
+    sessions end, ``current_session`` (the cookie's secret) staying signed in. Another's: an
+    administrator who manages the person and could grant every role they hold; all of the
+    person's sessions end. The new password is checked against the rule before anything is
+    stored, and the lockout is cleared.
+    """
+    from govdata.org.auth import end_sessions_of, verify_current_password
+
     person = get_person(session, actor, person_id)
-    if person.id != actor.person_id:
+    own = actor.person_id is not None and person.id == actor.person_id
+    if own:
+        verify_current_password(session, person, current_password, ip=actor.address)
+    else:
         _require_manage_person(session, actor, person)
-    check_password_strength(password)
+        policy.require_reset_password_of(actor, {g.role for g in role_grants(session, person.id)})
+    check_password(password, username=person.username)
     person.password_hash = hash_password(password)
     person.failed_logins = 0
     person.locked_until = None
-    from govdata.org.auth import end_sessions_of
-
-    end_sessions_of(session, person.id)
+    end_sessions_of(session, person.id, keep_secret=current_session if own else None)
     session.flush()
     audit.record(
         session,
         actor,
-        "org.person.password_reset",
+        "org.person.password_change" if own else "org.person.password_reset",
         object_type="person",
         object_id=person.id,
-        summary=f"重置账户 {person.username} 的密码",
+        summary=f"账户 {person.username} 修改本人密码，其他登录会话已结束"
+        if own
+        else f"重置账户 {person.username} 的密码，其登录会话已全部结束",
         department_id=person.department_id,
     )
     return person

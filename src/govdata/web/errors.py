@@ -157,7 +157,11 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: DomainError) -> Response:
         if is_recorded_refusal(exc):
             await record_refusal(request, exc)
-        return error_response(request, exc.status, exc.code, exc.message, exc.detail)
+        response = error_response(request, exc.status, exc.code, exc.message, exc.detail)
+        retry_after = getattr(exc, "retry_after", None)  # TooManyRequests: when to try again
+        if retry_after is not None:
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
