@@ -227,4 +227,4 @@ def test_a_token_has_no_sessions(app: FastAPI, session: Session, world: World) -
     session.commit()
     with TestClient(app, raise_server_exceptions=False) as c:
         r = c.get("/api/v1/auth/sessions", headers={"Authorization": f"Bearer {issued.secret}"})
-    assert (r.status_code, r.json()["error"]["code"]) == (400, "auth.not_a_person")
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "auth.people_only")

@@ -74,6 +74,7 @@ SECURITY = People("security.forbidden")
 #: is written down here with what it needs.
 READS: dict[str, Scoped | People | str] = {
     "/api/v1/me": OPEN,
+    "/api/v1/auth/sessions": People("auth.people_only"),
     "/api/v1/org/regions": ORG_READ,
     "/api/v1/org/departments": ORG_READ,
     "/api/v1/org/departments/{department_id}": ORG_READ,

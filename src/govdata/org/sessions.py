@@ -20,6 +20,7 @@ from govdata.core.actor import Actor
 from govdata.core.crypto import sm3_hex, token_digest
 from govdata.core.db import utcnow
 from govdata.core.errors import InvalidInput, NotFound
+from govdata.org import policy
 from govdata.org.models import Person, WebSession
 
 HANDLE_LENGTH = 24  # 96 bits of an SM3 digest
@@ -83,8 +84,9 @@ class SessionInfo:
 
 
 def _person_id(actor: Actor) -> int:
+    policy.require_person(actor)  # a token has no sessions (Art. 39)
     if actor.person_id is None:
-        raise InvalidInput("auth.not_a_person", "接口令牌没有登录会话。")
+        raise InvalidInput("auth.not_a_person", "系统操作没有登录会话。")
     return actor.person_id
 
 
