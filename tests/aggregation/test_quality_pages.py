@@ -170,6 +170,7 @@ def test_an_empty_department_page(sign_in, world: World) -> None:  # type: ignor
 def test_a_chart_is_a_labelled_static_svg_with_escaped_text() -> None:
     from govdata.aggregation import charts
     from govdata.aggregation.quality import Metrics
+    from govdata.web import charts as web_charts
 
     rows = [Metrics(0.5, 1.0, 1.0, None), Metrics(0.25, 0.5, None, 0.75)]
     svg = str(
@@ -183,7 +184,8 @@ def test_a_chart_is_a_labelled_static_svg_with_escaped_text() -> None:
     assert "http://" not in svg.split("<defs>", 1)[1]
     # Art. 39: no inline style for the pages' CSP; the shared stylesheet carries the font.
     assert "<style" not in svg and "style=" not in svg
-    assert "Noto Sans CJK SC" in charts.stylesheet() and "#chart-" not in charts.stylesheet()
+    stylesheet = web_charts.stylesheet()  # served once at /charts.css
+    assert "Noto Sans CJK SC" in stylesheet and "#chart-" not in stylesheet
     assert 'id="activate-serie' not in svg  # legend ids would repeat between charts
     line = str(charts.line_chart("趋势", ["01-01", "01-02"], charts.metric_series(rows)))
     assert "50.0%" in line and "25.0%" in line  # the values, as percentages

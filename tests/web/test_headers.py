@@ -165,7 +165,39 @@ def test_a_quality_page_draws_its_charts_without_inline_style(sign_in) -> None: 
     html = c.get("/aggregation/quality", headers=HTML).text
     assert '<svg role="img"' in html and 'class="pygal-chart' in html
     assert not INLINE.findall(html)
-    assert '<link rel="stylesheet" href="/aggregation/quality/charts.css">' in html
-    css = c.get("/aggregation/quality/charts.css")
+    assert '<link rel="stylesheet" href="/charts.css">' in html
+    css = c.get("/charts.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert ".pygal-chart .color-3" in css.text and "&gt;" not in css.text
+
+
+def test_the_security_page_draws_its_chart_without_inline_style(  # type: ignore[no-untyped-def]
+    sign_in, session, world
+) -> None:
+    # Art. 39: the monitoring page itself runs under the strict policy; before, pygal's <style>
+    # stayed in its SVG (blocked: the chart drew black) and the template had style attributes.
+    from govdata.security.scanning import scan
+    from tests.security.helpers import NOW, refusals
+
+    refusals(session, world.actor(session, "officer"), 10)
+    assert scan(session, NOW).created
+    session.commit()
+    html = sign_in("city").get("/security", headers=HTML).text
+    assert 'data-testid="raised-chart"' in html and '<svg role="img"' in html
+    assert not INLINE.findall(html)
+    assert '<link rel="stylesheet" href="/charts.css">' in html
+    # The probing signal's bar and legend in its own colour (the purple of the palette).
+    assert 'class="series serie-2 color-3"' in html
+
+
+def test_the_charts_stylesheet_is_cacheable_for_a_signed_in_browser(sign_in) -> None:  # type: ignore[no-untyped-def]
+    # One file for every chart of every page, nothing personal in it: kept and revalidated,
+    # unlike the pages (no-store).
+    c = sign_in("city")
+    r = c.get("/charts.css")
+    assert r.status_code == 200 and r.headers["cache-control"].startswith("public, max-age=")
+    _assert_secured(r)
+    again = c.get("/charts.css", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and again.content == b""
+    stale = c.get("/charts.css", headers={"If-None-Match": '"something-else"'})
+    assert stale.status_code == 200 and stale.text == r.text

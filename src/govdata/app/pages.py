@@ -32,6 +32,7 @@ from govdata.org.throttle import (
     Throttle,
     failures_since,
 )
+from govdata.web import charts
 from govdata.web.deps import (
     SESSION_COOKIE,
     CurrentActor,
@@ -110,6 +111,22 @@ def logout(request: Request, session: DbSession) -> Response:
     response = RedirectResponse("/login", status_code=303)
     clear_session_cookie(response)
     return response
+
+
+# --- the charts' stylesheet ---------------------------------------------------------------------
+
+CHARTS_CSS_MAX_AGE = 3600  # then the browser asks again (If-None-Match): a deploy may change it
+
+
+@router.get(charts.STYLESHEET_URL)
+def chart_stylesheet(request: Request) -> Response:
+    """Every chart's stylesheet, one file: the pages' CSP allows no inline style (web.charts).
+    The same for everyone and nothing personal: cacheable (web.headers.CACHEABLE_PREFIXES)."""
+    etag = charts.stylesheet_etag()
+    headers = {"ETag": etag, "Cache-Control": f"public, max-age={CHARTS_CSS_MAX_AGE}"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(charts.stylesheet(), media_type="text/css; charset=utf-8", headers=headers)
 
 
 TODO_LIMIT = 30

@@ -34,8 +34,9 @@ CSP = (
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=()"
 )
-# Static assets hold nothing personal: the browser may keep them (ETag revalidation).
-CACHEABLE_PREFIXES = ("/static/", "/favicon.ico")
+# Static assets hold nothing personal: the browser may keep them (ETag revalidation). The
+# charts' stylesheet (web/charts.py) is generated, but as static as the files.
+CACHEABLE_PREFIXES = ("/static/", "/favicon.ico", "/charts.css")
 
 _FIXED = (
     ("x-content-type-options", "nosniff"),

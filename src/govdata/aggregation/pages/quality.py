@@ -2,7 +2,8 @@
 
 ``/aggregation/quality`` is the supervisors' overview (the city bureau and auditors: the city;
 a district bureau: its region); a department's people are taken to their own department's page.
-Charts are pygal SVG inline (``aggregation.charts``), each next to a table of the same numbers.
+Charts are pygal SVG inline (``aggregation.charts``), each next to a table of the same numbers;
+the templates link the charts' stylesheet (``web.charts``).
 """
 
 from __future__ import annotations
@@ -20,12 +21,6 @@ from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import LOCAL_TZ, render
 
 router = APIRouter(prefix="/quality")
-
-
-@router.get("/charts.css", include_in_schema=False)
-def chart_stylesheet() -> Response:
-    """The charts' stylesheet: the pages' CSP allows no inline style (``charts.stylesheet``)."""
-    return Response(charts.stylesheet(), media_type="text/css; charset=utf-8")
 
 
 FLASHES = {"measured": "已重新评估该数据资源池的数据质量。"}
