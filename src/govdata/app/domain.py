@@ -41,6 +41,7 @@ PLATFORM = Domain(
         "govdata.core.audit",
         "govdata.core.calendar",
         "govdata.core.obligations",
+        "govdata.core.ratelimit",
     ),
     job_modules=("govdata.core.obligations",),
     api_routers=_api,

@@ -45,6 +45,15 @@ class Settings:
     # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
     # worker thread `govdata serve` starts) or "inline" (in the web process; SQLite's default).
     jobs: str = "inline"
+    # Rate limits (Art. 39, decision 0011), in the ``limits`` notation ("600/minute"); an empty
+    # value turns one off. Per address: every request; per person / token: every request once
+    # signed in; personal reads and rows: reads of personal data, per person or token.
+    rate_limit_enabled: bool = True
+    rate_limit_per_address: str = "1200/minute"
+    rate_limit_per_person: str = "300/minute"
+    rate_limit_per_token: str = "1200/minute"  # noqa: S105 - a rate, not a secret
+    rate_limit_personal_reads: str = "60/minute"
+    rate_limit_personal_rows: str = "2000/minute"
 
 
 @lru_cache(maxsize=1)
@@ -67,4 +76,10 @@ def get_settings() -> Settings:
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),
         jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
+        rate_limit_enabled=os.environ.get("GOVDATA_RATE_LIMIT", "1") == "1",
+        rate_limit_per_address=os.environ.get("GOVDATA_RATE_LIMIT_PER_ADDRESS", "1200/minute"),
+        rate_limit_per_person=os.environ.get("GOVDATA_RATE_LIMIT_PER_PERSON", "300/minute"),
+        rate_limit_per_token=os.environ.get("GOVDATA_RATE_LIMIT_PER_TOKEN", "1200/minute"),
+        rate_limit_personal_reads=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_READS", "60/minute"),
+        rate_limit_personal_rows=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_ROWS", "2000/minute"),
     )

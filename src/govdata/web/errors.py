@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govdata.core.db import is_write_conflict
 from govdata.core.errors import DomainError
+from govdata.core.ratelimit import RateLimited
 from govdata.web.limits import BodyTooLarge, too_large_message
 
 log = structlog.get_logger("govdata.web")
@@ -86,6 +87,13 @@ def error_response(
     )
 
 
+def rate_limited_response(request: Request, exc: RateLimited) -> Response:
+    """429 with ``Retry-After`` (seconds), as JSON or a zh-CN page (Art. 39)."""
+    response = error_response(request, exc.status, exc.code, exc.message, exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
     out = []
     for err in exc.errors():
@@ -106,6 +114,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         return error_response(request, exc.status, exc.code, exc.message, exc.detail)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(request: Request, exc: RateLimited) -> Response:
+        return rate_limited_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
