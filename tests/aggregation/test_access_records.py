@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -23,7 +23,7 @@ from tests.world import World
 
 
 def pid(n: int) -> str:
-    return make_id_number("500103", date(1980, 1, 1 + n % 28), n)
+    return make_id_number("500103", date(1980, 1, 1) + timedelta(days=n // 1000), n % 1000)
 
 
 def records(session: Session, action: str | None = None) -> list[AccessRecord]:
