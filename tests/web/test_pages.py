@@ -156,6 +156,7 @@ OVERSIGHT_LINKS = [
     *AGGREGATION_LINKS,
     "/workdays",
     "/audit",
+    "/audit/access",
     "/account",
 ]
 DISTRICT_LINKS = [
@@ -168,6 +169,7 @@ DISTRICT_LINKS = [
     "/catalog/open",
     *AGGREGATION_LINKS,
     "/workdays",
+    "/audit/access",  # its region's departments' access records (Art. 40)
     "/account",
 ]
 DEPARTMENT_LINKS = [
