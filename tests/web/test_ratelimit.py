@@ -12,12 +12,18 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.app.factory import create_app
 from govdata.core.access import AccessRecord
-from govdata.core.ratelimit import Limiter
+from govdata.core.ratelimit import (
+    Budgets,
+    DatabaseStorage,
+    Limiter,
+    counter_engine,
+    parse_limit,
+)
 from govdata.core.settings import Settings
 from govdata.org import auth
 from govdata.org.schemas import TokenCreate
@@ -221,3 +227,22 @@ def test_two_app_instances_share_the_counters_on_postgresql(
             text("SELECT relpersistence FROM pg_class WHERE relname = 'rate_limit_counters'")
         ).scalar()
     assert persistence == "u"
+
+
+def test_an_unreachable_counter_store_lets_requests_through() -> None:
+    # The request needs the same database anyway: a counter outage must not refuse everyone.
+    dead = counter_engine(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    tight = parse_limit("1/minute", "test")
+    limiter = Limiter(DatabaseStorage(dead), Budgets(tight, tight, tight, tight, tight))
+    for _ in range(3):
+        limiter.check_address("192.0.2.50")
+    limiter.close()
+
+
+def test_a_limit_setting_that_is_not_a_rate_is_refused_at_start(settings: Settings) -> None:
+    with pytest.raises(ValueError, match="GOVDATA_RATE_LIMIT_PER_ADDRESS"):
+        create_app(
+            dataclasses.replace(
+                settings, rate_limit_enabled=True, rate_limit_per_address="lots per minute"
+            )
+        )
