@@ -54,6 +54,7 @@ from common import (
     machine_info,
     pg_server_version,
     postgres_cpu_seconds,
+    rate_limit_settings,
     wait_for_quiet,
     write_json,
     wrk_version,
@@ -85,7 +86,11 @@ def serve(url: str, port: int, thread_limit: int | None = None, prototypes: bool
         connects[0] += 1
 
     settings = Settings(
-        database_url=url, secret_key=SECRET_KEY, var_dir=OUT_DIR / "var", log_json=True
+        database_url=url,
+        secret_key=SECRET_KEY,
+        var_dir=OUT_DIR / "var",
+        log_json=True,
+        **rate_limit_settings(Settings),
     )
     app = create_app(settings, engine)
 

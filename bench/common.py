@@ -212,3 +212,22 @@ def postgres_cpu_seconds() -> float:
             fields = text_.rsplit(")", 1)[1].split()
             total += int(fields[11]) + int(fields[12])
     return total / hz
+
+
+def rate_limit_settings(settings_cls: type) -> dict[str, object]:
+    """Settings keywords for the rate limits (decision 0011), for a tree that has them: off,
+    unless ``GOVDATA_BENCH_RATE_LIMITS=1``, then on with budgets no run reaches (every hit
+    counted, none refused): the cost of counting."""
+    if "rate_limit_enabled" not in getattr(settings_cls, "__dataclass_fields__", {}):
+        return {}
+    if os.environ.get("GOVDATA_BENCH_RATE_LIMITS", "0") != "1":
+        return {"rate_limit_enabled": False}
+    huge = "100000000/minute"
+    return {
+        "rate_limit_enabled": True,
+        "rate_limit_per_address": huge,
+        "rate_limit_per_person": huge,
+        "rate_limit_per_token": huge,
+        "rate_limit_personal_reads": huge,
+        "rate_limit_personal_rows": huge,
+    }

@@ -34,7 +34,7 @@ from typing import Annotated, Any
 import uvloop
 from fastapi import Depends
 
-from common import OUT_DIR, fresh_database_url, machine_info, write_json
+from common import OUT_DIR, fresh_database_url, machine_info, rate_limit_settings, write_json
 from govdata.app import create_app
 from govdata.core.actor import Actor
 from govdata.core.db import make_engine, make_sessionmaker, transaction
@@ -61,7 +61,11 @@ def build() -> tuple[Any, Any, str, int]:
         secret, dept_id = signed.secret, signed.person.department_id
     assert dept_id is not None
     settings = Settings(
-        database_url=url, secret_key="bench", var_dir=OUT_DIR / "var", log_json=True
+        database_url=url,
+        secret_key="bench",
+        var_dir=OUT_DIR / "var",
+        log_json=True,
+        **rate_limit_settings(Settings),
     )
     app = create_app(settings, engine)
 

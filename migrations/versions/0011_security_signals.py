@@ -2,7 +2,7 @@
 the scan's watermark
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-08 09:00:00.000000
 
 The rules are seeded with the defaults of ``govdata.security.models.DEFAULT_RULES`` (written out
@@ -19,7 +19,7 @@ from alembic import op
 import govdata.core.db
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -113,7 +113,9 @@ def live_server(
         )
         locked.failed_logins = 5
         locked.locked_until = utcnow() + timedelta(days=1)
-    settings = Settings(database_url=url, secret_key="e2e", var_dir=tmp, log_json=True)
+    settings = Settings(
+        database_url=url, secret_key="e2e", var_dir=tmp, log_json=True, rate_limit_enabled=False
+    )
     app = create_app(settings, engine)
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))

@@ -157,6 +157,7 @@ OVERSIGHT_LINKS = [
     "/security",
     "/workdays",
     "/audit",
+    "/audit/access",
     "/account",
 ]
 DISTRICT_LINKS = [
@@ -169,6 +170,7 @@ DISTRICT_LINKS = [
     "/catalog/open",
     *AGGREGATION_LINKS,
     "/workdays",
+    "/audit/access",  # its region's departments' access records (Art. 40)
     "/account",
 ]
 DEPARTMENT_LINKS = [

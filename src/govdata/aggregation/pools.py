@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy
+from govdata.aggregation import policy, traces
 from govdata.aggregation.errors import PoolNotFound, ResourceNotFound, ResourceNotPublished
 from govdata.aggregation.models import Load, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
@@ -193,7 +193,9 @@ def read_rows(
     offset: int = 0,
     limit: int = 50,
 ) -> PoolRows:
-    """A page of a pool's current data, by subject key when given (for the pool page)."""
+    """A page of a pool's current data, by subject key when given (for the pool page).
+
+    The read is recorded with the rows it returned (Art. 40; ``traces``)."""
     pool = get_pool(session, actor, pool_id)
     table = current_table(pool)
     if table is None:
@@ -211,6 +213,7 @@ def read_rows(
         row[ROW_COLUMN] = r[ROW_COLUMN]
         row[LOAD_COLUMN] = r[LOAD_COLUMN]
         rows.append(row)
+    traces.pool_read(session, actor, "aggregation.pool_rows.read", pool, rows=len(rows))
     return PoolRows(pool.columns, rows, total)
 
 

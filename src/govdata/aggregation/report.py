@@ -14,6 +14,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govdata.aggregation import traces
 from govdata.aggregation.loading import get_load
 from govdata.aggregation.models import (
     BadRowPolicy,
@@ -84,9 +85,21 @@ def problems(
         .offset(offset)
         .limit(limit)
     )
-    return [
-        ProblemOut(p.row_number, p.column, p.code, p.message, p.value, p.kind) for p in rows
-    ], total
+    listed = [ProblemOut(p.row_number, p.column, p.code, p.message, p.value, p.kind) for p in rows]
+    if listed:  # the problems carry the values read (Art. 40): recorded when any is shown
+        pool = session.get(Pool, load.pool_id)
+        assert pool is not None
+        traces.pool_read(
+            session,
+            actor,
+            "aggregation.load_problems.read",
+            pool,
+            rows=len(listed),
+            object_type="load",
+            object_id=load.id,
+            fields=sorted({p.column for p in listed}),
+        )
+    return listed, total
 
 
 def as_json(session: Session, actor: Actor, load_id: int, *, limit: int = 1000) -> dict[str, Any]:
@@ -101,7 +114,8 @@ def as_json(session: Session, actor: Actor, load_id: int, *, limit: int = 1000) 
 
 def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
     """The report as a workbook (write-only: streams rows, whatever their number). Every row
-    goes through ``xlsx_row``: the values are the loaded file's, never a live formula (Art. 39)."""
+    goes through ``xlsx_row``: the values are the loaded file's, never a live formula (Art. 39).
+    The download is recorded with the problem and quarantined rows it holds (Art. 40)."""
     load = get_load(session, actor, load_id)
     info = summary(session, load)
     wb = Workbook(write_only=True)
@@ -142,10 +156,12 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
         .limit(XLSX_MAX_ROWS)
         .execution_options(yield_per=10_000)
     )
+    shown = 0
     for r in result:
         ws.append(
             xlsx_row(ws, [r[0], r[1], r[2], r[3], r[4], "已清洗" if r[5] == "cleaned" else "错误"])
         )
+        shown += 1
     quarantined = session.execute(
         select(QuarantinedRow.row_number, QuarantinedRow.data)
         .where(QuarantinedRow.load_id == load.id)
@@ -160,6 +176,19 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
             header = list(data)
             ws.append(xlsx_row(ws, ["行号", *header]))
         ws.append(xlsx_row(ws, [number, *[data.get(h) for h in header]]))
+        shown += 1
+    pool = session.get(Pool, load.pool_id)
+    assert pool is not None
+    traces.pool_read(
+        session,
+        actor,
+        "aggregation.load_report.download",
+        pool,
+        rows=shown,
+        object_type="load",
+        object_id=load.id,
+        fields=header or [],
+    )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
+from pydantic import BaseModel, ConfigDict
 
+from govdata.app.access_records import list_access_records
 from govdata.core import calendar as cal
+from govdata.core.access import AccessFilter
 from govdata.core.audit_query import AuditFilter, list_events, verify_chain
 from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import (
@@ -52,6 +55,52 @@ def audit_events(
         limit=limit,
     )
     return page_out(page, AuditEventOut)
+
+
+class AccessRecordOut(BaseModel):
+    """One read of data, allowed or refused (调用记录, Art. 40)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    at: datetime
+    actor_id: int | None
+    token_id: int | None
+    actor_name: str
+    actor_department_id: int | None
+    address: str | None
+    action: str
+    object_type: str
+    object_id: str
+    owner_department_id: int | None
+    rows: int
+    personal: bool
+    fields: str
+    outcome: str
+    reason: str
+
+
+@router.get("/audit/access-records", response_model=PageOut[AccessRecordOut])
+@unit_of_work
+def access_records(
+    session: DbSession,
+    actor: CurrentActor,
+    actor_id: DbId | None = None,
+    actor_name: str | None = Query(None, max_length=100),
+    department_id: DbId | None = None,
+    action: str | None = Query(None, max_length=80),
+    since: date | None = None,
+    until: date | None = None,
+    personal: bool | None = None,
+    outcome: Literal["allowed", "refused"] | None = None,
+    offset: Offset = 0,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PageOut[AccessRecordOut]:
+    """Access records, newest first (auditors, the city bureau; a district bureau: its region's
+    departments, as readers or as owners of the data)."""
+    f = AccessFilter(actor_id, actor_name, department_id, action, since, until, personal, outcome)
+    page = list_access_records(session, actor, f, offset=offset, limit=limit)
+    return page_out(page, AccessRecordOut)
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from govdata.app.access_records import can_view_access_records
 from govdata.org.policy import can_view_audit, is_staff
 from govdata.web.domain import Domain, HomeSections, NavEntry, PeriodicJob
 
@@ -41,6 +42,7 @@ PLATFORM = Domain(
         "govdata.core.audit",
         "govdata.core.calendar",
         "govdata.core.obligations",
+        "govdata.core.ratelimit",
     ),
     job_modules=("govdata.core.obligations",),
     api_routers=_api,
@@ -49,6 +51,7 @@ PLATFORM = Domain(
         NavEntry("首页", "/", _everyone, order=0),
         NavEntry("工作日历", "/workdays", is_staff, order=900),
         NavEntry("审计日志", "/audit", can_view_audit, order=910),
+        NavEntry("调用记录", "/audit/access", can_view_access_records, order=911),
         NavEntry("我的账户", "/account", _everyone, order=990),
     ),
     home_sections=_home,

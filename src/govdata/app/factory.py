@@ -15,6 +15,7 @@ from sqlalchemy.pool import QueuePool
 
 from govdata.app.domains import all_domains, install
 from govdata.app.nav import navigator
+from govdata.core import ratelimit
 from govdata.core.db import make_engine, make_sessionmaker
 from govdata.core.logging import configure_logging
 from govdata.core.settings import Settings, get_settings
@@ -24,6 +25,7 @@ from govdata.web.deps import Authenticator
 from govdata.web.domain import Domain
 from govdata.web.headers import HeaderedFastAPI
 from govdata.web.limits import BodySizeLimit
+from govdata.web.ratelimit import RateLimit
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -70,6 +72,11 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.max_upload_bytes,
     )
+    # Rate limits (Art. 39, decision 0011): outermost, before a body is read.
+    budgets = ratelimit.budgets_from(settings)
+    app.state.rate_limiter = ratelimit.make_limiter(budgets, engine) if budgets else None
+    if app.state.rate_limiter is not None:
+        app.add_middleware(RateLimit, limiter=app.state.rate_limiter)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     # JSON APIs first, then pages, each in the domains' order.

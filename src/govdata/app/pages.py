@@ -9,10 +9,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.app.access_records import list_access_records, require_view_access_records
 from govdata.core import calendar as cal
 from govdata.core import obligations
+from govdata.core.access import AccessFilter
 from govdata.core.actor import Actor
 from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
 from govdata.core.db import finish_failed, utcnow
@@ -357,6 +360,51 @@ def audit_page(
             "since": since or "",
             "until": until or "",
             "result": result,
+            "base_query": urlencode(params),
+        },
+    )
+
+
+@router.get("/audit/access")
+def access_records_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    actor_name: Annotated[str | None, Query(max_length=100)] = None,
+    action: Annotated[str | None, Query(max_length=80)] = None,
+    personal: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
+    outcome: Annotated[str | None, Query(pattern="^(|allowed|refused)$")] = None,
+    since: Annotated[str | None, Query(max_length=10)] = None,
+    until: Annotated[str | None, Query(max_length=10)] = None,
+    offset: Offset = 0,
+) -> Response:
+    """Who read which data, how many rows, allowed or refused (Art. 40; oversight, Art. 49)."""
+    require_view_access_records(actor)
+    f = AccessFilter(
+        actor_name=actor_name or None,
+        action=action or None,
+        since=_parse_date(since, "起始日期"),
+        until=_parse_date(until, "截止日期"),
+        personal={"yes": True, "no": False}.get(personal or ""),
+        outcome="allowed" if outcome == "allowed" else "refused" if outcome == "refused" else None,
+    )
+    page = list_access_records(session, actor, f, offset=offset, limit=50)
+    ids = {i for r in page.items for i in (r.actor_department_id, r.owner_department_id) if i}
+    names = dict(
+        session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all()
+    )
+    params = {k: v for k, v in request.query_params.items() if k != "offset"}
+    return render(
+        request,
+        "access_records.html",
+        {
+            "page": page,
+            "f": f,
+            "personal": personal or "",
+            "outcome": outcome or "",
+            "since": since or "",
+            "until": until or "",
+            "departments": names,
             "base_query": urlencode(params),
         },
     )

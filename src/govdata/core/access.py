@@ -14,14 +14,19 @@ monitoring signals (Art. 39: 监测、预警、控制); auditors read it (Art. 4
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, insert
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, insert, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from govdata.core import ratelimit
 from govdata.core.actor import Actor
 from govdata.core.db import Base, utcnow
+from govdata.core.pagination import Page, paginate
 
 Outcome = Literal["allowed", "refused"]
 
@@ -87,7 +92,62 @@ def record_access(
 
     A refusal is recorded by the caller in a transaction of its own that commits although the
     request fails (the error handler, or a service raising with ``keep_changes=True``).
+
+    An allowed read of personal data is charged to the reader's personal-data budget first
+    (Art. 39 控制, ``core.ratelimit``): past it, the read is recorded as refused
+    (``request.rate_limited``, kept although the request fails) and ``RateLimited`` raised.
     """
+    if personal and outcome == "allowed":
+        try:
+            ratelimit.charge_personal_read(actor, rows)
+        except ratelimit.RateLimited as exc:
+            outcome, reason, rows = "refused", exc.code, 0
+            exc.keep_changes = True
+            _insert(
+                session,
+                actor,
+                action,
+                object_type,
+                object_id,
+                rows,
+                personal,
+                owner_department_id,
+                fields,
+                outcome,
+                reason,
+                at,
+            )
+            raise
+    _insert(
+        session,
+        actor,
+        action,
+        object_type,
+        object_id,
+        rows,
+        personal,
+        owner_department_id,
+        fields,
+        outcome,
+        reason,
+        at,
+    )
+
+
+def _insert(
+    session: Session,
+    actor: Actor,
+    action: str,
+    object_type: str,
+    object_id: str | int,
+    rows: int,
+    personal: bool,
+    owner_department_id: int | None,
+    fields: tuple[str, ...] | list[str],
+    outcome: str,
+    reason: str,
+    at: datetime | None,
+) -> None:
     values: dict[str, Any] = {
         "at": at or utcnow(),
         "actor_id": actor.person_id,
@@ -106,3 +166,63 @@ def record_access(
         "reason": reason[:80],
     }
     session.connection().execute(_INSERT, values)
+
+
+# --- reading the records (Art. 41, 49: oversight) -------------------------------------------
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+
+
+@dataclass(frozen=True)
+class AccessFilter:
+    actor_id: int | None = None
+    actor_name: str | None = None  # part of the reader's name
+    department_id: int | None = None  # the reader's or the data's department
+    action: str | None = None  # a prefix: ``aggregation.`` lists every aggregation read
+    since: date | None = None  # Beijing dates, inclusive
+    until: date | None = None
+    personal: bool | None = None
+    outcome: Outcome | None = None
+
+
+def list_records(
+    session: Session,
+    f: AccessFilter,
+    *,
+    departments: Collection[int] | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> Page[AccessRecord]:
+    """Access records, newest first; ``departments`` (None: all) limits them to reads by
+    those departments or of their data. The caller checks who may list them."""
+    stmt = select(AccessRecord)
+    if departments is not None:
+        ids = list(departments)
+        stmt = stmt.where(
+            or_(
+                AccessRecord.owner_department_id.in_(ids), AccessRecord.actor_department_id.in_(ids)
+            )
+        )
+    if f.actor_id is not None:
+        stmt = stmt.where(AccessRecord.actor_id == f.actor_id)
+    if f.actor_name:
+        stmt = stmt.where(AccessRecord.actor_name.contains(f.actor_name, autoescape=True))
+    if f.department_id is not None:
+        stmt = stmt.where(
+            or_(
+                AccessRecord.owner_department_id == f.department_id,
+                AccessRecord.actor_department_id == f.department_id,
+            )
+        )
+    if f.action:
+        stmt = stmt.where(AccessRecord.action.startswith(f.action, autoescape=True))
+    if f.since:
+        stmt = stmt.where(AccessRecord.at >= datetime.combine(f.since, time.min, BEIJING))
+    if f.until:
+        end = datetime.combine(f.until + timedelta(days=1), time.min, BEIJING)
+        stmt = stmt.where(AccessRecord.at < end)
+    if f.personal is not None:
+        stmt = stmt.where(AccessRecord.personal == f.personal)
+    if f.outcome is not None:
+        stmt = stmt.where(AccessRecord.outcome == f.outcome)
+    return paginate(session, stmt.order_by(AccessRecord.id.desc()), offset, limit)

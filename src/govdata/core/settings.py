@@ -59,6 +59,15 @@ class Settings:
     sign_in_window_seconds: int = 900
     sign_in_failures_per_address: int = 20
     sign_in_failures_per_username: int = 10
+    # Rate limits (Art. 39, decision 0011), in the ``limits`` notation ("600/minute"); an empty
+    # value turns one off. Per address: every request; per person / token: every request once
+    # signed in; personal reads and rows: reads of personal data, per person or token.
+    rate_limit_enabled: bool = True
+    rate_limit_per_address: str = "1200/minute"
+    rate_limit_per_person: str = "300/minute"
+    rate_limit_per_token: str = "1200/minute"  # noqa: S105 - a rate, not a secret
+    rate_limit_personal_reads: str = "60/minute"
+    rate_limit_personal_rows: str = "2000/minute"
 
 
 @lru_cache(maxsize=1)
@@ -89,6 +98,12 @@ def get_settings() -> Settings:
         sign_in_failures_per_username=int(
             os.environ.get("GOVDATA_SIGN_IN_FAILURES_PER_USERNAME", "10")
         ),
+        rate_limit_enabled=os.environ.get("GOVDATA_RATE_LIMIT", "1") == "1",
+        rate_limit_per_address=os.environ.get("GOVDATA_RATE_LIMIT_PER_ADDRESS", "1200/minute"),
+        rate_limit_per_person=os.environ.get("GOVDATA_RATE_LIMIT_PER_PERSON", "300/minute"),
+        rate_limit_per_token=os.environ.get("GOVDATA_RATE_LIMIT_PER_TOKEN", "1200/minute"),
+        rate_limit_personal_reads=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_READS", "60/minute"),
+        rate_limit_personal_rows=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_ROWS", "2000/minute"),
     )
 
 

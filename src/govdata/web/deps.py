@@ -27,6 +27,7 @@ from govdata.core.db import finish_failed, is_write_conflict, open_session
 from govdata.core.errors import DomainError, NotAuthenticated
 from govdata.core.settings import Settings
 from govdata.web.csrf import csrf_valid
+from govdata.web.ratelimit import check_actor
 
 SESSION_COOKIE = "govdata_session"
 ANON_COOKIE = "govdata_anon"
@@ -128,6 +129,8 @@ def resolve_actor(request: Request, session: Session, *, tokens: bool = True) ->
     if actor is not None and request.client is not None:
         actor = dataclasses.replace(actor, address=request.client.host)
     request.state.actor = actor
+    if actor is not None:
+        check_actor(request, actor)  # per person / per token (Art. 39)
     return actor
 
 

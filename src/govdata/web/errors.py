@@ -19,6 +19,7 @@ from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.db import is_write_conflict, transaction
 from govdata.core.errors import DomainError
+from govdata.core.ratelimit import RateLimited
 from govdata.web.limits import BodyTooLarge, too_large_message
 
 log = structlog.get_logger("govdata.web")
@@ -88,6 +89,13 @@ def error_response(
         status_code=status,
         headers=headers,
     )
+
+
+def rate_limited_response(request: Request, exc: RateLimited) -> Response:
+    """429 with ``Retry-After`` (seconds), as JSON or a zh-CN page (Art. 39)."""
+    response = error_response(request, exc.status, exc.code, exc.message, exc.detail)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def _validation_detail(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -162,6 +170,10 @@ def install(app: FastAPI) -> None:
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         return response
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(request: Request, exc: RateLimited) -> Response:
+        return rate_limited_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:

@@ -16,7 +16,7 @@ from typing import cast as typed
 from sqlalchemy import Table, and_, exists, func, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools
+from govdata.aggregation import policy, pools, traces
 from govdata.aggregation.base.scope import Scope, where
 from govdata.aggregation.errors import ConflictNotFound
 from govdata.aggregation.labels import department_names
@@ -33,6 +33,7 @@ from govdata.aggregation.tables import LOAD_COLUMN
 from govdata.aggregation.text import plain
 from govdata.catalog import published
 from govdata.core import audit
+from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput
@@ -179,7 +180,33 @@ def list_conflicts(
     if subject_key:
         stmt = stmt.where(BaseConflict.subject_key == plain(subject_key, "主体标识"))
     stmt = stmt.order_by(BaseConflict.detected_at.desc(), BaseConflict.id.desc())
-    return list(session.scalars(stmt.offset(max(offset, 0)).limit(min(max(limit, 1), 500))))
+    listed = list(session.scalars(stmt.offset(max(offset, 0)).limit(min(max(limit, 1), 500))))
+    if listed:  # subject keys and both values (Art. 40): recorded when any is shown
+        _record_read(session, actor, listed, kind)
+    return listed
+
+
+def _record_read(
+    session: Session, actor: Actor, listed: Sequence[BaseConflict], kind: BaseKind | str | None
+) -> None:
+    bases = {
+        b.id: b
+        for b in session.scalars(
+            select(BaseDatabase).where(BaseDatabase.id.in_({c.base_id for c in listed}))
+        )
+    }
+    leads = {b.lead_department_id for b in bases.values()}
+    record_access(
+        session,
+        actor,
+        "aggregation.base_conflicts.read",
+        object_type="base_conflicts",
+        object_id=BaseKind(kind).value if kind is not None else "all",
+        rows=len(listed),
+        personal=any(traces.base_is_personal(b, [b.key_name]) for b in bases.values()),
+        owner_department_id=next(iter(leads)) if len(leads) == 1 else None,
+        fields=["主体标识", "权威值", "其他来源值"],
+    )
 
 
 def count_conflicts(session: Session, actor: Actor, status: ConflictStatus | None) -> int:

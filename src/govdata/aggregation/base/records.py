@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy
+from govdata.aggregation import policy, traces
 from govdata.aggregation.errors import BaseRecordNotFound
 from govdata.aggregation.labels import department_names
 from govdata.aggregation.models import BaseConflict, BaseKind, ConflictStatus, Load, Pool
@@ -20,6 +20,7 @@ from govdata.aggregation.subjects import KEY_COLUMN, KEY_LENGTH, base_table, ite
 from govdata.aggregation.text import plain
 from govdata.catalog import published
 from govdata.core import audit
+from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.errors import InvalidInput
 
@@ -99,6 +100,18 @@ def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: st
         object_type="base_record",
         object_id=f"{base.kind}:{key}",
         summary=f"查阅{base.name}主体记录",
+    )
+    names = [i.name for i in items]
+    record_access(
+        session,
+        actor,
+        "aggregation.base_record.read",
+        object_type="base_record",
+        object_id=f"{base.kind}:{key}",
+        rows=1,
+        personal=traces.base_is_personal(base, [base.key_name, *names]),
+        owner_department_id=base.lead_department_id,
+        fields=[base.key_name, *names],
     )
     return BaseRecord(
         kind=base.kind,

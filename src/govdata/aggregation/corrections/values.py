@@ -12,7 +12,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools, validation
+from govdata.aggregation import policy, pools, traces, validation
 from govdata.aggregation.errors import CorrectionValueNotFound
 from govdata.aggregation.models import Correction, ItemSpec, Pool
 from govdata.aggregation.tables import column_of
@@ -168,11 +168,23 @@ def locate(session: Session, pool: Pool, subject_key: str, item_name: str) -> Ta
 
 
 def current_value(session: Session, actor: Actor, c: Correction) -> Target | None:
-    """The challenged value as the pool holds it now, for those who may read the pool."""
+    """The challenged value as the pool holds it now, for those who may read the pool (the
+    read is recorded, Art. 40)."""
     if not policy.shows_correction_value(actor):
         return None
     try:
         pool = pools.get_pool(session, actor, c.pool_id)
-        return locate(session, pool, c.subject_key, c.item_name)
+        target = locate(session, pool, c.subject_key, c.item_name)
     except (NotFound, InvalidInput):
         return None
+    traces.pool_read(
+        session,
+        actor,
+        "aggregation.correction_value.read",
+        pool,
+        rows=1,
+        object_type="correction",
+        object_id=c.id,
+        fields=[c.item_name],
+    )
+    return target

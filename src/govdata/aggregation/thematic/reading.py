@@ -9,13 +9,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, tables
+from govdata.aggregation import policy, tables, traces
 from govdata.aggregation.errors import ThematicNotFound
 from govdata.aggregation.models import ThematicDatabase
 from govdata.aggregation.thematic import definition
 from govdata.aggregation.thematic.definition import ThematicColumn
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource
+from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.errors import DomainError
 
@@ -51,7 +52,8 @@ class ThematicRows:
 def rows(
     session: Session, actor: Actor, thematic_id: int, offset: int = 0, limit: int = 50
 ) -> ThematicRows:
-    """A page of a thematic database's rows, in subject-key order."""
+    """A page of a thematic database's rows, in subject-key order (the read is recorded with
+    the rows it returned, Art. 40)."""
     db = get_thematic(session, actor, thematic_id)
     base = definition.base_of(session, definition.of(db))
     columns = describe(session, db)
@@ -69,6 +71,18 @@ def rows(
         for c in columns:
             row[c.label] = r.get(c.column)
         out.append(row)
+    labels = [base.key_name, *(c.label for c in columns)]
+    record_access(
+        session,
+        actor,
+        "aggregation.thematic_rows.read",
+        object_type="thematic",
+        object_id=db.id,
+        rows=len(out),
+        personal=traces.base_is_personal(base, labels),
+        owner_department_id=db.department_id,
+        fields=labels,
+    )
     return ThematicRows(base.key_name, columns, out, total, offset, limit)
 
 
