@@ -84,6 +84,7 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/org/departments/{department_id}/tokens": People("org.cannot_manage_tokens"),
     "/api/v1/audit/events": People("audit.forbidden"),
     "/api/v1/audit/verify": People("audit.forbidden"),
+    "/api/v1/audit/access-records": People("audit.access_records_forbidden"),
     "/api/v1/workdays/years": People("auth.people_only"),
     "/api/v1/workdays/years/{year}": People("auth.people_only"),
     "/api/v1/workdays/deadline": People("auth.people_only"),
