@@ -30,6 +30,7 @@ OVERSIGHT_NAV = [
     "安全监测",
     "工作日历",
     "审计日志",
+    "调用记录",
     "我的账户",
 ]
 DISTRICT_NAV = [
@@ -41,6 +42,7 @@ DISTRICT_NAV = [
     *CATALOG_NAV,
     *AGGREGATION_NAV,
     "工作日历",
+    "调用记录",
     "我的账户",
 ]
 DEPARTMENT_NAV = [
