@@ -45,6 +45,12 @@ class Settings:
     # Background jobs: "procrastinate" (a queue in PostgreSQL, run by `govdata worker` or the
     # worker thread `govdata serve` starts) or "inline" (in the web process; SQLite's default).
     jobs: str = "inline"
+    # The audit chain's signed checkpoints (decision 0010): the directory they are appended to,
+    # outside the database, and the SM2 key file that signs them (never in the database). None:
+    # under var_dir, the key made there on first use (the embedded default).
+    audit_checkpoint_dir: Path | None = None
+    audit_signing_key_file: Path | None = None
+    audit_seal_interval: float = 0.5  # seconds between the sealer's runs (events sealed <= 2 s)
 
 
 @lru_cache(maxsize=1)
@@ -67,4 +73,12 @@ def get_settings() -> Settings:
             os.environ.get("GOVDATA_REGIONS_CSV", "../shared/data/chongqing-regions.csv")
         ),
         jobs=os.environ.get("GOVDATA_JOBS", default_jobs),
+        audit_checkpoint_dir=_optional_path("GOVDATA_AUDIT_CHECKPOINT_DIR"),
+        audit_signing_key_file=_optional_path("GOVDATA_AUDIT_SIGNING_KEY_FILE"),
+        audit_seal_interval=float(os.environ.get("GOVDATA_AUDIT_SEAL_INTERVAL", "0.5")),
     )
+
+
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
