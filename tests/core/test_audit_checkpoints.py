@@ -377,3 +377,14 @@ def test_pending_events_are_not_in_the_chain(session: Session) -> None:
     assert (
         session.execute(text("SELECT count(*) FROM audit_events WHERE seq IS NULL")).scalar() == 1
     )
+
+
+def test_a_line_still_being_appended_is_not_read(session: Session, config: AuditConfig) -> None:
+    """verify may read the log while the sealer appends: a partial last line is not there yet
+    (not a forged checkpoint)."""
+    _sealed_chain(session, config, batches=2)
+    log = CheckpointLog(config.checkpoint_dir)
+    with log.checkpoints.open("a") as f:
+        f.write('{"origin":"govdata/au')
+    assert _problem(config) is None
+    assert _reference(config).checkpoints == 2

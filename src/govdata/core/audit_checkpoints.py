@@ -279,7 +279,10 @@ def load_checkpoints(
     if not file.exists():
         return LoadedCheckpoints(None, f"找不到检查点文件 {file}")
     keys = {key_id(k): k for k in public_keys}
-    lines = [ln for ln in file.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    content = file.read_text(encoding="utf-8")
+    # A line still being appended (no newline yet) is not there yet.
+    complete = content if content.endswith("\n") else content[: content.rfind("\n") + 1]
+    lines = [ln for ln in complete.splitlines() if ln.strip()]
     if not lines:
         return LoadedCheckpoints(None, f"检查点文件 {file} 是空的")
     parsed: list[Checkpoint] = []
