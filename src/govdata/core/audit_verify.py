@@ -53,11 +53,12 @@ _COLUMNS = f"seq, prev_hash, hash, {REST_COLUMNS}"
 
 def _messages(
     connection: Any, dialect: str, lo: int, hi: int, batch: int
-) -> Generator[tuple[int, str, str, str], None, None]:
-    """Stream (seq, prev_hash, hash, canonical text) of sealed events lo..hi (DBAPI)."""
+) -> Generator[tuple[int, str, str], None, None]:
+    """Stream (seq, hash, canonical text) of sealed events lo..hi (DBAPI). The text begins
+    with the stored ``prev_hash``, so it is not read twice."""
     if dialect == "postgresql":
         sql = (
-            f"SELECT seq, prev_hash, hash, {PG_MESSAGE} FROM audit_events "  # noqa: S608
+            f"SELECT seq, hash, {PG_MESSAGE} FROM audit_events "  # noqa: S608
             "WHERE seq BETWEEN %s AND %s ORDER BY seq"
         )
         cursor = connection.cursor(name=f"audit_verify_{lo}")  # server-side: streams
@@ -76,7 +77,7 @@ def _messages(
     try:
         while rows := cursor.fetchmany(batch):
             for row in rows:
-                yield row[0], row[1], row[2], f"{row[1]}\x1f{row[0]}\x1f{sqlite_rest(row[3:])}"
+                yield row[0], row[2], f"{row[1]}\x1f{row[0]}\x1f{sqlite_rest(row[3:])}"
     finally:
         cursor.close()
 
@@ -102,7 +103,7 @@ _NO_OUTSIDE = _Outside({}, None, 0)
 
 
 def _check_range(
-    rows: Iterator[tuple[int, str, str, str]],
+    rows: Iterator[tuple[int, str, str]],
     lo: int,
     expected_prev: str | None,
     outside: _Outside,
@@ -116,7 +117,7 @@ def _check_range(
     expected_seq = lo if expected_prev is not None else lo - 1
     last_hash = None
     heads, known_size = outside.heads, outside.hashes_size if known is not None else 0
-    for seq, prev_hash, stored, message in rows:
+    for seq, stored, message in rows:
         if prev is None:  # the row before the range: its hash is all we need
             if seq != expected_seq:
                 return _RangeResult(lo - 1, f"缺少序号为 {lo - 1} 的事件", lo - 1, None)
@@ -124,7 +125,7 @@ def _check_range(
             continue
         if seq != expected_seq:
             return _RangeResult(expected_seq, f"缺少序号为 {expected_seq} 的事件", seq, last_hash)
-        if prev_hash != prev:
+        if message[:64] != prev:  # the stored prev_hash
             return _RangeResult(seq, "前序哈希与上一事件不符", seq, last_hash)
         if sm3(message.encode("utf-8")).hex() != stored:
             return _RangeResult(seq, "事件内容与其哈希不符（内容被篡改）", seq, last_hash)
