@@ -388,3 +388,27 @@ def test_a_line_still_being_appended_is_not_read(session: Session, config: Audit
         f.write('{"origin":"govdata/au')
     assert _problem(config) is None
     assert _reference(config).checkpoints == 2
+
+
+def test_a_long_backlog_is_caught_up_in_parts(session: Session, config: AuditConfig) -> None:
+    """A chain sealed before there was a key (an upgraded database) is brought into the log a
+    part per run, in order, and the events sealed meanwhile follow."""
+    append(session, 5)
+    size = seal(session).size
+    append(session, 1)
+    first = seal(session, config, limit=size - 2)
+    assert first.checkpoint is not None and first.checkpoint.size == size - 2
+    second = seal(session, config, limit=size - 2)
+    assert second.checkpoint is not None and second.checkpoint.size == size + 1
+    assert verify(session, reference=_reference(config)).ok
+
+
+def test_an_unusable_checkpoint_directory_does_not_stop_sealing(
+    session: Session, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    key = write_signing_key(tmp_path / "key")
+    append(session, 1)
+    result = seal(session, AuditConfig(blocker / "checkpoints", key))
+    assert result.sealed >= 1 and result.checkpoint is None

@@ -160,11 +160,17 @@ class CheckpointLog:
         self.hashes = directory / HASHES_FILE
 
     @contextmanager
-    def locked(self) -> Iterator[bool]:
+    def locked(self) -> Iterator[bool | None]:
         """Try to take the log's lock: True if taken (released at exit), False if another
-        sealer holds it (on this machine, or over a shared file system)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        sealer holds it (on this machine, or over a shared file system), None if the directory
+        cannot be used (logged: the chain is still sealed, without a checkpoint)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.directory / _LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            log.error("audit.checkpoint_dir_unusable", path=str(self.directory), error=str(exc))
+            yield None
+            return
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

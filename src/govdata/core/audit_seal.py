@@ -69,8 +69,10 @@ def seal(
     """
     book = CheckpointLog(config.checkpoint_dir) if config and config.key else None
     with book.locked() if book else nullcontext(True) as ours:
-        if not ours:
+        if ours is False:
             return SealResult(0, 0, "", skipped=True)
+        if ours is None:  # an unusable directory does not stop the chain from being sealed
+            book = None
         covered = _covered(book)
         if isinstance(target, Session):
             sealed = _seal_in(target, covered, limit)
@@ -116,7 +118,7 @@ def _seal_in(session: Session, covered: int | None, limit: int) -> _Sealed:
         size, head = 0, GENESIS_HASH
     else:
         size, head = int(row[0]), str(row[1])
-    backlog = _backlog(conn, covered, size)
+    backlog = _backlog(conn, covered, size, limit)
     # Raw SQL: the server's text of ``at`` (its format holds colons that text() would bind).
     # Only constant fragments of our own are joined in; the limit is a bound parameter.
     if pg:
@@ -140,13 +142,17 @@ def _seal_in(session: Session, covered: int | None, limit: int) -> _Sealed:
     result = SealResult(len(updates), size, head)
     if backlog is None:
         return _Sealed(result, 0, [])
-    start, old = backlog
-    return _Sealed(result, start, old + new_hashes)
+    start, old, whole = backlog
+    # A long backlog is caught up in parts; this run's events follow once it is whole.
+    return _Sealed(result, start, old + new_hashes if whole else old)
 
 
-def _backlog(conn: Connection, covered: int | None, size: int) -> tuple[int, list[str]] | None:
-    """Where the log stands and the sealed hashes it lacks (a crash after a commit, a key
-    given later); None when no checkpoint can be written."""
+def _backlog(
+    conn: Connection, covered: int | None, size: int, limit: int
+) -> tuple[int, list[str], bool] | None:
+    """Where the log stands, the sealed hashes it lacks (a crash after a commit, a key given
+    later, an old chain: at most ``limit`` a run) and whether that is all of them; None when
+    no checkpoint can be written."""
     if covered is None:
         return None
     if covered > size:
@@ -155,15 +161,16 @@ def _backlog(conn: Connection, covered: int | None, size: int) -> tuple[int, lis
         log.error("audit.checkpoints_ahead_of_chain", covered=covered, chain=size)
         return None
     if covered == size:
-        return covered, []
+        return covered, [], True
+    upto = min(size, covered + limit)
     rows = conn.execute(
         text("SELECT seq, hash FROM audit_events WHERE seq > :a AND seq <= :b ORDER BY seq"),
-        {"a": covered, "b": size},
+        {"a": covered, "b": upto},
     ).all()
-    if [r[0] for r in rows] != list(range(covered + 1, size + 1)):
+    if [r[0] for r in rows] != list(range(covered + 1, upto + 1)):
         log.error("audit.chain_gap_before_checkpoint", covered=covered, chain=size)
         return None
-    return covered, [str(r[1]) for r in rows]
+    return covered, [str(r[1]) for r in rows], upto == size
 
 
 def _write(conn: Connection, pg: bool, updates: list[tuple[int, int, str, str]]) -> None:
