@@ -177,3 +177,16 @@ def test_a_backlog_is_sealed_in_runs(session: Session) -> None:
     assert seal(session, limit=2).sealed == 1
     assert seal(session, limit=2).sealed == 0
     assert verify(session).ok
+
+
+def test_a_sealed_event_unsealed_by_hand_is_caught(session: Session) -> None:
+    """Setting a sealed event's hashes back to NULL is tampering like any other."""
+    append(session, 3)
+    seal(session)
+    target = sealed_tail(session, 3)[1].seq
+    session.execute(
+        update(AuditEvent).where(AuditEvent.seq == target).values(prev_hash=None, hash=None)
+    )
+    result = verify(session)
+    assert not result.ok
+    assert result.first_broken_seq == target

@@ -53,15 +53,22 @@ _COLUMNS = f"seq, prev_hash, hash, {REST_COLUMNS}"
 
 def _messages(
     connection: Any, dialect: str, lo: int, hi: int, batch: int
-) -> Generator[tuple[int, str, str], None, None]:
-    """Stream (seq, hash, canonical text) of sealed events lo..hi (DBAPI). The text begins
-    with the stored ``prev_hash``, so it is not read twice."""
+) -> Generator[tuple[int, bytes, bytes], None, None]:
+    """Stream (seq, hash, canonical text), both as UTF-8 bytes, of sealed events lo..hi
+    (DBAPI). The text begins with the stored ``prev_hash``, so it is not read twice."""
     if dialect == "postgresql":
+        from psycopg.types.string import ByteaBinaryLoader
+
         sql = (
-            f"SELECT seq, hash, {PG_MESSAGE} FROM audit_events "  # noqa: S608
+            # coalesce: a NULLed prev_hash must read as a broken link, not stop the check.
+            f"SELECT seq, coalesce(hash, ''), coalesce({PG_MESSAGE}, '') FROM audit_events "  # noqa: S608
             "WHERE seq BETWEEN %s AND %s ORDER BY seq"
         )
-        cursor = connection.cursor(name=f"audit_verify_{lo}")  # server-side: streams
+        # Server-side: streams. Text arrives as its UTF-8 bytes in the binary protocol and is
+        # kept so: no decoding here, no encoding to hash.
+        cursor = connection.cursor(name=f"audit_verify_{lo}", binary=True)
+        for type_name in ("text", "varchar"):
+            cursor.adapters.register_loader(type_name, ByteaBinaryLoader)
         cursor.execute(sql, (lo, hi))
         try:
             while rows := cursor.fetchmany(batch):
@@ -77,7 +84,8 @@ def _messages(
     try:
         while rows := cursor.fetchmany(batch):
             for row in rows:
-                yield row[0], row[2], f"{row[1]}\x1f{row[0]}\x1f{sqlite_rest(row[3:])}"
+                text = f"{row[1]}\x1f{row[0]}\x1f{sqlite_rest(row[3:])}"
+                yield row[0], (row[2] or "").encode("utf-8"), text.encode("utf-8")
     finally:
         cursor.close()
 
@@ -103,7 +111,7 @@ _NO_OUTSIDE = _Outside({}, None, 0)
 
 
 def _check_range(
-    rows: Iterator[tuple[int, str, str]],
+    rows: Iterator[tuple[int, bytes, bytes]],
     lo: int,
     expected_prev: str | None,
     outside: _Outside,
@@ -113,45 +121,43 @@ def _check_range(
     each hash equal to the SM3 of its content, and equal to what was written outside.
     ``expected_prev`` None: take the predecessor's hash from the first row read (a worker
     starts one row early, at ``lo - 1``)."""
-    prev = expected_prev
+    prev = expected_prev.encode("utf-8") if expected_prev is not None else None
     expected_seq = lo if expected_prev is not None else lo - 1
-    last_hash = None
+    last: bytes | None = None  # the last good event's stored hash
+
+    def at(seq: int, why: str) -> _RangeResult:
+        return _RangeResult(seq, why, seq, last.decode("utf-8") if last is not None else None)
+
     heads, known_size = outside.heads, outside.hashes_size if known is not None else 0
     for seq, stored, message in rows:
         if prev is None:  # the row before the range: its hash is all we need
             if seq != expected_seq:
                 return _RangeResult(lo - 1, f"缺少序号为 {lo - 1} 的事件", lo - 1, None)
-            prev, expected_seq, last_hash = stored, lo, stored
+            prev = last = stored
+            expected_seq = lo
             continue
         if seq != expected_seq:
-            return _RangeResult(expected_seq, f"缺少序号为 {expected_seq} 的事件", seq, last_hash)
+            r = at(expected_seq, f"缺少序号为 {expected_seq} 的事件")
+            return _RangeResult(r.first_broken_seq, r.reason, seq, r.last_hash)
         if message[:64] != prev:  # the stored prev_hash
-            return _RangeResult(seq, "前序哈希与上一事件不符", seq, last_hash)
-        if sm3(message.encode("utf-8")).hex() != stored:
-            return _RangeResult(seq, "事件内容与其哈希不符（内容被篡改）", seq, last_hash)
-        if (
-            seq <= known_size
-            and known is not None
-            and known[(seq - 1) * 32 : seq * 32].hex() != stored
-        ):
-            return _RangeResult(
-                seq,
-                "与签名检查点记录的该事件哈希不符（事件被改写、删除或重新编号）",
-                seq,
-                last_hash,
-            )
+            return at(seq, "前序哈希与上一事件不符")
+        digest = sm3(message)
+        if digest.hex().encode() != stored:
+            return at(seq, "事件内容与其哈希不符（内容被篡改）")
+        if seq <= known_size and known is not None and known[(seq - 1) * 32 : seq * 32] != digest:
+            return at(seq, "与签名检查点记录的该事件哈希不符（事件被改写、删除或重新编号）")
         head = heads.get(seq)
-        if head is not None and head[1] != stored:
+        if head is not None and head[1].encode() != stored:
             start = head[0] + 1
-            return _RangeResult(
+            r = at(
                 start,
                 f"与签名检查点不符：序号 {start}–{seq} 之间有事件被改写、删除或重新编号"
                 "（未提供逐事件哈希记录，无法精确定位）",
-                seq,
-                last_hash,
             )
-        prev = last_hash = stored
+            return _RangeResult(r.first_broken_seq, r.reason, seq, r.last_hash)
+        prev = last = stored
         expected_seq += 1
+    last_hash = last.decode("utf-8") if last is not None else None
     return _RangeResult(None, None, expected_seq - 1, last_hash)
 
 
