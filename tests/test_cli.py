@@ -83,7 +83,6 @@ def test_demo_loads_once_and_audit_verify_catches_tampering(db_url: str, tmp_pat
     shutil.copy(var / "audit_signing_key.pub.pem", pub)
 
     # Rewrite event 3 and recompute every later hash, as anyone who can write the database can.
-    engine = make_engine(db_url)
     with sessionmaker(bind=engine)() as s, s.begin():
         s.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(summary="伪造"))
         _rechain(s, 3)
