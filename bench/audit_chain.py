@@ -57,7 +57,8 @@ from common import (
 )
 from govdata.core import audit
 from govdata.core.actor import Actor
-from govdata.core.audit import GENESIS_HASH, _at_text, _event_bytes, change_digest, verify
+from govdata.core.audit import GENESIS_HASH, _at_text, _event_bytes, change_digest
+from govdata.core.audit_verify import verify
 from govdata.core.crypto import sm3
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.migrate import upgrade

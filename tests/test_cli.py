@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from govdata.core.audit import AuditEvent
 from govdata.core.db import make_engine
 from govdata.org.models import Department, Person, Region
 from tests.conftest import new_database_url
+from tests.core.test_audit_checkpoints import _rechain
 
 GOVDATA = [sys.executable, "-m", "govdata.cli"]
 
@@ -25,13 +27,18 @@ def db_url(pg_cluster, tmp_path: Path, worker: str) -> str:  # type: ignore[no-u
 
 
 def run(
-    db_url: str, tmp_path: Path, *args: str, stdin: str | None = None
+    db_url: str,
+    tmp_path: Path,
+    *args: str,
+    stdin: str | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "GOVDATA_DATABASE_URL": db_url,
         "GOVDATA_VAR_DIR": str(tmp_path / "var"),
         "COLUMNS": "200",
+        **(env or {}),
     }
     return subprocess.run(
         [*GOVDATA, *args],
@@ -60,16 +67,56 @@ def test_demo_loads_once_and_audit_verify_catches_tampering(db_url: str, tmp_pat
         assert s.scalar(select(func.count()).select_from(Department)) == 40 + 40 * 6
         assert s.scalar(select(func.count()).select_from(Person)) == 9
 
+    # The demo sealed what it loaded and signed a checkpoint with the key it made under var/.
+    var = tmp_path / "var"
+    key = var / "audit_signing_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert (var / "audit-checkpoints" / "checkpoints.jsonl").exists()
     ok = run(db_url, tmp_path, "audit", "verify")
     assert ok.returncode == 0, ok.stderr
-    assert "审计链完整" in ok.stdout
+    assert "审计链完整" in ok.stdout and "签名检查点一致" in ok.stdout
 
-    with engine.begin() as conn:
-        conn.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(summary="伪造"))
-    broken = run(db_url, tmp_path, "audit", "verify")
-    assert broken.returncode == 1
+    # An auditor keeps a copy of the checkpoints and the public key.
+    kept = tmp_path / "auditor"
+    shutil.copytree(var / "audit-checkpoints", kept)
+    pub = tmp_path / "audit-public-key.pem"
+    shutil.copy(var / "audit_signing_key.pub.pem", pub)
+
+    # Rewrite event 3 and recompute every later hash, as anyone who can write the database can.
+    with sessionmaker(bind=engine)() as s, s.begin():
+        s.execute(update(AuditEvent).where(AuditEvent.seq == 3).values(summary="伪造"))
+        _rechain(s, 3)
+    blind = run(db_url, tmp_path, "audit", "verify", "--checkpoints", str(tmp_path / "nowhere"))
+    assert blind.returncode == 2 and "找不到检查点" in blind.stderr
+    broken = run(
+        db_url, tmp_path, "audit", "verify", "--checkpoints", str(kept), "--public-key", str(pub)
+    )
+    assert broken.returncode == 1, broken.stdout
     assert "第一个异常事件序号 3" in broken.stderr
     engine.dispose()
+
+
+def test_audit_keygen_seal_and_verify_against_checkpoints(db_url: str, tmp_path: Path) -> None:
+    assert run(db_url, tmp_path, "db", "upgrade").returncode == 0
+    key = tmp_path / "keys" / "audit.key"
+    made = run(db_url, tmp_path, "audit", "keygen", "--out", str(key))
+    assert made.returncode == 0, made.stderr
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert "-----BEGIN PUBLIC KEY-----" in made.stdout
+    again = run(db_url, tmp_path, "audit", "keygen", "--out", str(key))
+    assert again.returncode == 2 and "不覆盖" in again.stderr
+    env = {"GOVDATA_AUDIT_SIGNING_KEY_FILE": str(key),
+           "GOVDATA_AUDIT_CHECKPOINT_DIR": str(tmp_path / "cp")}  # fmt: skip
+    assert run(db_url, tmp_path, "workdays", "add", "2031-05-06", "--name", "测试").returncode == 0
+    sealed = run(db_url, tmp_path, "audit", "seal", env=env)
+    assert sealed.returncode == 0 and "已封存 1 个事件" in sealed.stdout, sealed.stderr
+    ok = run(db_url, tmp_path, "audit", "verify", env=env)
+    assert ok.returncode == 0 and "与 1 个签名检查点一致" in ok.stdout, ok.stderr
+    # A checkpoint forged over the same chain is refused.
+    log = tmp_path / "cp" / "checkpoints.jsonl"
+    log.write_text(log.read_text().replace('"size":1', '"size":2'))
+    forged = run(db_url, tmp_path, "audit", "verify", env=env)
+    assert forged.returncode == 1 and "检查点不可信" in forged.stderr
 
 
 def test_workdays_import_and_add(db_url: str, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ Failed sign-ins are access records (``action='auth.sign_in'``, ``outcome='refuse
 count reads the last minutes of one username instead of every sign-in record ever made.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-06 10:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0007"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

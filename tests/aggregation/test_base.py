@@ -43,7 +43,7 @@ from tests.world import World
 
 
 def _actions(session: Session) -> list[str]:
-    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))
+    return list(session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def _open_conflicts(session: Session) -> list[BaseConflict]:

@@ -252,7 +252,7 @@ def _snapshot(session: Session) -> dict[str, int]:
         "thematic": ThematicDatabase.id,
         "resources": Resource.id,
         "versions": CatalogVersion.id,
-        "audit": AuditEvent.seq,
+        "audit": AuditEvent.id,
     }
     counts = {k: int(session.scalar(select(func.count(c))) or 0) for k, c in tables.items()}
     counts["rows"] = int(session.scalar(select(func.sum(Pool.row_count))) or 0)

@@ -529,7 +529,7 @@ def test_remeasure_records_a_snapshot_and_an_audit_event(
         event = session.scalar(
             select(AuditEvent)
             .where(AuditEvent.action == "aggregation.quality.measure")
-            .order_by(AuditEvent.seq.desc())
+            .order_by(AuditEvent.id.desc())
             .limit(1)
         )
         assert event is not None and event.object_id == str(pool.id)

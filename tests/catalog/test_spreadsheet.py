@@ -200,7 +200,7 @@ def test_import_creates_resources_with_codes_items_and_one_audit_event(session, 
     assert [i.data_type for i in company.items] == ["C", "C"]  # 字符型 read as its letter
     # One event for the whole file; the services wrote none of their own.
     assert session.scalar(select(func.count()).select_from(AuditEvent)) == events + 1
-    event = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    event = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     assert event is not None
     assert (event.action, event.object_id, event.department_id) == (
         "catalog.list.import",
@@ -697,7 +697,7 @@ def test_export_change_one_cell_import_exactly_that_changes(session, world) -> N
     ]
     assert changed == [8, 20]  # share_method, and updated_at
     assert after[target.code][8] == "库表交换"
-    event = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    event = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
     assert event is not None and event.action == "catalog.list.import"
     assert "修改1条" in event.summary
 
@@ -764,7 +764,7 @@ def test_the_set_based_path_stores_what_the_services_store(
                     Classification.code
                 )
             ).all()
-            event = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+            event = session.scalar(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1))
             assert event is not None
             return result, rows, classes, (event.action, event.summary, event.digest)
         finally:

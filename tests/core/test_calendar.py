@@ -58,7 +58,7 @@ def test_importing_the_new_year_makes_deadlines_final(session: Session, world: W
     assert not d.provisional
     assert d.due == date(2027, 1, 11)  # two more days off than the weekday guess
     assert (
-        session.scalar(select(AuditEvent.action).order_by(AuditEvent.seq.desc()).limit(1))
+        session.scalar(select(AuditEvent.action).order_by(AuditEvent.id.desc()).limit(1))
         == "workdays.year.import"
     )
 

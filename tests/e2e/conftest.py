@@ -22,6 +22,8 @@ from sqlalchemy.orm import sessionmaker
 
 from govdata.app import create_app
 from govdata.core.actor import Role
+from govdata.core.audit_checkpoints import audit_config
+from govdata.core.audit_seal import start_sealer
 from govdata.core.db import make_engine, utcnow
 from govdata.core.migrate import upgrade
 from govdata.core.settings import Settings
@@ -117,6 +119,11 @@ def live_server(
         database_url=url, secret_key="e2e", var_dir=tmp, log_json=True, rate_limit_enabled=False
     )
     app = create_app(settings, engine)
+    # The audit sealer beside the server, as `govdata serve` runs it (decision 0010).
+    sealer_stop = threading.Event()
+    start_sealer(
+        app.state.sessionmaker, audit_config(tmp, None, None), interval=0.2, stop=sealer_stop
+    )
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, name="e2e-uvicorn", daemon=True)
@@ -142,6 +149,7 @@ def live_server(
         )
     finally:
         server.should_exit = True
+        sealer_stop.set()
         thread.join(timeout=10)
         engine.dispose()
 

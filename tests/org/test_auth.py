@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from govdata.core import audit
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.audit import AuditEvent
+from govdata.core.audit_seal import seal
+from govdata.core.audit_verify import verify
 from govdata.core.crypto import token_digest
 from govdata.core.db import utcnow
 from govdata.core.errors import (
@@ -37,14 +38,14 @@ def _person(session: Session, world: World, username: str) -> Person:
 
 
 def _last_seq(session: Session) -> int:
-    return session.scalar(select(func.max(AuditEvent.seq))) or 0
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
 
 
 def _actions_since(session: Session, seq: int) -> list[str]:
     session.flush()
     return list(
         session.scalars(
-            select(AuditEvent.action).where(AuditEvent.seq > seq).order_by(AuditEvent.seq)
+            select(AuditEvent.action).where(AuditEvent.id > seq).order_by(AuditEvent.id)
         )
     )
 
@@ -72,7 +73,8 @@ def test_sign_in_returns_secret_and_session_resolves_to_actor(
     assert (actor.person_id, actor.name) == (world.people["officer"], "王专员")
     assert actor.grants == (RoleGrant(Role.DEPARTMENT_OFFICER, department_id=world.police),)
     assert _actions_since(session, seq) == ["auth.sign_in"]
-    assert audit.verify(session).ok
+    seal(session)  # the events join the chain, then it verifies
+    assert verify(session).ok
 
 
 def test_wrong_password_is_refused_and_counted(session: Session, world: World) -> None:
@@ -271,7 +273,8 @@ def test_issue_token_shows_secret_once_and_stores_only_digest(
     assert issued.token.digest == token_digest(issued.secret)
     assert issued.token.scope_list == ["org:read"]
     assert _actions_since(session, seq) == ["org.token.issue"]
-    assert audit.verify(session).ok
+    seal(session)  # the events join the chain, then it verifies
+    assert verify(session).ok
 
 
 def test_unknown_scope_is_refused(session: Session, world: World) -> None:

@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict
 
 from govdata.app.access_records import list_access_records
 from govdata.core import calendar as cal
 from govdata.core.access import AccessFilter
-from govdata.core.audit_query import AuditFilter, list_events, verify_chain
+from govdata.core.audit_query import (
+    AuditFilter,
+    CheckpointSource,
+    checkpoint_download,
+    list_events,
+    platform_checkpoints,
+    public_key_download,
+    verify_chain,
+)
 from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import (
     ERROR_RESPONSES,
@@ -103,12 +112,59 @@ def access_records(
     return page_out(page, AccessRecordOut)
 
 
+def checkpoint_source(request: Request) -> CheckpointSource:
+    s = request.app.state.settings
+    return platform_checkpoints(s.var_dir, s.audit_checkpoint_dir, s.audit_signing_key_file)
+
+
 @router.get("/audit/verify", response_model=VerifyOut)
 @unit_of_work
-def audit_verify(session: DbSession, actor: CurrentActor) -> VerifyOut:
-    r = verify_chain(session, actor)
+def audit_verify(request: Request, session: DbSession, actor: CurrentActor) -> VerifyOut:
+    r = verify_chain(session, actor, checkpoint_source(request))
     return VerifyOut(
-        ok=r.ok, checked=r.checked, first_broken_seq=r.first_broken_seq, reason=r.reason
+        ok=r.ok,
+        checked=r.checked,
+        first_broken_seq=r.first_broken_seq,
+        reason=r.reason,
+        pending=r.pending,
+        covered=r.covered,
+        checkpoints=r.checkpoints,
+    )
+
+
+# Auditors keep these outside the platform and verify with them (`govdata audit verify
+# --checkpoints DIR --public-key FILE`): a later rewrite of the database then shows.
+@router.get(
+    "/audit/checkpoints",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/x-ndjson": {}}}},
+)
+def audit_checkpoints(request: Request, actor: CurrentActor) -> FileResponse:
+    path = checkpoint_download(actor, checkpoint_source(request))
+    return FileResponse(path, media_type="application/x-ndjson", filename=path.name)
+
+
+@router.get(
+    "/audit/checkpoints/hashes",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def audit_checkpoint_hashes(request: Request, actor: CurrentActor) -> FileResponse:
+    path = checkpoint_download(actor, checkpoint_source(request), hashes=True)
+    return FileResponse(path, media_type="application/octet-stream", filename=path.name)
+
+
+@router.get(
+    "/audit/public-key",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"application/x-pem-file": {}}}},
+)
+def audit_public_key(request: Request, actor: CurrentActor) -> PlainTextResponse:
+    pem = public_key_download(actor, checkpoint_source(request))
+    return PlainTextResponse(
+        pem,
+        media_type="application/x-pem-file",
+        headers={"Content-Disposition": 'attachment; filename="audit-public-key.pem"'},
     )
 
 

@@ -17,7 +17,13 @@ from govdata.core import calendar as cal
 from govdata.core import obligations
 from govdata.core.access import AccessFilter
 from govdata.core.actor import Actor
-from govdata.core.audit_query import AuditFilter, list_events, require_view_audit, verify_chain
+from govdata.core.audit_query import (
+    AuditFilter,
+    list_events,
+    platform_checkpoints,
+    require_view_audit,
+    verify_chain,
+)
 from govdata.core.db import finish_failed, utcnow
 from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
 from govdata.core.types import Offset
@@ -349,7 +355,9 @@ def audit_page(
         until=_parse_date(until, "截止日期"),
     )
     page = list_events(session, actor, f, offset=offset, limit=50)
-    result = verify_chain(session, actor) if verify else None
+    s = request.app.state.settings
+    source = platform_checkpoints(s.var_dir, s.audit_checkpoint_dir, s.audit_signing_key_file)
+    result = verify_chain(session, actor, source) if verify else None
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "verify")}
     return render(
         request,

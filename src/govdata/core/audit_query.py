@@ -1,17 +1,31 @@
-"""Reading the audit chain: filtered listing for auditors (Art. 49) and the verify call."""
+"""Reading the audit chain: filtered listing for auditors (Art. 49), the verify call, and the
+signed checkpoints and public key auditors download to verify on their own (decision 0010)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor, Role
-from govdata.core.audit import AuditEvent, VerifyResult, verify
-from govdata.core.errors import PermissionDenied
+from govdata.core.audit import AuditEvent
+from govdata.core.audit_checkpoints import (
+    CHECKPOINTS_FILE,
+    HASHES_FILE,
+    default_key_path,
+    load_checkpoints,
+    parse_public_key,
+    public_key_path,
+    public_key_pem,
+    read_signing_key,
+)
+from govdata.core.audit_verify import VerifyResult, verify
+from govdata.core.errors import NotFound, PermissionDenied
 from govdata.core.pagination import Page, paginate
 
 BEIJING = ZoneInfo("Asia/Shanghai")
@@ -56,9 +70,62 @@ def list_events(
     if f.until:
         end = datetime.combine(f.until + timedelta(days=1), time.min, BEIJING)
         stmt = stmt.where(AuditEvent.at < end)
-    return paginate(session, stmt.order_by(AuditEvent.seq.desc()), offset, limit)
+    # By id: pending events (no seq yet) are listed too, newest first, marked 待封存.
+    return paginate(session, stmt.order_by(AuditEvent.id.desc()), offset, limit)
 
 
-def verify_chain(session: Session, actor: Actor) -> VerifyResult:
+@dataclass(frozen=True)
+class CheckpointSource:
+    """Where this platform's checkpoints are and the public keys that verify them."""
+
+    directory: Path
+    public_keys: Sequence[str] = ()
+
+
+def platform_checkpoints(
+    var_dir: Path, checkpoint_dir: Path | None, key_file: Path | None
+) -> CheckpointSource:
+    """The platform's own checkpoint directory and public key (from the settings); the
+    private key is read only when the public key file beside it is missing."""
+    directory = checkpoint_dir or var_dir / "audit-checkpoints"
+    key_path = key_file or default_key_path(var_dir)
+    pub = public_key_path(key_path)
+    if pub.exists():
+        return CheckpointSource(directory, [parse_public_key(pub.read_text("ascii"))])
+    if key_path.exists():
+        return CheckpointSource(directory, [read_signing_key(key_path).public])
+    return CheckpointSource(directory)
+
+
+def verify_chain(
+    session: Session, actor: Actor, source: CheckpointSource | None = None
+) -> VerifyResult:
+    """Verify the chain, and against the platform's signed checkpoints when there are any."""
     require_view_audit(actor)
-    return verify(session)
+    reference = None
+    if source is not None and (source.directory / CHECKPOINTS_FILE).exists():
+        if not source.public_keys:
+            return VerifyResult(False, 0, None, "有检查点但找不到验证它的公钥")
+        loaded = load_checkpoints(source.directory, list(source.public_keys))
+        if loaded.problem is not None:
+            return VerifyResult(False, 0, None, loaded.problem)
+        reference = loaded.reference
+    return verify(session, reference=reference)
+
+
+def checkpoint_download(actor: Actor, source: CheckpointSource, *, hashes: bool = False) -> Path:
+    """The file an auditor downloads to keep and verify with (``govdata audit verify
+    --checkpoints``): the signed checkpoints, or the per-event hashes they vouch for."""
+    require_view_audit(actor)
+    path = source.directory / (HASHES_FILE if hashes else CHECKPOINTS_FILE)
+    if not path.is_file():
+        raise NotFound("audit.no_checkpoints", "尚未生成审计检查点。")
+    return path
+
+
+def public_key_download(actor: Actor, source: CheckpointSource) -> str:
+    """The public key that verifies the checkpoints (PEM, as OpenSSL reads it)."""
+    require_view_audit(actor)
+    if not source.public_keys:
+        raise NotFound("audit.no_public_key", "尚未生成审计检查点签名密钥。")
+    return public_key_pem(source.public_keys[-1])

@@ -38,7 +38,8 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 class AuditEventOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
-    seq: int
+    id: int
+    seq: int | None  # None: not yet sealed into the chain (待封存), at most ~2 s
     at: datetime
     actor_id: int | None
     actor_name: str
@@ -49,8 +50,8 @@ class AuditEventOut(BaseModel):
     department_id: int | None
     summary: str
     digest: str
-    prev_hash: str
-    hash: str
+    prev_hash: str | None
+    hash: str | None
 
 
 class VerifyOut(BaseModel):
@@ -58,6 +59,9 @@ class VerifyOut(BaseModel):
     checked: int
     first_broken_seq: int | None
     reason: str | None
+    pending: int = 0  # events not yet sealed
+    covered: int = 0  # chain size the last signed checkpoint vouches for
+    checkpoints: int = 0
 
 
 class CalendarDayOut(BaseModel):

@@ -68,6 +68,12 @@ class Settings:
     rate_limit_per_token: str = "1200/minute"  # noqa: S105 - a rate, not a secret
     rate_limit_personal_reads: str = "60/minute"
     rate_limit_personal_rows: str = "2000/minute"
+    # The audit chain's signed checkpoints (decision 0010): the directory they are appended to,
+    # outside the database, and the SM2 key file that signs them (never in the database). None:
+    # under var_dir, the key made there on first use (the embedded default).
+    audit_checkpoint_dir: Path | None = None
+    audit_signing_key_file: Path | None = None
+    audit_seal_interval: float = 0.5  # seconds between the sealer's runs (events sealed <= 2 s)
 
 
 @lru_cache(maxsize=1)
@@ -104,6 +110,9 @@ def get_settings() -> Settings:
         rate_limit_per_token=os.environ.get("GOVDATA_RATE_LIMIT_PER_TOKEN", "1200/minute"),
         rate_limit_personal_reads=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_READS", "60/minute"),
         rate_limit_personal_rows=os.environ.get("GOVDATA_RATE_LIMIT_PERSONAL_ROWS", "2000/minute"),
+        audit_checkpoint_dir=_optional_path("GOVDATA_AUDIT_CHECKPOINT_DIR"),
+        audit_signing_key_file=_optional_path("GOVDATA_AUDIT_SIGNING_KEY_FILE"),
+        audit_seal_interval=float(os.environ.get("GOVDATA_AUDIT_SEAL_INTERVAL", "0.5")),
     )
 
 
@@ -121,3 +130,8 @@ def _xlsx_limits() -> dict[str, int]:
         for name in names
         if os.environ.get(f"GOVDATA_{name.upper()}")
     }
+
+
+def _optional_path(name: str) -> Path | None:
+    value = os.environ.get(name)
+    return Path(value) if value else None
