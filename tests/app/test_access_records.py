@@ -121,3 +121,14 @@ def test_reading_pool_rows_over_http_shows_up_for_the_auditor(
     [item] = _items(sign_in("auditor").get(URL, params={"action": "aggregation.pool_rows"}))
     assert (item["rows"], item["personal"], item["actor_name"]) == (3, True, "王专员")
     assert item["address"] == "testclient"
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31"])
+def test_a_date_filter_out_of_range_is_refused_not_a_crash(sign_in, day: str) -> None:  # type: ignore[no-untyped-def]
+    # A year-1 date turned into a Beijing-time instant overflowed (500); now 422 / 400.
+    c = sign_in("auditor")
+    assert c.get(URL, params={"since": day}).status_code == 422
+    assert c.get("/api/v1/audit/events", params={"until": day}).status_code == 422
+    page = c.get("/audit/access", params={"since": day}, headers=HTML)
+    assert page.status_code == 400
+    assert "不是有效日期" in page.text

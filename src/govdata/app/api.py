@@ -6,7 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import FileResponse, PlainTextResponse
+from fastapi.responses import FileResponse, Response
 from pydantic import BaseModel, ConfigDict
 
 from govdata.app.access_records import list_access_records
@@ -33,7 +33,7 @@ from govdata.core.schemas import (
     YearImportIn,
     YearImportOut,
 )
-from govdata.core.types import DbId, Offset
+from govdata.core.types import DbId, FilterDate, Offset
 from govdata.core.workdays import CalendarEntry
 from govdata.org.policy import require_person, require_staff
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
@@ -51,8 +51,8 @@ def audit_events(
     object_type: str | None = Query(None, max_length=60),
     object_id: str | None = Query(None, max_length=80),
     department_id: DbId | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: FilterDate | None = None,
+    until: FilterDate | None = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> PageOut[AuditEventOut]:
@@ -98,8 +98,8 @@ def access_records(
     actor_name: str | None = Query(None, max_length=100),
     department_id: DbId | None = None,
     action: str | None = Query(None, max_length=80),
-    since: date | None = None,
-    until: date | None = None,
+    since: FilterDate | None = None,
+    until: FilterDate | None = None,
     personal: bool | None = None,
     outcome: Literal["allowed", "refused"] | None = None,
     offset: Offset = 0,
@@ -139,6 +139,7 @@ def audit_verify(request: Request, session: DbSession, actor: CurrentActor) -> V
     response_class=FileResponse,
     responses={200: {"content": {"application/x-ndjson": {}}}},
 )
+@unit_of_work
 def audit_checkpoints(request: Request, actor: CurrentActor) -> FileResponse:
     path = checkpoint_download(actor, checkpoint_source(request))
     return FileResponse(path, media_type="application/x-ndjson", filename=path.name)
@@ -149,6 +150,7 @@ def audit_checkpoints(request: Request, actor: CurrentActor) -> FileResponse:
     response_class=FileResponse,
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
+@unit_of_work
 def audit_checkpoint_hashes(request: Request, actor: CurrentActor) -> FileResponse:
     path = checkpoint_download(actor, checkpoint_source(request), hashes=True)
     return FileResponse(path, media_type="application/octet-stream", filename=path.name)
@@ -156,12 +158,14 @@ def audit_checkpoint_hashes(request: Request, actor: CurrentActor) -> FileRespon
 
 @router.get(
     "/audit/public-key",
-    response_class=PlainTextResponse,
+    # ``Response``, not ``PlainTextResponse``: the error responses stay documented as JSON.
+    response_class=Response,
     responses={200: {"content": {"application/x-pem-file": {}}}},
 )
-def audit_public_key(request: Request, actor: CurrentActor) -> PlainTextResponse:
+@unit_of_work
+def audit_public_key(request: Request, actor: CurrentActor) -> Response:
     pem = public_key_download(actor, checkpoint_source(request))
-    return PlainTextResponse(
+    return Response(
         pem,
         media_type="application/x-pem-file",
         headers={"Content-Disposition": 'attachment; filename="audit-public-key.pem"'},

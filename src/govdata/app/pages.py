@@ -422,11 +422,12 @@ def _parse_date(value: str | None, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        parsed = date.fromisoformat(value)
     except ValueError:
-        raise InvalidInput(
-            "request.bad_date", f"{label}“{value}”不是有效日期（YYYY-MM-DD）。"
-        ) from None
+        parsed = None
+    if parsed is None or not date(1900, 1, 1) <= parsed <= date(9998, 12, 31):
+        raise InvalidInput("request.bad_date", f"{label}“{value}”不是有效日期（YYYY-MM-DD）。")
+    return parsed
 
 
 # --- statutory calendar -------------------------------------------------------------------------
