@@ -113,7 +113,7 @@ def test_changing_ones_password_keeps_this_session_and_ends_the_others(
     assert here.get("/api/v1/me").status_code == 200
     assert elsewhere.get("/api/v1/me").status_code == 401
     assert verify_password(_hash(session, world, "officer"), NEW)
-    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq.desc())).first()
+    actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id.desc())).first()
     assert actions == "org.person.password_change"
 
 

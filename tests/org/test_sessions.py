@@ -118,7 +118,7 @@ def test_ending_another_device_signs_it_out_and_is_audited(
     assert phone.me() == 401
     assert desk.me() == 200
     assert [s["current"] for s in desk.sessions()] == [True]
-    event = session.scalars(select(AuditEvent).order_by(AuditEvent.seq.desc())).first()
+    event = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert event is not None
     assert (event.action, event.actor_id) == ("auth.session_end", world.people["officer"])
     assert "微信 · iPhone" in event.summary and "10.0.0.2" in event.summary
