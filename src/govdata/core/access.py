@@ -97,27 +97,15 @@ def record_access(
     (Art. 39 控制, ``core.ratelimit``): past it, the read is recorded as refused
     (``request.rate_limited``, kept although the request fails) and ``RateLimited`` raised.
     """
+    refused: ratelimit.RateLimited | None = None
     if personal and outcome == "allowed":
         try:
             ratelimit.charge_personal_read(actor, rows)
         except ratelimit.RateLimited as exc:
+            # Over the budget: the refusal is recorded, and kept although the read fails.
             outcome, reason, rows = "refused", exc.code, 0
             exc.keep_changes = True
-            _insert(
-                session,
-                actor,
-                action,
-                object_type,
-                object_id,
-                rows,
-                personal,
-                owner_department_id,
-                fields,
-                outcome,
-                reason,
-                at,
-            )
-            raise
+            refused = exc
     _insert(
         session,
         actor,
@@ -132,6 +120,8 @@ def record_access(
         reason,
         at,
     )
+    if refused is not None:
+        raise refused
 
 
 def _insert(
