@@ -24,7 +24,7 @@ from govdata.web import errors
 from govdata.web.deps import Authenticator
 from govdata.web.domain import Domain
 from govdata.web.headers import HeaderedFastAPI
-from govdata.web.limits import BodySizeLimit
+from govdata.web.limits import BodySizeLimit, RefuseNulInUrl
 from govdata.web.ratelimit import RateLimit
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -72,6 +72,7 @@ def create_app(
         max_bytes=settings.max_body_bytes,
         upload_max_bytes=settings.max_upload_bytes,
     )
+    app.add_middleware(RefuseNulInUrl)
     # Rate limits (Art. 39, decision 0011): outermost, before a body is read.
     budgets = ratelimit.budgets_from(settings)
     app.state.rate_limiter = ratelimit.make_limiter(budgets, engine) if budgets else None

@@ -110,3 +110,42 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+_NUL_BODY = json.dumps(
+    {
+        "error": {
+            "code": "request.bad_text",
+            "message": "请求地址含有不允许的控制字符（NUL）。",
+            "detail": None,
+        }
+    },
+    ensure_ascii=False,
+).encode("utf-8")
+
+
+class RefuseNulInUrl:
+    """400 for a URL whose path or query holds a NUL character: PostgreSQL cannot hold NUL in
+    text, so a parameter carrying one would fail in the driver (a 500) wherever a route passes
+    it on; no valid request has one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope.get("path", "") or b"%00" in scope.get("query_string", b"")
+        ):
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 400,
+                    "headers": [
+                        (b"content-type", b"application/json; charset=utf-8"),
+                        (b"content-length", str(len(_NUL_BODY)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": _NUL_BODY})
+            return
+        await self.app(scope, receive, send)
