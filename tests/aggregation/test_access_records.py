@@ -231,6 +231,61 @@ def test_showing_a_value_under_correction_is_recorded(session: Session, world: W
     )
 
 
+def test_values_stored_with_corrections_are_recorded_when_listed(
+    session: Session, world: World
+) -> None:
+    # The corrections API returned each correction's stored value (申请时的值) unrecorded.
+    pool = person_pool(session, world, rows=3)
+    city = world.actor(session, "city")
+    made = [
+        corrections.apply(
+            session,
+            city,
+            pool_id=pool.id,
+            subject_key=pid(i),
+            item_name=item,
+            proposed_value="更正后的值",
+            reason="有误",
+            evidence="证明材料",
+        )
+        for i, item in ((0, "住址"), (1, "姓名"))
+    ]
+    by_id = corrections.pools_by_id(session, [pool.id])
+    before = len(records(session))
+    officer = world.actor(session, "officer")
+    assert corrections.disclose_stored_values(session, officer, made, by_id) is True
+    [rec] = records(session)[before:]
+    assert (rec.action, rec.object_id, rec.rows, rec.fields, rec.personal) == (
+        "aggregation.correction_values.read",
+        str(pool.id),
+        2,
+        "住址,姓名",
+        True,
+    )
+    assert rec.owner_department_id == world.police
+
+
+def test_the_public_sees_no_stored_value_and_leaves_no_record(
+    session: Session, world: World
+) -> None:
+    pool = person_pool(session, world, rows=1)
+    c = corrections.apply(
+        session,
+        world.actor(session, "city"),
+        pool_id=pool.id,
+        subject_key=pid(0),
+        item_name="住址",
+        proposed_value="更正后的值",
+        reason="有误",
+        evidence="证明材料",
+    )
+    before = len(records(session))
+    by_id = corrections.pools_by_id(session, [pool.id])
+    citizen = world.actor(session, "citizen")
+    assert corrections.disclose_stored_values(session, citizen, [c], by_id) is False
+    assert len(records(session)) == before
+
+
 # --- what counts as personal --------------------------------------------------------------------
 
 

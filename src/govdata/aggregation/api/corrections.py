@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import corrections, policy
+from govdata.aggregation import corrections
 from govdata.aggregation.models import Correction, CorrectionStatus, Pool
 from govdata.core import calendar
 from govdata.core.actor import Actor
@@ -113,14 +113,15 @@ class _Labels:
 
 def _labels(session: Session, actor: Actor, items: Iterable[Correction]) -> _Labels:
     items = list(items)
+    by_id = corrections.pools_by_id(session, (c.pool_id for c in items))
     return _Labels(
-        pools=corrections.pools_by_id(session, (c.pool_id for c in items)),
+        pools=by_id,
         departments=corrections.departments(
             session, [x for c in items for x in (c.department_id, c.applicant_department_id)]
         ),
         cal=calendar.load_calendar(session),
         today=calendar.today(),
-        show_value=policy.shows_correction_value(actor),
+        show_value=corrections.disclose_stored_values(session, actor, items, by_id),
     )
 
 

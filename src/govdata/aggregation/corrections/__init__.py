@@ -58,7 +58,13 @@ from govdata.aggregation.corrections.queries import (
     pools_by_id,
     under_correction,
 )
-from govdata.aggregation.corrections.values import Target, current_value, locate, value_text
+from govdata.aggregation.corrections.values import (
+    Target,
+    current_value,
+    disclose_stored_values,
+    locate,
+    value_text,
+)
 
 __all__ = [
     "ANSWER_WORKING_DAYS",
@@ -79,6 +85,7 @@ __all__ = [
     "current_value",
     "deadline_of",
     "departments",
+    "disclose_stored_values",
     "extend",
     "get_correction",
     "is_under_correction",

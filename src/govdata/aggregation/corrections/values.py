@@ -3,6 +3,7 @@ proposed or corrected value checked as the load pipeline checks a loaded one (Ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -188,3 +189,27 @@ def current_value(session: Session, actor: Actor, c: Correction) -> Target | Non
         fields=[c.item_name],
     )
     return target
+
+
+def disclose_stored_values(
+    session: Session, actor: Actor, items: Sequence[Correction], pools_by_id: dict[int, Pool]
+) -> bool:
+    """Whether the actor sees the values stored with these corrections (申请时的值); when any is
+    shown, the read is recorded, one access record per pool (Art. 40: a stored value is the
+    pool's data as it was)."""
+    if not policy.shows_correction_value(actor):
+        return False
+    shown: dict[int, list[Correction]] = {}
+    for c in items:
+        if c.current_value is not None:
+            shown.setdefault(c.pool_id, []).append(c)
+    for pool_id, listed in shown.items():
+        traces.pool_read(
+            session,
+            actor,
+            "aggregation.correction_values.read",
+            pools_by_id[pool_id],
+            rows=len(listed),
+            fields=sorted({c.item_name for c in listed}),
+        )
+    return True
