@@ -254,9 +254,7 @@ def audit_verify(
 
     settings = get_settings()
     started = time.perf_counter()
-    platform = platform_checkpoints(
-        settings.var_dir, settings.audit_checkpoint_dir, settings.audit_signing_key_file
-    )
+    platform = platform_checkpoints(settings)
     path = checkpoints or platform.directory
     keys = list(platform.public_keys)
     if public_key:

@@ -113,8 +113,7 @@ def access_records(
 
 
 def checkpoint_source(request: Request) -> CheckpointSource:
-    s = request.app.state.settings
-    return platform_checkpoints(s.var_dir, s.audit_checkpoint_dir, s.audit_signing_key_file)
+    return platform_checkpoints(request.app.state.settings)
 
 
 @router.get("/audit/verify", response_model=VerifyOut)

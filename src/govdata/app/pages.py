@@ -355,8 +355,7 @@ def audit_page(
         until=_parse_date(until, "截止日期"),
     )
     page = list_events(session, actor, f, offset=offset, limit=50)
-    s = request.app.state.settings
-    source = platform_checkpoints(s.var_dir, s.audit_checkpoint_dir, s.audit_signing_key_file)
+    source = platform_checkpoints(get_settings(request))
     result = verify_chain(session, actor, source) if verify else None
     params = {k: v for k, v in request.query_params.items() if k not in ("offset", "verify")}
     return render(

@@ -354,6 +354,10 @@ def default_key_path(var_dir: Path) -> Path:
     return var_dir / "audit_signing_key"
 
 
+def default_checkpoint_dir(var_dir: Path) -> Path:
+    return var_dir / "audit-checkpoints"
+
+
 def audit_config(
     var_dir: Path, checkpoint_dir: Path | None, key_file: Path | None, *, create: bool = True
 ) -> AuditConfig:
@@ -362,7 +366,7 @@ def audit_config(
     A key file the operator named must exist (a key kept on a separate volume is not silently
     replaced by a fresh one under var/); the default one under var/ is made on first use.
     """
-    directory = checkpoint_dir or var_dir / "audit-checkpoints"
+    directory = checkpoint_dir or default_checkpoint_dir(var_dir)
     path = key_file or default_key_path(var_dir)
     if path.exists():
         return AuditConfig(directory, read_signing_key(path), public_key_path(path))

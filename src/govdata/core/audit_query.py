@@ -17,6 +17,7 @@ from govdata.core.audit import AuditEvent
 from govdata.core.audit_checkpoints import (
     CHECKPOINTS_FILE,
     HASHES_FILE,
+    default_checkpoint_dir,
     default_key_path,
     load_checkpoints,
     parse_public_key,
@@ -27,6 +28,7 @@ from govdata.core.audit_checkpoints import (
 from govdata.core.audit_verify import VerifyResult, verify
 from govdata.core.errors import NotFound, PermissionDenied
 from govdata.core.pagination import Page, paginate
+from govdata.core.settings import Settings
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 
@@ -82,13 +84,11 @@ class CheckpointSource:
     public_keys: Sequence[str] = ()
 
 
-def platform_checkpoints(
-    var_dir: Path, checkpoint_dir: Path | None, key_file: Path | None
-) -> CheckpointSource:
+def platform_checkpoints(settings: Settings) -> CheckpointSource:
     """The platform's own checkpoint directory and public key (from the settings); the
     private key is read only when the public key file beside it is missing."""
-    directory = checkpoint_dir or var_dir / "audit-checkpoints"
-    key_path = key_file or default_key_path(var_dir)
+    directory = settings.audit_checkpoint_dir or default_checkpoint_dir(settings.var_dir)
+    key_path = settings.audit_signing_key_file or default_key_path(settings.var_dir)
     pub = public_key_path(key_path)
     if pub.exists():
         return CheckpointSource(directory, [parse_public_key(pub.read_text("ascii"))])
