@@ -19,9 +19,9 @@ def _api() -> list[APIRouter]:
 
 
 def _pages() -> list[APIRouter]:
-    from govdata.app.pages import router
+    from govdata.app import account_pages, audit_pages, pages
 
-    return [router]
+    return [pages.router, account_pages.router, audit_pages.router]
 
 
 def _home() -> HomeSections:

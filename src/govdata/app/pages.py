@@ -1,5 +1,6 @@
 """The shell's shared pages: sign-in and sign-out, the home page per role (each domain adds its
-sections), the account, the audit chain (Art. 49), the statutory calendar."""
+sections), the charts' stylesheet, the statutory calendar. The account and the oversight pages
+are in ``account_pages`` and ``audit_pages``."""
 
 from __future__ import annotations
 
@@ -7,39 +8,20 @@ from datetime import date
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.app.access_records import list_access_records, require_view_access_records
+from govdata.app.forms import parse_date, safe_next
 from govdata.core import calendar as cal
 from govdata.core import obligations
-from govdata.core.access import AccessFilter
-from govdata.core.actor import Actor
-from govdata.core.audit_query import (
-    AuditFilter,
-    list_events,
-    platform_checkpoints,
-    require_view_audit,
-    verify_chain,
-)
-from govdata.core.db import finish_failed, utcnow
-from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
-from govdata.core.types import Offset
+from govdata.core.db import finish_failed
+from govdata.core.errors import DomainError, InvalidInput
 from govdata.core.workdays import CalendarEntry
-from govdata.org import auth, service, sessions
-from govdata.org.auth import FAILURE_LOOKBACK
-from govdata.org.models import Department
-from govdata.org.passwords import MIN_LENGTH, POLICY_TEXT
+from govdata.org import auth
 from govdata.org.policy import is_city_admin, require_staff
 from govdata.org.throttle import (
-    INACTIVE_ACCOUNT,
-    LOCKED_ACCOUNT,
-    THROTTLED,
-    WRONG_PASSWORD,
     Throttle,
-    failures_since,
 )
 from govdata.web import charts
 from govdata.web.deps import (
@@ -56,18 +38,11 @@ from govdata.web.templating import render
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: never an open redirect.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return "/"
-
-
 @router.get("/login")
 def login_form(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
     if actor is not None:
-        return RedirectResponse(_safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": _safe_next(next)})
+        return RedirectResponse(safe_next(next), status_code=303)
+    return render(request, "login.html", {"next": safe_next(next)})
 
 
 @router.post("/login")
@@ -96,14 +71,14 @@ def login(
         response = render(
             request,
             "login.html",
-            {"error": exc.message, "username": username, "next": _safe_next(next)},
+            {"error": exc.message, "username": username, "next": safe_next(next)},
             status_code=exc.status,
         )
         retry_after = getattr(exc, "retry_after", None)
         if retry_after is not None:
             response.headers["Retry-After"] = str(retry_after)
         return response
-    target = _safe_next(next)
+    target = safe_next(next)
     if result.failed_attempts:
         # Someone else may have been guessing (and locked the account meanwhile): say so.
         target = "/account?" + urlencode({"notice": "failures", "next": target})
@@ -199,236 +174,6 @@ def refuse_extension(
     return RedirectResponse("/?msg=refused", status_code=303)
 
 
-ACCOUNT_FLASHES = {
-    "password": "密码已修改，您在其他设备上的登录已全部退出。",
-    "session_ended": "已退出该设备上的登录。",
-}
-FAILURE_REASONS = {
-    WRONG_PASSWORD: "密码错误",
-    LOCKED_ACCOUNT: "账户临时锁定期间",
-    THROTTLED: "尝试过于频繁，被拒绝",
-    INACTIVE_ACCOUNT: "账户已停用",
-}
-FAILURES_SHOWN = 10
-
-
-def _account_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    *,
-    flash: str | None = None,
-    flash_kind: str | None = None,
-    error: str | None = None,
-    next_url: str | None = None,
-    status_code: int = 200,
-) -> Response:
-    if actor.person_id is None:
-        raise InvalidInput("auth.not_a_person", "接口令牌没有个人账户页面。")
-    person = service.get_person(session, actor, actor.person_id)
-    # One's own department, whatever one's roles (a person without roles still has one).
-    department = session.get(Department, person.department_id) if person.department_id else None
-    now = utcnow()
-    return render(
-        request,
-        "account.html",
-        {
-            "person": person,
-            "department": department,
-            "grants": sorted(actor.roles),
-            "flash": flash,
-            "flash_kind": flash_kind,
-            "next_url": next_url,
-            "error": error,
-            "password_policy": POLICY_TEXT,
-            "min_length": MIN_LENGTH,
-            "sessions": sessions.list_sessions(
-                session, actor, current_secret=request.cookies.get(SESSION_COOKIE), now=now
-            ),
-            "failures": failures_since(session, person.username, now - FAILURE_LOOKBACK)[
-                :FAILURES_SHOWN
-            ],
-            "failure_reasons": FAILURE_REASONS,
-        },
-        status_code=status_code,
-    )
-
-
-@router.get("/account")
-def account(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    msg: Annotated[str | None, Query(max_length=20)] = None,
-    notice: Annotated[str | None, Query(max_length=20)] = None,
-    next: Annotated[str | None, Query(max_length=500)] = None,
-) -> Response:
-    if notice == "failures":
-        return _account_page(
-            request,
-            session,
-            actor,
-            flash="自您上次登录以来，有人使用您的用户名登录失败（账户可能因此被临时锁定过），"
-            "详见下方“最近的失败登录”。如果不是您本人所为，请立即修改密码。",
-            flash_kind="warn",
-            next_url=_safe_next(next),
-        )
-    return _account_page(request, session, actor, flash=ACCOUNT_FLASHES.get(msg or ""))
-
-
-@router.post("/account/password")
-def change_password(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    current: Annotated[str, Form(max_length=256)],
-    new: Annotated[str, Form(max_length=256)],
-) -> Response:
-    """Change one's own password: the rule lives in the service (current password required,
-    a wrong one counts towards the lockout; one's other sessions end, this one stays)."""
-    if actor.person_id is None:
-        raise InvalidInput("auth.not_a_person", "接口令牌不能修改密码。")
-    try:
-        service.reset_password(
-            session,
-            actor,
-            actor.person_id,
-            new,
-            current_password=current,
-            current_session=request.cookies.get(SESSION_COOKIE),
-        )
-    except NotAuthenticated as exc:
-        # Locked by wrong current passwords: every session has ended, this one too.
-        finish_failed(session, exc)
-        request.state.actor = None
-        response = render(
-            request, "login.html", {"error": exc.message, "next": "/account"}, status_code=401
-        )
-        clear_session_cookie(response)
-        return response
-    except DomainError as exc:
-        finish_failed(session, exc)  # a wrong current password still counts
-        return _account_page(request, session, actor, error=exc.message, status_code=exc.status)
-    return RedirectResponse("/account?msg=password", status_code=303)
-
-
-@router.post("/account/sessions/{session_id}/end")
-def end_session(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    session_id: Annotated[str, Path(min_length=1, max_length=64)],
-) -> Response:
-    """退出该设备: end one of one's own sessions; ending this one signs out."""
-    ended = sessions.end_session(
-        session, actor, session_id, current_secret=request.cookies.get(SESSION_COOKIE)
-    )
-    if ended.current:
-        response = RedirectResponse("/login", status_code=303)
-        clear_session_cookie(response)
-        return response
-    return RedirectResponse("/account?msg=session_ended", status_code=303)
-
-
-# --- audit (Art. 49: oversight) ----------------------------------------------------------------
-
-
-@router.get("/audit")
-def audit_page(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    action: Annotated[str | None, Query(max_length=80)] = None,
-    actor_name: Annotated[str | None, Query(max_length=100)] = None,
-    object_type: Annotated[str | None, Query(max_length=60)] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
-    offset: Offset = 0,
-    verify: bool = False,
-) -> Response:
-    require_view_audit(actor)
-    f = AuditFilter(
-        action=action or None,
-        actor_name=actor_name or None,
-        object_type=object_type or None,
-        since=_parse_date(since, "起始日期"),
-        until=_parse_date(until, "截止日期"),
-    )
-    page = list_events(session, actor, f, offset=offset, limit=50)
-    source = platform_checkpoints(get_settings(request))
-    result = verify_chain(session, actor, source) if verify else None
-    params = {k: v for k, v in request.query_params.items() if k not in ("offset", "verify")}
-    return render(
-        request,
-        "audit.html",
-        {
-            "page": page,
-            "f": f,
-            "since": since or "",
-            "until": until or "",
-            "result": result,
-            "base_query": urlencode(params),
-        },
-    )
-
-
-@router.get("/audit/access")
-def access_records_page(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    actor_name: Annotated[str | None, Query(max_length=100)] = None,
-    action: Annotated[str | None, Query(max_length=80)] = None,
-    personal: Annotated[str | None, Query(pattern="^(|yes|no)$")] = None,
-    outcome: Annotated[str | None, Query(pattern="^(|allowed|refused)$")] = None,
-    since: Annotated[str | None, Query(max_length=10)] = None,
-    until: Annotated[str | None, Query(max_length=10)] = None,
-    offset: Offset = 0,
-) -> Response:
-    """Who read which data, how many rows, allowed or refused (Art. 40; oversight, Art. 49)."""
-    require_view_access_records(actor)
-    f = AccessFilter(
-        actor_name=actor_name or None,
-        action=action or None,
-        since=_parse_date(since, "起始日期"),
-        until=_parse_date(until, "截止日期"),
-        personal={"yes": True, "no": False}.get(personal or ""),
-        outcome="allowed" if outcome == "allowed" else "refused" if outcome == "refused" else None,
-    )
-    page = list_access_records(session, actor, f, offset=offset, limit=50)
-    ids = {i for r in page.items for i in (r.actor_department_id, r.owner_department_id) if i}
-    names = dict(
-        session.execute(select(Department.id, Department.name).where(Department.id.in_(ids))).all()
-    )
-    params = {k: v for k, v in request.query_params.items() if k != "offset"}
-    return render(
-        request,
-        "access_records.html",
-        {
-            "page": page,
-            "f": f,
-            "personal": personal or "",
-            "outcome": outcome or "",
-            "since": since or "",
-            "until": until or "",
-            "departments": names,
-            "base_query": urlencode(params),
-        },
-    )
-
-
-def _parse_date(value: str | None, label: str) -> date | None:
-    if not value:
-        return None
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        parsed = None
-    if parsed is None or not date(1900, 1, 1) <= parsed <= date(9998, 12, 31):
-        raise InvalidInput("request.bad_date", f"{label}“{value}”不是有效日期（YYYY-MM-DD）。")
-    return parsed
-
-
 # --- statutory calendar -------------------------------------------------------------------------
 
 
@@ -471,7 +216,7 @@ def workdays_page(
     require_staff(actor)
     calc = None
     if start and days is not None:
-        d = cal.deadline(session, _parse_date(start, "起算日期") or date.today(), days)
+        d = cal.deadline(session, parse_date(start, "起算日期") or date.today(), days)
         calc = {"deadline": d, "start": start, "days": days}
     flash = {"day": "已登记。", "imported": "已导入该年度节假日安排。"}.get(msg or "")
     return _calendar_page(
@@ -488,7 +233,7 @@ def workdays_set_day(
     kind: Annotated[str, Form(pattern="^(holiday|workday)$")],
     name: Annotated[str, Form(max_length=60)],
 ) -> Response:
-    parsed = _parse_date(day, "日期")
+    parsed = parse_date(day, "日期")
     assert parsed is not None
     cal.set_day(session, actor, CalendarEntry(parsed, kind == "workday", name))
     return RedirectResponse(f"/workdays?year={parsed.year}&msg=day", status_code=303)
