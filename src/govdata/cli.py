@@ -2,28 +2,24 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine
 
+from govdata.audit_cli import audit_app, settings_audit_config, start_process_sealer
 from govdata.core.actor import Actor, Role
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.errors import DomainError
 from govdata.core.settings import get_settings
 
-if TYPE_CHECKING:
-    from govdata.core.audit_checkpoints import AuditConfig
-
 app = typer.Typer(help="govdata 政务数据资源管理平台", no_args_is_help=True)
 db_app = typer.Typer(help="数据库迁移")
-audit_app = typer.Typer(help="审计链")
 users_app = typer.Typer(help="账户")
 workdays_app = typer.Typer(help="法定工作日历")
 app.add_typer(db_app, name="db")
@@ -90,7 +86,7 @@ def serve(
     """Serve the platform (JSON API and pages)."""
     import uvicorn
 
-    _start_sealer(_engine())
+    start_process_sealer(_engine())
     if workers > 1:
         uvicorn.run(
             "govdata.app:create_app",
@@ -124,7 +120,7 @@ def worker() -> None:
     if url.startswith("sqlite"):
         err.print("嵌入式 SQLite 部署无需单独的任务进程：任务在平台进程内执行。")
         raise typer.Exit(2)
-    _start_sealer(engine)
+    start_process_sealer(engine)
     # Catch up at start (e.g. loads a killed worker left running), then on schedule.
     jobs.run_periodic_once(make_sessionmaker(engine))
     console.print("任务进程已启动（Ctrl+C 停止）。")
@@ -192,7 +188,7 @@ def demo(
     # Everything loaded is sealed and signed before anyone looks (the key is made on first run).
     from govdata.core.audit_seal import seal
 
-    config = _audit_config()
+    config = settings_audit_config()
     while seal(make_sessionmaker(engine), config).sealed:
         pass
     table = Table(title=f"演示账户（密码均为 {DEMO_PASSWORD}）")
@@ -205,144 +201,6 @@ def demo(
     if serve_after:
         console.print(f"平台地址：http://{host}:{port}/")
         serve(host=host, port=port, with_worker=True)
-
-
-def _audit_config(*, create: bool = True) -> AuditConfig:
-    from govdata.core.audit_checkpoints import audit_config
-
-    s = get_settings()
-    return audit_config(s.var_dir, s.audit_checkpoint_dir, s.audit_signing_key_file, create=create)
-
-
-def _start_sealer(engine: Engine) -> None:
-    """The audit sealer thread of this process (decision 0010): events committed here or in
-    any other process are sealed and checkpointed within ~1 s; the locks let one seal at a
-    time."""
-    from govdata.core.audit_seal import start_sealer
-
-    config = _audit_config()
-    if config.key is None:
-        err.print(
-            "[yellow]警告[/yellow] 找不到审计检查点签名密钥：审计链照常封存，但不写签名检查点。"
-        )
-    start_sealer(make_sessionmaker(engine), config, interval=get_settings().audit_seal_interval)
-
-
-@audit_app.command("verify")
-def audit_verify(
-    checkpoints: Annotated[
-        Path | None,
-        typer.Option(
-            help="签名检查点目录（含 checkpoints.jsonl、hashes.bin）或 checkpoints.jsonl 文件"
-        ),
-    ] = None,
-    public_key: Annotated[
-        list[Path] | None,
-        typer.Option("--public-key", help="验证检查点签名的公钥文件（PEM 或十六进制，可多次给出）"),
-    ] = None,
-    all_signatures: Annotated[
-        bool, typer.Option("--all-signatures", help="逐个验证每个检查点的签名（较慢）")
-    ] = False,
-) -> None:
-    """Recompute the audit chain and compare it with signed checkpoints; exit 1 and name the
-    first event that disagrees if it was tampered with."""
-    import time
-
-    from govdata.core.audit_checkpoints import CHECKPOINTS_FILE, load_checkpoints, parse_public_key
-    from govdata.core.audit_query import platform_checkpoints
-    from govdata.core.audit_verify import verify
-
-    settings = get_settings()
-    started = time.perf_counter()
-    platform = platform_checkpoints(settings)
-    path = checkpoints or platform.directory
-    keys = list(platform.public_keys)
-    if public_key:
-        try:
-            keys = [parse_public_key(p.read_text(encoding="ascii")) for p in public_key]
-        except (OSError, ValueError, UnicodeDecodeError) as exc:
-            err.print(f"[red]错误[/red] 无法读取公钥：{exc}")
-            raise typer.Exit(2) from None
-    reference = None
-    has_checkpoints = path.is_file() or (path / CHECKPOINTS_FILE).exists()
-    if checkpoints is not None and not has_checkpoints:
-        err.print(f"[red]错误[/red] 找不到检查点：{path}")
-        raise typer.Exit(2)
-    if has_checkpoints:
-        if not keys:
-            err.print("[red]错误[/red] 请用 --public-key 给出验证检查点签名的公钥。")
-            raise typer.Exit(2)
-        loaded = load_checkpoints(path, keys, all_signatures=all_signatures)
-        if loaded.problem is not None:
-            err.print(f"[red]检查点不可信[/red]：{loaded.problem}。")
-            raise typer.Exit(1)
-        reference = loaded.reference
-    with transaction(make_sessionmaker(_engine()), write=False) as session:
-        # Ranges of a long chain are checked in parallel, one process per core.
-        result = verify(session, reference=reference, workers=os.cpu_count() or 1)
-    elapsed = time.perf_counter() - started
-    for note in result.notes:
-        err.print(f"[yellow]注意[/yellow] {note}")
-    pending = f"另有 {result.pending} 个事件待封存（尚未进入审计链）。" if result.pending else ""
-    if not result.ok:
-        err.print(
-            "[red]审计链被破坏[/red]："
-            f"第一个异常事件序号 {result.first_broken_seq}（{result.reason}）；"
-            f"此前 {result.checked} 个事件校验通过。{pending}"
-        )
-        raise typer.Exit(1)
-    if reference is None:
-        console.print(
-            f"审计链完整：已校验 {result.checked} 个事件，用时 {elapsed:.2f} 秒。{pending}\n"
-            "[yellow]未使用签名检查点[/yellow]：能写数据库的人可以整体重写审计链而不被发现；"
-            "请用 --checkpoints 给出检查点。"
-        )
-        return
-    uncovered = result.checked - result.covered
-    console.print(
-        f"审计链完整：已校验 {result.checked} 个事件，用时 {elapsed:.2f} 秒；"
-        f"与 {result.checkpoints} 个签名检查点一致（覆盖前 {result.covered} 个事件"
-        + (f"，其后 {uncovered} 个事件尚无检查点" if uncovered else "")
-        + f"）。{pending}"
-    )
-
-
-@audit_app.command("keygen")
-def audit_keygen(
-    out: Annotated[
-        Path | None, typer.Option(help="私钥文件（默认 GOVDATA_AUDIT_SIGNING_KEY_FILE 或 var/ 下）")
-    ] = None,
-) -> None:
-    """Make an SM2 key that signs the audit checkpoints (mode 0600); print its public key."""
-    from govdata.core.audit_checkpoints import (
-        default_key_path,
-        public_key_path,
-        public_key_pem,
-        write_signing_key,
-    )
-
-    settings = get_settings()
-    path = out or settings.audit_signing_key_file or default_key_path(settings.var_dir)
-    if path.exists():
-        err.print(f"[red]错误[/red] {path} 已存在：不覆盖已有密钥（轮换见 docs/operations.md）。")
-        raise typer.Exit(2)
-    key = write_signing_key(path)
-    console.print(f"已生成审计检查点签名密钥：{path}（仅所有者可读写），密钥标识 {key.key_id}。")
-    console.print(f"公钥已写入 {public_key_path(path)}，请交审计人员另行保存：")
-    sys.stdout.write(public_key_pem(key.public))
-
-
-@audit_app.command("seal")
-def audit_seal() -> None:
-    """Seal pending events into the chain and sign a checkpoint now (the sealer thread of
-    `serve` and `worker` does this every ~0.5 s)."""
-    from govdata.core.audit_seal import seal
-
-    engine = _engine()
-    total = 0
-    while (r := seal(make_sessionmaker(engine), _audit_config())).sealed:
-        total += r.sealed
-    console.print(f"已封存 {total} 个事件；审计链长 {r.size}。")
 
 
 @users_app.command("create")
