@@ -12,11 +12,13 @@ checkpoint's size with the chain's length. The first event that disagrees is nam
 from __future__ import annotations
 
 import mmap
+import threading
 from collections.abc import Generator, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from multiprocessing import get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import Any
 
@@ -229,7 +231,7 @@ def verify(
         results = [_check(conn.connection.dbapi_connection, dialect, 1, 2**62, batch, outside)]
     else:
         url = conn.engine.url.render_as_string(hide_password=False)
-        with ProcessPoolExecutor(len(ranges), mp_context=get_context("fork")) as pool:
+        with ProcessPoolExecutor(len(ranges), mp_context=_process_context()) as pool:
             futures = [
                 pool.submit(_verify_range_in_process, url, lo, hi, batch, _part(outside, lo, hi))
                 for lo, hi in ranges
@@ -295,3 +297,11 @@ def _split(total: int, parts: int) -> list[tuple[int, int]]:
     parts = max(1, min(parts, total))
     size = -(-total // parts)
     return [(lo, min(lo + size - 1, total)) for lo in range(1, total + 1, size)]
+
+
+def _process_context() -> BaseContext:
+    """``fork`` (fast: nothing to import again) where this process runs one thread, as the CLI
+    does; ``forkserver`` where other threads run (a server's sealer, a test server): a forked
+    child would inherit any lock such a thread held at that moment and could wait on it forever
+    (seen: a verify hung in a test worker where an e2e server's sealer thread still ran)."""
+    return get_context("fork" if threading.active_count() == 1 else "forkserver")
