@@ -17,9 +17,10 @@ def all_domains() -> list[Domain]:
     from govdata.catalog.domain import DOMAIN as CATALOG
     from govdata.org.domain import DOMAIN as ORG
     from govdata.security.domain import DOMAIN as SECURITY
+    from govdata.sharing.domain import DOMAIN as SHARING
 
     # The order routers are included in, and home sections shown in.
-    return [PLATFORM, ORG, CATALOG, AGGREGATION, SECURITY]
+    return [PLATFORM, ORG, CATALOG, AGGREGATION, SHARING, SECURITY]
 
 
 def install(domains: Sequence[Domain]) -> None:

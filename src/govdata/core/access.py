@@ -39,6 +39,11 @@ class AccessRecord(Base):
         Index("ix_access_records_address_at", "address", "at"),
         # Failed sign-ins per username typed (the sign-in throttle, migration 0009).
         Index("ix_access_records_action_object_at", "action", "object_id", "at"),
+        # Sharing (Ch. 4): the provider's and the requester's views, and "who used my data".
+        Index("ix_access_records_owner_at", "owner_department_id", "at"),
+        Index("ix_access_records_department_at", "actor_department_id", "at"),
+        Index("ix_access_records_subject_at", "subject_digest", "at"),
+        Index("ix_access_records_grant_at", "grant_id", "at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -63,6 +68,11 @@ class AccessRecord(Base):
     fields: Mapped[str] = mapped_column(String(2000), default="")
     outcome: Mapped[str] = mapped_column(String(10), default="allowed")
     reason: Mapped[str] = mapped_column(String(80), default="")
+    # Sharing calls (Ch. 4, Art. 40): the grant used and the purpose stated, and the subject
+    # looked up as a keyed SM3 digest (``core.crypto.subject_digest``), never the key itself.
+    grant_id: Mapped[int | None] = mapped_column(Integer)
+    purpose: Mapped[str] = mapped_column(String(200), default="")
+    subject_digest: Mapped[str | None] = mapped_column(String(64))
 
 
 _INSERT = insert(AccessRecord)
@@ -87,6 +97,9 @@ def record_access(
     outcome: Outcome = "allowed",
     reason: str = "",
     at: datetime | None = None,
+    grant_id: int | None = None,
+    purpose: str = "",
+    subject_digest: str | None = None,
 ) -> None:
     """Append one access record in the caller's transaction (a read that fails leaves none).
 
@@ -119,6 +132,9 @@ def record_access(
         outcome,
         reason,
         at,
+        grant_id,
+        purpose,
+        subject_digest,
     )
     if refused is not None:
         raise refused
@@ -137,6 +153,9 @@ def _insert(
     outcome: str,
     reason: str,
     at: datetime | None,
+    grant_id: int | None = None,
+    purpose: str = "",
+    subject_digest: str | None = None,
 ) -> None:
     values: dict[str, Any] = {
         "at": at or utcnow(),
@@ -154,6 +173,9 @@ def _insert(
         "fields": ",".join(fields)[:2000],
         "outcome": outcome,
         "reason": reason[:80],
+        "grant_id": grant_id,
+        "purpose": purpose[:200],
+        "subject_digest": subject_digest,
     }
     session.connection().execute(_INSERT, values)
 

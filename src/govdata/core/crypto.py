@@ -93,6 +93,49 @@ def sign(key: str, message: str) -> str:
     return hmac.new(key.encode("utf-8"), message.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def _make_hmac_sm3() -> Callable[[bytes, bytes], str]:
+    if "sm3" in hashlib.algorithms_available:
+        try:
+            hmac.new(b"k", b"", "sm3")
+
+            def _hashlib(key: bytes, data: bytes) -> str:
+                return hmac.new(key, data, "sm3").hexdigest()
+
+            return _hashlib
+        except ValueError:  # pragma: no cover
+            pass
+    from cryptography.hazmat.primitives import hashes  # pragma: no cover
+    from cryptography.hazmat.primitives import hmac as chmac  # pragma: no cover
+
+    def _cryptography(key: bytes, data: bytes) -> str:  # pragma: no cover
+        h = chmac.HMAC(key, hashes.SM3())
+        h.update(data)
+        return h.finalize().hex()
+
+    return _cryptography  # pragma: no cover
+
+
+hmac_sm3: Callable[[bytes, bytes], str] = _make_hmac_sm3()
+
+
+def canonical_subject_key(value: str) -> str:
+    """A subject key as digested and compared: trimmed, letters upper-case (the ID number's
+    check character ``x`` and USCC letters are written either way)."""
+    return value.strip().upper()
+
+
+def subject_digest(value: str, key: str | None = None) -> str:
+    """The keyed SM3 digest (HMAC-SM3) of a subject key (ID number, USCC, feature code, licence
+    number) under the platform's subject key (``Settings.subject_digest_key``): what access
+    records keep and "who used my data" matches on (Art. 40). Keyed, so that the ID numbers of a
+    whole city cannot be recovered from the records by hashing every possible number."""
+    if key is None:
+        from govdata.core.settings import get_settings
+
+        key = get_settings().subject_digest_key
+    return hmac_sm3(key.encode("utf-8"), canonical_subject_key(value).encode("utf-8"))
+
+
 def constant_time_equals(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 

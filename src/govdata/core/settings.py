@@ -11,15 +11,17 @@ from pathlib import Path
 DEFAULT_VAR_DIR = Path("var")
 
 
-def _secret_key(var_dir: Path) -> str:
-    """The key that signs CSRF tokens: from the environment, else persisted under ``var/``.
+def _secret_key(var_dir: Path, name: str = "secret_key") -> str:
+    """A platform key: from the environment (``GOVDATA_<NAME>``), else persisted under ``var/``.
 
-    Persisting it keeps sign-in sessions valid across restarts of the embedded default.
+    ``secret_key`` signs CSRF tokens: persisting it keeps sign-in sessions valid across restarts
+    of the embedded default. ``subject_digest_key`` keys the digests of subject keys in access
+    records (``core.crypto.subject_digest``): changing it orphans "who used my data".
     """
-    env = os.environ.get("GOVDATA_SECRET_KEY")
+    env = os.environ.get(f"GOVDATA_{name.upper()}")
     if env:
         return env
-    path = var_dir / "secret_key"
+    path = var_dir / name
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     var_dir.mkdir(parents=True, exist_ok=True)
@@ -74,6 +76,8 @@ class Settings:
     audit_checkpoint_dir: Path | None = None
     audit_signing_key_file: Path | None = None
     audit_seal_interval: float = 0.5  # seconds between the sealer's runs (events sealed <= 2 s)
+    # The key of subject-key digests in access records (Art. 40); see ``_secret_key``.
+    subject_digest_key: str = "govdata-subject-digest"
 
 
 @lru_cache(maxsize=1)
@@ -113,6 +117,7 @@ def get_settings() -> Settings:
         audit_checkpoint_dir=_optional_path("GOVDATA_AUDIT_CHECKPOINT_DIR"),
         audit_signing_key_file=_optional_path("GOVDATA_AUDIT_SIGNING_KEY_FILE"),
         audit_seal_interval=float(os.environ.get("GOVDATA_AUDIT_SEAL_INTERVAL", "0.5")),
+        subject_digest_key=_secret_key(var_dir, "subject_digest_key"),
     )
 
 

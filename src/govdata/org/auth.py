@@ -67,6 +67,8 @@ SCOPES: dict[str, str] = {
     "catalog:write": "维护并读取本部门的目录清单和需求清单，及其提交审核、变更记录",
     "pool:read": "读取本部门政务数据资源池的数据、汇聚规范、全部加载记录和问题报告",
     "pool:write": "向本部门政务数据资源池推送数据，并查看本部门经接口推送的加载结果和问题报告",
+    # Art. 22, 26 ¶2: the data access API, under grants that name the token's system.
+    "sharing:read": "经共享系统调用本部门获得授权的共享数据（仅限授权列明的系统）",
 }
 
 # One answer for an unknown account, a wrong password, an inactive or a locked account: the

@@ -96,6 +96,10 @@ class Person(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     last_login_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A public account's verified identity (公民身份号码 or 统一社会信用代码) as a keyed SM3
+    # digest (``core.crypto.subject_digest``): what "who used my data" matches access records
+    # on (Art. 40). Set by identity authentication (Ch. 5), never the number itself.
+    identity_digest: Mapped[str | None] = mapped_column(String(64), index=True)
 
     department: Mapped[Department | None] = relationship(lazy="raise")
     grants: Mapped[list[RoleAssignment]] = relationship(

@@ -1,0 +1,46 @@
+"""The sharing domain's registration with the shell (Ch. 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from govdata.core.actor import Actor
+from govdata.sharing import policy
+from govdata.web.domain import Domain, NavEntry
+
+
+def _api() -> list[APIRouter]:
+    from govdata.sharing.api import router
+
+    return [router]
+
+
+def _pages() -> list[APIRouter]:
+    from govdata.sharing.pages import router
+
+    return [router]
+
+
+def _public(actor: Actor) -> bool:
+    return actor.is_public
+
+
+DOMAIN = Domain(
+    templates=Path(__file__).resolve().parent / "templates",
+    name="sharing",
+    model_modules=("govdata.sharing.models",),
+    api_routers=_api,
+    page_routers=_pages,
+    nav=(
+        NavEntry("共享目录", "/sharing/catalog", policy.can_browse, order=200),
+        NavEntry("共享申请", "/sharing/applications", policy.can_view_usage, order=210),
+        NavEntry("共享授权", "/sharing/grants", policy.can_view_usage, order=220),
+        NavEntry("共享调用", "/sharing/usage", policy.can_view_usage, order=230),
+        NavEntry("共享异议", "/sharing/objections", policy.can_view_disputes, order=240),
+        NavEntry("签名密钥", "/sharing/keys", policy.can_browse, order=250),
+        # Art. 40: the person the data is about sees who read it (as Estonia's data tracker).
+        NavEntry("谁用了我的数据", "/my/data-use", _public, order=300),
+    ),
+)

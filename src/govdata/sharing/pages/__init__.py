@@ -1,0 +1,13 @@
+"""The sharing pages (zh-CN, Ch. 4): one router per part."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
+
+# Each part's router, included once it exists (one line per part).
+PARTS: list[APIRouter] = []
+
+for _part in PARTS:
+    router.include_router(_part)
