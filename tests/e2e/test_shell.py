@@ -19,6 +19,7 @@ NAV = 'nav[aria-label="主导航"]'
 
 CATALOG_NAV = ["政务数据资源目录", "开放目录"]
 AGGREGATION_NAV = ["数据资源池", "数据质量", "基础数据库", "主题数据库", "数据校核"]
+SHARING_NAV = ["共享目录", "共享申请", "共享授权", "共享调用", "共享异议", "签名密钥"]
 OVERSIGHT_NAV = [
     "首页",
     "行政区域",
@@ -27,6 +28,7 @@ OVERSIGHT_NAV = [
     "目录审核",
     *CATALOG_NAV,
     *AGGREGATION_NAV,
+    *SHARING_NAV,
     "安全监测",
     "工作日历",
     "审计日志",
@@ -41,6 +43,7 @@ DISTRICT_NAV = [
     "目录审核",
     *CATALOG_NAV,
     *AGGREGATION_NAV,
+    *SHARING_NAV,
     "工作日历",
     "调用记录",
     "我的账户",
@@ -53,10 +56,11 @@ DEPARTMENT_NAV = [
     "目录清单",
     *CATALOG_NAV,
     *AGGREGATION_NAV,
+    *SHARING_NAV,
     "工作日历",
     "我的账户",
 ]
-PUBLIC_NAV = ["首页", "开放目录", "我的账户"]
+PUBLIC_NAV = ["首页", "开放目录", "谁用了我的数据", "我的账户"]
 
 # From the domains' NavEntry rules (govdata.app.domains) and each demo account's role, written out.
 EXPECTED_NAV = {

@@ -145,6 +145,14 @@ AGGREGATION_LINKS = [
     "/aggregation/thematic",
     "/aggregation/corrections",
 ]
+SHARING_LINKS = [
+    "/sharing/catalog",
+    "/sharing/applications",
+    "/sharing/grants",
+    "/sharing/usage",
+    "/sharing/objections",
+    "/sharing/keys",
+]
 OVERSIGHT_LINKS = [
     "/",
     "/org/regions",
@@ -154,6 +162,7 @@ OVERSIGHT_LINKS = [
     "/catalog",
     "/catalog/open",
     *AGGREGATION_LINKS,
+    *SHARING_LINKS,
     "/security",
     "/workdays",
     "/audit",
@@ -169,6 +178,7 @@ DISTRICT_LINKS = [
     "/catalog",
     "/catalog/open",
     *AGGREGATION_LINKS,
+    *SHARING_LINKS,
     "/workdays",
     "/audit/access",  # its region's departments' access records (Art. 40)
     "/account",
@@ -182,10 +192,12 @@ DEPARTMENT_LINKS = [
     "/catalog",
     "/catalog/open",
     *AGGREGATION_LINKS,
+    *SHARING_LINKS,
     "/workdays",
     "/account",
 ]
-PUBLIC_LINKS = ["/", "/catalog/open", "/account"]
+PUBLIC_LINKS = ["/", "/catalog/open", "/my/data-use", "/account"]
+NO_ROLE_LINKS = ["/", "/catalog/open", "/account"]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +210,7 @@ PUBLIC_LINKS = ["/", "/catalog/open", "/account"]
         ("auditor", OVERSIGHT_LINKS),
         ("jb_admin", DISTRICT_LINKS),
         ("citizen", PUBLIC_LINKS),
-        ("plain", PUBLIC_LINKS),
+        ("plain", NO_ROLE_LINKS),
     ],
 )
 def test_every_nav_link_opens_for_the_role_that_sees_it(
