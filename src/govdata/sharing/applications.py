@@ -35,7 +35,7 @@ from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.core.pagination import Page, paginate
-from govdata.org.models import Department
+from govdata.org.models import ApiToken, Department
 from govdata.sharing import grants, policy
 from govdata.sharing.deadlines import APPLICATION, SUBJECT, title
 from govdata.sharing.errors import AlreadyAnswered, ApplicationNotFound, NotShared
@@ -661,3 +661,15 @@ def approve_extension(
     a, ob = _open_obligation(session, actor, application_id)
     obligations.approve_extension(session, actor, ob.id, days=days, reason=reason)
     return a
+
+
+def candidate_systems(session: Session, department_ids: Sequence[int]) -> list[ApiToken]:
+    """The systems a department may name (for the form): its live ``sharing:read`` tokens."""
+    if not department_ids:
+        return []
+    tokens = session.scalars(
+        select(ApiToken)
+        .where(ApiToken.department_id.in_(sorted(department_ids)), ApiToken.revoked_at.is_(None))
+        .order_by(ApiToken.id)
+    )
+    return [t for t in tokens if policy.SHARING_SCOPE in t.scope_list]
