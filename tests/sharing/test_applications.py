@@ -116,7 +116,13 @@ def test_registration_for_an_unconditional_source_is_effective_at_once(
     assert grants.systems_of(session, grant.id) == [sc.token_id]
     assert grants.state(grant, DAY) == "active"
     assert obligations.find(session, APPLICATION, SUBJECT, a.id) is None
-    actions = set(session.scalars(select(AuditEvent.action).where(AuditEvent.object_id == a.id)))
+    actions = set(
+        session.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.object_type == "share_application", AuditEvent.object_id == str(a.id)
+            )
+        )
+    )
     assert "sharing.application.register" in actions
 
 

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from govdata.core import calendar
 from govdata.core.pagination import PageOut
+from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.sharing import applications
 from govdata.sharing.deadlines import clock
 from govdata.sharing.models import ApplicationKind, ApplicationStatus, GrantMode, ShareApplication
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 Text = Annotated[str, Field(max_length=4000)]
