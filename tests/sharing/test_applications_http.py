@@ -256,3 +256,30 @@ def test_extension_on_the_page_staff_ask_the_head_approves(
     assert r.status_code == 303, r.text
     r = yz.get(f"{PAGES}/{aid}")
     assert _testid(r.text, "due-on") == "2025-10-21" and 'data-testid="extension"' in r.text
+
+
+@pytest.mark.parametrize(
+    ("username", "tabs"),
+    [
+        ("city", ["全部申请"]),
+        ("auditor", ["全部申请"]),
+        ("yz_admin", ["全部申请"]),
+        ("officer", ["本部门提出的", "待本部门答复"]),
+        ("head", ["本部门提出的", "待本部门答复"]),
+    ],
+)
+def test_the_list_opens_for_the_roles_the_nav_shows_it_to(
+    sign_in: Any, username: str, tabs: list[str]
+) -> None:
+    r = sign_in(username).get(PAGES, headers={"Accept": "text/html"})
+    assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+    nav = re.search(r'<nav class="tabs"[^>]*>(.*?)</nav>', r.text, re.S)
+    assert nav is not None and re.findall(r">([^<]+)</a>", nav.group(1)) == tabs
+
+
+def test_the_public_opens_no_application_page(sign_in: Any, sc: ShareCity) -> None:
+    citizen = sign_in("citizen")
+    for url in (PAGES, f"{PAGES}/new", f"{PAGES}/new?source={sc.market_source.code}"):
+        assert citizen.get(url, headers={"Accept": "text/html"}).status_code == 403, url
+    r = citizen.get(API)
+    assert (r.status_code, _error(r)["code"]) == (403, "sharing.applications_people_only")
