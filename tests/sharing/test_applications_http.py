@@ -164,6 +164,10 @@ def test_the_form_adapts_and_submits(
     assert r.status_code == 200 and sc.market_source.code in r.text
     r = yz.get(f"{PAGES}/new", params={"source": sc.person_source.code})
     assert "无条件共享登记" in _testid(r.text, "form-kind") and "提交登记" in r.text
+    r = yz.get(f"{PAGES}/new", params={"source": "base.person"})
+    assert "无条件共享登记" in _testid(r.text, "form-kind") and "基础数据库" in r.text
+    r = yz.get(f"{PAGES}/new", params={"source": "no-such-code"})
+    assert r.status_code == 200 and 'data-testid="unknown-source"' in r.text
     r = yz.get(f"{PAGES}/new", params={"source": sc.market_source.code})
     assert "有条件共享申请" in _testid(r.text, "form-kind")
     # The not-shared item is shown, disabled.
@@ -190,9 +194,15 @@ def test_the_form_adapts_and_submits(
     assert _count(session, ShareApplication) == 0
     r = yz.post(PAGES, data=form | {"expected_daily_calls": "30"}, follow_redirects=False)
     assert r.status_code == 303, r.text
-    r = yz.get(r.headers["location"])
+    detail = r.headers["location"]
+    r = yz.get(detail)
     assert "共享申请已提交" in r.text and _testid(r.text, "due-on") == "2025-10-16"
     assert 'data-testid="withdraw-form"' in r.text and 'data-testid="approve-form"' not in r.text
+    r = yz.post(f"{detail.split('?')[0]}/withdraw", follow_redirects=False)
+    assert r.status_code == 303, r.text
+    r = yz.get(r.headers["location"])
+    assert "申请已撤回" in r.text and _testid(r.text, "status") == "已撤回"
+    assert 'data-testid="withdraw-form"' not in r.text
 
 
 def test_inbox_overdue_answer_and_extension_pages(
