@@ -21,7 +21,7 @@ from govdata.core.audit import AuditEvent
 from govdata.core.errors import DomainError
 from govdata.sharing import applications, grants
 from govdata.sharing.deadlines import APPLICATION, SUBJECT, clock
-from govdata.sharing.models import Grant, GrantOrigin, ShareApplication
+from govdata.sharing.models import Grant, GrantMode, GrantOrigin, ShareApplication
 from govdata.sharing.sources import SharedSource, get_source
 from tests.sharing.helpers import ShareCity, build_share_city
 from tests.world import World
@@ -529,3 +529,28 @@ def test_extension_is_approved_by_the_providers_head_only(
     applications.approve(session, officer, a.id)
     ob = obligations.find(session, APPLICATION, SUBJECT, a.id)
     assert ob is not None and not ob.overdue and ob.answered_on == date(2025, 10, 21)
+
+
+def test_a_verification_only_registration_makes_a_verification_grant(
+    session: Session, world: World, sc: ShareCity
+) -> None:
+    # 数据核验: yes/no answers only, never a value (the data access API enforces the mode).
+    a = submit(session, world, sc, sc.person_source, mode=GrantMode.VERIFICATION)
+    grant = session.get(Grant, a.grant_id)
+    assert grant is not None and (a.mode, grant.mode) == ("verification", "verification")
+
+
+def test_an_approved_period_cannot_end_before_today(
+    session: Session, world: World, sc: ShareCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = market_application(session, world, sc)
+    _today(monkeypatch, date(2025, 10, 9))
+    _refused(
+        "sharing.period_invalid",
+        applications.approve,
+        session,
+        world.actor(session, "officer2"),
+        a.id,
+        period_until=date(2025, 10, 8),
+    )
+    assert a.status == "pending"

@@ -111,8 +111,8 @@ def approve(
             "sharing.narrowing_wider",
             f"批准的使用期限不能晚于申请的截止日期{a.period_until.isoformat()}。",
         )
-    if until is not None and until < a.period_from:
-        raise InvalidInput("sharing.period_invalid", "授权的截止日期不能早于生效日期。")
+    if until is not None and until < max(a.period_from, calendar.today()):
+        raise InvalidInput("sharing.period_invalid", "授权的截止日期不能早于生效日期或今天。")
     if daily_quota is not None and daily_quota < 1:
         raise InvalidInput("sharing.quota_invalid", "每日调用限额须为正整数。")
     text = clean_text(note, "", "", required=False)

@@ -61,6 +61,7 @@ def _ctx(**kw: Any) -> dict[str, Any]:
     return {
         "ApplicationStatus": ApplicationStatus,
         "ApplicationKind": ApplicationKind,
+        "GrantMode": GrantMode,
         "SHARE_TYPE_LABELS": SHARE_TYPE_LABELS,
         "describe_rows": lambda raw: c.describe() if (c := grants.RowCondition.of(raw)) else "",
         **kw,
@@ -141,6 +142,7 @@ def _new_page(
     values: dict[str, Any] = {
         "department_id": str(own[0]) if own else "",
         "items": [],
+        "mode": GrantMode.DATA.value,
         "period_from": today.isoformat(),
         "period_until": date(today.year + 1, today.month, min(today.day, 28)).isoformat(),
     } | (v or {})
