@@ -261,7 +261,23 @@ def test_extension_on_the_page_staff_ask_the_head_approves(
     )
     assert r.status_code == 303, r.text
     r = head.get(f"{PAGES}/{aid}")
-    assert "批准延期申请" in r.text
+    assert "批准延期申请" in r.text and 'data-testid="extension-pending"' in r.text
+    # The head may refuse, saying why; the staff may ask again.
+    r = head.post(f"{PAGES}/{aid}/extension", data={"action": "refuse", "reason": ""})
+    assert r.status_code == 422 and "理由" in _testid(r.text, "extension-error")
+    r = head.post(
+        f"{PAGES}/{aid}/extension",
+        data={"action": "refuse", "reason": "期限足够"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert 'data-testid="extension-pending"' not in head.get(f"{PAGES}/{aid}").text
+    r = officer.post(
+        f"{PAGES}/{aid}/extension",
+        data={"action": "request", "days": "3", "reason": "需会商"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
     r = head.post(f"{PAGES}/{aid}/extension", data={"action": "approve"}, follow_redirects=False)
     assert r.status_code == 303, r.text
     r = yz.get(f"{PAGES}/{aid}")

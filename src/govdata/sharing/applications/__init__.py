@@ -28,6 +28,7 @@ from govdata.sharing.applications.answering import (
     approve_extension,
     obligation_of,
     refuse,
+    refuse_extension,
     request_extension,
     withdraw,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "obligation_of",
     "overdue_count",
     "refuse",
+    "refuse_extension",
     "region_of",
     "request_extension",
     "require_person",

@@ -279,3 +279,12 @@ def approve_extension(
     a, ob = _open_obligation(session, actor, application_id)
     obligations.approve_extension(session, actor, ob.id, days=days, reason=reason)
     return a
+
+
+def refuse_extension(
+    session: Session, actor: Actor, application_id: int, *, reason: str
+) -> ShareApplication:
+    """The provider's head refuses a waiting request, saying why; the period stands."""
+    a, ob = _open_obligation(session, actor, application_id)
+    obligations.refuse_extension(session, actor, ob.id, reason=reason)
+    return a

@@ -52,6 +52,7 @@ FLASHES = {
     "withdrawn": "申请已撤回。",
     "extension_requested": "延期申请已提交，待本部门主要负责人审批。",
     "extended": "已批准延长答复期限。",
+    "extension_refused": "已不同意延期申请，答复期限不变。",
 }
 SHARE_TYPE_LABELS = {"unconditional": "无条件共享", "conditional": "有条件共享", "none": "不予共享"}
 STATUS_CHOICES = [(s.value, s.label) for s in ApplicationStatus]
@@ -467,7 +468,10 @@ def extend(
     v = {"days": days, "reason": reason}
     try:
         n = _int(days, "obligation.extension_days_required", "请填写延长的工作日数。")
-        if action == "request":
+        if action == "refuse":
+            applications.refuse_extension(session, actor, application_id, reason=reason)
+            msg = "extension_refused"
+        elif action == "request":
             if n is None:
                 raise InvalidInput("obligation.extension_days_required", "请填写延长的工作日数。")
             applications.request_extension(session, actor, application_id, days=n, reason=reason)
