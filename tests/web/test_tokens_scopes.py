@@ -137,6 +137,9 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/security/signals/counts": SECURITY,
     "/api/v1/security/signals/{signal_id}": SECURITY,
     "/api/v1/security/rules": SECURITY,
+    # Sharing management: applications are handled by people; systems use the data access API.
+    "/api/v1/sharing/applications": People("sharing.applications_people_only"),
+    "/api/v1/sharing/applications/{application_id}": People("sharing.applications_people_only"),
 }
 
 #: Query parameters a route requires.
@@ -256,6 +259,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "thematic_id": 1,
         "correction_id": 1,
         "signal_id": 1,
+        "application_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 
