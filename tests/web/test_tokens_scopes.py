@@ -137,6 +137,8 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/security/signals/counts": SECURITY,
     "/api/v1/security/signals/{signal_id}": SECURITY,
     "/api/v1/security/rules": SECURITY,
+    # Signing departments' public keys (Art. 28): published to anyone, as the open catalog.
+    "/api/v1/sharing/keys": OPEN,
 }
 
 #: Query parameters a route requires.
