@@ -175,9 +175,7 @@ def test_tampering_the_signature_block_invalidates(session: Session, world: Worl
         assert signing.verify(bad, signing.known_keys(session)).code == "malformed"
 
 
-def test_a_department_without_a_key_delivers_nothing_signed(
-    session: Session, world: World
-) -> None:
+def test_a_department_without_a_key_delivers_nothing_signed(session: Session, world: World) -> None:
     with pytest.raises(DomainError) as exc:
         _sign(session, world)
     assert exc.value.code == "sharing.no_signing_key" and exc.value.status == 503

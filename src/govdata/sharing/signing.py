@@ -183,15 +183,15 @@ def designate(
 ) -> DocumentClass | None:
     """Designate a source as 文书类/证照类/合同类 (Art. 28), or clear it (``None``): its
     provider's head or the city bureau; audited. ``base.licence`` is 证照类 by nature."""
+    if source_code == LICENCE_BASE:
+        raise InvalidInput(
+            "sharing.licence_by_nature", "电子证照基础数据库本身即为证照类，无需认定。"
+        )
     source = get_source(session, source_code)
     if source is None:
         raise errors.SourceNotFound()
     if not policy.can_designate_document(actor, source.provider_department_id):
         raise errors.DocumentClassForbidden()
-    if source_code == LICENCE_BASE:
-        raise InvalidInput(
-            "sharing.licence_by_nature", "电子证照基础数据库本身即为证照类，无需认定。"
-        )
     row = session.get(DocumentSource, source_code)
     before = row.document_class if row is not None else None
     after = document_class.value if document_class is not None else None
