@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from govdata.org import auth
 from govdata.org.schemas import TokenCreate
 from govdata.sharing import keys, signing
+from tests.sharing.helpers import build_share_city
 from tests.world import World
 
 KEK = "test-signing-kek-http"
@@ -196,6 +197,32 @@ def test_the_keys_page_lets_the_head_manage_and_everyone_list(
     # Not signed in: to the sign-in page.
     r = client.get("/sharing/keys", headers=HTML, follow_redirects=False)
     assert r.status_code in (302, 303) and "/login" in r.headers["location"]
+
+
+def test_the_head_designates_a_source_on_the_page(
+    sign_in: Any, session: Session, world: World
+) -> None:
+    # Art. 28: the provider's head marks a source as documents; everyone sees which are.
+    sc = build_share_city(session, world)
+    head = sign_in("head")
+    page = head.get("/sharing/keys")
+    assert 'data-testid="designate-form"' in page.text and sc.person_source.code in page.text
+    assert sc.market_source.code not in page.text  # another department's source
+    r = head.client.post(
+        "/sharing/keys/document-class",
+        data={
+            "source_code": sc.person_source.code,
+            "document_class": "document",
+            "csrf_token": _csrf(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    assert signing.document_class(session, sc.person_source.code) is not None
+    listing = sign_in("yz_officer").get("/sharing/keys")
+    row = f'data-testid="document-{sc.person_source.code}"'
+    assert row in listing.text and "文书类" in listing.text
+    assert 'data-testid="designate-form"' not in listing.text
 
 
 def _upload(client: TestClient, content: bytes) -> Any:

@@ -298,6 +298,14 @@ def test_a_sealed_key_moved_to_another_row_does_not_open(session: Session, world
             session, department_id=world.market, payload={"a": 1}, source_code="x", grant_id=1
         )
     assert exc.value.code == "sharing.signing_key_unavailable"
+    # Nor does a row whose public key was replaced: its key id no longer matches it.
+    session.execute(
+        update(SigningKey).where(SigningKey.id == police.id).values(public_key=market.public_key)
+    )
+    session.expire_all()
+    with pytest.raises(DomainError) as exc:
+        _sign(session, world)
+    assert exc.value.code == "sharing.signing_key_unavailable"
 
 
 # --- which sources are documents, licences or contracts ----------------------------------------

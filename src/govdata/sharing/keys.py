@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from govdata.core import audit, sm4
 from govdata.core.actor import Actor, Role
-from govdata.core.crypto import sm2_generate_key, sm2_public_key, sm3_hex
+from govdata.core.crypto import sm2_generate_key, sm3_hex
 from govdata.core.db import utcnow
 from govdata.core.errors import NotFound
 from govdata.core.settings import get_settings
@@ -81,7 +81,7 @@ def current_key(session: Session, department_id: int) -> SigningKey | None:
 
 def private_key(key: SigningKey) -> str:
     """Open the sealed private key (hex). Refuses (``SigningKeyUnavailable``) if the KEK is
-    missing or wrong, or if what opens is not this key's private half."""
+    missing or wrong, or the sealed value is altered or belongs to another row."""
     kek_bytes = kek()
     if kek_bytes is None:
         raise errors.SigningKeyUnavailable()
@@ -91,8 +91,8 @@ def private_key(key: SigningKey) -> str:
         ).decode("ascii")
     except (sm4.SealBroken, UnicodeDecodeError) as exc:
         raise errors.SigningKeyUnavailable() from exc
-    if sm2_public_key(private) != key.public_key:
-        raise errors.SigningKeyUnavailable()
+    # No re-derivation of the public key here (a scalar multiplication, as long as a signature):
+    # the seal is bound to the key id, and the key id to the public key (``sign_delivery``).
     return private
 
 
