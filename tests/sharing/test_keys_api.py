@@ -134,6 +134,14 @@ def test_the_verify_route_is_public(client: TestClient, session: Session, world:
     assert r.status_code == 200
     assert not r.json()["valid"] and r.json()["code"] == "digest_mismatch"
     assert "摘要不符" in r.json()["message"]
+    # Whatever anyone posts is answered, never a server error.
+    deep: Any = 1
+    for _ in range(900):
+        deep = [deep]
+    for body in ({"document": deep, "signature": envelope["signature"]}, [1], "x", 0):
+        r = client.post("/api/v1/sharing/verify", json=body)
+        assert r.status_code == 200, r.text
+        assert not r.json()["valid"] and r.json()["code"] in ("malformed", "digest_mismatch")
 
 
 def test_designating_a_source_over_the_api(sign_in: Any, world: World) -> None:

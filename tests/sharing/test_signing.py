@@ -171,6 +171,15 @@ def test_tampering_the_signature_block_invalidates(session: Session, world: Worl
     env["signature"]["key_id"] = "f" * 32
     assert signing.verify(env, signing.known_keys(session)).code == "unknown_key"
     assert signing.verify(envelope, {}).code == "unknown_key"
+    deep: Any = 1
+    for _ in range(5000):  # deeper than the interpreter's recursion limit
+        deep = [deep]
+    assert signing.verify({"document": deep, "signature": envelope["signature"]}, {}).code == (
+        "malformed"
+    )
+    with pytest.raises(DomainError) as exc:
+        signing.plain({"x": deep})
+    assert exc.value.code == "sharing.not_signable"
     for bad in (None, [], {"document": {}}, {"document": {}, "signature": {"alg": "RSA"}}):
         assert signing.verify(bad, signing.known_keys(session)).code == "malformed"
 

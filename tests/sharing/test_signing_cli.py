@@ -17,6 +17,10 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from govdata.cli import app
+from govdata.core.actor import Actor, Role, RoleGrant
+from govdata.core.db import Base, make_engine, make_sessionmaker
+from govdata.core.settings import get_settings
+from govdata.org.models import Department, Region
 from govdata.sharing import keys, signing
 from tests.world import World
 
@@ -127,3 +131,36 @@ def test_the_govdata_command_runs_offline(files: dict[str, Any]) -> None:
     assert results[0].returncode == 0, results[0].stderr
     assert "市公安局" in results[0].stdout
     assert results[1].returncode == 1 and "摘要不符" in results[1].stderr
+
+
+def test_without_keys_the_platform_database_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # On the platform's own server: the keys are read from its database.
+    url = f"sqlite:///{tmp_path / 'govdata.db'}"
+    engine = make_engine(url)
+    Base.metadata.create_all(engine)
+    with make_sessionmaker(engine)() as session:
+        city = Region(code="500000", name="重庆市", kind="city")
+        session.add(city)
+        session.flush()
+        police = Department(code="500000-007", name="市公安局", region_id=city.id)
+        session.add(police)
+        session.flush()
+        bureau = Actor(person_id=None, name="运维", grants=(RoleGrant(Role.CITY_BUREAU_ADMIN),))
+        keys.create(session, bureau, police.id)
+        envelope = signing.sign_delivery(
+            session, department_id=police.id, payload={"编号": 1}, source_code="x", grant_id=None
+        )
+        session.commit()
+    engine.dispose()
+    signed = _write(tmp_path, "signed.json", envelope)
+    monkeypatch.setenv("GOVDATA_DATABASE_URL", url)
+    monkeypatch.setenv("GOVDATA_VAR_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    try:
+        code, out = _run(str(signed))
+    finally:
+        get_settings.cache_clear()
+    assert code == 0, out
+    assert "市公安局" in out

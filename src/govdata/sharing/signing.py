@@ -67,6 +67,13 @@ LICENCE_BASE = "base.licence"
 def plain(value: Any, where: str = "文书") -> Any:
     """``value`` as plain JSON (dict, list, str, int, float, bool, None); NotSignable if a
     value has no exact JSON form."""
+    try:
+        return _plain(value, where)
+    except RecursionError as exc:
+        raise errors.NotSignable(f"{where}嵌套层次过深") from exc
+
+
+def _plain(value: Any, where: str) -> Any:
     if value is None or isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, float):
@@ -78,10 +85,10 @@ def plain(value: Any, where: str = "文书") -> Any:
         for k, v in value.items():
             if not isinstance(k, str):
                 raise errors.NotSignable(f"{where}的字段名必须是文本")
-            out[k] = plain(v, where)
+            out[k] = _plain(v, where)
         return out
     if isinstance(value, (list, tuple)):
-        return [plain(v, where) for v in value]
+        return [_plain(v, where) for v in value]
     if isinstance(value, (datetime, date, time)):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -155,7 +162,10 @@ def _write(value: Any, out: list[str]) -> None:
 def canonical(value: Any) -> bytes:
     """The RFC 8785 canonical form of plain JSON ``value``, as UTF-8 bytes."""
     out: list[str] = []
-    _write(value, out)
+    try:
+        _write(value, out)
+    except RecursionError as exc:  # nested deeper than any document is
+        raise errors.NotSignable("文书嵌套层次过深") from exc
     try:
         return "".join(out).encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate
