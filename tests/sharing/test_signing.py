@@ -349,6 +349,15 @@ def test_document_classes(session: Session, world: World) -> None:
     labels = ["文书类", "合同类", "一般数据"]
     assert len(summaries) == 3
     assert all(s.endswith(f"为{label}（第二十八条）") for s, label in zip(summaries, labels))
+    # The data access API's one call: plain data unsigned, a document signed.
+    keys.create(session, head, world.police)
+    values = {"姓名": "张三"}
+    kw: dict[str, Any] = {"department_id": world.police, "payload": values, "grant_id": 1}
+    assert signing.sign_if_document(session, source_code=code, **kw) is None
+    signing.designate(session, head, source_code=code, document_class=DocumentClass.LICENCE)
+    envelope = signing.sign_if_document(session, source_code=code, **kw)
+    assert envelope is not None and envelope["document"] == values
+    assert signing.verify(envelope, signing.known_keys(session)).valid
     with pytest.raises(DomainError) as exc:
         signing.designate(session, head, source_code="no.such", document_class=None)
     assert exc.value.code == "sharing.source_not_found"

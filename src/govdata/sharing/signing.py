@@ -294,6 +294,27 @@ def sign_delivery(
     return {"document": document, "signature": signature}
 
 
+def sign_if_document(
+    session: Session,
+    *,
+    department_id: int,
+    payload: Mapping[str, Any],
+    source_code: str,
+    grant_id: int | None,
+) -> dict[str, Any] | None:
+    """The envelope when ``source_code`` is a document, licence or contract (Art. 28), else
+    None (plain data goes unsigned): the one call the data access API's lookup makes."""
+    if document_class(session, source_code) is None:
+        return None
+    return sign_delivery(
+        session,
+        department_id=department_id,
+        payload=payload,
+        source_code=source_code,
+        grant_id=grant_id,
+    )
+
+
 # --- verifying ----------------------------------------------------------------------------------
 
 
@@ -453,6 +474,7 @@ __all__ = [
     "keys_from_json",
     "known_keys",
     "sign_delivery",
+    "sign_if_document",
     "statement",
     "verify",
 ]
