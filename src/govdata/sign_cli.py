@@ -60,10 +60,11 @@ def verify_command(
     out = console if result.valid else err
     mark = "[green]有效[/green]" if result.valid else "[red]无效[/red]"
     out.print(f"{mark} {result.message}")
+    claimed = "" if result.valid else "文件所称"  # an invalid file's claims are only claims
     if result.department_name:
-        out.print(f"  签名部门：{result.department_name}（{result.department_code}）")
+        out.print(f"  {claimed}签名部门：{result.department_name}（{result.department_code}）")
     if result.signed_at is not None:
-        out.print(f"  签名时间：{result.signed_at.isoformat()}")
+        out.print(f"  {claimed}签名时间：{result.signed_at.isoformat()}")
     if result.key_id:
         out.print(f"  密钥标识：{result.key_id}")
     raise typer.Exit(0 if result.valid else 1)

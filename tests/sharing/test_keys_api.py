@@ -257,6 +257,11 @@ def test_the_public_verify_page(client: TestClient, session: Session, world: Wor
     assert r.status_code == 200
     assert 'data-valid="false"' in r.text and 'data-code="digest_mismatch"' in r.text
     assert "摘要不符" in r.text
+    forged = json.loads(raw)
+    forged["signature"]["grant_id"] = 4
+    r = _upload(client, json.dumps(forged).encode())
+    assert 'data-code="bad_signature"' in r.text
+    assert "文件所称签名部门" in r.text  # an invalid file's signer is only claimed
     r = _upload(client, b"\xff not json")
     assert r.status_code == 422 and "不是 UTF-8 编码的 JSON" in r.text
     r = _upload(client, json.dumps({"document": {}}).encode())
