@@ -17,6 +17,7 @@ from govdata.core.actor import Actor, Role
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.errors import DomainError
 from govdata.core.settings import get_settings
+from govdata.sign_cli import verify_command
 
 app = typer.Typer(help="govdata 政务数据资源管理平台", no_args_is_help=True)
 db_app = typer.Typer(help="数据库迁移")
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(workdays_app, name="workdays")
+app.command("verify")(verify_command)
 
 
 def _add_domains() -> None:

@@ -140,6 +140,8 @@ READS: dict[str, Scoped | People | str] = {
     # Sharing management: applications are handled by people; systems use the data access API.
     "/api/v1/sharing/applications": People("sharing.applications_people_only"),
     "/api/v1/sharing/applications/{application_id}": People("sharing.applications_people_only"),
+    # Signing departments' public keys (Art. 28): published to anyone, as the open catalog.
+    "/api/v1/sharing/keys": OPEN,
 }
 
 #: Query parameters a route requires.

@@ -142,3 +142,67 @@ class RecordUnavailable(DomainError):
 class NotTheProvider(PermissionDenied):
     def __init__(self) -> None:
         super().__init__("sharing.not_provider", "只有数据提供部门可以办理此事项。")
+
+
+# --- signed documents and signing keys (Art. 28) ---------------------------------------------
+
+
+class SigningKeyNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("sharing.signing_key_not_found", "未找到该签名密钥。")
+
+
+class NoSigningKey(DomainError):
+    """The providing department has no current key: a document of Art. 28 is not delivered
+    unsigned (it would not have the force of the original)."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "sharing.no_signing_key",
+            "数据提供部门尚未设置签名密钥，暂不能出具具有原件效力的签名文书（第二十八条）。",
+        )
+
+
+class SigningKeyExists(Conflict):
+    def __init__(self) -> None:
+        super().__init__(
+            "sharing.signing_key_exists", "该部门已有在用的签名密钥；如需更换，请轮换密钥。"
+        )
+
+
+class SigningKeyUnavailable(DomainError):
+    """The private key does not open under the platform's key-encryption key (the KEK was
+    changed or lost, or the sealed key altered): refuse to sign rather than sign with another."""
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "sharing.signing_key_unavailable",
+            "签名私钥无法用平台的密钥加密密钥解开（密钥加密密钥已更换或丢失，或密文被改动），"
+            "已拒绝签名。请运维人员恢复原密钥加密密钥，或由部门负责人轮换签名密钥。",
+        )
+
+
+class SigningForbidden(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__(
+            "sharing.signing_forbidden", "只有本部门负责人或市数据主管部门可以管理签名密钥。"
+        )
+
+
+class DocumentClassForbidden(PermissionDenied):
+    def __init__(self) -> None:
+        super().__init__(
+            "sharing.document_class_forbidden",
+            "只有数据提供部门负责人或市数据主管部门可以认定文书类、证照类、合同类资源。",
+        )
+
+
+class NotSignable(InvalidInput):
+    """The document cannot be put in canonical form (a value JSON cannot carry exactly)."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__("sharing.not_signable", f"该文书无法规范化签名：{why}。")

@@ -323,3 +323,31 @@ class SigningKey(Base):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     retired_at: Mapped[datetime | None] = mapped_column()
+
+
+class DocumentClass(StrEnum):
+    """The three kinds of Art. 28 whose copies obtained through the sharing system have the
+    force of paper originals, and so are delivered signed."""
+
+    DOCUMENT = "document"  # 文书类
+    LICENCE = "licence"  # 证照类
+    CONTRACT = "contract"  # 合同类
+
+    @property
+    def label(self) -> str:
+        return {"document": "文书类", "licence": "证照类", "contract": "合同类"}[self.value]
+
+
+class DocumentSource(Base):
+    """A source designated as documents, licences or contracts (Art. 28). The catalog has no
+    field for it (its vocabulary knows formats and categories, not legal kinds), so this is the
+    narrowest thing: one row per source code, set by the provider's head or the city bureau.
+    The e-licence base database ``base.licence`` is 证照类 by its nature and needs no row."""
+
+    __tablename__ = "sharing_document_sources"
+
+    source_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    document_class: Mapped[str] = mapped_column(String(10))  # DocumentClass
+    provider_department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    designated_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    designated_at: Mapped[datetime] = mapped_column(default=utcnow)

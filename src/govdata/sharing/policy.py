@@ -119,3 +119,19 @@ def visible_objections(actor: Actor) -> Select[Objection]:
     return select(Objection).where(
         _mine(actor, Objection.department_id, Objection.provider_department_id)
     )
+
+
+def can_manage_signing_key(actor: Actor, department_id: int) -> bool:
+    """A signing department's keys (Art. 28): its head, or the city bureau (product decision:
+    a key speaks for the department, so not every officer may replace it)."""
+    if actor.token_id is not None:
+        return False
+    return actor.has(Role.CITY_BUREAU_ADMIN) or department_id in actor.department_ids(
+        Role.DEPARTMENT_HEAD
+    )
+
+
+def can_designate_document(actor: Actor, provider_department_id: int) -> bool:
+    """Which sources are documents, licences or contracts (Art. 28): the provider's head, or
+    the city bureau (product decision, as for keys)."""
+    return can_manage_signing_key(actor, provider_department_id)

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govdata.sharing.api import applications
+from govdata.core.schemas import ERROR_RESPONSES
+from govdata.sharing.api import applications, keys
 
-router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
-# Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = [
-    applications.router,
-]
+for _part in (applications, keys):
+    router.include_router(_part.router)
 
-for _part in PARTS:
-    router.include_router(_part)
+__all__ = ["router"]

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from govdata.sharing.pages import applications
+from govdata.sharing.pages import applications, keys
 
 router = APIRouter()
 
-# Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = [
-    applications.router,
-]
+for _part in (applications, keys):
+    router.include_router(_part.router)
 
-for _part in PARTS:
-    router.include_router(_part)
+__all__ = ["router"]
