@@ -6,8 +6,9 @@ Who applies (Art. 19 ¶2: "通过共享系统或者开放系统"):
   department the value is challenged for is the applicant, so the person must be able to see
   the value: the pools ``policy.visible_pools`` gives them. A department does not apply to
   itself: it corrects its own data by updating its pool (product decision). A department that
-  obtained a value through a sharing grant challenges it by objecting (``sharing.objections``, Art. 27), which
-  files the correction for it (``apply_for_objection``), the objection holding its id;
+  obtained a value through a sharing grant challenges it by objecting (``sharing.objections``,
+  Art. 27), which files the correction for it (``apply_for_objection``), the objection holding
+  its id;
 * citizens and companies, through the open system (channel ``open``). Accounts carry no verified
   identity yet (it comes with the open portal, Ch. 5), so whether a value is *about them* cannot
   be told safely. Until then the public may challenge only values of resources the open catalog
