@@ -39,8 +39,10 @@ from govdata.catalog.vocab import ShareType
 from govdata.core import audit, calendar, obligations
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
+from govdata.core.deadlines import Clock
 from govdata.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from govdata.core.pagination import Page, paginate
+from govdata.core.workdays import WorkCalendar
 from govdata.org.models import Department
 from govdata.sharing import grants, objection_deadlines, policy
 from govdata.sharing.errors import ApplicationNotFound, ObjectionNotFound, SourceNotFound
@@ -717,6 +719,15 @@ def extend(
     """The city bureau extends the period once (``objection_deadlines``)."""
     o = get(session, actor, objection_id, for_update=True)
     return objection_deadlines.extend(session, actor, o, days=days, reason=reason)
+
+
+def clock_of(session: Session, o: Objection, cal: WorkCalendar, today: date) -> Clock | None:
+    """The clock that runs for the objection: the correction's for a value objection (Art. 19
+    ¶2), else its own (``objection_deadlines``)."""
+    if o.correction_id is not None:
+        c = session.get(Correction, o.correction_id)
+        return corrections.clock(c, cal, today) if c is not None else None
+    return objection_deadlines.clock(session, o, cal, today)
 
 
 def correction_of(session: Session, actor: Actor, o: Objection) -> Correction | None:

@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from govdata.sharing.api import objections
+
 router = APIRouter(prefix="/sharing", tags=["sharing"])
 
 # Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = []
+PARTS: list[APIRouter] = [
+    objections.router,
+]
 
 for _part in PARTS:
     router.include_router(_part)
