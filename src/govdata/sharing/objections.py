@@ -81,13 +81,19 @@ def _forbid_systems(actor: Actor) -> None:
         )
 
 
-def _acting_department(actor: Actor, department_id: int | None) -> int:
-    """The department the person objects for: one of its officer/head departments."""
-    mine = policy.department_ids(actor)
-    if not mine:
+def require_department_person(actor: Actor) -> None:
+    """Objections are raised in a department's name by its officers or head (Art. 27)."""
+    _forbid_systems(actor)
+    if not policy.department_ids(actor):
         raise PermissionDenied(
             "sharing.objection_department_only", "只有政务部门的工作人员可以以本部门名义提出异议。"
         )
+
+
+def _acting_department(actor: Actor, department_id: int | None) -> int:
+    """The department the person objects for: one of its officer/head departments."""
+    require_department_person(actor)
+    mine = policy.department_ids(actor)
     if department_id is None:
         if len(mine) > 1:
             raise InvalidInput(
