@@ -137,6 +137,9 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/security/signals/counts": SECURITY,
     "/api/v1/security/signals/{signal_id}": SECURITY,
     "/api/v1/security/rules": SECURITY,
+    # Sharing objections (Art. 27): departments' and bureaus' people, never a system.
+    "/api/v1/sharing/objections": People("sharing.objection_people_only"),
+    "/api/v1/sharing/objections/{objection_id}": People("sharing.objection_people_only"),
 }
 
 #: Query parameters a route requires.
@@ -256,6 +259,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "thematic_id": 1,
         "correction_id": 1,
         "signal_id": 1,
+        "objection_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

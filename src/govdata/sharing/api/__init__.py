@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from govdata.sharing.api import objections
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 
 # Each part's router, included once it exists (one line per part).
 PARTS: list[APIRouter] = [
