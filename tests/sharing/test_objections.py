@@ -592,6 +592,8 @@ def test_lists_by_side(session: Session, world: World, sc: ShareCity) -> None:
     assert ids("auditor", None) == [oid]
     assert objections.sides(world.actor(session, "yz_officer")) == ["raised", "about"]
     assert objections.sides(world.actor(session, "city")) == ["coordinate"]
+    assert objections.sides(world.actor(session, "auditor")) == ["all"]
+    assert ids("auditor", "all") == [oid]
     with pytest.raises(DomainError) as exc:
         objections.list_objections(session, world.actor(session, "citizen"))
     assert exc.value.status == 403

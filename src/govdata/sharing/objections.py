@@ -37,7 +37,7 @@ from govdata.aggregation import corrections
 from govdata.aggregation.models import Correction
 from govdata.catalog.vocab import ShareType
 from govdata.core import audit, calendar, obligations
-from govdata.core.actor import Actor
+from govdata.core.actor import Actor, Role
 from govdata.core.db import utcnow
 from govdata.core.deadlines import Clock
 from govdata.core.errors import Conflict, DomainError, InvalidInput, PermissionDenied
@@ -66,6 +66,7 @@ SIDES = {
     "raised": "本部门提出的异议",
     "about": "涉及本部门数据的异议",
     "coordinate": "待协调的异议",
+    "all": "全部异议",
 }
 ORDER_LABELS = {"": "无", "grant": "责令授权", "catalog_change": "责令调整共享目录"}
 
@@ -390,12 +391,15 @@ def get(
 
 
 def sides(actor: Actor) -> list[str]:
-    """The lists a person has: raised by its departments, about their data, to coordinate."""
+    """The lists a person has: raised by its departments, about their data, to coordinate
+    (bureaus), or all (auditors)."""
     out = []
     if policy.department_ids(actor):
         out += ["raised", "about"]
-    if policy.sees_all_sharing(actor) or actor.region_ids():
+    if actor.has(Role.CITY_BUREAU_ADMIN) or actor.region_ids():
         out.append("coordinate")
+    elif policy.sees_all_sharing(actor):
+        out.append("all")  # auditors read every objection (Art. 49)
     return out
 
 

@@ -226,7 +226,7 @@ def raise_objection(session: DbSession, actor: ApiActor, body: ObjectionIn) -> O
 def list_objections(
     session: DbSession,
     actor: CurrentActor,
-    side: Literal["raised", "about", "coordinate"] | None = None,
+    side: Literal["raised", "about", "coordinate", "all"] | None = None,
     status: ObjectionStatus | None = None,
     offset: Offset = 0,
     limit: Limit = 50,
