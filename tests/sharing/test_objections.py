@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from govdata.aggregation import corrections
 from govdata.aggregation.models import Correction, CorrectionStatus
+from govdata.catalog import review, service
+from govdata.catalog.models import ReviewEntry
 from govdata.core import calendar, obligations
 from govdata.core.errors import DomainError
 from govdata.org import auth
@@ -25,6 +27,7 @@ from govdata.sharing.models import (
 )
 from govdata.sharing.sources import get_source
 from tests.aggregation.base_helpers import K1, K2
+from tests.aggregation.factories import resource_input
 from tests.sharing.helpers import ShareCity, build_share_city, grant_to_yz
 from tests.sharing.objection_helpers import application
 from tests.world import World
@@ -597,3 +600,84 @@ def test_lists_by_side(session: Session, world: World, sc: ShareCity) -> None:
     with pytest.raises(DomainError) as exc:
         objections.list_objections(session, world.actor(session, "citizen"))
     assert exc.value.status == 403
+
+
+def test_a_district_providers_objection_is_its_district_bureaus(
+    session: Session, world: World, sc: ShareCity
+) -> None:
+    # Art. 27 with Art. 6: the bureau of the provider's region coordinates (or the city's).
+    city = world.actor(session, "city")
+    res = service.create_resource(
+        session,
+        city,
+        world.jb_police,
+        resource_input(
+            "江北区流动人口信息", [("公民身份号码", "C", 18), ("姓名", "C", 20)], key="公民身份号码"
+        ),
+    )
+    sub = review.submit(session, city, world.jb_police)
+    review.compile_district(session, world.actor(session, "jb_admin"), world.jiangbei)
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.submission_id == sub.id)):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    source = get_source(session, res.code)
+    assert source is not None
+    app = application(session, world, source, ApplicationStatus.REFUSED, items=["公民身份号码"])
+    o = objections.object_to(
+        session,
+        world.actor(session, "yz_officer"),
+        kind=ObjectionKind.REFUSAL,
+        application_id=app.id,
+        reason="跨区协查需要",
+    )
+    assert o.region_id == world.jiangbei
+    with pytest.raises(DomainError) as exc:
+        objections.take_up(session, world.actor(session, "yz_admin"), o.id)
+    assert _code(exc) == "sharing.objection_not_coordinator"
+    objections.take_up(session, world.actor(session, "jb_admin"), o.id)
+    settled = objections.settle(
+        session,
+        world.actor(session, "jb_admin"),
+        o.id,
+        result=ObjectionResult.DISMISSED,
+        outcome="申请超出协查职责范围",
+    )
+    assert settled.status == ObjectionStatus.SETTLED and settled.ordered == ""
+    ob = objection_deadlines.obligation_of(session, settled)
+    assert ob is not None and ob.region_id == world.jiangbei and not ob.is_open
+
+
+def test_filing_a_correction_for_an_objection_is_for_ones_own_department(
+    session: Session, world: World, sc: ShareCity
+) -> None:
+    # aggregation.corrections.apply_for_objection: the person acts for the department, which
+    # is not the provider (its own data it corrects in its pool).
+    pool_id = sc.person_source.object_id
+    kw = {"subject_key": K1, "item_name": "姓名", "proposed_value": None, "reason": "有误"}
+    with pytest.raises(DomainError) as exc:
+        corrections.apply_for_objection(
+            session,
+            world.actor(session, "jb_officer"),
+            pool_id=pool_id,
+            department_id=world.yz_police,
+            **kw,
+        )
+    assert _code(exc) == "aggregation.correction_not_for_department"
+    with pytest.raises(DomainError) as exc:
+        corrections.apply_for_objection(
+            session,
+            world.actor(session, "officer"),
+            pool_id=pool_id,
+            department_id=world.police,
+            **kw,
+        )
+    assert _code(exc) == "aggregation.correction_own_data"
+    with pytest.raises(DomainError) as exc:
+        corrections.apply_for_objection(
+            session,
+            world.actor(session, "city"),
+            pool_id=pool_id,
+            department_id=world.yz_police,
+            **kw,
+        )
+    assert _code(exc) == "aggregation.correction_not_for_department"
