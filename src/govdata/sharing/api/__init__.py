@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from govdata.core.schemas import ERROR_RESPONSES
 from govdata.sharing.api import objections
 
-router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
 # Each part's router, included once it exists (one line per part).
 PARTS: list[APIRouter] = [
