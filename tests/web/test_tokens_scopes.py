@@ -142,6 +142,9 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/sharing/applications/{application_id}": People("sharing.applications_people_only"),
     # Signing departments' public keys (Art. 28): published to anyone, as the open catalog.
     "/api/v1/sharing/keys": OPEN,
+    # Sharing objections (Art. 27): departments' and bureaus' people, never a system.
+    "/api/v1/sharing/objections": People("sharing.objection_people_only"),
+    "/api/v1/sharing/objections/{objection_id}": People("sharing.objection_people_only"),
 }
 
 #: Query parameters a route requires.
@@ -262,6 +265,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "correction_id": 1,
         "signal_id": 1,
         "application_id": 1,
+        "objection_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

@@ -254,6 +254,18 @@ class ObjectionStatus(StrEnum):
         }[self.value]
 
 
+class ObjectionResult(StrEnum):
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+    PARTLY = "partly"
+
+    @property
+    def label(self) -> str:
+        return {"upheld": "异议成立", "dismissed": "异议不成立", "partly": "异议部分成立"}[
+            self.value
+        ]
+
+
 class Objection(Base):
     """异议 (Art. 27): a department objects; the bureau coordinates with the provider, records
     the outcome, and may order a grant or a catalog change. Its clock is an obligation
@@ -279,6 +291,8 @@ class Objection(Base):
     due_on: Mapped[date] = mapped_column(Date)
     due_provisional: Mapped[bool] = mapped_column(Boolean, default=False)
     answered_on: Mapped[date | None] = mapped_column(Date)
+    # The bureau's finding (ObjectionResult: upheld / dismissed / partly) and its text.
+    result: Mapped[str] = mapped_column(String(10), default="", server_default="")
     outcome: Mapped[str] = mapped_column(Text, default="")
     # What the bureau ordered: "", "grant" (then ordered_grant_id), "catalog_change".
     ordered: Mapped[str] = mapped_column(String(16), default="")

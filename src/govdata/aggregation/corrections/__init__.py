@@ -4,9 +4,11 @@ Who applies (Art. 19 ¶2: "通过共享系统或者开放系统"):
 
 * staff of a government department, through the sharing system (channel ``sharing``): the
   department the value is challenged for is the applicant, so the person must be able to see
-  the value (today: the pools ``policy.visible_pools`` gives them; values obtained through
-  sharing grants join when Ch. 4 is built). A department does not apply to itself: it corrects
-  its own data by updating its pool (product decision);
+  the value: the pools ``policy.visible_pools`` gives them. A department does not apply to
+  itself: it corrects its own data by updating its pool (product decision). A department that
+  obtained a value through a sharing grant challenges it by objecting (``sharing.objections``,
+  Art. 27), which files the correction for it (``apply_for_objection``), the objection holding
+  its id;
 * citizens and companies, through the open system (channel ``open``). Accounts carry no verified
   identity yet (it comes with the open portal, Ch. 5), so whether a value is *about them* cannot
   be told safely. Until then the public may challenge only values of resources the open catalog
@@ -35,6 +37,7 @@ from govdata.aggregation.corrections.applying import (
     APPLICANT_LABELS,
     CHANNEL_LABELS,
     apply,
+    apply_for_objection,
     check_applicant,
 )
 from govdata.aggregation.corrections.deadlines import (
@@ -78,6 +81,7 @@ __all__ = [
     "Target",
     "answer",
     "apply",
+    "apply_for_objection",
     "check_applicant",
     "clock",
     "counts",

@@ -131,7 +131,80 @@ def apply(
     else:
         pool = pools.get_pool(session, actor, pool_id)
     applicant = _applicant(session, actor, pool)
-    pool = lock_pool(session, pool.id)
+    return _file(
+        session,
+        actor,
+        pool.id,
+        applicant,
+        subject_key=subject_key,
+        item_name=item_name,
+        proposed_value=proposed_value,
+        reason=reason,
+        evidence=evidence,
+    )
+
+
+def apply_for_objection(
+    session: Session,
+    actor: Actor,
+    *,
+    pool_id: int,
+    department_id: int,
+    subject_key: str,
+    item_name: str,
+    proposed_value: str | None,
+    reason: str,
+    evidence: str = "",
+) -> Correction:
+    """A department that obtained the value through the sharing system applies for its
+    correction by objecting to it (Art. 19 ¶2 "通过共享系统", Art. 27): the objection
+    (``sharing.objections``) has checked that ``department_id``'s grant covers the value, so
+    the pool need not be one the department reads here. The person must act for
+    ``department_id`` (officer or head), which must not be the provider; the clock and the
+    answer are the correction's own (10 working days, the provider's head may extend once).
+    """
+    policy.require_correction_person(actor)
+    assert actor.person_id is not None
+    if department_id not in policy.correction_departments(actor):
+        raise PermissionDenied(
+            "aggregation.correction_not_for_department", "只能以本部门名义申请校核。"
+        )
+    pool = session.get(Pool, pool_id)
+    if pool is None:
+        raise PoolNotFound()
+    if pool.department_id == department_id:
+        raise InvalidInput(
+            "aggregation.correction_own_data",
+            "这是本部门的数据：发现错误的，请直接更正本部门数据资源池中的数据，无需申请校核。",
+        )
+    applicant = Applicant("department", "sharing", department_id, actor.person_id, actor.name)
+    return _file(
+        session,
+        actor,
+        pool.id,
+        applicant,
+        subject_key=subject_key,
+        item_name=item_name,
+        proposed_value=proposed_value,
+        reason=reason,
+        evidence=evidence,
+    )
+
+
+def _file(
+    session: Session,
+    actor: Actor,
+    pool_id: int,
+    applicant: Applicant,
+    *,
+    subject_key: str,
+    item_name: str,
+    proposed_value: str | None,
+    reason: str,
+    evidence: str,
+) -> Correction:
+    """Store the application and start its clock (the applicant has been checked)."""
+    pool = lock_pool(session, pool_id)
     reason = clean_text(reason)
     if not reason:
         raise InvalidInput(

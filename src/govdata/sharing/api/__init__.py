@@ -8,11 +8,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.sharing.api import applications, keys
+from govdata.sharing.api import applications, keys, objections
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
-for _part in (applications, keys):
+for _part in (applications, objections, keys):
     router.include_router(_part.router)
 
 __all__ = ["router"]
