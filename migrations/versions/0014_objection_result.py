@@ -20,7 +20,9 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("sharing_objections") as batch:
-        batch.add_column(sa.Column("result", sa.String(length=10), nullable=False, server_default=""))
+        batch.add_column(
+            sa.Column("result", sa.String(length=10), nullable=False, server_default="")
+        )
 
 
 def downgrade() -> None:
