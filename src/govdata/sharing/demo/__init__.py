@@ -14,7 +14,8 @@ sharing page shows something real.
   are about that person ("who used my data").
 
 Loaded once, in one transaction: a database that has grants already is left alone. The plan
-is ``plan``; applications, grants and objections are made in ``workflow``, calls in ``calls``.
+is ``plan``; applications and grants are made in ``workflow``, objections in ``disputes``, calls in
+``calls``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from govdata.core.db import transaction
 from govdata.org.demo import BOOTSTRAP
 from govdata.org.models import ApiToken, Department, Person, Region
 from govdata.sharing import grants
-from govdata.sharing.demo import calls, workflow
+from govdata.sharing.demo import calls, disputes, workflow
 from govdata.sharing.demo.plan import DISPUTES, LEGAL, PERSON, STORIES, SYSTEMS, Story
 from govdata.sharing.models import Grant, Objection, ShareApplication
 from govdata.sharing.sources import SharedSource, data_table, get_source
@@ -133,7 +134,7 @@ def load_demo_sharing(factory: sessionmaker[Session]) -> DemoSharing | None:
         callers: list[calls.Caller] = []
         for dispute in DISPUTES:
             story, app, _ = made[dispute.story]
-            _, ordered = workflow.make_dispute(w, dispute, story, app)
+            _, ordered = disputes.make_dispute(w, dispute, story, app)
             if ordered is not None:
                 callers.append(_caller(w, story, ordered, dispute.ordered_calls))
         callers += [

@@ -1,11 +1,11 @@
-"""The demo's applications, grants and objections (Art. 24–27), made as the services would.
+"""The demo's applications and grants (Art. 24–26), made as the services would.
 
 Grants are made and revoked through ``sharing.grants`` (``create``, ``revoke``). Applications,
-registrations, their answers and extensions, and objections are written here, one function
-per object kind (``_registration``, ``_application``, ``_answer``, ``_extend``,
-``_objection``), with the fields, statutory clocks (``core.calendar``, ``core.obligations``)
-and audit events their services set; at merge each is swapped for its service call. Dates lie
-in the past (the story's ``*_days_ago``); the audit events are written now, by the demo.
+registrations, their answers and extensions are written here, one function per step
+(``_registration``, ``_application``, ``_answer``, ``_extend``; objections in ``disputes``),
+with the fields, statutory clocks (``core.calendar``, ``core.obligations``) and audit events
+their services set; at merge each is swapped for its service call. Dates lie in the past (the
+story's ``*_days_ago``); the audit events are written now, by the demo.
 """
 
 from __future__ import annotations
@@ -29,17 +29,13 @@ from govdata.org.models import ApiToken, Department, Person, Region
 from govdata.org.schemas import GrantIn, PersonCreate
 from govdata.org.service import create_person, role_grants
 from govdata.sharing import grants
-from govdata.sharing.demo.plan import SYSTEMS, Dispute, Story
+from govdata.sharing.demo.plan import SYSTEMS, Story
 from govdata.sharing.models import (
     ApplicationKind,
     ApplicationStatus,
     Grant,
     GrantMode,
     GrantOrigin,
-    Objection,
-    ObjectionKind,
-    ObjectionNote,
-    ObjectionStatus,
     ShareApplication,
 )
 from govdata.sharing.policy import SHARING_SCOPE
@@ -258,7 +254,7 @@ def _new(w: World, story: Story, kind: ApplicationKind) -> ShareApplication:
     return app
 
 
-def _grant(
+def grant_for(
     w: World,
     story: Story,
     app: ShareApplication | None,
@@ -270,7 +266,7 @@ def _grant(
     objection_id: int | None = None,
 ) -> Grant:
     source = w.sources[story.source]
-    return grants.create(
+    grant = grants.create(
         w.session,
         actor,
         origin=origin,
@@ -290,6 +286,8 @@ def _grant(
         application_id=app.id if app is not None else None,
         objection_id=objection_id,
     )
+    grant.created_at = at(valid_from, 15, 30)  # made on the day it took effect
+    return grant
 
 
 def _registration(w: World, story: Story) -> tuple[ShareApplication, Grant]:
@@ -307,7 +305,7 @@ def _registration(w: World, story: Story) -> tuple[ShareApplication, Grant]:
         change={"source": app.source_code, "items": app.items, "purpose": app.purpose_code},
         department_id=app.requester_department_id,
     )
-    grant = _grant(
+    grant = grant_for(
         w,
         story,
         app,
@@ -383,7 +381,7 @@ def _answer(w: World, story: Story, app: ShareApplication) -> Grant | None:
         app.refusal_reason = story.refusal_reason
         app.refusal_basis = story.refusal_basis
     if status in (ApplicationStatus.APPROVED, ApplicationStatus.NARROWED):
-        grant = _grant(
+        grant = grant_for(
             w,
             story,
             app,
@@ -470,132 +468,3 @@ def make_story(w: World, story: Story) -> tuple[ShareApplication, Grant | None]:
         grants.revoke(w.session, w.city, grant.id, story.revoke_reason)
         grant.revoked_at = at(w.day(story.revoke_days_ago), 16, 45)
     return app, grant
-
-
-# --- objections (Art. 27) -----------------------------------------------------------------------
-
-
-def make_dispute(
-    w: World, dispute: Dispute, story: Story, app: ShareApplication
-) -> tuple[Objection, Grant | None]:
-    """An objection against a refusal: the bureau of the provider's region coordinates with the
-    provider (notes), and may settle it by ordering a grant."""
-    provider = w.session.get(Department, app.provider_department_id)
-    assert provider is not None
-    received = w.day(dispute.received_days_ago)
-    kind = objection_kind()
-    deadline = obligations.deadline(w.session, kind, received)
-    objector = w.officer(story.requester)
-    bureau = w.bureau(provider.region_id)
-    ob = Objection(
-        kind=ObjectionKind.REFUSAL.value,
-        status=ObjectionStatus.OPEN.value,
-        department_id=app.requester_department_id,
-        provider_department_id=provider.id,
-        region_id=provider.region_id,
-        application_id=app.id,
-        source_code=app.source_code,
-        reason=dispute.reason,
-        requested=dispute.requested,
-        received_on=received,
-        due_on=deadline.due,
-        due_provisional=deadline.provisional,
-        created_by=objector.person_id,
-        created_by_name=objector.name[:64],
-        created_at=at(received, 10, 5),
-    )
-    w.session.add(ob)
-    w.session.flush()
-    audit.record(
-        w.session,
-        objector,
-        "sharing.objection_opened",
-        object_type="share_objection",
-        object_id=ob.id,
-        summary=f"{story.requester}对第{app.id}号共享申请的答复提出异议",
-        change={"kind": ob.kind, "application": app.id},
-        region_id=provider.region_id,
-        department_id=app.requester_department_id,
-    )
-    obligations.open(
-        w.session,
-        objector,
-        kind,
-        subject_type="share_objection",
-        subject_id=ob.id,
-        department_id=None,
-        region_id=provider.region_id,
-        title=f"第{ob.id}号共享异议：{story.requester}对{app.source_name}的答复",
-        deadline=deadline,
-    )
-    authors = {
-        "bureau": (bureau, None),
-        "provider": (
-            w.officer(next(n for n, d in w.depts.items() if d.id == provider.id)),
-            provider.id,
-        ),
-        "objector": (objector, app.requester_department_id),
-    }
-    for i, (who, text) in enumerate(dispute.notes):
-        actor, dept_id = authors[who]
-        w.session.add(
-            ObjectionNote(
-                objection_id=ob.id,
-                author_id=actor.person_id,
-                author_name=actor.name[:64],
-                department_id=dept_id,
-                text=text,
-                at=at(received + timedelta(days=1 + 2 * i), 11, 15),
-            )
-        )
-    ob.status = ObjectionStatus.COORDINATING.value
-    audit.record(
-        w.session,
-        bureau,
-        "sharing.objection_coordinating",
-        object_type="share_objection",
-        object_id=ob.id,
-        summary=f"第{ob.id}号共享异议：会同{provider.name}协调处理（{len(dispute.notes)}条记录）",
-        change={"notes": len(dispute.notes)},
-        region_id=provider.region_id,
-    )
-    ordered: Grant | None = None
-    if dispute.status == "settled" and dispute.settled_days_ago is not None:
-        settled = w.day(dispute.settled_days_ago)
-        ordered = _grant(
-            w,
-            story,
-            None,
-            actor=bureau,
-            origin=GrantOrigin.ORDER,
-            valid_from=settled,
-            items=dispute.ordered_items,
-            objection_id=ob.id,
-        )
-        ob.status = ObjectionStatus.SETTLED.value
-        ob.outcome = dispute.outcome
-        ob.ordered = "grant"
-        ob.ordered_grant_id = ordered.id
-        ob.answered_on = settled
-        ob.settled_by = bureau.person_id
-        ob.settled_at = at(settled, 16, 30)
-        audit.record(
-            w.session,
-            bureau,
-            "sharing.objection_settled",
-            object_type="share_objection",
-            object_id=ob.id,
-            summary=f"第{ob.id}号共享异议办结：{dispute.outcome[:150]}",
-            change={"ordered": "grant", "grant": ordered.id, "answered_on": settled},
-            region_id=provider.region_id,
-        )
-        obligations.answer(
-            w.session,
-            bureau,
-            kind,
-            subject_type="share_objection",
-            subject_id=ob.id,
-            answered_on=settled,
-        )
-    w.session.flush()
-    return ob, ordered
