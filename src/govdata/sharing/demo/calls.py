@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from govdata.catalog.vocab import SubjectKind
@@ -249,6 +249,18 @@ def _batches(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
         yield rows[i : i + BATCH]
 
 
+def _copy(conn: Connection, table: str, values: list[dict[str, Any]]) -> None:
+    """PostgreSQL: ``COPY`` in the transaction (psycopg 3 adapts each value; datetimes are
+    aware UTC, the columns ``timestamptz``)."""
+    names = list(values[0])
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    columns = ", ".join(f'"{n}"' for n in names)
+    with raw.cursor() as cur, cur.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
+        for row in values:
+            copy.write_row([row[n] for n in names])
+
+
 def insert_calls(
     session: Session,
     records: list[dict[str, Any]],
@@ -258,14 +270,16 @@ def insert_calls(
     """Set-based inserts of the records and the daily usage counters, and each system's last
     use."""
     conn = session.connection()
-    for batch in _batches(records):
-        conn.execute(insert(AccessRecord), batch)
     usage = [
         {"grant_id": g, "day": d, "calls": n, "rows": rows[(g, d)]}
         for (g, d), n in sorted(calls.items())
     ]
-    for batch in _batches(usage):
-        conn.execute(insert(GrantUsage), batch)
+    for model, values in ((AccessRecord, records), (GrantUsage, usage)):
+        if conn.dialect.name == "postgresql" and values:
+            _copy(conn, str(model.__tablename__), values)
+        else:
+            for batch in _batches(values):
+                conn.execute(insert(model), batch)
     last: dict[int, datetime] = {}
     for r in records:
         if r["token_id"] is not None:

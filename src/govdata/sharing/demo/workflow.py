@@ -151,8 +151,8 @@ def actor_of(session: Session, username: str) -> Actor | None:
 def demo_secret(dept_code: str) -> str:
     """A demo system's bearer secret, derived from its department's code: a published demo
     credential like ``org.demo.DEMO_PASSWORD`` (printed on every start), never for production."""
-    body = sm3_hex(f"govdata-demo-sharing-token:{dept_code}".encode())[:40]
-    return f"{TOKEN_PREFIX}demo{dept_code[-4:]}_{body}"
+    digest = sm3_hex(f"govdata-demo-sharing-token:{dept_code}".encode())
+    return f"{TOKEN_PREFIX}demo{digest[:4]}_{digest[4:44]}"
 
 
 def issue_tokens(session: Session, depts: dict[str, Department]) -> dict[str, ApiToken]:
