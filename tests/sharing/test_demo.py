@@ -66,7 +66,7 @@ class Demo:
 
 def _run(factory: sessionmaker[Session]) -> str:
     out = io.StringIO()
-    run_demo_step(factory, Console(file=out, width=200, force_terminal=False))
+    run_demo_step(factory, Console(file=out, width=80, force_terminal=False))  # a narrow terminal
     return out.getvalue()
 
 

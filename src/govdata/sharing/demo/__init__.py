@@ -248,8 +248,6 @@ def demo_tokens(session: Session) -> list[tuple[str, str, str]]:
 def run_demo_step(factory: sessionmaker[Session], console: Console) -> None:
     """``govdata demo``'s sharing step: load once, then print the summary and the systems'
     tokens (every run, like the accounts)."""
-    from rich.table import Table
-
     with console.status("正在生成演示共享申请、授权和调用记录……"):
         result = load_demo_sharing(factory)
     if result is not None:
@@ -259,14 +257,13 @@ def run_demo_step(factory: sessionmaker[Session], console: Console) -> None:
             f"{a.get('pending', 0)} 个），授权 {sum(g.values())} 个（有效 {g.get('active', 0)} 个，"
             f"已过期 {g.get('expired', 0)} 个，已撤销 {g.get('revoked', 0)} 个），异议 "
             f"{sum(result.objections.values())} 个，调用记录 {result.calls} 条（拒绝 "
-            f"{result.refused_calls} 条，其中演示公民的数据被调用 {result.citizen_calls} 次）。"
+            f"{result.refused_calls} 条）；演示公民 demo.citizen 的数据被调用 "
+            f"{result.citizen_calls} 次。"
         )
     with factory() as session:
         tokens = demo_tokens(session)
     if tokens:
-        table = Table(title="演示共享调用系统（接口令牌，权限范围 sharing:read）")
-        for column in ("部门", "系统", "令牌"):
-            table.add_column(column)
-        for row in tokens:
-            table.add_row(*row)
-        console.print(table)
+        # One line each, the secret first and never cut (a table would truncate it).
+        console.print("演示共享调用系统的接口令牌（权限范围 sharing:read，调用数据接口时使用）：")
+        for dept, system, secret in tokens:
+            console.print(f"  {secret}  {dept}·{system}", soft_wrap=True, highlight=False)
