@@ -187,6 +187,9 @@ def demo(
                 f"{pools.open_conflicts} 条；主题数据库 {pools.thematic_rows} 行；"
                 f"校核中的申请 {pools.open_corrections} 项。"
             )
+        from govdata.sharing.demo import run_demo_step  # after the pools: sharing uses them
+
+        run_demo_step(make_sessionmaker(engine), console)
     # Everything loaded is sealed and signed before anyone looks (the key is made on first run).
     from govdata.core.audit_seal import seal
 
