@@ -1,0 +1,655 @@
+"""Who used whose shared data (共享调用情况; Art. 40, 41, 49, 50(4)(5)).
+
+Every call of the data access API leaves one access record (``sharing.access.record_call``:
+``object_type="share_source"``, the source's code, the provider as ``owner_department_id``,
+the requesting department as ``actor_department_id``, the token, grant, purpose, rows,
+outcome). This module reads them for the usage dashboards:
+
+- a provider sees who read what of its data, a requester its own reads, a district bureau those
+  of its region's departments, the city bureau and auditors all (``policy.usage_scope``);
+- figures come from ONE set-based query grouped by Beijing date, departments, source, grant,
+  system, action, outcome and refusal code; the page's tables and charts are sums of those
+  groups (a few thousand at most), so the cost is one range scan on the ``at`` indexes;
+- the records table and the xlsx export show no subject: only a keyed digest is stored, and the
+  dashboards do not show even that (the person's own view is ``mydata``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from io import BytesIO
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, String, case, func, literal_column, select
+from sqlalchemy.orm import Session
+
+from govdata.core import calendar
+from govdata.core.access import AccessRecord as AR
+from govdata.core.access import record_access
+from govdata.core.actor import Actor
+from govdata.core.calendar import CITY_TZ
+from govdata.core.errors import InvalidInput
+from govdata.core.pagination import Page
+from govdata.org.models import Department
+from govdata.sharing import errors, policy
+from govdata.sharing.models import Grant, GrantUsage
+
+SHARE_SOURCE = "share_source"
+ACTIONS: dict[str, str] = {
+    "sharing.lookup": "单条查询",
+    "sharing.verify": "数据核验",
+    "sharing.query": "分页查询",
+    "sharing.sync": "增量同步",
+    "sharing.bulk": "批量交付",
+}
+OUTCOMES: dict[str, str] = {"allowed": "允许", "refused": "拒绝"}
+DEFAULT_DAYS = 30
+MAX_DAYS = 366
+EXPORT_MAX_ROWS = 50_000
+
+
+def _refusal_labels() -> dict[str, str]:
+    classes: list[Any] = [
+        errors.NoGrant,
+        errors.GrantOfAnotherDepartment,
+        errors.SystemNotNamed,
+        errors.GrantExpired,
+        errors.GrantNotYetValid,
+        errors.GrantRevoked,
+        errors.ItemNotGranted,
+        errors.PurposeMismatch,
+        errors.OutsideRowConditions,
+        errors.VerificationOnly,
+        errors.SourceNotLoaded,
+        errors.SubjectNotFound,
+        errors.BadCursor,
+        errors.RecordUnavailable,
+    ]
+    labels = {e.code: e.message for e in (cls() for cls in classes)}
+    labels["auth.scope_missing"] = "接口令牌缺少 sharing:read 权限范围。"
+    labels["sharing.system_required"] = "数据调用接口仅供部门信息系统使用接口令牌调用。"
+    labels["request.rate_limited"] = "超出个人数据读取限额（第三十九条）。"
+    return labels
+
+
+REFUSALS = _refusal_labels()
+
+
+def refusal_label(code: str) -> str:
+    return REFUSALS.get(code, code or "（未注明）")
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+class BadDate(InvalidInput):
+    def __init__(self, label: str, value: str) -> None:
+        super().__init__(
+            "sharing.usage_bad_date", f"{label}“{value[:20]}”不是有效日期（YYYY-MM-DD）。"
+        )
+
+
+class BadRange(InvalidInput):
+    def __init__(self, message: str) -> None:
+        super().__init__("sharing.usage_bad_range", message)
+
+
+class BadFilter(InvalidInput):
+    def __init__(self, message: str) -> None:
+        super().__init__("sharing.usage_bad_filter", message)
+
+
+# --- the filter --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageFilter:
+    """What the dashboards, the records table and the export show: Beijing dates (inclusive;
+    by default the last 30 days), either party, the source, grant, outcome and action."""
+
+    since: date | None = None
+    until: date | None = None
+    requester_department_id: int | None = None
+    provider_department_id: int | None = None
+    source: str | None = None
+    grant_id: int | None = None
+    outcome: Literal["allowed", "refused"] | None = None
+    action: str | None = None
+
+    def period(self, today: date | None = None) -> tuple[date, date]:
+        until = self.until or today or calendar.today()
+        since = self.since or until - timedelta(days=DEFAULT_DAYS - 1)
+        if since > until:
+            raise BadRange("起始日期不能晚于截止日期。")
+        if (until - since).days + 1 > MAX_DAYS:
+            raise BadRange(f"一次最多查看 {MAX_DAYS} 天的调用情况，请缩小日期范围。")
+        return since, until
+
+    def query(self) -> dict[str, str]:
+        """The filter as query parameters (links, paging, the export)."""
+        pairs = {
+            "since": self.since.isoformat() if self.since else "",
+            "until": self.until.isoformat() if self.until else "",
+            "requester": str(self.requester_department_id or ""),
+            "provider": str(self.provider_department_id or ""),
+            "source": self.source or "",
+            "grant": str(self.grant_id or ""),
+            "outcome": self.outcome or "",
+            "action": self.action or "",
+        }
+        return {k: v for k, v in pairs.items() if v}
+
+
+def _date(value: str | None, label: str) -> date | None:
+    if not value:
+        return None
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise BadDate(label, value) from None
+    if not date(2000, 1, 1) <= parsed <= date(9998, 12, 31):
+        raise BadDate(label, value)
+    return parsed
+
+
+def _id(value: str | None, label: str) -> int | None:
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9 or int(value) < 1:
+        raise BadFilter(f"{label}“{value[:20]}”不是有效编号。")
+    return int(value)
+
+
+def parse_filter(
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    requester: str | None = None,
+    provider: str | None = None,
+    source: str | None = None,
+    grant: str | None = None,
+    outcome: str | None = None,
+    action: str | None = None,
+) -> UsageFilter:
+    """The filter from query parameters as typed; bad input is refused with a zh-CN message."""
+    if outcome and outcome not in OUTCOMES:
+        raise BadFilter("调用结果只能是“允许”或“拒绝”。")
+    if action and action not in ACTIONS:
+        raise BadFilter("调用方式不在可选范围内。")
+    f = UsageFilter(
+        since=_date(since, "起始日期"),
+        until=_date(until, "截止日期"),
+        requester_department_id=_id(requester, "使用部门"),
+        provider_department_id=_id(provider, "提供部门"),
+        source=(source or "").strip()[:80] or None,
+        grant_id=_id(grant, "授权编号"),
+        outcome="allowed" if outcome == "allowed" else "refused" if outcome == "refused" else None,
+        action=action or None,
+    )
+    f.period()  # a bad range is refused before anything is read
+    return f
+
+
+def _conditions(actor: Actor, f: UsageFilter, today: date | None) -> list[ColumnElement[bool]]:
+    since, until = f.period(today)
+    start = datetime.combine(since, time.min, CITY_TZ)
+    end = datetime.combine(until + timedelta(days=1), time.min, CITY_TZ)
+    conds: list[ColumnElement[bool]] = [
+        AR.object_type == SHARE_SOURCE,
+        AR.at >= start,
+        AR.at < end,
+        policy.usage_scope(actor, AR.actor_department_id, AR.owner_department_id),
+    ]
+    if f.requester_department_id is not None:
+        conds.append(AR.actor_department_id == f.requester_department_id)
+    if f.provider_department_id is not None:
+        conds.append(AR.owner_department_id == f.provider_department_id)
+    if f.source:
+        conds.append(AR.object_id == f.source)
+    if f.grant_id is not None:
+        conds.append(AR.grant_id == f.grant_id)
+    if f.outcome is not None:
+        conds.append(AR.outcome == f.outcome)
+    if f.action is not None:
+        conds.append(AR.action == f.action)
+    return conds
+
+
+def local_date(dialect: str, column: Any = AR.at) -> ColumnElement[str]:
+    """A timestamp's Beijing date as ``YYYY-MM-DD``, in the engine's own SQL (as the security
+    domain's scan computes it)."""
+    if dialect == "sqlite":
+        # Stored as UTC text; Asia/Shanghai is UTC+8 all year (no daylight saving since 1991).
+        return func.strftime(_sql("%Y-%m-%d"), column, _sql("+8 hours"))
+    return func.to_char(func.timezone(_sql(str(CITY_TZ)), column), _sql("YYYY-MM-DD"))
+
+
+def _sql(value: str) -> ColumnElement[str]:
+    """A constant as SQL text, the same on every call (statement caching); our constants only."""
+    return literal_column("'" + value + "'", String)
+
+
+# --- the summary -------------------------------------------------------------------------------
+
+
+@dataclass
+class Tally:
+    """Calls (allowed and refused) and rows returned, for one key of one dimension."""
+
+    key: Any
+    label: str
+    calls: int = 0
+    refused: int = 0
+    rows: int = 0
+
+    @property
+    def allowed(self) -> int:
+        return self.calls - self.refused
+
+    def add(self, calls: int, refused: int, rows: int) -> None:
+        self.calls += calls
+        self.refused += refused
+        self.rows += rows
+
+
+@dataclass
+class GrantUse(Tally):
+    requester: str = ""
+    provider: str = ""
+    source_name: str = ""
+    purpose_code: str = ""
+    daily_quota: int | None = None
+    today_calls: int = 0  # the daily quota's counter for today (Beijing)
+
+
+@dataclass
+class Summary:
+    since: date
+    until: date
+    total: Tally
+    days: list[Tally]  # one per day of the period, key = date
+    requesters: list[Tally]
+    providers: list[Tally]
+    sources: list[Tally]
+    grants: list[GrantUse]
+    systems: list[Tally]
+    actions: list[Tally]
+    refusals: list[Tally] = field(default_factory=list)
+
+
+def _names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows}
+
+
+def _source_names(session: Session, codes: set[str]) -> dict[str, str]:
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Grant.source_code, func.max(Grant.source_name))
+        .where(Grant.source_code.in_(codes))
+        .group_by(Grant.source_code)
+    )
+    return {str(c): str(n) for c, n in rows}
+
+
+def _sorted(tallies: dict[Any, Tally]) -> list[Tally]:
+    return sorted(tallies.values(), key=lambda t: (-t.calls, str(t.label)))
+
+
+def summary(
+    session: Session, actor: Actor, f: UsageFilter, *, today: date | None = None
+) -> Summary:
+    """The dashboards' figures for the filter, within the actor's scope (Art. 40, 41, 49)."""
+    policy.require_view_usage(actor)
+    since, until = f.period(today)
+    dialect = session.get_bind().dialect.name
+    day = local_date(dialect)
+    refused = func.sum(case((AR.outcome == "refused", 1), else_=0))
+    rows = func.sum(func.coalesce(AR.rows, 0))
+    groups = session.execute(
+        select(
+            day,
+            AR.actor_department_id,
+            AR.owner_department_id,
+            AR.object_id,
+            AR.grant_id,
+            AR.token_id,
+            AR.action,
+            AR.reason,
+            func.count(),
+            refused,
+            rows,
+            func.max(AR.actor_name),
+        )
+        .where(*_conditions(actor, f, today))
+        .group_by(
+            day,
+            AR.actor_department_id,
+            AR.owner_department_id,
+            AR.object_id,
+            AR.grant_id,
+            AR.token_id,
+            AR.action,
+            AR.reason,
+        )
+    ).all()
+    dept_ids = {i for g in groups for i in (g[1], g[2]) if i is not None}
+    names = _names(session, dept_ids)
+    sources = _source_names(session, {g[3] for g in groups if g[3]})
+
+    def dept(i: int | None) -> str:
+        return names.get(i, f"部门 {i}") if i is not None else "（未注明）"
+
+    n_days = (until - since).days + 1
+    days = {since + timedelta(days=k): Tally(since + timedelta(days=k), "") for k in range(n_days)}
+    for t in days.values():
+        t.label = t.key.strftime("%m-%d")
+    total = Tally("all", "合计")
+    requesters: dict[Any, Tally] = {}
+    providers: dict[Any, Tally] = {}
+    by_source: dict[Any, Tally] = {}
+    by_grant: dict[Any, GrantUse] = {}
+    systems: dict[Any, Tally] = {}
+    actions: dict[Any, Tally] = {}
+    refusals: dict[Any, Tally] = {}
+    for g in groups:
+        d, req, prov, code, grant_id, token_id, action, reason = g[:8]
+        calls, n_refused, n_rows = int(g[8]), int(g[9] or 0), int(g[10] or 0)
+        total.add(calls, n_refused, n_rows)
+        day_tally = days.get(date.fromisoformat(d))
+        if day_tally is not None:
+            day_tally.add(calls, n_refused, n_rows)
+        requesters.setdefault(req, Tally(req, dept(req))).add(calls, n_refused, n_rows)
+        providers.setdefault(prov, Tally(prov, dept(prov))).add(calls, n_refused, n_rows)
+        name = sources.get(code, "")
+        by_source.setdefault(code, Tally(code, f"{name}（{code}）" if name else code)).add(
+            calls, n_refused, n_rows
+        )
+        if grant_id is not None:
+            by_grant.setdefault(grant_id, GrantUse(grant_id, f"授权 {grant_id}")).add(
+                calls, n_refused, n_rows
+            )
+        system = f"{g[11]}（令牌 {token_id}）" if token_id is not None else str(g[11])
+        systems.setdefault((req, token_id), Tally(token_id, f"{dept(req)}·{system}")).add(
+            calls, n_refused, n_rows
+        )
+        actions.setdefault(action, Tally(action, ACTIONS.get(action, str(action)))).add(
+            calls, n_refused, n_rows
+        )
+        if n_refused:
+            refusals.setdefault(reason, Tally(reason, refusal_label(reason))).add(
+                n_refused, n_refused, 0
+            )
+    _describe_grants(session, by_grant, today or calendar.today())
+    return Summary(
+        since=since,
+        until=until,
+        total=total,
+        days=list(days.values()),
+        requesters=_sorted(requesters),
+        providers=_sorted(providers),
+        sources=_sorted(by_source),
+        grants=sorted(by_grant.values(), key=lambda t: (-t.calls, t.key)),
+        systems=_sorted(systems),
+        actions=_sorted(actions),
+        refusals=_sorted(refusals),
+    )
+
+
+def _describe_grants(session: Session, uses: dict[Any, GrantUse], today: date) -> None:
+    """Each grant's parties, source, purpose and daily quota, and today's count against it."""
+    if not uses:
+        return
+    ids = list(uses)
+    grants = session.execute(
+        select(
+            Grant.id,
+            Grant.requester_department_id,
+            Grant.provider_department_id,
+            Grant.source_name,
+            Grant.purpose_code,
+            Grant.daily_quota,
+        ).where(Grant.id.in_(ids))
+    ).all()
+    names = _names(session, {i for g in grants for i in (g[1], g[2])})
+    counted = dict(
+        session.execute(
+            select(GrantUsage.grant_id, GrantUsage.calls).where(
+                GrantUsage.grant_id.in_(ids), GrantUsage.day == today
+            )
+        ).all()
+    )
+    for gid, req, prov, source_name, purpose_code, quota in grants:
+        use = uses[gid]
+        use.requester = names.get(req, "")
+        use.provider = names.get(prov, "")
+        use.source_name = source_name
+        use.purpose_code = purpose_code
+        use.daily_quota = quota
+        use.today_calls = int(counted.get(gid, 0))
+        use.label = f"授权 {gid}：{source_name}"
+
+
+# --- the records -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRecord:
+    """One sharing call as the dashboards show it: no subject (not even its digest)."""
+
+    id: int
+    at: datetime
+    action: str
+    action_label: str
+    requester_department_id: int | None
+    requester: str
+    system: str
+    token_id: int | None
+    provider_department_id: int | None
+    provider: str
+    source: str
+    source_name: str
+    grant_id: int | None
+    purpose: str
+    fields: list[str]
+    rows: int
+    personal: bool
+    outcome: str
+    outcome_label: str
+    reason: str
+    reason_label: str
+
+
+def _statement(actor: Actor, f: UsageFilter, today: date | None) -> Any:
+    return select(AR).where(*_conditions(actor, f, today)).order_by(AR.id.desc())
+
+
+def _as_records(session: Session, rows: list[AR]) -> list[UsageRecord]:
+    names = _names(
+        session,
+        {i for r in rows for i in (r.actor_department_id, r.owner_department_id) if i is not None},
+    )
+    sources = _source_names(session, {r.object_id for r in rows if r.object_id})
+    return [
+        UsageRecord(
+            id=r.id,
+            at=r.at,
+            action=r.action,
+            action_label=ACTIONS.get(r.action, r.action),
+            requester_department_id=r.actor_department_id,
+            requester=names.get(r.actor_department_id, "") if r.actor_department_id else "",
+            system=r.actor_name,
+            token_id=r.token_id,
+            provider_department_id=r.owner_department_id,
+            provider=names.get(r.owner_department_id, "") if r.owner_department_id else "",
+            source=r.object_id,
+            source_name=sources.get(r.object_id, ""),
+            grant_id=r.grant_id,
+            purpose=r.purpose,
+            fields=[x for x in r.fields.split(",") if x],
+            rows=r.rows,
+            personal=r.personal,
+            outcome=r.outcome,
+            outcome_label=OUTCOMES.get(r.outcome, r.outcome),
+            reason=r.reason,
+            reason_label=refusal_label(r.reason) if r.outcome == "refused" else "",
+        )
+        for r in rows
+    ]
+
+
+def list_records(
+    session: Session,
+    actor: Actor,
+    f: UsageFilter,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    today: date | None = None,
+) -> Page[UsageRecord]:
+    """The filtered records, newest first, within the actor's scope."""
+    policy.require_view_usage(actor)
+    offset = max(offset, 0)
+    limit = min(max(limit, 1), 200)
+    stmt = _statement(actor, f, today)
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    rows = list(session.scalars(stmt.offset(offset).limit(limit)))
+    return Page(items=_as_records(session, rows), total=total, offset=offset, limit=limit)
+
+
+# --- the export --------------------------------------------------------------------------------
+
+EXPORT_HEADER = [
+    "记录编号",
+    "时间（北京时间）",
+    "调用方式",
+    "使用部门",
+    "调用系统",
+    "提供部门",
+    "数据资源代码",
+    "数据资源名称",
+    "授权编号",
+    "声明用途",
+    "信息项",
+    "返回行数",
+    "涉及个人",
+    "结果",
+    "拒绝原因",
+]
+
+
+def _export_rows(
+    session: Session, actor: Actor, f: UsageFilter, today: date | None
+) -> Iterator[list[Any]]:
+    stmt = _statement(actor, f, today).limit(EXPORT_MAX_ROWS)
+    batch: list[AR] = []
+    for record in session.scalars(stmt.execution_options(yield_per=2000)):
+        batch.append(record)
+        if len(batch) == 2000:
+            yield from (_export_row(r) for r in _as_records(session, batch))
+            batch = []
+    yield from (_export_row(r) for r in _as_records(session, batch))
+
+
+def _export_row(r: UsageRecord) -> list[Any]:
+    return [
+        r.id,
+        r.at.astimezone(CITY_TZ).strftime("%Y-%m-%d %H:%M:%S"),
+        r.action_label,
+        r.requester,
+        r.system,
+        r.provider,
+        r.source,
+        r.source_name,
+        r.grant_id,
+        r.purpose,
+        "、".join(r.fields),
+        r.rows,
+        "是" if r.personal else "否",
+        r.outcome_label,
+        f"{r.reason} {r.reason_label}".strip() if r.outcome == "refused" else "",
+    ]
+
+
+@dataclass(frozen=True)
+class Export:
+    content: bytes
+    rows: int
+    total: int
+
+    @property
+    def capped(self) -> bool:
+        return self.total > self.rows
+
+
+def export_xlsx(
+    session: Session, actor: Actor, f: UsageFilter, *, today: date | None = None
+) -> Export:
+    """The filtered records as a workbook, newest first, at most ``EXPORT_MAX_ROWS`` (a note in
+    the first sheet says when more matched). Every text cell goes through ``xlsx_row``: a
+    purpose or a system's name typed as ``=…`` is text, never a live formula (Art. 39). The
+    download itself leaves an access record (Art. 40)."""
+    from openpyxl import Workbook  # type: ignore[import-untyped]
+
+    from govdata.core.spreadsheet_safety import xlsx_row
+
+    policy.require_view_usage(actor)
+    since, until = f.period(today)
+    total = (
+        session.scalar(
+            select(func.count()).select_from(_statement(actor, f, today).order_by(None).subquery())
+        )
+        or 0
+    )
+    wb = Workbook(write_only=True)
+    about = wb.create_sheet("说明")
+    about.append(xlsx_row(about, ["项目", "内容"]))
+    about.append(
+        xlsx_row(about, ["期间（北京时间）", f"{since.isoformat()} 至 {until.isoformat()}"])
+    )
+    about.append(xlsx_row(about, ["符合条件的调用记录", total]))
+    shown = min(total, EXPORT_MAX_ROWS)
+    about.append(xlsx_row(about, ["本文件包含", shown]))
+    if total > EXPORT_MAX_ROWS:
+        about.append(
+            xlsx_row(
+                about,
+                [
+                    "注意",
+                    f"记录超过 {EXPORT_MAX_ROWS} 条，仅导出最新的 {EXPORT_MAX_ROWS} 条；"
+                    "请缩小日期范围或增加筛选条件后分批导出。",
+                ],
+            )
+        )
+    about.append(
+        xlsx_row(about, ["说明", "调用记录不含被查询对象的身份号码等主体标识（第四十条）。"])
+    )
+    ws = wb.create_sheet("调用记录")
+    ws.append(xlsx_row(ws, EXPORT_HEADER))
+    written = 0
+    for row in _export_rows(session, actor, f, today):
+        ws.append(xlsx_row(ws, row))
+        written += 1
+    buffer = BytesIO()
+    wb.save(buffer)
+    record_access(
+        session,
+        actor,
+        "sharing.usage.export",
+        object_type="access_records",
+        object_id="sharing",
+        rows=written,
+        fields=[k for k in f.query() if k not in ("since", "until")],
+    )
+    return Export(buffer.getvalue(), written, total)
+
+
+def by_department(rows: list[Tally]) -> dict[int, str]:
+    """Departments named in a summary's tallies (for the filter's choices): only departments
+    that appear in records the actor may read."""
+    return {int(t.key): t.label for t in rows if isinstance(t.key, int)}
