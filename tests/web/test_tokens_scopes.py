@@ -137,6 +137,10 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/security/signals/counts": SECURITY,
     "/api/v1/security/signals/{signal_id}": SECURITY,
     "/api/v1/security/rules": SECURITY,
+    # Sharing usage: management data, for people (Art. 40, 41, 49); a person's own data use.
+    "/api/v1/sharing/usage/summary": People("auth.people_only"),
+    "/api/v1/sharing/usage/records": People("auth.people_only"),
+    "/api/v1/my/data-use": People("auth.people_only"),
 }
 
 #: Query parameters a route requires.
