@@ -16,13 +16,23 @@ outcome). This module reads them for the usage dashboards:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from io import BytesIO
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, String, case, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from govdata.core import calendar
@@ -297,8 +307,47 @@ def _source_names(session: Session, codes: set[str]) -> dict[str, str]:
     return {str(c): str(n) for c, n in rows}
 
 
-def _sorted(tallies: dict[Any, Tally]) -> list[Tally]:
-    return sorted(tallies.values(), key=lambda t: (-t.calls, str(t.label)))
+def _sorted(tallies: list[Tally]) -> list[Tally]:
+    return sorted(tallies, key=lambda t: (-t.calls, str(t.label)))
+
+
+def _grouped(session: Session, conds: list[ColumnElement[bool]]) -> list[Any]:
+    """The figures of every dimension in one statement: a ``GROUP BY`` per dimension over the
+    same filtered range, ``UNION ALL``-ed (one round trip; each result is as long as its
+    dimension has keys, whatever the number of records). Rows are ``(kind, key1, key2, calls,
+    refused, rows, system name)``, keys as text."""
+    dialect = session.get_bind().dialect.name
+    day = local_date(dialect)
+    refused = func.sum(case((AR.outcome == "refused", 1), else_=0))
+    rows = func.sum(func.coalesce(AR.rows, 0))
+    none = cast(null(), String)
+    dims: list[tuple[str, Any, Any, list[ColumnElement[bool]]]] = [
+        ("day", day, AR.outcome, []),
+        ("requester", AR.actor_department_id, None, []),
+        ("provider", AR.owner_department_id, None, []),
+        ("source", AR.object_id, None, []),
+        ("grant", AR.grant_id, None, []),
+        ("system", AR.actor_department_id, AR.token_id, []),
+        ("action", AR.action, None, []),
+        ("refusal", AR.reason, None, [AR.outcome == "refused"]),
+    ]
+    branches = []
+    for kind, k1, k2, extra in dims:
+        keys = [k1] if k2 is None else [k1, k2]
+        branches.append(
+            select(
+                _sql(kind),
+                cast(k1, String),
+                cast(k2, String) if k2 is not None else none,
+                func.count(),
+                refused,
+                rows,
+                func.max(AR.actor_name) if kind == "system" else none,
+            )
+            .where(*conds, *extra)
+            .group_by(*keys)
+        )
+    return list(session.execute(union_all(*branches)).all())
 
 
 def summary(
@@ -307,97 +356,69 @@ def summary(
     """The dashboards' figures for the filter, within the actor's scope (Art. 40, 41, 49)."""
     policy.require_view_usage(actor)
     since, until = f.period(today)
-    dialect = session.get_bind().dialect.name
-    day = local_date(dialect)
-    refused = func.sum(case((AR.outcome == "refused", 1), else_=0))
-    rows = func.sum(func.coalesce(AR.rows, 0))
-    groups = session.execute(
-        select(
-            day,
-            AR.actor_department_id,
-            AR.owner_department_id,
-            AR.object_id,
-            AR.grant_id,
-            AR.token_id,
-            AR.action,
-            AR.reason,
-            func.count(),
-            refused,
-            rows,
-            func.max(AR.actor_name),
-        )
-        .where(*_conditions(actor, f, today))
-        .group_by(
-            day,
-            AR.actor_department_id,
-            AR.owner_department_id,
-            AR.object_id,
-            AR.grant_id,
-            AR.token_id,
-            AR.action,
-            AR.reason,
-        )
-    ).all()
-    dept_ids = {i for g in groups for i in (g[1], g[2]) if i is not None}
+    groups = _grouped(session, _conditions(actor, f, today))
+    dept_ids = {
+        int(k1)
+        for kind, k1, *_ in groups
+        if kind in ("requester", "provider", "system") and k1 is not None
+    }
     names = _names(session, dept_ids)
-    sources = _source_names(session, {g[3] for g in groups if g[3]})
+    sources = _source_names(session, {k1 for kind, k1, *_ in groups if kind == "source" and k1})
 
-    def dept(i: int | None) -> str:
-        return names.get(i, f"部门 {i}") if i is not None else "（未注明）"
+    def dept(i: str | None) -> str:
+        return names.get(int(i), f"部门 {i}") if i is not None else "（未注明）"
+
+    def num(i: str | None) -> int | None:
+        return int(i) if i is not None else None
 
     n_days = (until - since).days + 1
     days = {since + timedelta(days=k): Tally(since + timedelta(days=k), "") for k in range(n_days)}
     for t in days.values():
         t.label = t.key.strftime("%m-%d")
     total = Tally("all", "合计")
-    requesters: dict[Any, Tally] = {}
-    providers: dict[Any, Tally] = {}
-    by_source: dict[Any, Tally] = {}
+    tallies: dict[str, list[Tally]] = {
+        k: [] for k in ("requester", "provider", "source", "system", "action", "refusal")
+    }
     by_grant: dict[Any, GrantUse] = {}
-    systems: dict[Any, Tally] = {}
-    actions: dict[Any, Tally] = {}
-    refusals: dict[Any, Tally] = {}
-    for g in groups:
-        d, req, prov, code, grant_id, token_id, action, reason = g[:8]
-        calls, n_refused, n_rows = int(g[8]), int(g[9] or 0), int(g[10] or 0)
-        total.add(calls, n_refused, n_rows)
-        day_tally = days.get(date.fromisoformat(d))
-        if day_tally is not None:
-            day_tally.add(calls, n_refused, n_rows)
-        requesters.setdefault(req, Tally(req, dept(req))).add(calls, n_refused, n_rows)
-        providers.setdefault(prov, Tally(prov, dept(prov))).add(calls, n_refused, n_rows)
-        name = sources.get(code, "")
-        by_source.setdefault(code, Tally(code, f"{name}（{code}）" if name else code)).add(
-            calls, n_refused, n_rows
-        )
-        if grant_id is not None:
-            by_grant.setdefault(grant_id, GrantUse(grant_id, f"授权 {grant_id}")).add(
-                calls, n_refused, n_rows
-            )
-        system = f"{g[11]}（令牌 {token_id}）" if token_id is not None else str(g[11])
-        systems.setdefault((req, token_id), Tally(token_id, f"{dept(req)}·{system}")).add(
-            calls, n_refused, n_rows
-        )
-        actions.setdefault(action, Tally(action, ACTIONS.get(action, str(action)))).add(
-            calls, n_refused, n_rows
-        )
-        if n_refused:
-            refusals.setdefault(reason, Tally(reason, refusal_label(reason))).add(
-                n_refused, n_refused, 0
-            )
+    for kind, k1, k2, n, r, w, name in groups:
+        calls, n_refused, n_rows = int(n), int(r or 0), int(w or 0)
+        if kind == "day":
+            total.add(calls, n_refused, n_rows)
+            day_tally = days.get(date.fromisoformat(k1))
+            if day_tally is not None:
+                day_tally.add(calls, n_refused, n_rows)
+            continue
+        if kind == "grant":
+            if k1 is not None:
+                by_grant[int(k1)] = GrantUse(int(k1), f"授权 {k1}", calls, n_refused, n_rows)
+            continue
+        if kind in ("requester", "provider"):
+            t = Tally(num(k1), dept(k1))
+        elif kind == "source":
+            label = sources.get(k1, "")
+            t = Tally(k1, f"{label}（{k1}）" if label else str(k1))
+        elif kind == "system":
+            system = f"{name}（令牌 {k2}）" if k2 is not None else str(name)
+            t = Tally(num(k2), f"{dept(k1)}·{system}")
+        elif kind == "action":
+            t = Tally(k1, ACTIONS.get(k1, str(k1)))
+        else:
+            t = Tally(k1, refusal_label(k1 or ""))
+        t.add(calls, n_refused, n_rows)
+        tallies[kind].append(t)
     _describe_grants(session, by_grant, today or calendar.today())
     return Summary(
         since=since,
         until=until,
         total=total,
         days=list(days.values()),
-        requesters=_sorted(requesters),
-        providers=_sorted(providers),
-        sources=_sorted(by_source),
+        requesters=_sorted(tallies["requester"]),
+        providers=_sorted(tallies["provider"]),
+        sources=_sorted(tallies["source"]),
         grants=sorted(by_grant.values(), key=lambda t: (-t.calls, t.key)),
-        systems=_sorted(systems),
-        actions=_sorted(actions),
-        refusals=_sorted(refusals),
+        systems=_sorted(tallies["system"]),
+        actions=_sorted(tallies["action"]),
+        refusals=_sorted(tallies["refusal"]),
     )
 
 
@@ -466,10 +487,17 @@ class UsageRecord:
 
 
 def _statement(actor: Actor, f: UsageFilter, today: date | None) -> Any:
-    return select(AR).where(*_conditions(actor, f, today)).order_by(AR.id.desc())
+    """The records as plain rows (no ORM identity map: the export reads tens of thousands)."""
+    table = AR.__table__
+    return select(*table.c).where(*_conditions(actor, f, today)).order_by(AR.id.desc())
 
 
-def _as_records(session: Session, rows: list[AR]) -> list[UsageRecord]:
+def _count(session: Session, actor: Actor, f: UsageFilter, today: date | None) -> int:
+    stmt = select(func.count()).select_from(AR).where(*_conditions(actor, f, today))
+    return int(session.scalar(stmt) or 0)
+
+
+def _as_records(session: Session, rows: Sequence[Any]) -> list[UsageRecord]:
     names = _names(
         session,
         {i for r in rows for i in (r.actor_department_id, r.owner_department_id) if i is not None},
@@ -516,9 +544,8 @@ def list_records(
     policy.require_view_usage(actor)
     offset = max(offset, 0)
     limit = min(max(limit, 1), 200)
-    stmt = _statement(actor, f, today)
-    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    rows = list(session.scalars(stmt.offset(offset).limit(limit)))
+    total = _count(session, actor, f, today)
+    rows = session.execute(_statement(actor, f, today).offset(offset).limit(limit)).all()
     return Page(items=_as_records(session, rows), total=total, offset=offset, limit=limit)
 
 
@@ -547,8 +574,8 @@ def _export_rows(
     session: Session, actor: Actor, f: UsageFilter, today: date | None
 ) -> Iterator[list[Any]]:
     stmt = _statement(actor, f, today).limit(EXPORT_MAX_ROWS)
-    batch: list[AR] = []
-    for record in session.scalars(stmt.execution_options(yield_per=2000)):
+    batch: list[Any] = []
+    for record in session.execute(stmt.execution_options(yield_per=2000)):
         batch.append(record)
         if len(batch) == 2000:
             yield from (_export_row(r) for r in _as_records(session, batch))
