@@ -37,7 +37,7 @@ from govdata.core.crypto import subject_digest
 from govdata.core.db import make_engine, make_sessionmaker
 from govdata.core.migrate import upgrade
 from govdata.org.models import Department, Person, Region
-from govdata.sharing import mydata, usage
+from govdata.sharing import mydata, usage, usage_export
 from govdata.sharing.usage import UsageFilter
 
 PG_DB = "govdata_bench_usage"
@@ -167,7 +167,7 @@ def measure(sm: Any, facts: dict[str, Any], rounds: int) -> dict[str, Any]:
         return lambda s: usage.list_records(s, actor, f, offset=offset, today=TODAY).total
 
     def export(actor: Actor) -> Callable[[Session], object]:
-        return lambda s: usage.export_xlsx(s, actor, f, today=TODAY).rows
+        return lambda s: usage_export.export_xlsx(s, actor, f, today=TODAY).rows
 
     cases: dict[str, Callable[[Session], object]] = {
         "summary city (30 days)": summary(city),

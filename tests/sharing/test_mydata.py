@@ -103,9 +103,7 @@ def test_reading_ones_list_leaves_a_record_that_is_not_listed(
     assert len(traces) == 2 and traces[0].rows == 3 and traces[0].subject_digest is None
 
 
-def test_another_person_and_an_unverified_account_see_none(
-    session: Session, world: World
-) -> None:
+def test_another_person_and_an_unverified_account_see_none(session: Session, world: World) -> None:
     _calls(session, world)
     # The company has not verified its identity: nothing can be matched.
     result = mydata.my_data_use(session, world.actor(session, "company"), today=TODAY)
@@ -118,9 +116,7 @@ def test_another_person_and_an_unverified_account_see_none(
 
 
 @pytest.mark.parametrize("username", ["officer", "city", "auditor", "yz_admin", "plain"])
-def test_staff_never_see_a_persons_list_here(
-    session: Session, world: World, username: str
-) -> None:
+def test_staff_never_see_a_persons_list_here(session: Session, world: World, username: str) -> None:
     with pytest.raises(DomainError) as exc:
         mydata.my_data_use(session, world.actor(session, username))
     assert exc.value.code == "sharing.my_data_public_only" and exc.value.status == 403
@@ -130,9 +126,7 @@ def _code(r: Any) -> str:
     return str(r.json()["error"]["code"])
 
 
-def test_api_and_page(
-    client: TestClient, session: Session, world: World, sign_in: Any
-) -> None:
+def test_api_and_page(client: TestClient, session: Session, world: World, sign_in: Any) -> None:
     _calls(session, world)
     _verify(session, world, "citizen", MINE)
     issued = auth.issue_token(
@@ -163,4 +157,6 @@ def test_api_and_page(
     assert (r.status_code, _code(r)) == (403, "sharing.my_data_public_only")
     r = client.get("/api/v1/my/data-use", headers={"Authorization": f"Bearer {issued.secret}"})
     assert (r.status_code, _code(r)) == (403, "auth.people_only")
-    assert sign_in("officer").get("/my/data-use", headers={"Accept": "text/html"}).status_code == 403
+    assert (
+        sign_in("officer").get("/my/data-use", headers={"Accept": "text/html"}).status_code == 403
+    )

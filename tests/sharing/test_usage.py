@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from govdata.core.errors import DomainError
-from govdata.sharing import usage
+from govdata.sharing import usage, usage_export
 from govdata.sharing.models import GrantUsage
 from govdata.sharing.usage import UsageFilter
 from tests.sharing.usage_calls import NOON, call, grant, system
@@ -86,7 +86,7 @@ def test_people_without_a_sharing_role_are_refused(
     for read in (
         lambda: usage.summary(session, actor, ONE_DAY),
         lambda: usage.list_records(session, actor, ONE_DAY),
-        lambda: usage.export_xlsx(session, actor, ONE_DAY),
+        lambda: usage_export.export_xlsx(session, actor, ONE_DAY),
     ):
         with pytest.raises(DomainError) as exc:
             read()
@@ -132,7 +132,9 @@ def test_aggregates_per_day_department_source_grant_and_refusal(
         system_name="江北户政系统",
     )
     s = usage.summary(
-        session, world.actor(session, "officer"), UsageFilter(since=date(2026, 3, 1), until=DAY),
+        session,
+        world.actor(session, "officer"),
+        UsageFilter(since=date(2026, 3, 1), until=DAY),
         today=DAY,
     )
     assert (s.total.calls, s.total.allowed, s.total.refused, s.total.rows) == (4, 2, 2, 7)
@@ -182,9 +184,7 @@ def test_filters_narrow_summary_and_records_alike(session: Session, world: World
         assert usage.list_records(session, city, f).total == n, f
 
 
-def test_records_are_newest_first_paged_and_show_no_subject(
-    session: Session, world: World
-) -> None:
+def test_records_are_newest_first_paged_and_show_no_subject(session: Session, world: World) -> None:
     for i in range(5):
         call(
             session,
@@ -201,7 +201,9 @@ def test_records_are_newest_first_paged_and_show_no_subject(
     )
     assert second.items[0].at < page.items[1].at
     # Only a digest is stored, and the dashboards show not even that.
-    assert not {"subject_digest", "subject", "subject_key"} & {f.name for f in fields(usage.UsageRecord)}
+    assert not {"subject_digest", "subject", "subject_key"} & {
+        f.name for f in fields(usage.UsageRecord)
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from govdata.core.access import AccessRecord
 from govdata.org import auth
 from govdata.org.schemas import TokenCreate
-from govdata.sharing import usage
+from govdata.sharing import usage_export
 from tests.sharing.usage_calls import call
 from tests.world import World
 
@@ -41,9 +41,7 @@ def _code(r: Any) -> str:
     return str(r.json()["error"]["code"])
 
 
-def test_api_summary_and_records_are_scoped(
-    session: Session, world: World, sign_in: Any
-) -> None:
+def test_api_summary_and_records_are_scoped(session: Session, world: World, sign_in: Any) -> None:
     _city(session, world)
     officer = sign_in("officer")
     r = officer.get(f"/api/v1/sharing/usage/summary{Q}")
@@ -121,7 +119,7 @@ def test_page_refuses_people_without_a_sharing_role(
 
 def _cells(content: bytes, sheet: str) -> list[list[Any]]:
     workbook = load_workbook(io.BytesIO(content))
-    return [[c for c in row] for row in workbook[sheet].iter_rows()]
+    return [list(row) for row in workbook[sheet].iter_rows()]
 
 
 def test_export_is_formula_safe_scoped_and_recorded(
@@ -136,7 +134,7 @@ def test_export_is_formula_safe_scoped_and_recorded(
     )
     rows = _cells(r.content, "调用记录")
     header = [c.value for c in rows[0]]
-    assert header == usage.EXPORT_HEADER
+    assert header == usage_export.EXPORT_HEADER
     assert len(rows) == 3  # the header and the police's two records, not the market's
     purpose = header.index("声明用途")
     evil = [row[purpose] for row in rows[1:] if row[purpose].value == EVIL]
@@ -156,7 +154,7 @@ def test_export_is_capped_with_a_note(
     session: Session, world: World, sign_in: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _city(session, world)
-    monkeypatch.setattr(usage, "EXPORT_MAX_ROWS", 1)
+    monkeypatch.setattr(usage_export, "EXPORT_MAX_ROWS", 1)
     r = sign_in("city").get(f"/sharing/usage/export.xlsx{Q}")
     assert r.status_code == 200
     assert (r.headers["x-export-rows"], r.headers["x-export-total"]) == ("1", "3")

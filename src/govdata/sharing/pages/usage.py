@@ -12,7 +12,7 @@ from fastapi.responses import Response
 
 from govdata.core.actor import Actor, Role
 from govdata.core.types import Offset
-from govdata.sharing import charts, usage
+from govdata.sharing import charts, usage, usage_export
 from govdata.web.deps import CurrentActor, DbSession, form_csrf
 from govdata.web.templating import render
 
@@ -83,7 +83,7 @@ def usage_page(
             "requester_chart": charts.top_bars("调用次数最多的使用部门", s.requesters),
             "source_chart": charts.top_bars("各数据资源的调用次数", s.sources),
             "export_url": "/sharing/usage/export.xlsx?" + urlencode(query),
-            "export_max": usage.EXPORT_MAX_ROWS,
+            "export_max": usage_export.EXPORT_MAX_ROWS,
             "prev_url": "?" + urlencode({**query, "offset": max(offset - PAGE_SIZE, 0)}),
             "next_url": "?" + urlencode({**query, "offset": offset + PAGE_SIZE}),
         },
@@ -91,7 +91,7 @@ def usage_page(
 
 
 @router.get("/export.xlsx")
-def usage_export(
+def usage_export_xlsx(
     session: DbSession,
     actor: CurrentActor,
     since: Text = None,
@@ -113,7 +113,7 @@ def usage_export(
         outcome=outcome,
         action=action,
     )
-    export = usage.export_xlsx(session, actor, f)
+    export = usage_export.export_xlsx(session, actor, f)
     since_d, until_d = f.period()
     name = f"sharing-usage-{since_d.isoformat()}-{until_d.isoformat()}.xlsx"
     return Response(
