@@ -16,6 +16,7 @@ from govdata.web import charts
 from govdata.web.charts import Colour
 
 TOP = 10
+LABEL_EM = 16  # bar labels longer than this are cut with …; the table has the full name
 
 
 def _whole_numbers(config: pygal.Config, top: int) -> None:
@@ -29,8 +30,9 @@ def calls_per_day(title: str, days: Sequence[Tally]) -> Markup:
     """Stacked bars, one a day: allowed calls (green) under refused ones (red)."""
     config = charts.config(title, height=320)
     _whole_numbers(config, max((d.calls for d in days), default=0))
-    if len(days) > 31:
-        config.x_labels_major_every = max(len(days) // 12, 1)
+    config.truncate_label = -1
+    if len(days) > 15:  # a label every few days, so that they never overlap
+        config.x_labels_major_every = -(-len(days) // 10)
         config.show_minor_x_labels = False
     chart = pygal.StackedBar(config)
     chart.x_labels = [d.label for d in days]
@@ -43,10 +45,15 @@ def top_bars(title: str, tallies: Sequence[Tally], *, top: int = TOP) -> Markup:
     """Horizontal bars of the ``top`` largest by calls (allowed and refused stacked); the
     table next to it lists all of them."""
     shown = list(tallies[:top])[::-1]  # pygal draws the first at the bottom
-    config = charts.config(title, height=max(160, 60 + 32 * len(shown)))
+    config = charts.config(title, height=max(200, 110 + 36 * len(shown)))
     _whole_numbers(config, max((t.calls for t in shown), default=0))
+    names = [charts.truncate(str(t.label), LABEL_EM) for t in shown]
+    # The labels stand left of the bars: widen the margin by what pygal underestimates.
+    extra = max((charts.units(n) - 0.6 * len(n) for n in names), default=0.0)
+    config.margin_left = 20 + int(extra * charts.LABEL_FONT_SIZE) + 4
+    config.truncate_label = -1
     chart = pygal.HorizontalStackedBar(config)
-    chart.x_labels = [charts.truncate(str(t.label), 16) for t in shown]
+    chart.x_labels = names
     chart.add("允许", [t.allowed for t in shown])
     chart.add("拒绝", [t.refused for t in shown])
     return charts.render(chart, title, colors=[Colour.GREEN, Colour.RED])

@@ -30,7 +30,7 @@ def my_data_use_page(
             "r": result,
             "page": result.page,
             "explanation": mydata.EXPLANATION,
-            "not_verified": mydata.NOT_VERIFIED,
+            "not_verified": mydata.NOT_VERIFIED_DETAIL,
             "chart": charts.per_month("近 12 个月与您有关的数据调用次数", result.months)
             if result.verified
             else None,
