@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from govdata.core.errors import DomainError
-from govdata.sharing import usage, usage_export
+from govdata.sharing import charts, usage, usage_export
 from govdata.sharing.models import GrantUsage
 from govdata.sharing.usage import UsageFilter
 from tests.sharing.usage_calls import NOON, call, grant, system
@@ -229,3 +229,16 @@ def test_bad_filters_are_refused_in_chinese(kwargs: dict[str, str], code: str) -
 def test_the_default_period_is_the_last_30_days() -> None:
     since, until = UsageFilter().period(DAY)
     assert until == DAY and (until - since).days == 29
+
+
+def test_charts_draw_the_top_ten_and_every_day() -> None:
+    # The page's charts: the table lists everyone, the chart the ten largest.
+    tallies = [usage.Tally(i, f"部门{i:02d}", calls=100 - i, refused=i % 3) for i in range(12)]
+    svg = str(charts.top_bars("调用次数最多的使用部门", tallies))
+    assert "部门00" in svg and "部门09" in svg and "部门10" not in svg
+    assert 'role="img"' in svg and "<script" not in svg
+    days = [usage.Tally(DAY + timedelta(days=i), f"03-{i + 2:02d}", calls=i) for i in range(30)]
+    per_day = str(charts.calls_per_day("每日调用次数", days))
+    assert "允许" in per_day and "拒绝" in per_day and "03-02" in per_day
+    months = str(charts.per_month("每月", [("2026-02", 1), ("2026-03", 2)]))
+    assert "2026-03" in months
