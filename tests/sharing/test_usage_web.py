@@ -162,3 +162,23 @@ def test_export_is_capped_with_a_note(
     about = {row[0].value: row[1].value for row in _cells(r.content, "说明")}
     assert about["符合条件的调用记录"] == 3 and about["本文件包含"] == 1
     assert "仅导出最新的 1 条" in about["注意"]
+
+
+@pytest.mark.parametrize(
+    ("username", "view", "calls"),
+    [
+        ("city", "全市", 3),
+        ("auditor", "全市（审计监督，只读）", 3),
+        ("yz_admin", "本区县", 2),
+        ("head", "本部门", 2),
+        ("yz_officer", "本部门", 2),
+    ],
+)
+def test_page_opens_for_every_role_that_sees_it(
+    session: Session, world: World, sign_in: Any, username: str, view: str, calls: int
+) -> None:
+    _city(session, world)
+    r = sign_in(username).get(f"/sharing/usage{Q}", headers={"Accept": "text/html"})
+    assert r.status_code == 200 and '<html lang="zh-CN">' in r.text
+    assert f"<strong>{view}</strong>" in r.text
+    assert f'data-testid="total-calls">{calls}<' in r.text
