@@ -145,6 +145,10 @@ READS: dict[str, Scoped | People | str] = {
     # Sharing objections (Art. 27): departments' and bureaus' people, never a system.
     "/api/v1/sharing/objections": People("sharing.objection_people_only"),
     "/api/v1/sharing/objections/{objection_id}": People("sharing.objection_people_only"),
+    # Sharing usage: management data, for people (Art. 40, 41, 49); a person's own data use.
+    "/api/v1/sharing/usage/summary": People("auth.people_only"),
+    "/api/v1/sharing/usage/records": People("auth.people_only"),
+    "/api/v1/my/data-use": People("auth.people_only"),
 }
 
 #: Query parameters a route requires.

@@ -13,8 +13,9 @@ from govdata.web.domain import Domain, NavEntry
 
 def _api() -> list[APIRouter]:
     from govdata.sharing.api import router
+    from govdata.sharing.api.usage import my_router  # /api/v1/my: outside /api/v1/sharing
 
-    return [router]
+    return [router, my_router]
 
 
 def _pages() -> list[APIRouter]:

@@ -135,3 +135,41 @@ def can_designate_document(actor: Actor, provider_department_id: int) -> bool:
     """Which sources are documents, licences or contracts (Art. 28): the provider's head, or
     the city bureau (product decision, as for keys)."""
     return can_manage_signing_key(actor, provider_department_id)
+
+
+# --- usage: the access records of sharing calls (Art. 40, 41, 49) -----------------------------
+
+
+def require_view_usage(actor: Actor) -> None:
+    """Usage dashboards are for people: no token scope opens them (product decision, Art. 39:
+    least privilege); then the departments, bureaus and auditors of ``can_view_usage``."""
+    if actor.token_id is not None:
+        raise PermissionDenied(
+            "auth.people_only", "该接口仅供工作人员登录后使用，接口令牌无权调用。"
+        )
+    if not can_view_usage(actor):
+        raise PermissionDenied(
+            "sharing.usage_forbidden",
+            "只有数据提供部门、使用部门、数据主管部门和审计监督人员可以查看共享调用情况。",
+        )
+
+
+def usage_scope(
+    actor: Actor,
+    requester: InstrumentedAttribute[int | None],
+    provider: InstrumentedAttribute[int | None],
+) -> ColumnElement[bool]:
+    """Which sharing access records an actor reads (Art. 40, 41, 49): a provider the reads of
+    its data, a requester its own reads, a district bureau those of its region's departments
+    (either side), the city bureau and auditors all."""
+    if sees_all_sharing(actor):
+        return true()
+    conds: list[ColumnElement[bool]] = []
+    deps = department_ids(actor)
+    if deps:
+        conds += [requester.in_(deps), provider.in_(deps)]
+    regions = actor.region_ids()
+    if regions:
+        in_region = select(Department.id).where(Department.region_id.in_(regions))
+        conds += [requester.in_(in_region), provider.in_(in_region)]
+    return or_(*conds) if conds else false()

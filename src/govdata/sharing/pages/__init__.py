@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from govdata.sharing.pages import applications, keys, objections
+from govdata.sharing.pages import applications, keys, mydata, objections, usage
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-for _part in (applications, objections, keys):
+for _part in (
+    applications,
+    objections,
+    usage,
+    mydata,
+    keys,
+):
     router.include_router(_part.router)
 
 __all__ = ["router"]
