@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+from govdata.sharing.api import catalog, grants
+
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 
 # Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = []
+PARTS: list[APIRouter] = [
+    catalog.router,
+    grants.router,
+]
 
 for _part in PARTS:
     router.include_router(_part)
