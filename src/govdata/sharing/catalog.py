@@ -205,7 +205,7 @@ def _department_names(session: Session, ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = session.execute(select(Department.id, Department.name).where(Department.id.in_(wanted)))
-    return dict(rows.tuples().all())
+    return {row.id: row.name for row in rows}
 
 
 def _latest_quality(

@@ -123,17 +123,12 @@ class Labels:
 def labels(session: Session, items: Iterable[Grant]) -> Labels:
     items = list(items)
     dept_ids = {d for g in items for d in (g.requester_department_id, g.provider_department_id)}
-    names = (
-        dict(
-            session.execute(
-                select(Department.id, Department.name).where(Department.id.in_(dept_ids))
-            )
-            .tuples()
-            .all()
+    names = {
+        row.id: row.name
+        for row in session.execute(
+            select(Department.id, Department.name).where(Department.id.in_(dept_ids))
         )
-        if dept_ids
-        else {}
-    )
+    }
     systems: dict[int, list[tuple[int, str]]] = {g.id: [] for g in items}
     if items:
         rows = session.execute(
@@ -161,15 +156,14 @@ class Calls:
 def calls(session: Session, grant_id: int) -> Calls:
     """The grant's calls in the last 30 days, from the access records (Art. 40)."""
     since = utcnow() - timedelta(days=CALLS_WINDOW_DAYS)
-    rows = dict(
-        session.execute(
+    rows = {
+        outcome: int(n)
+        for outcome, n in session.execute(
             select(AccessRecord.outcome, func.count())
             .where(AccessRecord.grant_id == grant_id, AccessRecord.at >= since)
             .group_by(AccessRecord.outcome)
         )
-        .tuples()
-        .all()
-    )
+    }
     allowed = int(rows.get("allowed", 0))
     return Calls(allowed=allowed, refused=sum(int(v) for v in rows.values()) - allowed)
 
