@@ -137,6 +137,12 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/security/signals/counts": SECURITY,
     "/api/v1/security/signals/{signal_id}": SECURITY,
     "/api/v1/security/rules": SECURITY,
+    # Sharing (Ch. 4): the share catalog is part of the published catalog (catalog:read);
+    # grants are management data for people (no scope opens them).
+    "/api/v1/sharing/catalog": CATALOG_READ,
+    "/api/v1/sharing/catalog/{code:path}": CATALOG_READ,
+    "/api/v1/sharing/grants": People("auth.people_only"),
+    "/api/v1/sharing/grants/{grant_id}": People("auth.people_only"),
 }
 
 #: Query parameters a route requires.
@@ -256,6 +262,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "thematic_id": 1,
         "correction_id": 1,
         "signal_id": 1,
+        "grant_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 
