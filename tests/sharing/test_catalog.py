@@ -195,9 +195,9 @@ def test_staff_browse(session: Session, world: World, sc: ShareCity, username: s
 def test_own_grants_on_the_source(session: Session, world: World, sc: ShareCity) -> None:
     g = grant_to_yz(session, world, sc, sc.person_source, ["公民身份号码", "姓名"])
     code = sc.person_source.code
-    assert [x.id for x in catalog.own_grants(session, world.actor(session, "yz_officer"), code)] == [
-        g.id
-    ]
+    assert [
+        x.id for x in catalog.own_grants(session, world.actor(session, "yz_officer"), code)
+    ] == [g.id]
     assert [x.id for x in catalog.own_grants(session, world.actor(session, "officer"), code)] == [
         g.id
     ]

@@ -50,7 +50,7 @@ def test_api_lists_with_filters_and_paging(sign_in: Any, sc: ShareCity) -> None:
     r = officer.get(API)
     assert r.status_code == 200, r.text
     body = r.json()
-    assert body["total"] == 3 and [e["code"] for e in body["items"]][0] == "base.person"
+    assert body["total"] == 3 and body["items"][0]["code"] == "base.person"
     r = officer.get(API, params={"q": "从业人数"})
     (market,) = r.json()["items"]
     assert market["code"] == sc.market_source.code
@@ -127,8 +127,9 @@ def test_list_page_with_filters(sign_in: Any, sc: ShareCity) -> None:
     assert r.text.count('data-testid="catalog-row"') == 1
     assert "仅限履行市场监管、社会救助职责的部门" in r.text
     # The export link keeps the filters.
-    assert 'href="/sharing/catalog/export.xlsx?q=%E4%B8%AA%E4%BD%93&amp;share_type=conditional"' in (
-        r.text
+    assert (
+        'href="/sharing/catalog/export.xlsx?q=%E4%B8%AA%E4%BD%93&amp;share_type=conditional"'
+        in (r.text)
     )
     # Values that are not among the choices are ignored, not an error.
     r = officer.get("/sharing/catalog", params={"kind": "nonsense", "department_id": "x"})

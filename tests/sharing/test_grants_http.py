@@ -62,7 +62,9 @@ def test_api_lists_each_sides_grants(sign_in: Any, grant: Grant) -> None:
     assert item["provider_department_name"] == "市公安局"
     assert item["items"] == ["公民身份号码", "姓名"] and item["daily_quota"] == 500
     assert item["row_condition_text"] == "仅限“姓名”为张三的数据"
-    assert item["systems"] == [{"token_id": item["systems"][0]["token_id"], "name": "yz_officer系统"}]
+    assert item["systems"] == [
+        {"token_id": item["systems"][0]["token_id"], "name": "yz_officer系统"}
+    ]
     assert item["calls"] is None
     assert yz.get(API, params={"view": "provided"}).json()["total"] == 0
     police = sign_in("officer")
@@ -86,9 +88,7 @@ def test_api_detail_and_another_department(sign_in: Any, grant: Grant) -> None:
     assert (r.status_code, _code(r)) == (404, "sharing.grant_not_found")
 
 
-def test_api_revoke_refusals_then_revoked(
-    sign_in: Any, session: Session, grant: Grant
-) -> None:
+def test_api_revoke_refusals_then_revoked(sign_in: Any, session: Session, grant: Grant) -> None:
     url = f"{API}/{grant.id}/revoke"
     # The requester cannot revoke; an auditor reads but cannot revoke (Art. 49).
     for username in ("yz_officer", "auditor"):
@@ -172,9 +172,10 @@ def test_list_page_tabs(sign_in: Any, grant: Grant) -> None:
     assert 'data-testid="tab-all"' not in r.text
     assert r.text.count('data-testid="grant-row"') == 1
     assert "仅限“姓名”为张三的数据" in r.text and "yz_officer系统" in r.text
-    assert yz.get("/sharing/grants", params={"view": "provided"}).text.count(
-        'data-testid="grant-row"'
-    ) == 0
+    assert (
+        yz.get("/sharing/grants", params={"view": "provided"}).text.count('data-testid="grant-row"')
+        == 0
+    )
     r = sign_in("auditor").get("/sharing/grants")
     assert 'data-testid="tab-all"' in r.text and r.text.count('data-testid="grant-row"') == 1
     r = sign_in("officer").get("/sharing/grants", params={"view": "provided", "state": "expired"})

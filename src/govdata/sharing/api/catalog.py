@@ -14,13 +14,14 @@ from pydantic import BaseModel, Field
 
 from govdata.catalog.vocab import ShareType
 from govdata.core.pagination import PageOut
+from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.org.policy import require_scope
 from govdata.sharing import catalog
 from govdata.sharing.models import SourceKind
 from govdata.web.deps import CurrentActor, DbSession, unit_of_work
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 CATALOG_SCOPE = "catalog:read"

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 
 from govdata.core import calendar
 from govdata.core.pagination import PageOut
+from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
 from govdata.sharing import grant_views, grants
 from govdata.sharing.grants import RowCondition
 from govdata.sharing.models import Grant
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
-router = APIRouter()
+router = APIRouter(responses=ERROR_RESPONSES)
 
 Limit = Annotated[int, Query(ge=1, le=200)]
 
