@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from govdata.aggregation import thematic
 from govdata.aggregation.quality.measure import remeasure
-from govdata.catalog.models import Resource, ResourceRevision
+from govdata.catalog import review
+from govdata.catalog.models import Resource, ResourceRevision, ReviewEntry
 from govdata.core import calendar
 from govdata.core.errors import DomainError
 from govdata.sharing import catalog
@@ -105,7 +107,8 @@ def test_filters_by_provider_share_type_kind_and_loaded(
     assert found(loaded=False) == []
     assert len(found(loaded=True)) == 3
     assert found(kind="pool", share_type="unconditional", q="户籍") == [sc.person_source.code]
-    assert [d for _, d in catalog.providers(session, officer)] == ["市公安局", "市市场监督管理局"]
+    _, providers = catalog.browse_with_providers(session, officer, CatalogFilters(kind="base"))
+    assert [d for _, d in providers] == ["市公安局", "市市场监督管理局"]  # of the whole catalog
 
 
 def test_paging(session: Session, world: World, sc: ShareCity) -> None:
@@ -135,7 +138,52 @@ def test_a_not_shared_source_is_listed_marked_with_an_objection_link(
     assert [e.shared for e in listed.items] == [False]
 
 
-def test_thematic_rule_note_and_freshness(session: Session, world: World, sc: ShareCity) -> None:
+def publish_thematic(session: Session, world: World, sc: ShareCity) -> str:
+    """A thematic database over the person base database and the police pool, registered and
+    published in the catalog (Art. 12, 17 ¶3); its resource code."""
+    db = thematic.define(
+        session,
+        world.actor(session, "officer"),
+        world.police,
+        name="户籍人口出生专题",
+        description="户籍人口的姓名与出生日期。",
+        definition={
+            "base_kind": "person",
+            "base_items": ["姓名"],
+            "pool_items": [{"resource_code": sc.city.police_res.code, "item": "出生日期"}],
+            "filters": [],
+        },
+    )
+    city = world.actor(session, "city")
+    submission = review.submit(session, city, world.police)
+    session.refresh(submission)
+    for entry in session.scalars(
+        select(ReviewEntry).where(ReviewEntry.submission_id == submission.id)
+    ):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    resource = session.get(Resource, db.resource_id)
+    assert resource is not None
+    return resource.code
+
+
+def test_a_thematic_database_is_shared_by_law(
+    session: Session, world: World, sc: ShareCity
+) -> None:
+    # Art. 25(3): the registered resource's share type applies, with the rule's note.
+    code = publish_thematic(session, world, sc)
+    officer = world.actor(session, "yz_officer")
+    entry = catalog.get_entry(session, officer, code)
+    assert entry.source.kind.value == "thematic" and entry.kind_label == "主题数据库"
+    assert entry.rule_note == catalog.THEMATIC_NOTE
+    assert entry.department_name == "市公安局" and entry.source.loaded
+    assert entry.freshness.status == "on_time" and entry.quality is None
+    assert [i.name for i in entry.source.items] == ["姓名", "出生日期"]
+    found = catalog.browse(session, officer, CatalogFilters(kind="thematic"))
+    assert [e.code for e in found.items] == [code]
+
+
+def test_freshness_against_the_update_cycle(session: Session, world: World, sc: ShareCity) -> None:
     officer = world.actor(session, "yz_officer")
     entry = catalog.get_entry(session, officer, sc.person_source.code)
     # Monthly: on time today, late 31 days after the load's day (Art. 18, 20).

@@ -278,16 +278,33 @@ def browse(
 ) -> Page[CatalogEntry]:
     """The share catalog (Art. 26 ¶1), filtered and paged: base databases first, then
     resources in code order. "Not shared" sources are listed too, marked (Art. 24, 27)."""
+    return browse_with_providers(session, actor, filters, offset=offset, limit=limit, today=today)[
+        0
+    ]
+
+
+def browse_with_providers(
+    session: Session,
+    actor: Actor,
+    filters: CatalogFilters | None = None,
+    *,
+    offset: int = 0,
+    limit: int = 50,
+    today: date | None = None,
+) -> tuple[Page[CatalogEntry], list[tuple[int, str]]]:
+    """``browse`` and the provider departments of the whole catalog by name (the filter's
+    choices), from one reading of the catalog."""
     kept, names = _filtered(session, actor, filters or CatalogFilters())
     offset = max(offset, 0)
     limit = min(max(limit, 1), MAX_LIMIT)
     window = kept[offset : offset + limit]
-    return Page(
+    page = Page(
         items=_entries(session, window, names, today or calendar.today()),
         total=len(kept),
         offset=offset,
         limit=limit,
     )
+    return page, sorted(names.items(), key=lambda kv: kv[1])
 
 
 def entries(
@@ -306,14 +323,6 @@ def get_entry(session: Session, actor: Actor, code: str) -> CatalogEntry:
         raise SourceNotFound()
     names = _department_names(session, [source.provider_department_id])
     return _entries(session, [source], names, calendar.today())[0]
-
-
-def providers(session: Session, actor: Actor) -> list[tuple[int, str]]:
-    """The provider departments of the share catalog (the filter's choices), by name."""
-    require_browse(actor)
-    sources = share_catalog(session)
-    names = _department_names(session, (s.provider_department_id for s in sources))
-    return sorted(names.items(), key=lambda kv: kv[1])
 
 
 def own_grants(session: Session, actor: Actor, code: str, limit: int = 50) -> list[Grant]:

@@ -88,7 +88,7 @@ def catalog_list(
     offset: Offset = 0,
 ) -> Response:
     flt = _filters(q, department_id, share_type, kind, loaded)
-    page = catalog.browse(session, actor, flt, offset=offset, limit=PAGE)
+    page, providers = catalog.browse_with_providers(session, actor, flt, offset=offset, limit=PAGE)
     query = _query(flt)
     return render(
         request,
@@ -97,7 +97,7 @@ def catalog_list(
             title="共享目录",
             page=page,
             flt=flt,
-            providers=catalog.providers(session, actor),
+            providers=providers,
             share_choices=SHARE_CHOICES,
             kind_choices=KIND_CHOICES,
             loaded_choices=LOADED_CHOICES,
