@@ -237,3 +237,22 @@ def test_systems_form(sign_in: Any, session: Session, sc: ShareCity, grant: Gran
     assert grants.systems_of(session, grant.id) == [sc.token_id]
     r = sign_in("officer").post(url, data={"token_id": []}, headers=HTML)
     assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "username", ["city", "yz_admin", "jb_admin", "officer", "head", "yz_officer", "auditor"]
+)
+def test_every_role_of_the_nav_opens_the_pages(sign_in: Any, username: str) -> None:
+    # The nav shows 共享目录 and 共享授权 to these roles (sharing/domain.py); both open, also
+    # before anything is shared.
+    c = sign_in(username)
+    for url in ("/sharing/catalog", "/sharing/grants"):
+        r = c.get(url, headers=HTML)
+        assert r.status_code == 200, (url, r.status_code)
+        assert '<html lang="zh-CN">' in r.text
+
+
+def test_plain_staff_without_a_role_is_refused(sign_in: Any) -> None:
+    c = sign_in("plain")
+    for url in ("/sharing/catalog", "/sharing/grants"):
+        assert c.get(url, headers=HTML).status_code == 403, url
