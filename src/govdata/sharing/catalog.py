@@ -23,9 +23,10 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation.models import QualitySnapshot
+from govdata.aggregation.models import BaseDatabase, Pool, QualitySnapshot, ThematicDatabase
 from govdata.aggregation.quality.reports import Metrics
-from govdata.catalog.vocab import ShareType, UpdateCycle
+from govdata.catalog import published
+from govdata.catalog.vocab import Category, ShareType, UpdateCycle
 from govdata.core import calendar
 from govdata.core.actor import Actor
 from govdata.core.calendar import CITY_TZ
@@ -36,7 +37,13 @@ from govdata.org.models import Department
 from govdata.sharing import policy
 from govdata.sharing.errors import SourceNotFound
 from govdata.sharing.models import Grant, SourceKind
-from govdata.sharing.sources import SharedSource, SourceItem, get_source, share_catalog
+from govdata.sharing.sources import (
+    BASE_PREFIX,
+    SharedSource,
+    SourceItem,
+    get_source,
+    share_catalog,
+)
 
 MAX_QUERY = 100  # characters of a search text
 
@@ -253,16 +260,11 @@ def _entries(
 def _filtered(
     session: Session, actor: Actor, flt: CatalogFilters
 ) -> tuple[list[SharedSource], dict[int, str]]:
+    """Every source the filters keep, read in full (the spreadsheet)."""
     require_browse(actor)
     sources = share_catalog(session)
     names = _department_names(session, (s.provider_department_id for s in sources))
-    flt = CatalogFilters(
-        q=flt.q[:MAX_QUERY],
-        department_id=flt.department_id,
-        share_type=flt.share_type,
-        kind=flt.kind,
-        loaded=flt.loaded,
-    )
+    flt = _clipped(flt)
     kept = [s for s in sources if _matches(s, names.get(s.provider_department_id, ""), flt)]
     return kept, names
 
@@ -293,11 +295,20 @@ def browse_with_providers(
     today: date | None = None,
 ) -> tuple[Page[CatalogEntry], list[tuple[int, str]]]:
     """``browse`` and the provider departments of the whole catalog by name (the filter's
-    choices), from one reading of the catalog."""
-    kept, names = _filtered(session, actor, filters or CatalogFilters())
+    choices). Filters run over a light index of the catalog; only the page's sources are read
+    in full (a catalog of thousands: ``bench/share_catalog.py``)."""
+    require_browse(actor)
+    flt = _clipped(filters or CatalogFilters())
+    rows = _index(session, with_item_names=bool(flt.q.strip()))
+    kept = [r for r in rows if _row_matches(r, flt)]
     offset = max(offset, 0)
     limit = min(max(limit, 1), MAX_LIMIT)
-    window = kept[offset : offset + limit]
+    window: list[SharedSource] = []
+    for r in kept[offset : offset + limit]:
+        source = r.source if r.source is not None else get_source(session, r.code)
+        if source is not None:
+            window.append(source)
+    names = {r.department_id: r.department_name for r in rows}
     page = Page(
         items=_entries(session, window, names, today or calendar.today()),
         total=len(kept),
@@ -305,6 +316,106 @@ def browse_with_providers(
         limit=limit,
     )
     return page, sorted(names.items(), key=lambda kv: kv[1])
+
+
+@dataclass(frozen=True)
+class _Row:
+    """What the filters need of one source; ``source`` already read for base databases."""
+
+    code: str
+    name: str
+    kind: SourceKind
+    department_id: int
+    department_name: str
+    share_type: str
+    loaded: bool
+    item_names: tuple[str, ...]
+    source: SharedSource | None
+
+
+def _index(session: Session, *, with_item_names: bool) -> list[_Row]:
+    """The share catalog's sources in ``share_catalog``'s order (base databases, then
+    resources by code), light: the same kind, share type and loaded state, without reading
+    any snapshot in full."""
+    bases = [
+        s
+        for kind in session.scalars(select(BaseDatabase.kind).order_by(BaseDatabase.id))
+        if (s := get_source(session, BASE_PREFIX + kind)) is not None
+    ]
+    base_names = _department_names(session, (s.provider_department_id for s in bases))
+    rows = [
+        _Row(
+            code=s.code,
+            name=s.name,
+            kind=s.kind,
+            department_id=s.provider_department_id,
+            department_name=base_names.get(s.provider_department_id, "—"),
+            share_type=s.share_type,
+            loaded=s.loaded,
+            item_names=tuple(i.name for i in s.items),
+            source=s,
+        )
+        for s in bases
+    ]
+    pools = {
+        rid: table is not None
+        for rid, table in session.execute(select(Pool.resource_id, Pool.table_name))
+    }
+    thematic = {
+        rid: table is not None and refreshed is not None
+        for rid, table, refreshed in session.execute(
+            select(
+                ThematicDatabase.resource_id,
+                ThematicDatabase.table_name,
+                ThematicDatabase.refreshed_at,
+            )
+        )
+    }
+    for r in published.index(session, with_item_names=with_item_names):
+        if r.withdrawal_pending:
+            continue  # as ``sources.share_catalog``
+        is_thematic = r.resource_id in thematic and r.category == Category.THEMATIC.value
+        rows.append(
+            _Row(
+                code=r.code,
+                name=r.name,
+                kind=SourceKind.THEMATIC if is_thematic else SourceKind.POOL,
+                department_id=r.department_id,
+                department_name=r.department_name,
+                share_type=r.share_type,
+                loaded=thematic[r.resource_id] if is_thematic else pools.get(r.resource_id, False),
+                item_names=r.item_names,
+                source=None,
+            )
+        )
+    return rows
+
+
+def _row_matches(row: _Row, flt: CatalogFilters) -> bool:
+    if flt.department_id is not None and row.department_id != flt.department_id:
+        return False
+    if flt.share_type is not None and row.share_type != flt.share_type:
+        return False
+    if flt.kind is not None and row.kind.value != flt.kind:
+        return False
+    if flt.loaded is not None and row.loaded != flt.loaded:
+        return False
+    text = flt.q.strip().casefold()
+    if text:
+        haystack = [row.name, row.code, row.department_name, *row.item_names]
+        if not any(text in h.casefold() for h in haystack):
+            return False
+    return True
+
+
+def _clipped(flt: CatalogFilters) -> CatalogFilters:
+    return CatalogFilters(
+        q=flt.q[:MAX_QUERY],
+        department_id=flt.department_id,
+        share_type=flt.share_type,
+        kind=flt.kind,
+        loaded=flt.loaded,
+    )
 
 
 def entries(
