@@ -150,6 +150,10 @@ def test_entry_page_buttons(sign_in: Any, session: Session, world: World, sc: Sh
     # The city bureau browses but applies for no department of its own.
     r = sign_in("city").get(f"/sharing/catalog/{sc.person_source.code}")
     assert r.status_code == 200 and 'data-testid="apply-link"' not in r.text
+    # Nor does the provider apply for its own data.
+    r = sign_in("officer").get(f"/sharing/catalog/{sc.person_source.code}")
+    assert r.status_code == 200 and 'data-testid="apply-link"' not in r.text
+    assert "字符型（C）" in r.text
     r = officer.get("/sharing/catalog/000000/999999", headers=HTML)
     assert r.status_code == 404
 

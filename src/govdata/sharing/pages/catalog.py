@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from govdata.catalog.vocab import ShareType, UpdateCycle
+from govdata.catalog.vocab import DataType, ShareType, UpdateCycle
 from govdata.core import calendar
 from govdata.core.types import MAX_DB_ID, Offset
 from govdata.sharing import catalog, grant_views, grants, policy
@@ -67,8 +67,13 @@ def _cycle_label(cycle: str | None) -> str:
     return parsed.label if parsed is not None else "—"
 
 
+def _type_label(code: str) -> str:
+    parsed = DataType.parse(code)
+    return f"{parsed.label}（{code}）" if parsed is not None else code
+
+
 def _ctx(**kw: Any) -> dict[str, Any]:
-    return {"cycle_label": _cycle_label, **kw}
+    return {"cycle_label": _cycle_label, "type_label": _type_label, **kw}
 
 
 Q = Annotated[str, Query(max_length=catalog.MAX_QUERY)]
@@ -142,6 +147,9 @@ def catalog_entry(request: Request, session: DbSession, actor: CurrentActor, cod
             states={g.id: grants.state(g, today) for g in own},
             STATE_LABELS=grants.STATE_LABELS,
             names=grant_views.labels(session, own).departments,
-            can_apply=entry.shared and policy.can_apply(actor),
+            # Art. 26 ¶2: a department applies for another's data, not its own.
+            can_apply=entry.shared
+            and policy.can_apply(actor)
+            and bool(policy.department_ids(actor) - {entry.source.provider_department_id}),
         ),
     )
