@@ -149,6 +149,12 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/sharing/usage/summary": People("auth.people_only"),
     "/api/v1/sharing/usage/records": People("auth.people_only"),
     "/api/v1/my/data-use": People("auth.people_only"),
+    # Sharing (Ch. 4): the share catalog is part of the published catalog (catalog:read);
+    # grants are management data for people (no scope opens them).
+    "/api/v1/sharing/catalog": CATALOG_READ,
+    "/api/v1/sharing/catalog/{code:path}": CATALOG_READ,
+    "/api/v1/sharing/grants": People("auth.people_only"),
+    "/api/v1/sharing/grants/{grant_id}": People("auth.people_only"),
 }
 
 #: Query parameters a route requires.
@@ -270,6 +276,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "signal_id": 1,
         "application_id": 1,
         "objection_id": 1,
+        "grant_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

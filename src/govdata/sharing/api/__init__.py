@@ -9,11 +9,13 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.sharing.api import applications, keys, objections, usage
+from govdata.sharing.api import applications, catalog, grants, keys, objections, usage
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
 for _part in (
+    catalog,
+    grants,
     applications,
     objections,
     usage,

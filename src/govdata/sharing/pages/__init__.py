@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from govdata.sharing.pages import applications, keys, mydata, objections, usage
+from govdata.sharing.pages import applications, catalog, grants, keys, mydata, objections, usage
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
 for _part in (
+    catalog,
+    grants,
     applications,
     objections,
     usage,
