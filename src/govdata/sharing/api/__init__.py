@@ -7,10 +7,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+from govdata.core.schemas import ERROR_RESPONSES
+from govdata.sharing.api import data
+
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
 # Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = []
+PARTS: list[APIRouter] = [
+    data.router,
+]
 
 for _part in PARTS:
     router.include_router(_part)
