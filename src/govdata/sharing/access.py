@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Table, false, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.vocab import SubjectKind
-from govdata.core import calendar
+from govdata.core import calendar, ratelimit
 from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.crypto import subject_digest
@@ -153,7 +153,41 @@ def record_call(
     department and system (the token), the grant and the purpose stated, the source and the
     items, the subject as a keyed SM3 digest (never the key), the rows returned, the outcome.
     ``action`` is ``sharing.lookup``, ``sharing.verify``, ``sharing.query``, ``sharing.sync``
-    or ``sharing.bulk``."""
+    or ``sharing.bulk``.
+
+    A system's call under a grant is not charged the per-token personal-read budget
+    (``core.ratelimit``): the grant is its control (items, rows, purpose, the daily quota the
+    provider set), as ``sharing.data`` explains; the record still says ``personal``."""
+    with ratelimit.bound(None):
+        _record_call(
+            session,
+            actor,
+            action,
+            grant_id=grant_id,
+            source=source,
+            purpose=purpose,
+            fields=fields,
+            rows=rows,
+            subject_key=subject_key,
+            outcome=outcome,
+            reason=reason,
+        )
+
+
+def _record_call(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    grant_id: int | None,
+    source: SharedSource | None,
+    purpose: str,
+    fields: Sequence[str],
+    rows: int,
+    subject_key: str | None,
+    outcome: Literal["allowed", "refused"],
+    reason: str,
+) -> None:
     record_access(
         session,
         actor,
