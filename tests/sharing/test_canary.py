@@ -56,7 +56,11 @@ def _publish_thematic(session: Session, world: World, sc: ShareCity) -> SharedSo
     review.publish(session, city)
     session.refresh(db)
     found = next(
-        (s for s in [get_source(session, c) for c in _resource_codes(session, db.resource_id)] if s),
+        (
+            s
+            for s in [get_source(session, c) for c in _resource_codes(session, db.resource_id)]
+            if s
+        ),
         None,
     )
     assert found is not None and found.loaded
@@ -130,9 +134,7 @@ def test_no_response_carries_an_ungranted_item(
         if cond_item is not None
         else None
     )
-    grant = grant_to_yz(
-        session, world, sc, source, granted, mode=mode, row_condition=row_condition
-    )
+    grant = grant_to_yz(session, world, sc, source, granted, mode=mode, row_condition=row_condition)
     session.commit()
     any_items = st.lists(st.sampled_from(names), max_size=3, unique=True)
     bodies: list[str] = []

@@ -123,7 +123,9 @@ def _refusal_world(session: Session, world: World, sc: ShareCity) -> dict[str, A
     not_yet.valid_from = date.today() + timedelta(days=3)
     revoked = grant_to_yz(session, world, sc, sc.person_source, base)
     grants.revoke(session, world.actor(session, "officer"), revoked.id, "职责调整")
-    verification = grant_to_yz(session, world, sc, sc.person_source, base, mode=GrantMode.VERIFICATION)
+    verification = grant_to_yz(
+        session, world, sc, sc.person_source, base, mode=GrantMode.VERIFICATION
+    )
     # A second system of the same department, not named by ``ok``.
     other = auth.issue_token(
         session,
@@ -386,7 +388,9 @@ def test_expiry_is_read_on_every_call(
     session.execute(
         update(Grant)
         .where(Grant.id == g.id)
-        .values(expires_on=date.today() - timedelta(days=1), valid_from=date.today() - timedelta(days=9))
+        .values(
+            expires_on=date.today() - timedelta(days=1), valid_from=date.today() - timedelta(days=9)
+        )
     )
     session.commit()
     assert _code(lookup(client, sc.token, g.id, K1)) == "sharing.grant_expired"

@@ -55,12 +55,14 @@ def both(live: LiveDb, settings: Settings) -> Iterator[Both]:
     session.commit()
     hot_app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=2), live.engine)
     plain_app = create_app(settings, live.engine)
-    with TestClient(hot_app, raise_server_exceptions=False) as hot:
-        with TestClient(plain_app, raise_server_exceptions=False) as plain:
-            yield Both(hot, plain, sc, session)
-            served = hotpath.for_app(hot_app)
-            assert served is not None and hotpath.for_app(plain_app) is None
-            hot.portal.call(served.close)  # type: ignore[union-attr]
+    with (
+        TestClient(hot_app, raise_server_exceptions=False) as hot,
+        TestClient(plain_app, raise_server_exceptions=False) as plain,
+    ):
+        yield Both(hot, plain, sc, session)
+        served = hotpath.for_app(hot_app)
+        assert served is not None and hotpath.for_app(plain_app) is None
+        hot.portal.call(served.close)  # type: ignore[union-attr]
     session.close()
 
 
@@ -95,7 +97,9 @@ def test_both_paths_answer_and_record_the_refusal_table_alike(live: LiveDb, both
             recorded.append(_last(s, 1))
         assert answers[0] == answers[1], name
         assert answers[0][0] == status and answers[0][1]["error"]["code"] == code, name
-        assert recorded[0] == recorded[1] == [("sharing.lookup", "refused", code, grant_id, purpose)]
+        assert (
+            recorded[0] == recorded[1] == [("sharing.lookup", "refused", code, grant_id, purpose)]
+        )
 
 
 def test_the_hot_path_serves_lookup_and_verification_as_the_ordinary_path(
@@ -116,7 +120,8 @@ def test_the_hot_path_serves_lookup_and_verification_as_the_ordinary_path(
         hot = _answer(lookup(both.hot, sc.token, g.id, key, items=items))
         plain = _answer(lookup(both.plain, sc.token, g.id, key, items=items))
         assert hot == plain
-        assert [r[:3] for r in _last(s, 2)][0] == [r[:3] for r in _last(s, 2)][1]
+        hot_record, plain_record = _last(s, 2)
+        assert hot_record[:3] == plain_record[:3]
     assert _answer(lookup(both.hot, sc.token, g.id, K1))[1]["values"] == {
         ID: K1,
         "姓名": "张三",
@@ -160,7 +165,10 @@ def test_quota_revocation_and_fail_closed_on_the_hot_path(
     monkeypatch.setattr(
         hotpath, "_CALL", hotpath._CALL.replace("INSERT INTO access_records", "INSERT INTO nowhere")
     )
-    for r in (lookup(both.hot, sc.token, g3.id, K1), verify(both.hot, sc.token, g3.id, K1, {"姓名": "张三"})):
+    for r in (
+        lookup(both.hot, sc.token, g3.id, K1),
+        verify(both.hot, sc.token, g3.id, K1, {"姓名": "张三"}),
+    ):
         assert (r.status_code, r.json()["error"]["code"]) == (503, "sharing.record_unavailable")
         assert "张三" not in r.text and K1 not in r.text
     assert _records(s) == before

@@ -39,7 +39,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, literal, or_, select, true
+from sqlalchemy import ColumnElement, RowMapping, and_, case, literal, or_, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -207,7 +207,7 @@ def _allowed_flag(auth: Authorized) -> ColumnElement[bool]:
     return case((auth.row_filter, literal(True)), else_=literal(False))
 
 
-def _find_subject(session: Session, auth: Authorized, key: str) -> Mapping[str, Any]:
+def _find_subject(session: Session, auth: Authorized, key: str) -> RowMapping:
     """The subject's row (granted items asked for), or the refusal: absent and outside the row
     condition answer alike (``sharing.subject_not_found``) and are recorded apart."""
     cols = [auth.table.c[i.column].label(i.name) for i in auth.items]
@@ -292,7 +292,11 @@ def verify(
 
 def _same(given: Any, stored: Any, *, key: bool) -> bool:
     a, b = canonical_text(given, key=key), canonical_text(stored, key=key)
-    return a is not None and b is not None and hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+    return (
+        a is not None
+        and b is not None
+        and hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+    )
 
 
 # --- filtered, paged queries and incremental sync ---------------------------------------------
@@ -467,4 +471,3 @@ def rows(
         as_of,
         changed_since,
     )
-

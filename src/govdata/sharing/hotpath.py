@@ -77,12 +77,13 @@ _RECORD_COLUMNS = """(at, actor_id, token_id, actor_name, actor_department_id, a
   object_type, object_id, owner_department_id, rows, personal, fields, outcome, reason,
   grant_id, purpose, subject_digest)"""
 
+# A constant column list; every value is bound.
 _REFUSAL = f"""
 INSERT INTO access_records {_RECORD_COLUMNS}
 VALUES (now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
         %(object)s, %(owner)s, 0, %(personal)s, %(fields)s, 'refused', %(reason)s, %(grant)s,
         %(purpose)s, %(digest)s)
-"""
+"""  # noqa: S608
 
 # {cols}, {allowed}, {table}, {key}: identifiers and the row condition, built per source.
 _CALL = f"""
@@ -115,7 +116,7 @@ r AS (
 )
 SELECT (SELECT calls FROM q) AS _calls, (SELECT id FROM r) AS _record, d.*
 FROM (SELECT 1) AS one LEFT JOIN d ON true
-"""
+"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -440,4 +441,3 @@ def for_app(app: FastAPI) -> HotPath | None:
             hot = HotPath(conninfo(engine), settings.sharing_hot_path_pool, app.state.sessionmaker)
         app.state.sharing_hot = hot
     return hot if isinstance(hot, HotPath) else None
-

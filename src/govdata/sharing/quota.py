@@ -51,12 +51,12 @@ def take_call(session: Session, grant_id: int, daily_quota: int | None, day: dat
     ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(GrantUsage)
     stmt = ins.values(grant_id=grant_id, day=day, calls=1, rows=0)
     where = GrantUsage.calls < daily_quota if daily_quota is not None else None
-    stmt = stmt.on_conflict_do_update(
+    upsert = stmt.on_conflict_do_update(
         index_elements=[GrantUsage.grant_id, GrantUsage.day],
         set_={"calls": GrantUsage.calls + 1},
         where=where,
     ).returning(GrantUsage.calls)
-    calls = session.execute(stmt).scalar_one_or_none()
+    calls = session.execute(upsert).scalar_one_or_none()
     if calls is None or (daily_quota is not None and calls > daily_quota):
         # A quota of 0 calls never happens (grants.create refuses it); None: the row was kept.
         raise QuotaExceeded(seconds_to_midnight())

@@ -14,8 +14,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from govdata.core.types import DbId
 from govdata.core.errors import NotAuthenticated
+from govdata.core.types import DbId
 from govdata.sharing import data, hotpath
 from govdata.web.deps import (
     SESSION_COOKIE,
