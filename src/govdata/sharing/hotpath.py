@@ -430,6 +430,11 @@ def _same(given: Any, stored: Any, *, key: bool) -> bool:
 _NONE = object()
 
 
+def has_bearer(request: Request) -> bool:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(value.strip())
+
+
 def for_app(app: FastAPI) -> HotPath | None:
     """The app's hot path: on PostgreSQL with ``sharing_hot_path_pool`` > 0, else None."""
     hot = getattr(app.state, "sharing_hot", _NONE)

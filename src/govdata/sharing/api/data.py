@@ -191,9 +191,10 @@ async def lookup(
     purpose: Purpose,
     items: Items = None,
 ) -> Any:
-    """The hot path where there is one (decision 0014), else the unit of work."""
+    """The hot path where there is one and the caller is a token (decision 0014), else the
+    unit of work (which also answers a signed-in person's call: ``sharing.system_required``)."""
     hot = hotpath.for_app(request.app)
-    if hot is not None:
+    if hot is not None and hotpath.has_bearer(request):
         return await hot.serve(request, "lookup", grant_id, subject_key, purpose, _items(items))
     _require_credentials(request)
     return await _lookup_uow(
@@ -210,7 +211,7 @@ async def lookup(
 )
 async def verify(request: Request, grant_id: DbId, body: VerifyIn) -> Any:
     hot = hotpath.for_app(request.app)
-    if hot is not None:
+    if hot is not None and hotpath.has_bearer(request):
         return await hot.serve(
             request,
             "verify",
