@@ -37,7 +37,7 @@ import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -215,29 +215,35 @@ class HotPath:
         key = canonical_subject_key(subject_key)
         action = f"sharing.{kind}"
         digest = subject_digest(key) if key else None
-        async with self.pool.connection() as conn:
-            resolved = await self._resolve(conn, request, grant_id)
-            base = {
-                "token": resolved.actor.token_id,
-                "name": resolved.actor.name[:100],
-                "dept": min(resolved.actor.department_ids(), default=None),
-                "address": resolved.actor.address,
-                "action": action,
-                "grant": grant_id,
-                "purpose": purpose[:200],
-                "digest": digest,
-            }
-            try:
-                source, chosen = await self._authorize(
-                    resolved, kind, purpose, items, values, grant_id
-                )
-            except DomainError as exc:
-                await self._refuse(conn, base, exc.code)
-                return error_json(exc)
-            try:
+        try:
+            async with self.pool.connection() as conn:
+                resolved = await self._resolve(conn, request, grant_id)
+                base = {
+                    "token": resolved.actor.token_id,
+                    "name": resolved.actor.name[:100],
+                    "dept": min(resolved.actor.department_ids(), default=None),
+                    "address": resolved.actor.address,
+                    "action": action,
+                    "grant": grant_id,
+                    "purpose": purpose[:200],
+                    "digest": digest,
+                }
+                try:
+                    source, chosen = await self._authorize(
+                        resolved, kind, purpose, items, values, grant_id
+                    )
+                except DomainError as exc:
+                    await self._refuse(conn, base, exc.code)
+                    return error_json(exc)
                 row = await self._call(conn, base, source, chosen, resolved, key, kind)
-            except _Answer as answer:
-                return error_json(answer.error)
+        except _Answer as answer:
+            return error_json(answer.error)
+        except (PoolTimeout, psycopg.OperationalError):
+            # No connection to record on: nothing was read, nothing is sent (Art. 40).
+            busy = errors.RecordUnavailable()
+            response = error_json(busy)
+            response.headers["Retry-After"] = "5"
+            return response
         if kind == "lookup":
             out = {i.name: as_json_value(row[i.column]) for i in chosen}
             return JSONResponse(
