@@ -174,3 +174,29 @@ def test_quota_revocation_and_fail_closed_on_the_hot_path(
     assert _records(s) == before
     s.expire_all()
     assert s.scalars(select(GrantUsage).where(GrantUsage.grant_id == g3.id)).all() == []
+
+
+def test_the_per_token_limit_applies_on_the_hot_path(live: LiveDb, settings: Settings) -> None:
+    s = live.factory()
+    sc = build_share_city(s, live.world)
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    limited = dataclasses.replace(
+        settings,
+        sharing_hot_path_pool=1,
+        rate_limit_enabled=True,
+        rate_limit_per_address="",
+        rate_limit_per_person="",
+        rate_limit_per_token="2/minute",
+        rate_limit_personal_reads="",
+        rate_limit_personal_rows="",
+    )
+    app = create_app(limited, live.engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        codes = [lookup(client, sc.token, g.id, K1).status_code for _ in range(3)]
+        served = hotpath.for_app(app)
+        assert served is not None
+        client.portal.call(served.close)  # type: ignore[union-attr]
+        app.state.rate_limiter.close()
+    assert codes == [200, 200, 429]
+    s.close()
