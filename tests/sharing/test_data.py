@@ -394,3 +394,22 @@ def test_expiry_is_read_on_every_call(
     )
     session.commit()
     assert _code(lookup(client, sc.token, g.id, K1)) == "sharing.grant_expired"
+
+
+def test_incremental_sync_of_a_thematic_database_is_the_whole_table(
+    client: TestClient, session: Session, world: World, sc: ShareCity
+) -> None:
+    # Thematic databases are rebuilt as a whole: all rows if refreshed after ``changed_since``,
+    # none otherwise (no per-row provenance).
+    from tests.sharing.test_canary import _publish_thematic
+
+    source = _publish_thematic(session, world, sc)
+    g = _grant(session, world, sc, source, ["姓名"])
+    assert source.loaded_at is not None
+    before = (source.loaded_at - timedelta(minutes=1)).isoformat()
+    after = (source.loaded_at + timedelta(minutes=1)).isoformat()
+    r = rows(client, sc.token, g.id, changed_since=before)
+    assert r.status_code == 200, r.text
+    assert sorted(x["姓名"] for x in r.json()["rows"] if x["姓名"]) == ["张三", "李四", "王五"]
+    assert rows(client, sc.token, g.id, changed_since=after).json()["rows"] == []
+    assert lookup(client, sc.token, g.id, K1).json()["values"] == {"姓名": "张三"}

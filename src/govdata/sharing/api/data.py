@@ -254,7 +254,8 @@ def rows(
         data.DEFAULT_LIMIT
     ),
     changed_since: Annotated[
-        datetime | None, Query(description="增量同步：只返回此时间之后变化的数据（ISO 8601）")
+        datetime | None,
+        Query(description="增量同步：只返回此时间之后变化的数据（ISO 8601；不带时区时按 UTC）"),
     ] = None,
 ) -> RowsOut:
     filters = {k: v for k, v in request.query_params.items() if k not in RESERVED}
