@@ -78,6 +78,9 @@ class Settings:
     audit_seal_interval: float = 0.5  # seconds between the sealer's runs (events sealed <= 2 s)
     # The key of subject-key digests in access records (Art. 40); see ``_secret_key``.
     subject_digest_key: str = "govdata-subject-digest"
+    # The data access API's hot path on PostgreSQL (decision 0014): lookups and verification
+    # over an async connection pool of this size; off (0) serves them by the ordinary path.
+    sharing_hot_path_pool: int = 0
 
 
 @lru_cache(maxsize=1)
@@ -118,6 +121,7 @@ def get_settings() -> Settings:
         audit_signing_key_file=_optional_path("GOVDATA_AUDIT_SIGNING_KEY_FILE"),
         audit_seal_interval=float(os.environ.get("GOVDATA_AUDIT_SEAL_INTERVAL", "0.5")),
         subject_digest_key=_secret_key(var_dir, "subject_digest_key"),
+        sharing_hot_path_pool=int(os.environ.get("GOVDATA_SHARING_HOT_PATH_POOL", "16")),
     )
 
 

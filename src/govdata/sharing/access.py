@@ -28,7 +28,7 @@ from sqlalchemy import ColumnElement, Table, false, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.vocab import SubjectKind
-from govdata.core import calendar
+from govdata.core import calendar, ratelimit
 from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.crypto import subject_digest
@@ -85,16 +85,44 @@ def authorize(
     """The checks above, in order; returns what the call may read or raises the refusal."""
     require_system(actor)
     grant = session.get(Grant, grant_id)
+    named = grant is not None and (
+        session.scalar(
+            select(GrantSystem.token_id).where(
+                GrantSystem.grant_id == grant.id, GrantSystem.token_id == actor.token_id
+            )
+        )
+        is not None
+    )
+    wanted = check_grant(actor, grant, named, purpose=purpose, items=items, want=want, today=today)
+    assert grant is not None
+    source = get_source(session, grant.source_code)
+    if source is None:
+        raise errors.SourceNotLoaded()
+    table = data_table(source)
+    if table is None:
+        raise errors.SourceNotLoaded()
+    chosen = choose_items(source, wanted)
+    return Authorized(grant, source, chosen, table, _row_filter(grant, source, table))
+
+
+def check_grant(
+    actor: Actor,
+    grant: Grant | None,
+    named: bool,
+    *,
+    purpose: str,
+    items: Sequence[str] | None,
+    want: Want,
+    today: date | None = None,
+) -> list[str]:
+    """Checks 2–6 on a grant already read (``named``: it names the actor's token); returns the
+    items asked for. Shared by ``authorize`` and the hot path (``sharing.hotpath``), so both
+    refuse in the same order with the same codes."""
     if grant is None:
         raise errors.NoGrant()
     if grant.requester_department_id not in actor.department_ids():
         raise errors.GrantOfAnotherDepartment()
-    named = session.scalar(
-        select(GrantSystem.token_id).where(
-            GrantSystem.grant_id == grant.id, GrantSystem.token_id == actor.token_id
-        )
-    )
-    if named is None:
+    if not named:
         raise errors.SystemNotNamed()
     state = grants.state(grant, today or calendar.today())
     if state == "revoked":
@@ -111,16 +139,16 @@ def authorize(
     wanted = list(items) if items else list(grant.items)
     if any(name not in granted for name in wanted):
         raise errors.ItemNotGranted()
-    source = get_source(session, grant.source_code)
-    if source is None:
-        raise errors.SourceNotLoaded()
-    table = data_table(source)
-    if table is None:
-        raise errors.SourceNotLoaded()
+    return wanted
+
+
+def choose_items(source: SharedSource, wanted: Sequence[str]) -> tuple[SourceItem, ...]:
+    """The items asked for, in the source's order; an item the source no longer has is refused
+    (never guessed)."""
     chosen = tuple(i for i in source.items if i.name in set(wanted))
-    if len(chosen) != len(set(wanted)):  # an item the source no longer has: never guess
+    if len(chosen) != len(set(wanted)):
         raise errors.ItemNotGranted()
-    return Authorized(grant, source, chosen, table, _row_filter(grant, source, table))
+    return chosen
 
 
 def _row_filter(grant: Grant, source: SharedSource, table: Table) -> ColumnElement[bool] | None:
@@ -153,7 +181,41 @@ def record_call(
     department and system (the token), the grant and the purpose stated, the source and the
     items, the subject as a keyed SM3 digest (never the key), the rows returned, the outcome.
     ``action`` is ``sharing.lookup``, ``sharing.verify``, ``sharing.query``, ``sharing.sync``
-    or ``sharing.bulk``."""
+    or ``sharing.bulk``.
+
+    A system's call under a grant is not charged the per-token personal-read budget
+    (``core.ratelimit``): the grant is its control (items, rows, purpose, the daily quota the
+    provider set), as ``sharing.data`` explains; the record still says ``personal``."""
+    with ratelimit.bound(None):
+        _record_call(
+            session,
+            actor,
+            action,
+            grant_id=grant_id,
+            source=source,
+            purpose=purpose,
+            fields=fields,
+            rows=rows,
+            subject_key=subject_key,
+            outcome=outcome,
+            reason=reason,
+        )
+
+
+def _record_call(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    grant_id: int | None,
+    source: SharedSource | None,
+    purpose: str,
+    fields: Sequence[str],
+    rows: int,
+    subject_key: str | None,
+    outcome: Literal["allowed", "refused"],
+    reason: str,
+) -> None:
     record_access(
         session,
         actor,

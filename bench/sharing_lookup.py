@@ -1,0 +1,280 @@
+"""Issue 13 §Benchmarks: the data access API's lookup and verification against a bare endpoint.
+
+A 1,000,000-person base database (the test city's person base, then ``generate_series`` fills
+its table to 1,000,000 subjects, ``bench/sharing_data.py``), a field-level grant (公民身份号码 and
+姓名 of 4 items, a daily quota so the quota's upsert runs) naming a system token, one uvicorn
+worker serving ``create_app`` plus a bare ``async def`` route (``/bench/bare``). Every lookup is
+the real route: token check, grant, quota, a durable access record, then the row.
+
+Measured, in this order:
+
+1. ``wrk -t2 -c64 -d<D>s --latency`` (a Lua script picks a random subject of the million per
+   request): the bare route, lookup and verification on the hot path (decision 0014), and
+   lookup on the ordinary path (``--plain``: a second server with the hot path off);
+2. ``hey -z <D>s -c 50 -q 10`` (a steady 500 req/s, one subject): p99 of lookup and
+   verification on the hot path;
+3. the access records after: allowed records of each action against the 2xx responses the
+   clients counted (calls without a record: must be 0).
+
+Rate limits are off in the server (the bare route has none either); the per-token limit is a
+setting (``GOVDATA_RATE_LIMIT_PER_TOKEN``) a deployment sizes to its grants.
+
+    .venv/bin/python bench/sharing_lookup.py                # ~4 min with generation
+    .venv/bin/python bench/sharing_lookup.py --plain        # adds the ordinary path
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent), str(BENCH.parent / "src")]
+
+from common import OUT_DIR, machine_info, write_json  # noqa: E402
+from wrk import parse_wrk, wait_ready  # noqa: E402
+
+PG_DATABASE = "govdata_bench_sharing"
+SECRET_KEY = "bench-secret-key-not-for-production"
+
+
+def serve(url: str, port: int, hot_pool: int) -> None:
+    import dataclasses
+
+    import uvicorn
+
+    from govdata.app import create_app
+    from govdata.core.db import make_engine
+    from govdata.core.settings import Settings
+
+    engine = make_engine(url)
+    settings = Settings(
+        database_url=url,
+        secret_key=SECRET_KEY,
+        var_dir=OUT_DIR / "var",
+        log_json=True,
+        rate_limit_enabled=False,
+    )
+    app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=hot_pool), engine)
+
+    @app.get("/bench/bare")
+    async def bare() -> dict[str, bool]:
+        return {"ok": True}
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def _lua(path: str, method: str, secret: str, grant_id: int) -> str:
+    """wrk's script: a random subject of the million per request."""
+    if method == "GET":
+        build = (
+            f'return wrk.format("GET", "{path}".. k .. "?purpose=household-check'
+            '&items=%E5%A7%93%E5%90%8D")'
+        )
+    else:
+        build = (
+            'local body = \'{"purpose":"household-check","subject_key":"\' .. k .. '
+            '\'","values":{"姓名":"居民\' .. n .. \'"}}\'\n'
+            f'  return wrk.format("POST", "{path}", nil, body)'
+        )
+    return (
+        f'wrk.headers["Authorization"] = "Bearer {secret}"\n'
+        'wrk.headers["Content-Type"] = "application/json"\n'
+        "math.randomseed(os.time())\n"
+        "request = function()\n"
+        "  local n = math.random(1, 1000000)\n"
+        '  local k = string.format("5001011990%08d", n)\n'
+        f"  {build}\n"
+        "end\n"
+    )
+
+
+def _get(url: str, secret: str) -> tuple[int, bytes]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def run_wrk(
+    base: str, lua: str | None, path: str, connections: int, duration: int
+) -> dict[str, Any]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        if lua:
+            f.write(lua)
+            cmd += ["-s", f.name]
+    cmd.append(base + path)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    result = parse_wrk(out)
+    result["ok"] = result["requests"] - result["non_2xx"]
+    return result
+
+
+def run_hey(url: str, secret: str, duration: int, *, body: str | None = None) -> dict[str, Any]:
+    cmd = [
+        "hey",
+        "-z",
+        f"{duration}s",
+        "-c",
+        "50",
+        "-q",
+        "10",
+        "-H",
+        f"Authorization: Bearer {secret}",
+    ]
+    if body is not None:
+        cmd += ["-m", "POST", "-T", "application/json", "-d", body]
+    cmd.append(url)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p99 = re.search(r"99%+ in ([\d.]+) secs", out)
+    p50 = re.search(r"50%+ in ([\d.]+) secs", out)
+    codes = {int(c): int(n) for c, n in re.findall(r"\[(\d{3})\]\s+(\d+) responses", out)}
+    if not (rps and p99 and p50):
+        raise SystemExit(f"could not parse hey output:\n{out}")
+    return {
+        "requests_per_s": float(rps.group(1)),
+        "p50_ms": float(p50.group(1)) * 1000,
+        "p99_ms": float(p99.group(1)) * 1000,
+        "codes": codes,
+        "ok": codes.get(200, 0),
+    }
+
+
+def records(url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT action, count(*) FROM access_records "
+                "WHERE outcome = 'allowed' AND action LIKE 'sharing.%' GROUP BY action"
+            )
+        ).all()
+    engine.dispose()
+    return {str(a): int(n) for a, n in rows}
+
+
+def start(url: str, hot_pool: int, port: int) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--serve", str(port), "--url", url, "--hot-pool", str(hot_pool)]
+    )
+    wait_ready(f"http://127.0.0.1:{port}", proc)
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--serve", type=int)
+    parser.add_argument("--url")
+    parser.add_argument("--hot-pool", type=int, default=8)
+    parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--duration", type=int, default=15)
+    parser.add_argument("--plain", action="store_true", help="also the ordinary path")
+    parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.url, args.serve, args.hot_pool)
+        return
+
+    from sharing_data import prepare
+
+    t0 = time.perf_counter()
+    prepared = prepare(PG_DATABASE, args.subjects)
+    print(f"prepared in {time.perf_counter() - t0:.0f} s: {prepared['facts']}", flush=True)
+    url, secret, gid = prepared["url"], prepared["secret"], prepared["grant_id"]
+    lookup_path = f"/api/v1/sharing/data/{gid}/subjects/"
+    verify_path = f"/api/v1/sharing/data/{gid}/verify"
+    results: dict[str, Any] = {"facts": prepared["facts"], "machine": machine_info()}
+    servers = [("hot", args.hot_pool, 18765)] + ([("plain", 0, 18766)] if args.plain else [])
+    before = records(url)
+    for label, pool, port in servers:
+        proc = start(url, pool, port)
+        base = f"http://127.0.0.1:{port}"
+        try:
+            status, body = _get(
+                base + lookup_path + "500101199000000001?purpose=household-check", secret
+            )
+            print(f"{label}: sample lookup {status} {body.decode()}", flush=True)
+            assert status == 200, body
+            runs = {
+                "bare": (None, "/bench/bare"),
+                "lookup": (_lua(lookup_path, "GET", secret, gid), lookup_path),
+                "verify": (_lua(verify_path, "POST", secret, gid), verify_path),
+            }
+            for name, (lua, path) in runs.items():
+                if label == "plain" and name != "lookup":
+                    continue
+                r = run_wrk(base, lua, path, 64, args.duration)
+                results[f"{label}:{name}:c64"] = r
+                print(f"{label} {name} c64: {r}", flush=True)
+            if label == "hot":
+                key = "500101199000123456"
+                r = run_hey(
+                    f"{base}{lookup_path}{key}?purpose=household-check&items=%E5%A7%93%E5%90%8D",
+                    secret,
+                    args.duration,
+                )
+                results["hot:lookup:500rps"] = r
+                print(f"hot lookup 500 req/s: {r}", flush=True)
+                body_json = json.dumps(
+                    {
+                        "purpose": "household-check",
+                        "subject_key": key,
+                        "values": {"姓名": "居民123456"},
+                    },
+                    ensure_ascii=False,
+                )
+                r = run_hey(base + verify_path, secret, args.duration, body=body_json)
+                results["hot:verify:500rps"] = r
+                print(f"hot verify 500 req/s: {r}", flush=True)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    after = records(url)
+    counted = {a: after.get(a, 0) - before.get(a, 0) for a in ("sharing.lookup", "sharing.verify")}
+    ok = {"sharing.lookup": 0, "sharing.verify": 0}
+    for name, r in results.items():
+        if ":lookup:" in name:
+            ok["sharing.lookup"] += r["ok"]
+        elif ":verify:" in name:
+            ok["sharing.verify"] += r["ok"]
+    # The sample lookup of each server is a 200 the clients did not count.
+    ok["sharing.lookup"] += len(servers)
+    results["records"] = {
+        "allowed_records": counted,
+        "ok_responses": ok,
+        "calls_without_record": {a: max(0, ok[a] - counted[a]) for a in ok},
+    }
+    bare = results["hot:bare:c64"]["requests_per_s"]
+    for name in ("hot:lookup:c64", "hot:verify:c64", "plain:lookup:c64"):
+        if name in results:
+            results[name]["ratio_to_bare"] = round(results[name]["requests_per_s"] / bare, 3)
+    print(
+        json.dumps(
+            {k: v for k, v in results.items() if k != "machine"}, indent=1, ensure_ascii=False
+        )
+    )
+    print("written to", write_json("sharing_lookup", results))
+    if not args.keep:
+        from common import drop_pg_database
+
+        drop_pg_database(PG_DATABASE)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,454 @@
+"""The data access API's hot path on PostgreSQL (decision 0014): lookup by subject key and
+verification, served from the event loop over an async psycopg pool in two round trips.
+
+The same rules as ``sharing.data`` (the ordinary path, which serves SQLite, paged queries and
+sync, and PostgreSQL when the hot path is off):
+
+1. The token and the grant are read afresh on every call, in one statement (the token by its
+   digest, live and unexpired, its department active; the grant by id; whether it names the
+   token): revocation and expiry take effect on the next call. Nothing about a grant is cached.
+2. The checks run in ``access.authorize``'s order through the very functions it uses
+   (``require_system``, ``check_grant``, ``choose_items``), so codes and order cannot drift;
+   the per-token rate limit is charged as ``resolve_actor`` charges it.
+3. One statement then reads the subject (granted items asked for, and whether the row is
+   inside the row condition), takes a call from the quota (the conditional upsert of
+   ``sharing.quota``) and inserts the access record whose outcome and reason follow from the
+   two. It runs in autocommit: when it returns, the record is committed; only then is data
+   sent. If it fails, the call answers ``sharing.record_unavailable`` (503) and sends nothing.
+4. A refusal before that statement is recorded by one INSERT, then answered; it is never
+   raised to the generic handler, so it is recorded once.
+
+Only the layout of a source (its table, key and item columns) is cached, for one second: a
+pool's table changes name on a full reload, and a statement on a dropped table re-reads the
+layout and runs again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+
+from govdata.catalog.vocab import SubjectKind
+from govdata.core.actor import Actor, Role, RoleGrant
+from govdata.core.crypto import canonical_subject_key, subject_digest, token_digest
+from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
+from govdata.org.auth import TOKEN_PREFIX
+from govdata.sharing import errors, quota
+from govdata.sharing.access import check_grant, choose_items, require_system
+from govdata.sharing.data import as_json_value, canonical_text
+from govdata.sharing.grants import RowCondition
+from govdata.sharing.models import Grant
+from govdata.sharing.sources import SharedSource, SourceItem, get_source
+from govdata.web.ratelimit import check_actor
+
+Kind = Literal["lookup", "verify"]
+LAYOUT_SECONDS = 1.0
+
+_RESOLVE = """
+SELECT t.id, t.department_id, t.name, t.scopes, t.last_used_at, d.name,
+       g.id, g.requester_department_id, g.provider_department_id, g.status, g.valid_from,
+       g.expires_on, g.purpose_code, g.mode, g.items, g.row_condition, g.source_code,
+       g.daily_quota,
+       EXISTS (SELECT 1 FROM sharing_grant_systems s
+               WHERE s.grant_id = g.id AND s.token_id = t.id)
+FROM api_tokens t
+JOIN departments d ON d.id = t.department_id AND d.active
+LEFT JOIN sharing_grants g ON g.id = %(grant)s
+WHERE t.digest = %(digest)s AND t.revoked_at IS NULL AND t.expires_at > now()
+"""
+
+_TOUCH = "UPDATE api_tokens SET last_used_at = now() WHERE id = %s"
+
+_RECORD_COLUMNS = """(at, actor_id, token_id, actor_name, actor_department_id, address, action,
+  object_type, object_id, owner_department_id, rows, personal, fields, outcome, reason,
+  grant_id, purpose, subject_digest)"""
+
+# A constant column list; every value is bound.
+_REFUSAL = f"""
+INSERT INTO access_records {_RECORD_COLUMNS}
+VALUES (now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
+        %(object)s, %(owner)s, 0, %(personal)s, %(fields)s, 'refused', %(reason)s, %(grant)s,
+        %(purpose)s, %(digest)s)
+"""  # noqa: S608
+
+# {cols}, {allowed}, {table}, {key}: identifiers and the row condition, built per source.
+_CALL = f"""
+WITH d AS (
+  SELECT {{cols}}, {{allowed}} AS _allowed FROM {{table}} WHERE {{key}} = %(key)s LIMIT 1
+),
+q AS (
+  INSERT INTO sharing_grant_usage AS u (grant_id, day, calls, rows)
+  VALUES (%(grant)s, %(day)s, 1, (SELECT count(*) FROM d WHERE _allowed))
+  ON CONFLICT (grant_id, day) DO UPDATE SET calls = u.calls + 1, rows = u.rows + excluded.rows
+  WHERE %(quota)s::integer IS NULL OR u.calls < %(quota)s::integer
+  RETURNING calls
+),
+s AS (
+  SELECT EXISTS (SELECT 1 FROM q) AS quota_ok, EXISTS (SELECT 1 FROM d) AS found,
+         COALESCE((SELECT _allowed FROM d), false) AS inside
+),
+r AS (
+  INSERT INTO access_records {_RECORD_COLUMNS}
+  SELECT now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
+         %(object)s, %(owner)s,
+         CASE WHEN quota_ok AND found AND inside THEN 1 ELSE 0 END, %(personal)s, %(fields)s,
+         CASE WHEN quota_ok AND found AND inside THEN 'allowed' ELSE 'refused' END,
+         CASE WHEN NOT quota_ok THEN 'sharing.quota_exceeded'
+              WHEN NOT found THEN 'sharing.subject_not_found'
+              WHEN NOT inside THEN 'sharing.outside_row_conditions' ELSE '' END,
+         %(grant)s, %(purpose)s, %(digest)s
+  FROM s
+  RETURNING id
+)
+SELECT (SELECT calls FROM q) AS _calls, (SELECT id FROM r) AS _record, d.*
+FROM (SELECT 1) AS one LEFT JOIN d ON true
+"""  # noqa: S608
+
+
+@dataclass(frozen=True)
+class _Layout:
+    source: SharedSource
+    at: float
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    actor: Actor
+    grant: Grant | None
+    named: bool
+    daily_quota: int | None
+
+
+class _Answer(Exception):
+    """A refusal already recorded: answered as is (never reaches the generic handler)."""
+
+    def __init__(self, error: DomainError) -> None:
+        super().__init__(error.code)
+        self.error = error
+
+
+def error_json(exc: DomainError) -> JSONResponse:
+    """The generic handler's JSON body (``web.errors.error_response``), and ``Retry-After``."""
+    response = JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message, "detail": exc.detail}},
+        status_code=exc.status,
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def conninfo(engine: Engine) -> str:
+    url = engine.url.set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class HotPath:
+    def __init__(self, dsn: str, size: int, factory: sessionmaker[Session]) -> None:
+        self.pool = AsyncConnectionPool(
+            dsn, min_size=size, max_size=size, open=False, kwargs={"autocommit": True}
+        )
+        self.factory = factory
+        self._opened = False
+        self._lock = asyncio.Lock()
+        self._layouts: dict[str, _Layout] = {}
+
+    async def _open(self) -> None:
+        if self._opened:
+            return
+        async with self._lock:
+            if not self._opened:
+                await self.pool.open(wait=True)
+                self._opened = True
+
+    async def close(self) -> None:
+        if self._opened:
+            await self.pool.close()
+            self._opened = False
+
+    # --- source layouts (the only thing cached) ---------------------------------------------
+
+    def _read_source(self, code: str) -> SharedSource | None:
+        with self.factory() as session:
+            return get_source(session, code)
+
+    async def _source(self, code: str, *, fresh: bool = False) -> SharedSource | None:
+        now = time.monotonic()
+        cached = self._layouts.get(code)
+        if cached is not None and not fresh and now - cached.at < LAYOUT_SECONDS:
+            return cached.source
+        source = await run_in_threadpool(self._read_source, code)
+        if source is None:
+            self._layouts.pop(code, None)
+            return None
+        self._layouts[code] = _Layout(source, now)
+        return source
+
+    # --- the call ---------------------------------------------------------------------------
+
+    async def serve(
+        self,
+        request: Request,
+        kind: Kind,
+        grant_id: int,
+        subject_key: str,
+        purpose: str,
+        items: Sequence[str] | None,
+        values: dict[str, Any] | None = None,
+    ) -> Response:
+        await self._open()
+        key = canonical_subject_key(subject_key)
+        action = f"sharing.{kind}"
+        digest = subject_digest(key) if key else None
+        try:
+            async with self.pool.connection() as conn:
+                resolved = await self._resolve(conn, request, grant_id)
+                base = {
+                    "token": resolved.actor.token_id,
+                    "name": resolved.actor.name[:100],
+                    "dept": min(resolved.actor.department_ids(), default=None),
+                    "address": resolved.actor.address,
+                    "action": action,
+                    "grant": grant_id,
+                    "purpose": purpose[:200],
+                    "digest": digest,
+                }
+                try:
+                    source, chosen = await self._authorize(
+                        resolved, kind, purpose, items, values, grant_id
+                    )
+                except DomainError as exc:
+                    await self._refuse(conn, base, exc.code)
+                    return error_json(exc)
+                row = await self._call(conn, base, source, chosen, resolved, key, kind)
+        except _Answer as answer:
+            return error_json(answer.error)
+        except (PoolTimeout, psycopg.OperationalError):
+            # No connection to record on: nothing was read, nothing is sent (Art. 40).
+            busy = errors.RecordUnavailable()
+            response = error_json(busy)
+            response.headers["Retry-After"] = "5"
+            return response
+        if kind == "lookup":
+            out = {i.name: as_json_value(row[i.column]) for i in chosen}
+            return JSONResponse(
+                {
+                    "grant_id": grant_id,
+                    "source_code": source.code,
+                    "subject_key": key,
+                    "values": out,
+                }
+            )
+        assert values is not None
+        result = {
+            i.name: _same(values[i.name], row[i.column], key=i.is_subject_key) for i in chosen
+        }
+        return JSONResponse({"grant_id": grant_id, "match": all(result.values()), "items": result})
+
+    async def _resolve(
+        self, conn: psycopg.AsyncConnection[Any], request: Request, grant_id: int
+    ) -> _Resolved:
+        header = request.headers.get("authorization", "")
+        scheme, _, secret = header.partition(" ")
+        secret = secret.strip()
+        if scheme.lower() != "bearer" or not secret.startswith(TOKEN_PREFIX):
+            raise NotAuthenticated("auth.invalid_token", "接口令牌无效、已过期或已被吊销。")
+        cur = await conn.execute(_RESOLVE, {"grant": grant_id, "digest": token_digest(secret)})
+        row = await cur.fetchone()
+        if row is None:
+            raise NotAuthenticated("auth.invalid_token", "接口令牌无效、已过期或已被吊销。")
+        (tid, dept, tname, scopes, last_used, dname, gid, req, prov, status, valid_from,
+         expires_on, purpose_code, mode, items, row_condition, source_code, daily_quota,
+         named) = row  # fmt: skip
+        if last_used is None or (datetime.now(last_used.tzinfo) - last_used).total_seconds() > 60:
+            await conn.execute(_TOUCH, (tid,))
+        actor = Actor(
+            person_id=None,
+            name=f"{dname}·{tname}",
+            grants=(RoleGrant(Role.DEPARTMENT_SYSTEM, department_id=dept),),
+            token_id=tid,
+            scopes=frozenset(str(scopes).split()),
+            address=request.client.host if request.client is not None else None,
+        )
+        request.state.actor = actor
+        if getattr(request.app.state, "rate_limiter", None) is not None:
+            await run_in_threadpool(check_actor, request, actor)  # per token (Art. 39)
+        grant = None
+        if gid is not None:
+            grant = Grant(
+                id=gid,
+                requester_department_id=req,
+                provider_department_id=prov,
+                status=status,
+                valid_from=valid_from,
+                expires_on=expires_on,
+                purpose_code=purpose_code,
+                mode=mode,
+                items=list(items or []),
+                row_condition=row_condition,
+                source_code=source_code,
+            )
+        return _Resolved(actor, grant, bool(named), daily_quota)
+
+    async def _authorize(
+        self,
+        resolved: _Resolved,
+        kind: Kind,
+        purpose: str,
+        items: Sequence[str] | None,
+        values: dict[str, Any] | None,
+        grant_id: int,
+    ) -> tuple[SharedSource, tuple[SourceItem, ...]]:
+        """``access.authorize``'s checks, in its order, with its functions."""
+        require_system(resolved.actor)
+        if kind == "verify":
+            if not values:
+                raise InvalidInput(
+                    "sharing.values_required", "请至少提供一个需要核验的信息项及其值。"
+                )
+            items = list(values)
+        wanted = check_grant(
+            resolved.actor,
+            resolved.grant,
+            resolved.named,
+            purpose=purpose,
+            items=items,
+            want="verification" if kind == "verify" else "data",
+        )
+        assert resolved.grant is not None
+        source = await self._source(resolved.grant.source_code)
+        if source is None or source.table_name is None:
+            raise errors.SourceNotLoaded()
+        return source, choose_items(source, wanted)
+
+    async def _refuse(
+        self, conn: psycopg.AsyncConnection[Any], base: dict[str, Any], reason: str
+    ) -> None:
+        params = base | {
+            "object": "",
+            "owner": None,
+            "personal": False,
+            "fields": "",
+            "reason": reason[:80],
+        }
+        try:
+            await conn.execute(_REFUSAL, params)
+        except psycopg.Error as exc:
+            raise _Answer(errors.RecordUnavailable()) from exc
+
+    async def _call(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        base: dict[str, Any],
+        source: SharedSource,
+        chosen: tuple[SourceItem, ...],
+        resolved: _Resolved,
+        key: str,
+        kind: Kind,
+    ) -> dict[str, Any]:
+        grant = resolved.grant
+        assert grant is not None
+        params = base | {
+            "key": key,
+            "day": quota.beijing_day(),
+            "quota": resolved.daily_quota,
+            "object": source.code,
+            "owner": source.provider_department_id,
+            "personal": source.subject_kind in (SubjectKind.PERSON.value, "person"),
+            "fields": ",".join(i.name for i in chosen)[:2000],
+        }
+        for attempt in range(2):
+            stmt, extra = _statement(source, chosen, grant)
+            try:
+                cur = await conn.execute(stmt, params | extra)
+                found = await cur.fetchone()
+            except psycopg.errors.UndefinedTable:
+                if attempt == 0:  # a full reload renamed the pool's table: read the layout again
+                    fresh = await self._source(source.code, fresh=True)
+                    if fresh is None or fresh.table_name is None:
+                        break
+                    source = fresh
+                    continue
+                raise _Answer(errors.RecordUnavailable()) from None
+            except psycopg.Error as exc:
+                raise _Answer(errors.RecordUnavailable()) from exc
+            if found is None or found[1] is None:
+                raise _Answer(errors.RecordUnavailable())
+            names = [c.name for c in cur.description or ()]
+            row = dict(zip(names, found, strict=True))
+            if row["_calls"] is None:
+                raise _Answer(quota.QuotaExceeded(quota.seconds_to_midnight()))
+            if row["_allowed"] is None or not row["_allowed"]:
+                raise _Answer(errors.SubjectNotFound())
+            return row
+        raise _Answer(errors.SourceNotLoaded())
+
+
+def _statement(
+    source: SharedSource, chosen: tuple[SourceItem, ...], grant: Grant
+) -> tuple[sql.Composed, dict[str, Any]]:
+    assert source.table_name is not None
+    cols = sql.SQL(", ").join(sql.Identifier(i.column) for i in chosen)
+    cond = RowCondition.of(grant.row_condition)
+    extra: dict[str, Any] = {}
+    if cond is None:
+        allowed: sql.Composable = sql.SQL("true")
+    else:
+        item = source.item(cond.item)
+        if item is None:
+            allowed = sql.SQL("false")  # an item the source no longer has: no row (fail closed)
+        else:
+            allowed = sql.SQL("COALESCE({}::text = ANY(%(row_values)s::text[]), false)").format(
+                sql.Identifier(item.column)
+            )
+            extra["row_values"] = list(cond.values)
+    key = source.key_column
+    if not key:
+        key_sql: sql.Composable = sql.SQL("NULL")
+    else:
+        key_sql = sql.Identifier(key)
+    stmt = sql.SQL(_CALL).format(
+        cols=cols, allowed=allowed, table=sql.Identifier(source.table_name), key=key_sql
+    )
+    return stmt, extra
+
+
+def _same(given: Any, stored: Any, *, key: bool) -> bool:
+    a, b = canonical_text(given, key=key), canonical_text(stored, key=key)
+    return a is not None and b is not None and hmac.compare_digest(a.encode(), b.encode())
+
+
+_NONE = object()
+
+
+def has_bearer(request: Request) -> bool:
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return scheme.lower() == "bearer" and bool(value.strip())
+
+
+def for_app(app: FastAPI) -> HotPath | None:
+    """The app's hot path: on PostgreSQL with ``sharing_hot_path_pool`` > 0, else None."""
+    hot = getattr(app.state, "sharing_hot", _NONE)
+    if hot is _NONE:
+        settings = app.state.settings
+        engine: Engine = app.state.engine
+        hot = None
+        if settings.sharing_hot_path_pool > 0 and engine.dialect.name == "postgresql":
+            hot = HotPath(conninfo(engine), settings.sharing_hot_path_pool, app.state.sessionmaker)
+        app.state.sharing_hot = hot
+    return hot if isinstance(hot, HotPath) else None

@@ -1,0 +1,202 @@
+"""The hot path (decision 0014, PostgreSQL): the same refusal table as the ordinary path, the
+same answers, one record per call, revocation at once, fail closed.
+
+The hot path runs on connections of its own, so these tests use a database whose transactions
+really commit (``tests.live``), and compare it with the ordinary path on the same data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from govdata.app import create_app
+from govdata.core.access import AccessRecord
+from govdata.core.settings import Settings
+from govdata.sharing import grants, hotpath
+from govdata.sharing.models import GrantMode, GrantUsage
+from tests.aggregation.base_helpers import K1, K2
+from tests.live import LiveDb, live_database
+from tests.pgcluster import PgCluster
+from tests.sharing.data_helpers import lookup, verify
+from tests.sharing.helpers import ShareCity, build_share_city, grant_to_yz
+from tests.sharing.test_data import REFUSALS, _refusal_world
+
+ID = "公民身份号码"
+
+
+@pytest.fixture
+def live(pg_cluster: PgCluster | None, tmp_path: Path) -> Iterator[LiveDb]:
+    if pg_cluster is None:
+        pytest.skip("the hot path serves PostgreSQL only; SQLite takes the ordinary path")
+    with live_database(pg_cluster, tmp_path, "sharing_hot") as db:
+        yield db
+
+
+@dataclasses.dataclass
+class Both:
+    hot: TestClient
+    plain: TestClient
+    sc: ShareCity
+    session: Session
+
+
+@pytest.fixture
+def both(live: LiveDb, settings: Settings) -> Iterator[Both]:
+    session = live.factory()
+    sc = build_share_city(session, live.world)
+    session.commit()
+    hot_app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=2), live.engine)
+    plain_app = create_app(settings, live.engine)
+    with (
+        TestClient(hot_app, raise_server_exceptions=False) as hot,
+        TestClient(plain_app, raise_server_exceptions=False) as plain,
+    ):
+        yield Both(hot, plain, sc, session)
+        served = hotpath.for_app(hot_app)
+        assert served is not None and hotpath.for_app(plain_app) is None
+        hot.portal.call(served.close)  # type: ignore[union-attr]
+    session.close()
+
+
+def _answer(r: Any) -> tuple[int, Any]:
+    return r.status_code, r.json()
+
+
+def _records(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(AccessRecord)) or 0)
+
+
+def _last(session: Session, n: int) -> list[tuple[str, str, str, int | None, str]]:
+    session.expire_all()
+    recs = session.scalars(select(AccessRecord).order_by(AccessRecord.id.desc()).limit(n)).all()
+    return [(r.action, r.outcome, r.reason, r.grant_id, r.purpose) for r in reversed(recs)]
+
+
+def test_both_paths_answer_and_record_the_refusal_table_alike(live: LiveDb, both: Both) -> None:
+    s, sc = both.session, both.sc
+    w = _refusal_world(s, live.world, sc)
+    secrets = {"token": sc.token, "jb": sc.jb_token, "other": sc.other_token}
+    secrets["unnamed"] = w["unnamed_secret"]
+    for name, who, which, purpose, items, status, code in REFUSALS:
+        grant_id = 999_999 if which == "missing" else w[which]
+        answers, recorded = [], []
+        for client in (both.hot, both.plain):
+            before = _records(s)
+            r = lookup(client, secrets[who], grant_id, K1, purpose=purpose, items=items)
+            answers.append(_answer(r))
+            assert _records(s) == before + 1, (name, client is both.hot)  # recorded once
+            recorded.append(_last(s, 1))
+        assert answers[0] == answers[1], name
+        assert answers[0][0] == status and answers[0][1]["error"]["code"] == code, name
+        assert (
+            recorded[0] == recorded[1] == [("sharing.lookup", "refused", code, grant_id, purpose)]
+        )
+
+
+def test_the_hot_path_serves_lookup_and_verification_as_the_ordinary_path(
+    live: LiveDb, both: Both
+) -> None:
+    s, sc = both.session, both.sc
+    g = grant_to_yz(
+        s,
+        live.world,
+        sc,
+        sc.base_source,
+        [ID, "姓名", "经营状态"],
+        row_condition={"item": "经营状态", "values": ["存续"]},
+    )
+    v = grant_to_yz(s, live.world, sc, sc.base_source, [ID, "姓名"], mode=GrantMode.VERIFICATION)
+    s.commit()
+    for key, items in ((K1, None), (K1, "姓名"), (K2, None), ("500101199912319999", None)):
+        hot = _answer(lookup(both.hot, sc.token, g.id, key, items=items))
+        plain = _answer(lookup(both.plain, sc.token, g.id, key, items=items))
+        assert hot == plain
+        hot_record, plain_record = _last(s, 2)
+        assert hot_record[:3] == plain_record[:3]
+    assert _answer(lookup(both.hot, sc.token, g.id, K1))[1]["values"] == {
+        ID: K1,
+        "姓名": "张三",
+        "经营状态": "存续",
+    }
+    assert _last(s, 2)[0][2] == "sharing.subject_not_found"
+    for values in ({"姓名": "张三"}, {"姓名": "张四", ID: K1.lower()}):
+        hot = _answer(verify(both.hot, sc.token, v.id, K1, values))
+        assert hot == _answer(verify(both.plain, sc.token, v.id, K1, values))
+        assert "张三" not in str(hot[1]) or values["姓名"] == "张三"
+    s.expire_all()
+    usage = s.scalars(select(GrantUsage).where(GrantUsage.grant_id == g.id)).one()
+    assert (usage.calls, usage.rows) == (9, 5)  # 8 + 1 lookups; K1 found five times
+
+
+def test_quota_revocation_and_fail_closed_on_the_hot_path(
+    live: LiveDb, both: Both, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, sc = both.session, both.sc
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"], daily_quota=2)
+    s.commit()
+    assert lookup(both.hot, sc.token, g.id, K1).status_code == 200
+    assert lookup(both.plain, sc.token, g.id, K1).status_code == 200
+    for client in (both.hot, both.plain):
+        r = lookup(client, sc.token, g.id, K2)
+        assert (r.status_code, r.json()["error"]["code"]) == (429, "sharing.quota_exceeded")
+        assert int(r.headers["Retry-After"]) > 0 and "李四" not in r.text
+    assert [x[1:3] for x in _last(s, 2)] == [("refused", "sharing.quota_exceeded")] * 2
+    # Revocation takes effect on the next call: nothing about a grant is cached.
+    g2 = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    assert lookup(both.hot, sc.token, g2.id, K1).status_code == 200
+    grants.revoke(s, live.world.actor(s, "officer"), g2.id, "职责调整")
+    s.commit()
+    r = lookup(both.hot, sc.token, g2.id, K1)
+    assert r.json()["error"]["code"] == "sharing.grant_revoked"
+    # Fail closed (Art. 40): the one statement cannot write its record, no data leaves.
+    g3 = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    before = _records(s)
+    monkeypatch.setattr(
+        hotpath, "_CALL", hotpath._CALL.replace("INSERT INTO access_records", "INSERT INTO nowhere")
+    )
+    for r in (
+        lookup(both.hot, sc.token, g3.id, K1),
+        verify(both.hot, sc.token, g3.id, K1, {"姓名": "张三"}),
+    ):
+        assert (r.status_code, r.json()["error"]["code"]) == (503, "sharing.record_unavailable")
+        assert "张三" not in r.text and K1 not in r.text
+    assert _records(s) == before
+    s.expire_all()
+    assert s.scalars(select(GrantUsage).where(GrantUsage.grant_id == g3.id)).all() == []
+
+
+def test_the_per_token_limit_applies_on_the_hot_path(live: LiveDb, settings: Settings) -> None:
+    s = live.factory()
+    sc = build_share_city(s, live.world)
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    limited = dataclasses.replace(
+        settings,
+        sharing_hot_path_pool=1,
+        rate_limit_enabled=True,
+        rate_limit_per_address="",
+        rate_limit_per_person="",
+        rate_limit_per_token="2/minute",
+        rate_limit_personal_reads="",
+        rate_limit_personal_rows="",
+    )
+    app = create_app(limited, live.engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        codes = [lookup(client, sc.token, g.id, K1).status_code for _ in range(3)]
+        served = hotpath.for_app(app)
+        assert served is not None
+        client.portal.call(served.close)  # type: ignore[union-attr]
+        app.state.rate_limiter.close()
+    assert codes == [200, 200, 429]
+    s.close()
