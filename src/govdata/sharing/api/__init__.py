@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-router = APIRouter(prefix="/sharing", tags=["sharing"])
+from govdata.sharing.api import bulk
+
+router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"])
 
 # Each part's router, included once it exists (one line per part).
-PARTS: list[APIRouter] = []
+PARTS: list[APIRouter] = [
+    bulk.router,
+]
 
 for _part in PARTS:
     router.include_router(_part)
