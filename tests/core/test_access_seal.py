@@ -156,7 +156,34 @@ def test_a_deleted_batch_file_is_noticed(session: Session, config: AuditConfig) 
     seal(session, config)
     (config.checkpoint_dir / access_seal.BATCHES_FILE).unlink()
     result = _verify(session, config)
-    assert not result.ok and any("封存文件中没有" in p for p in result.problems)
+    assert not result.ok and any("封存文件不存在" in p for p in result.problems)
+
+
+def test_a_batch_cut_from_the_middle_is_noticed(session: Session, config: AuditConfig) -> None:
+    for k in range(3):
+        _read(session, 2, start=2 * k)
+        seal(session, config)
+    book = access_seal.AccessLog(config.checkpoint_dir)
+    batches = book.read_batches()
+    book.batches.write_text(batches[0].line() + "\n" + batches[2].line() + "\n")
+    result = _verify(session, config)
+    assert any(f"第 {batches[1].batch} 批" in p for p in result.problems)
+    assert not result.ok
+
+
+def test_an_older_copy_of_the_files_checks_what_it_holds(
+    session: Session, config: AuditConfig, tmp_path: Path
+) -> None:
+    import shutil
+
+    _read(session, 2)
+    seal(session, config)
+    copy = tmp_path / "auditor"
+    shutil.copytree(config.checkpoint_dir, copy)
+    _read(session, 2, start=2)
+    seal(session, config)
+    result = access_seal.verify_records(session, copy)
+    assert result.ok and result.later == 1
 
 
 def test_an_open_record_waits_for_its_stream(session: Session, config: AuditConfig) -> None:

@@ -296,6 +296,7 @@ class AccessVerifyResult:
     deleted: tuple[int, ...] = ()  # ids of sealed records no longer in the database
     problems: tuple[str, ...] = ()  # batches the files and the chain disagree on
     unsealed: int = 0  # records not sealed yet (checked by nothing)
+    later: int = 0  # batches in the chain newer than the files given (not checked)
 
     def describe(self, most: int = 20) -> list[str]:
         """zh-CN lines naming what disagrees (at most ``most`` ids of each kind)."""
@@ -319,8 +320,14 @@ def verify_records(session: Session, directory: Path, *, chunk: int = 5_000) -> 
         return AccessVerifyResult(False, 0, 0, problems=(f"调用记录封存批次文件无法读取：{exc}",))
     events = _events(session)
     in_file = {b.batch for b in batches}
-    for missing in sorted(set(events) - in_file):
+    newest = max(in_file, default=0)
+    if events and not batches:
+        problems.append(f"审计链记有 {len(events)} 批调用记录封存，而封存文件不存在或为空")
+    for missing in sorted(n for n in set(events) - in_file if n < newest):
         problems.append(f"审计链记有第 {missing} 批调用记录封存，而封存文件中没有（文件被删改）")
+    # Batches sealed after this copy of the files was taken (an auditor's older copy): told,
+    # not failed, as events after the last checkpoint are.
+    later = sum(1 for n in events if n > newest) if batches else 0
     modified: list[int] = []
     deleted: list[int] = []
     checked = 0
@@ -367,4 +374,5 @@ def verify_records(session: Session, directory: Path, *, chunk: int = 5_000) -> 
         tuple(sorted(deleted)),
         tuple(problems),
         unsealed,
+        later,
     )

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -61,6 +61,9 @@ from govdata.core.spreadsheet_safety import FORMULA_START, csv_row
 from govdata.sharing import access, grants
 from govdata.sharing.models import Grant, GrantUsage
 from govdata.sharing.sources import SourceItem
+
+if TYPE_CHECKING:
+    import psycopg
 
 Format = Literal["csv", "parquet"]
 ACTION = "sharing.bulk"
@@ -296,11 +299,10 @@ def _copy_csv(session: Session, export: Export) -> Iterator[Chunk]:
         dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
         compile_kwargs={"render_postcompile": True},  # IN (…) as one placeholder per value
     )
-    raw = session.connection().connection.dbapi_connection
-    assert raw is not None
+    raw = cast("psycopg.Connection[Any]", session.connection().connection.dbapi_connection)
     # The grant's row-condition values are bound client-side (psycopg quotes them): COPY
     # takes no server-side parameters.
-    sql = ClientCursor(raw).mogrify(str(compiled), compiled.params)  # type: ignore[arg-type]
+    sql = ClientCursor(raw).mogrify(str(compiled), compiled.params)
     counter = _CsvRows()
     with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
         for data in copy:
@@ -357,7 +359,7 @@ class _Sink(io.RawIOBase):
 
 
 def _arrow_type(column: ColumnElement[Any]) -> Any:
-    import pyarrow as pa
+    import pyarrow as pa  # type: ignore[import-untyped]
 
     kind = column.type
     if isinstance(kind, Boolean):
@@ -377,7 +379,7 @@ def _arrow_type(column: ColumnElement[Any]) -> Any:
 
 def _parquet(session: Session, export: Export, batch: int) -> Iterator[Chunk]:
     import pyarrow as pa
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
     columns = list(export.query.selected_columns)
     schema = pa.schema(
