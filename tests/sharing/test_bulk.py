@@ -309,3 +309,31 @@ def _system_actor(session: Session, sc: ShareCity) -> Any:
     actor = auth.resolve_token(session, sc.token)
     assert actor is not None
     return actor
+
+
+def test_row_condition_values_are_data_not_sql(
+    client: TestClient, session: Session, world: World
+) -> None:
+    # On PostgreSQL the values are bound into COPY's SELECT client-side: a quote stays a quote.
+    sc = _city(session, world)
+    g = grant_to_yz(
+        session,
+        world,
+        sc,
+        sc.person_source,
+        ["公民身份号码", "姓名"],
+        row_condition={"item": "姓名", "values": ["李四", "x') OR ('1'='1"]},
+    )
+    session.commit()
+    for fmt in ("csv", "parquet"):
+        r = client.get(
+            f"/api/v1/sharing/data/{g.id}/export.{fmt}?purpose={PURPOSE}",
+            headers=bearer(sc.token),
+        )
+        assert r.status_code == 200, r.text
+        if fmt == "csv":
+            assert _csv(r.content)[1:] == [[K2, "李四"]]
+        else:
+            assert pq.read_table(io.BytesIO(r.content)).to_pylist() == [
+                {"公民身份号码": K2, "姓名": "李四"}
+            ]

@@ -72,6 +72,7 @@ INTERRUPTED = "sharing.stream_interrupted"
 STREAM_LIMIT = timedelta(hours=6)
 PROGRESS_SECONDS = 5.0  # how often a running stream's record gets its rows so far
 BATCH_ROWS = 10_000  # rows per CSV chunk / Parquet row group on the batched path
+CHUNK_BYTES = 256 * 1024  # bytes per chunk of the COPY path
 BOM = "\ufeff".encode()
 # ``core.spreadsheet_safety.FORMULA_START`` as a PostgreSQL regular expression.
 _PG_FORMULA = "^[" + "".join("\\-" if c == "-" else c for c in FORMULA_START) + "]"
@@ -240,6 +241,8 @@ def chunks(session: Session, export: Export, *, batch: int = BATCH_ROWS) -> Iter
         produced: Iterator[Chunk] = _copy_csv(session, export)
     elif export.fmt == "csv":
         produced = _batched_csv(session, export, batch)
+    elif conn.dialect.name == "postgresql":
+        produced = _parquet_from_copy(session, export, batch)
     else:
         produced = _parquet(session, export, batch)
     for chunk in produced:
@@ -289,11 +292,20 @@ def _pg_text(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _copy_csv(session: Session, export: Export) -> Iterator[Chunk]:
     """``COPY (SELECT …) TO STDOUT`` on the request's connection: the server writes the CSV."""
+    yield _header_line(export), 0
+    yield from _copy_out(session, export, neutralize=True, rows=None)
+
+
+def _copy_out(
+    session: Session, export: Export, *, neutralize: bool, rows: int | None
+) -> Iterator[Chunk]:
+    """The export's SELECT as CSV from PostgreSQL's COPY, in chunks of ~``CHUNK_BYTES``
+    (``rows`` None) or of ``rows`` whole records."""
     from psycopg import ClientCursor
     from sqlalchemy.dialects import postgresql
 
-    yield _header_line(export), 0
-    cols = [_pg_text(c).label(f"c{n}") for n, c in enumerate(export.query.selected_columns)]
+    selected = list(export.query.selected_columns)
+    cols = [(_pg_text(c) if neutralize else c).label(f"c{n}") for n, c in enumerate(selected)]
     query = export.query.with_only_columns(*cols, maintain_column_froms=True)
     compiled = query.compile(
         dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
@@ -304,10 +316,28 @@ def _copy_csv(session: Session, export: Export) -> Iterator[Chunk]:
     # takes no server-side parameters.
     sql = ClientCursor(raw).mogrify(str(compiled), compiled.params)
     counter = _CsvRows()
+    parts: list[bytes] = []
+    size = done = 0
     with raw.cursor() as cur, cur.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        # The server sends a message per row: passed on in bigger chunks.
         for data in copy:
-            block = bytes(data)
-            yield block, counter.feed(block)
+            parts.append(bytes(data))
+            size += len(data)
+            if rows is None and size < CHUNK_BYTES:
+                continue
+            if rows is not None:
+                done += counter.feed(bytes(data))
+                if counter.quoted or done < rows:
+                    continue
+            block = b"".join(parts)
+            parts.clear()
+            size = 0
+            n = counter.feed(block) if rows is None else done
+            done = 0
+            yield block, n
+    if parts:
+        block = b"".join(parts)
+        yield block, (counter.feed(block) if rows is None else done)
 
 
 class _CsvRows:
@@ -399,3 +429,35 @@ def _parquet(session: Session, export: Export, batch: int) -> Iterator[Chunk]:
         writer.close()
     yield sink.take(), 0  # the footer
 
+
+
+def _parquet_from_copy(session: Session, export: Export, batch: int) -> Iterator[Chunk]:
+    """PostgreSQL: the rows arrive as COPY's CSV, ``batch`` records at a time, and Arrow's CSV
+    reader (C++) turns each batch into a row group with the export's schema."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv  # type: ignore[import-untyped]
+    import pyarrow.parquet as pq
+
+    columns = list(export.query.selected_columns)
+    names = [f"c{n}" for n in range(len(columns))]
+    schema = pa.schema(
+        [pa.field(name, _arrow_type(c)) for name, c in zip(export.header, columns, strict=True)]
+    )
+    read = pacsv.ReadOptions(column_names=names, use_threads=False)
+    convert = pacsv.ConvertOptions(
+        column_types={n: f.type for n, f in zip(names, schema, strict=True)},
+        strings_can_be_null=True,  # COPY writes NULL unquoted, an empty text as ""
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
+    sink = _Sink()
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    try:
+        for block, n in _copy_out(session, export, neutralize=False, rows=batch):
+            table = pacsv.read_csv(pa.BufferReader(block), read, convert_options=convert)
+            writer.write_table(table.rename_columns(export.header))
+            yield sink.take(), n
+    finally:
+        writer.close()
+    yield sink.take(), 0  # the footer
