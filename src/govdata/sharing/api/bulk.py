@@ -22,13 +22,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from govdata.core.db import open_session
+from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId
 from govdata.sharing import bulk
 from govdata.web.deps import ApiActor, DbSession, unit_of_work
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/data", tags=["sharing-data"])
+router = APIRouter(prefix="/data", tags=["sharing-data"], responses=ERROR_RESPONSES)
 
 Purpose = Annotated[
     str,
