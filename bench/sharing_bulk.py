@@ -38,13 +38,13 @@ from common import OUT_DIR, ROOT, drop_pg_database, fresh_database_url
 sys.path.insert(0, str(ROOT))  # the tests' sharing city
 sys.path.insert(0, str(ROOT / "src"))
 
-from sqlalchemy import select, text  # noqa: E402
+from sqlalchemy import select, text
 
-from govdata.core.db import make_engine, make_sessionmaker, transaction  # noqa: E402
-from govdata.core.migrate import upgrade  # noqa: E402
-from govdata.sharing.sources import data_table  # noqa: E402
-from tests.sharing.helpers import build_share_city, grant_to_yz  # noqa: E402
-from tests.world import build_world  # noqa: E402
+from govdata.core.db import make_engine, make_sessionmaker, transaction
+from govdata.core.migrate import upgrade
+from govdata.sharing.sources import data_table
+from tests.sharing.helpers import build_share_city, grant_to_yz
+from tests.world import build_world
 
 PG_DB = "govdata_bench_bulk"
 ITEMS = ["公民身份号码", "姓名", "出生日期"]
@@ -64,14 +64,14 @@ def setup(url: str, rows: int) -> dict[str, Any]:
         load_id = s.scalar(select(table.c["_load_id"]).limit(1))
         s.execute(
             text(
-                f'INSERT INTO "{table.name}" (_row, _load_id, {key}, {name}, {born}) '  # noqa: S608
+                f'INSERT INTO "{table.name}" (_row, _load_id, {key}, {name}, {born}) '
                 "SELECT 1000 + g, :load, '5002' || lpad(g::text, 14, '0'), '居民' || g, "
                 "date '1950-01-01' + (g % 20000) FROM generate_series(1, :n) AS g"
             ),
             {"load": load_id, "n": rows},
         )
         copy_sql = (
-            f'COPY (SELECT {key}, {name}, {born} FROM "{table.name}" '  # noqa: S608
+            f'COPY (SELECT {key}, {name}, {born} FROM "{table.name}" '
             f"ORDER BY {key}, _row) TO STDOUT WITH (FORMAT csv)"
         )
         out = {"token": sc.token, "grant": grant.id, "copy_sql": copy_sql, "table": table.name}
@@ -221,7 +221,9 @@ def main() -> None:
                 max(x["rss_peak_mib"] - x["rss_before_mib"] for x in runs), 1
             )
             summary[k]["rss_peak_mib"] = round(max(x["rss_peak_mib"] for x in runs), 1)
-    summary["csv_vs_copy"] = round(summary["copy"]["median_seconds"] / summary["csv"]["median_seconds"], 2)
+    summary["csv_vs_copy"] = round(
+        summary["copy"]["median_seconds"] / summary["csv"]["median_seconds"], 2
+    )
     summary["parquet_vs_copy"] = round(
         summary["copy"]["median_seconds"] / summary["parquet"]["median_seconds"], 2
     )

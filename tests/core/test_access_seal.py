@@ -204,9 +204,7 @@ def test_an_open_record_waits_for_its_stream(session: Session, config: AuditConf
     session.execute(
         update(AccessRecord).where(AccessRecord.id == other).values(open_until=utcnow())
     )
-    access_seal.seal_records(
-        session, config.checkpoint_dir, now=utcnow() + timedelta(seconds=1)
-    )
+    access_seal.seal_records(session, config.checkpoint_dir, now=utcnow() + timedelta(seconds=1))
     assert session.scalar(select(AccessRecord.sealed).where(AccessRecord.id == other)) is not None
 
 

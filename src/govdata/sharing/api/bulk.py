@@ -135,6 +135,4 @@ def export_csv(
 def export_parquet(
     request: Request, grant_id: DbId, purpose: Purpose, session: DbSession, actor: ApiActor
 ) -> StreamingResponse:
-    return _response(
-        request, bulk.start(session, actor, grant_id, purpose=purpose, fmt="parquet")
-    )
+    return _response(request, bulk.start(session, actor, grant_id, purpose=purpose, fmt="parquet"))
