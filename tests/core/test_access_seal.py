@@ -246,3 +246,17 @@ def test_the_canonical_text_holds_every_column() -> None:
     assert names == set(AccessRecord.__table__.c.keys()) - {"sealed", "open_until"}
     line = json.loads(access_seal.Batch(1, 0, 1, 5, 5, "ab").line())
     assert line == {"batch": 1, "start": 0, "count": 1, "first": 5, "last": 5, "digest": "ab"}
+
+
+def test_a_committed_batch_is_kept_although_its_first_record_was_deleted(
+    session: Session, config: AuditConfig
+) -> None:
+    # Deleting the first record of the last batch must not make the sealer think the batch
+    # never committed (and cut its evidence).
+    ids = _read(session, 3)
+    seal(session, config)
+    session.execute(delete(AccessRecord).where(AccessRecord.id == ids[0]))
+    _read(session, 1, start=3)
+    seal(session, config)
+    result = _verify(session, config)
+    assert result.deleted == (ids[0],)

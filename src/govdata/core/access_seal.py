@@ -224,12 +224,18 @@ def _reconcile(session: Session, book: AccessLog) -> list[Batch]:
     if not batches:
         return batches
     last = batches[-1]
-    exists = session.scalar(
+    # Committed: its first record carries its number (a primary-key read); failing that (the
+    # record deleted since), its event is looked for.
+    committed = session.scalar(
+        select(AccessRecord.id).where(
+            AccessRecord.id == last.first, AccessRecord.sealed == last.batch
+        )
+    ) or session.scalar(
         select(AuditEvent.id)
         .where(AuditEvent.action == ACTION, AuditEvent.object_id == str(last.batch))
         .limit(1)
     )
-    if exists is None:
+    if committed is None:
         log.warning("audit.access_batch_cut", batch=last.batch)
         batches = batches[:-1]
         book.cut_to(batches)
@@ -255,8 +261,9 @@ def seal_records(
     ).all()
     if not rows:
         return AccessSealResult(0)
-    last_event = max(_events(session), default=0)
-    batch_no = max(known[-1].batch if known else 0, last_event) + 1
+    # The files know the last batch; only without them is the chain asked (a first run, or
+    # files lost: numbers already used are not used again).
+    batch_no = (known[-1].batch if known else max(_events(session), default=0)) + 1
     entries = [(int(r[0]), record_hash(r)) for r in rows]
     batch = book.append(batch_no, entries, known)
     _mark(session.connection(), [i for i, _ in entries], batch_no)
