@@ -10,12 +10,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
 
 from govdata.core.db import make_engine, make_sessionmaker, transaction
 from govdata.core.settings import get_settings
 
 if TYPE_CHECKING:
+    from govdata.core.access_seal import AccessVerifyResult
     from govdata.core.audit_checkpoints import AuditConfig
 
 audit_app = typer.Typer(help="审计链")
@@ -99,9 +101,11 @@ def audit_verify(
             err.print(f"[red]检查点不可信[/red]：{loaded.problem}。")
             raise typer.Exit(1)
         reference = loaded.reference
+    directory = path if path.is_dir() or not path.exists() else path.parent
     with transaction(make_sessionmaker(_engine()), write=False) as session:
         # Ranges of a long chain are checked in parallel, one process per core.
         result = verify(session, reference=reference, workers=os.cpu_count() or 1)
+        records = _verify_access_records(session, directory)
     elapsed = time.perf_counter() - started
     for note in result.notes:
         err.print(f"[yellow]注意[/yellow] {note}")
@@ -112,6 +116,7 @@ def audit_verify(
             f"第一个异常事件序号 {result.first_broken_seq}（{result.reason}）；"
             f"此前 {result.checked} 个事件校验通过。{pending}"
         )
+        _report_access_records(records)
         raise typer.Exit(1)
     if reference is None:
         console.print(
@@ -119,6 +124,7 @@ def audit_verify(
             "[yellow]未使用签名检查点[/yellow]：能写数据库的人可以整体重写审计链而不被发现；"
             "请用 --checkpoints 给出检查点。"
         )
+        _report_access_records(records)
         return
     uncovered = result.checked - result.covered
     console.print(
@@ -127,6 +133,40 @@ def audit_verify(
         + (f"，其后 {uncovered} 个事件尚无检查点" if uncovered else "")
         + f"）。{pending}"
     )
+    _report_access_records(records)
+
+
+def _report_access_records(records: AccessVerifyResult | None) -> None:
+    """Art. 40: a record of who read what that was changed or deleted is named by its id;
+    exit 1 then."""
+    if records is None:
+        return
+    if not records.ok:
+        err.print("[red]调用记录校验不通过[/red]：" + "；".join(records.describe()) + "。")
+        raise typer.Exit(1)
+    console.print(
+        f"调用记录完整：{records.checked} 条已封存的调用记录与 {records.batches} 批封存一致"
+        + (f"；另有 {records.unsealed} 条待封存" if records.unsealed else "")
+        + (f"；另有 {records.later} 批封存晚于所给封存文件，未校验" if records.later else "")
+        + "。"
+    )
+
+
+def _verify_access_records(session: Session, directory: Path) -> AccessVerifyResult | None:
+    """Sealed access records against their hashes beside the checkpoints (decision 0015);
+    None where no access record was ever sealed there."""
+    from govdata.core.access_seal import BATCHES_FILE, verify_records
+
+    if not (directory / BATCHES_FILE).exists():
+        from govdata.core.access_seal import ACTION
+        from govdata.core.audit import AuditEvent
+
+        sealed_before = session.scalar(
+            select(AuditEvent.id).where(AuditEvent.action == ACTION).limit(1)
+        )
+        if sealed_before is None:
+            return None
+    return verify_records(session, directory)
 
 
 @audit_app.command("keygen")

@@ -158,6 +158,9 @@ READS: dict[str, Scoped | People | str] = {
     # The data access API (Art. 22, 26 ¶2): department systems under a grant (sharing:read).
     "/api/v1/sharing/data/{grant_id}/subjects/{subject_key}": scoped("sharing:read"),
     "/api/v1/sharing/data/{grant_id}/rows": scoped("sharing:read"),
+    # Bulk delivery (Art. 22, 26 ¶2): department systems under a grant (sharing:read).
+    "/api/v1/sharing/data/{grant_id}/export.csv": scoped("sharing:read"),
+    "/api/v1/sharing/data/{grant_id}/export.parquet": scoped("sharing:read"),
 }
 
 #: Routes whose answer for an id naming nothing in this world is a refusal of its own rather
@@ -165,6 +168,8 @@ READS: dict[str, Scoped | People | str] = {
 ABSENT_CODES = {
     "/api/v1/sharing/data/{grant_id}/subjects/{subject_key}": "sharing.no_grant",
     "/api/v1/sharing/data/{grant_id}/rows": "sharing.no_grant",
+    "/api/v1/sharing/data/{grant_id}/export.csv": "sharing.no_grant",
+    "/api/v1/sharing/data/{grant_id}/export.parquet": "sharing.no_grant",
 }
 
 #: Query parameters a route requires.
@@ -173,6 +178,8 @@ QUERIES = {
     "/api/v1/catalog/search": "?q=人口",
     "/api/v1/sharing/data/{grant_id}/subjects/{subject_key}": "?purpose=check",
     "/api/v1/sharing/data/{grant_id}/rows": "?purpose=check",
+    "/api/v1/sharing/data/{grant_id}/export.csv": "?purpose=check",
+    "/api/v1/sharing/data/{grant_id}/export.parquet": "?purpose=check",
 }
 
 

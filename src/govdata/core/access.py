@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Boolean, Index, Integer, String, insert, or_, select
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, insert, or_, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from govdata.core import ratelimit
@@ -44,6 +44,13 @@ class AccessRecord(Base):
         Index("ix_access_records_department_at", "actor_department_id", "at"),
         Index("ix_access_records_subject_at", "subject_digest", "at"),
         Index("ix_access_records_grant_at", "grant_id", "at"),
+        # The access-record sealer's work list (core.access_seal, migration 0015).
+        Index(
+            "ix_access_records_unsealed",
+            "id",
+            postgresql_where=text("sealed IS NULL"),
+            sqlite_where=text("sealed IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(
@@ -73,6 +80,11 @@ class AccessRecord(Base):
     grant_id: Mapped[int | None] = mapped_column(Integer)
     purpose: Mapped[str] = mapped_column(String(200), default="")
     subject_digest: Mapped[str | None] = mapped_column(String(64))
+    # Sealing (core.access_seal, decision 0015): the batch that sealed the record (None: not
+    # yet); a record that may still change (a bulk delivery's stream) is not sealed before
+    # ``open_until``.
+    sealed: Mapped[int | None] = mapped_column(Integer)
+    open_until: Mapped[datetime | None] = mapped_column()
 
 
 _INSERT = insert(AccessRecord)

@@ -8,7 +8,9 @@ file lock) takes the committed events not yet sealed, in id order, gives them co
 SM3), writes them in one set-based statement, advances ``audit_head``, commits, and then
 appends their hashes and a signed checkpoint to the log outside the database
 (``audit_checkpoints``). A crash between the commit and the append is made good at the next run:
-the log is first brought up to the chain's head. Decision 0010.
+the log is first brought up to the chain's head. Decision 0010. Before that, under the same
+lock, access records are sealed in batches whose digests enter the chain as events
+(``access_seal``, decision 0015).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 from sqlalchemy import Connection, text
@@ -73,6 +76,8 @@ def seal(
             return SealResult(0, 0, "", skipped=True)
         if ours is None:  # an unusable directory does not stop the chain from being sealed
             book = None
+        if book is not None:  # access records join first: their batch's event is sealed now
+            _seal_access(target, book.directory)
         covered = _covered(book)
         if isinstance(target, Session):
             sealed = _seal_in(target, covered, limit)
@@ -88,6 +93,22 @@ def seal(
             return sealed.result
         r = sealed.result
         return SealResult(r.sealed, r.size, r.head, cp)
+
+
+def _seal_access(target: Session | sessionmaker[Session], directory: Path) -> None:
+    """Seal the access records not sealed yet (``core.access_seal``, decision 0015), under the
+    checkpoint directory's lock. A failure is logged; the chain is sealed all the same."""
+    from govdata.core.access_seal import seal_records
+
+    try:
+        if isinstance(target, Session):
+            with target.begin_nested():
+                seal_records(target, directory)
+        else:
+            with transaction(target, write=True) as session:
+                seal_records(session, directory)
+    except Exception:
+        log.exception("audit.access_seal_failed")
 
 
 def _covered(book: CheckpointLog | None) -> int | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.sharing.api import applications, catalog, data, grants, keys, objections, usage
+from govdata.sharing.api import applications, bulk, catalog, data, grants, keys, objections, usage
 
 router = APIRouter(prefix="/api/v1/sharing", tags=["sharing"], responses=ERROR_RESPONSES)
 
@@ -21,6 +21,7 @@ for _part in (
     usage,
     keys,
     data,
+    bulk,
 ):
     router.include_router(_part.router)
 
