@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from govdata.org import auth
 from govdata.org.schemas import TokenCreate
-from govdata.sharing import access, grants
-from govdata.sharing.models import Grant, GrantMode, GrantUsage
+from govdata.sharing import access, grants, keys, signing
+from govdata.sharing.models import DocumentClass, Grant, GrantMode, GrantUsage
 from tests.aggregation.base_helpers import K1, K2, K3, K4, upsert
 from tests.sharing.data_helpers import (
     last_record_id,
@@ -413,3 +413,42 @@ def test_incremental_sync_of_a_thematic_database_is_the_whole_table(
     assert sorted(x["姓名"] for x in r.json()["rows"] if x["姓名"]) == ["张三", "李四", "王五"]
     assert rows(client, sc.token, g.id, changed_since=after).json()["rows"] == []
     assert lookup(client, sc.token, g.id, K1).json()["values"] == {"姓名": "张三"}
+
+
+# --- signed documents (Art. 28) --------------------------------------------------------------
+
+
+def test_a_document_source_is_delivered_signed_or_not_at_all(
+    client: TestClient,
+    session: Session,
+    world: World,
+    sc: ShareCity,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Art. 28: documents, licences and contracts carry the provider's SM2 signature; without
+    # a key the lookup is refused (recorded with its code), never delivered unsigned.
+    monkeypatch.setenv(keys.KEK_ENV, "test-signing-kek-data")
+    signing.designate(
+        session,
+        world.actor(session, "head"),
+        source_code=sc.person_source.code,
+        document_class=DocumentClass.DOCUMENT,
+    )
+    g = _grant(session, world, sc, sc.person_source, [ID, "姓名"])
+    r = lookup(client, sc.token, g.id, K1)
+    assert (r.status_code, _code(r)) == (503, "sharing.no_signing_key")
+    assert "张三" not in r.text
+    assert records(session, sc.token_id)[-1].reason == "sharing.no_signing_key"
+    keys.create(session, world.actor(session, "head"), world.police)
+    session.commit()
+    r = lookup(client, sc.token, g.id, K1)
+    assert r.status_code == 200, r.text
+    envelope = r.json()["signed_document"]
+    assert envelope["document"]["values"] == r.json()["values"] == {ID: K1, "姓名": "张三"}
+    assert envelope["signature"]["grant_id"] == g.id
+    assert signing.verify(envelope, signing.known_keys(session)).valid
+    envelope["document"]["values"]["姓名"] = "张四"
+    assert not signing.verify(envelope, signing.known_keys(session)).valid
+    # Plain data is not signed.
+    gb = _grant(session, world, sc, sc.base_source, [ID, "姓名"])
+    assert lookup(client, sc.token, gb.id, K1).json()["signed_document"] is None

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from govdata.app import create_app
 from govdata.core.access import AccessRecord
 from govdata.core.settings import Settings
-from govdata.sharing import grants, hotpath
-from govdata.sharing.models import GrantMode, GrantUsage
+from govdata.sharing import grants, hotpath, keys, signing
+from govdata.sharing.models import DocumentClass, GrantMode, GrantUsage
 from tests.aggregation.base_helpers import K1, K2
 from tests.live import LiveDb, live_database
 from tests.pgcluster import PgCluster
@@ -200,3 +200,31 @@ def test_the_per_token_limit_applies_on_the_hot_path(live: LiveDb, settings: Set
         app.state.rate_limiter.close()
     assert codes == [200, 200, 429]
     s.close()
+
+
+def test_the_hot_path_signs_documents_as_the_ordinary_path(
+    live: LiveDb, both: Both, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Art. 28: a designated document source's lookups carry the provider's signature on both
+    # paths; without a key, neither delivers it.
+    s, sc = both.session, both.sc
+    monkeypatch.setenv(keys.KEK_ENV, "test-signing-kek-hot")
+    signing.designate(
+        s,
+        live.world.actor(s, "head"),
+        source_code=sc.person_source.code,
+        document_class=DocumentClass.LICENCE,
+    )
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    for client in (both.hot, both.plain):
+        status, body = _answer(lookup(client, sc.token, g.id, K1))
+        assert status == 503 and "张三" not in str(body)
+    keys.create(s, live.world.actor(s, "head"), live.world.police)
+    s.commit()
+    for client in (both.hot, both.plain):
+        status, body = _answer(lookup(client, sc.token, g.id, K1))
+        assert status == 200, body
+        envelope = body["signed_document"]
+        assert envelope["document"]["values"] == body["values"] == {ID: K1, "姓名": "张三"}
+        assert signing.verify(envelope, signing.known_keys(s)).valid

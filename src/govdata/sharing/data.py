@@ -191,6 +191,9 @@ class LookupResult:
     source_code: str
     subject_key: str
     values: dict[str, Any]
+    # Documents, licences and contracts (Art. 28): the delivery signed by the provider's key,
+    # ``{"document", "signature"}`` as ``govdata verify`` reads it; None for other data.
+    signed_document: dict[str, Any] | None = None
 
 
 def _key_column(auth: Authorized) -> ColumnElement[Any]:
@@ -244,9 +247,32 @@ def lookup(
         day = _take_call(session, auth)
         row = _find_subject(session, auth, key)
         values = {i.name: as_json_value(row[i.name]) for i in auth.items}
+        # Signed before the record is written: a document that cannot be signed is refused
+        # (recorded as such), never delivered unsigned (Art. 28).
+        envelope = signed_delivery(session, auth.source, grant_id, key, values)
         quota.add_rows(session, auth.grant.id, day, 1)
         _record_allowed(session, actor, call, rows=1)
-    return LookupResult(grant_id, auth.source.code, key, values)
+    return LookupResult(grant_id, auth.source.code, key, values, envelope)
+
+
+def delivery_payload(source_code: str, subject_key: str, values: dict[str, Any]) -> dict[str, Any]:
+    """What a lookup delivered, as signed (Art. 28): the source, the subject and the values."""
+    return {"source_code": source_code, "subject_key": subject_key, "values": values}
+
+
+def signed_delivery(
+    session: Session, source: SharedSource, grant_id: int, key: str, values: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The signed envelope when the source is a document, licence or contract (Art. 28)."""
+    from govdata.sharing import signing
+
+    return signing.sign_if_document(
+        session,
+        department_id=source.provider_department_id,
+        payload=delivery_payload(source.code, key, values),
+        source_code=source.code,
+        grant_id=grant_id,
+    )
 
 
 # --- verification (数据核验) -------------------------------------------------------------------

@@ -49,7 +49,7 @@ from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
 from govdata.org.auth import TOKEN_PREFIX
 from govdata.sharing import errors, quota
 from govdata.sharing.access import check_grant, choose_items, require_system
-from govdata.sharing.data import as_json_value, canonical_text
+from govdata.sharing.data import as_json_value, canonical_text, signed_delivery
 from govdata.sharing.grants import RowCondition
 from govdata.sharing.models import Grant
 from govdata.sharing.sources import SharedSource, SourceItem, get_source
@@ -123,6 +123,7 @@ FROM (SELECT 1) AS one LEFT JOIN d ON true
 class _Layout:
     source: SharedSource
     at: float
+    document: bool = False  # a document, licence or contract: its lookups are signed (Art. 28)
 
 
 @dataclass(frozen=True)
@@ -183,21 +184,34 @@ class HotPath:
 
     # --- source layouts (the only thing cached) ---------------------------------------------
 
-    def _read_source(self, code: str) -> SharedSource | None:
+    def _read_source(self, code: str) -> tuple[SharedSource | None, bool]:
+        from govdata.sharing.signing import document_class
+
         with self.factory() as session:
-            return get_source(session, code)
+            source = get_source(session, code)
+            return source, source is not None and document_class(session, code) is not None
 
     async def _source(self, code: str, *, fresh: bool = False) -> SharedSource | None:
         now = time.monotonic()
         cached = self._layouts.get(code)
         if cached is not None and not fresh and now - cached.at < LAYOUT_SECONDS:
             return cached.source
-        source = await run_in_threadpool(self._read_source, code)
+        source, document = await run_in_threadpool(self._read_source, code)
         if source is None:
             self._layouts.pop(code, None)
             return None
-        self._layouts[code] = _Layout(source, now)
+        self._layouts[code] = _Layout(source, now, document)
         return source
+
+    def _is_document(self, code: str) -> bool:
+        cached = self._layouts.get(code)
+        return cached is not None and cached.document
+
+    def _sign(
+        self, source: SharedSource, grant_id: int, key: str, values: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        with self.factory() as session:
+            return signed_delivery(session, source, grant_id, key, values)
 
     # --- the call ---------------------------------------------------------------------------
 
@@ -246,12 +260,22 @@ class HotPath:
             return response
         if kind == "lookup":
             out = {i.name: as_json_value(row[i.column]) for i in chosen}
+            envelope = None
+            if self._is_document(source.code):
+                # Art. 28: signed by the provider's key, or not delivered at all. The record is
+                # already committed (allowed): a signing failure answers 503 and sends nothing,
+                # so the record over-states, never under-states, what left (decision 0014).
+                try:
+                    envelope = await run_in_threadpool(self._sign, source, grant_id, key, out)
+                except DomainError as exc:
+                    return error_json(exc)
             return JSONResponse(
                 {
                     "grant_id": grant_id,
                     "source_code": source.code,
                     "subject_key": key,
                     "values": out,
+                    "signed_document": envelope,
                 }
             )
         assert values is not None

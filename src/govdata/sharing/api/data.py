@@ -105,6 +105,12 @@ class LookupOut(BaseModel):
     source_code: str = Field(description="资源代码")
     subject_key: str = Field(description="主体标识（规范化后）")
     values: dict[str, Any] = Field(description="所请求且已授权的信息项及其值")
+    signed_document: dict[str, Any] | None = Field(
+        default=None,
+        description="文书类、证照类、合同类资源（第二十八条）：提供部门以 SM2 签名的交付件"
+        "（document 与 signature），可保存为文件并以 govdata verify 或 /verify 页面离线核验；"
+        "其他资源为 null",
+    )
 
 
 class VerifyIn(BaseModel):
@@ -162,7 +168,11 @@ def _lookup(
 ) -> LookupOut:
     r = data.lookup(session, actor, grant_id, subject_key, purpose=purpose, items=_items(items))
     return LookupOut(
-        grant_id=r.grant_id, source_code=r.source_code, subject_key=r.subject_key, values=r.values
+        grant_id=r.grant_id,
+        source_code=r.source_code,
+        subject_key=r.subject_key,
+        values=r.values,
+        signed_document=r.signed_document,
     )
 
 
