@@ -38,7 +38,13 @@ from govdata.org.service import create_person, role_grants
 from govdata.sharing import applications, grants
 from govdata.sharing.deadlines import APPLICATION, SUBJECT
 from govdata.sharing.demo.plan import SYSTEMS, Story
-from govdata.sharing.models import ApplicationStatus, Grant, GrantMode, ShareApplication
+from govdata.sharing.models import (
+    ApplicationKind,
+    ApplicationStatus,
+    Grant,
+    GrantMode,
+    ShareApplication,
+)
 from govdata.sharing.policy import SHARING_SCOPE
 from govdata.sharing.sources import SharedSource
 
@@ -237,7 +243,7 @@ def _grant_of(w: World, app: ShareApplication) -> Grant | None:
     return w.session.get(Grant, app.grant_id) if app.grant_id is not None else None
 
 
-def _move_period(w: World, story: Story, app: ShareApplication, start: date) -> Grant | None:
+def _move_period(w: World, app: ShareApplication, start: date) -> Grant | None:
     """The period asked for (and the grant made from it) begins on ``start``."""
     shift = start - app.period_from
     app.period_from = start
@@ -283,10 +289,10 @@ def _move_application(
 def _register(w: World, story: Story) -> tuple[ShareApplication, Grant | None]:
     """无条件共享登记 (Art. 24, 26 ¶2): effective at once, a grant as registered, no clock."""
     app = applications.submit(w.session, w.officer(story.requester), _request(w, story))
-    if app.kind != "registration":
+    if app.kind != ApplicationKind.REGISTRATION:
         raise RuntimeError(f"演示登记“{story.handle}”不是无条件共享")
     _move_application(w, story, app, None)
-    return app, _move_period(w, story, app, w.day(story.received_days_ago))
+    return app, _move_period(w, app, w.day(story.received_days_ago))
 
 
 def _extend(w: World, story: Story, app: ShareApplication) -> None:
@@ -337,7 +343,7 @@ def _answer(w: World, story: Story, app: ShareApplication) -> Grant | None:
         if ApplicationStatus(app.status).value != story.outcome:
             raise RuntimeError(f"演示申请“{story.handle}”的答复不是{story.outcome}")
     _move_application(w, story, app, answered)
-    return _move_period(w, story, app, answered)
+    return _move_period(w, app, answered)
 
 
 def make_story(w: World, story: Story) -> tuple[ShareApplication, Grant | None]:
@@ -352,7 +358,7 @@ def make_story(w: World, story: Story) -> tuple[ShareApplication, Grant | None]:
         elif story.outcome.startswith("pending"):
             _move_application(w, story, app, None)
         if story.outcome.startswith("pending"):
-            _move_period(w, story, app, w.day(story.received_days_ago))
+            _move_period(w, app, w.day(story.received_days_ago))
         else:
             grant = _answer(w, story, app)
     if grant is not None and story.revoke_days_ago is not None:
