@@ -16,6 +16,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.aggregation.demo import load_demo_pools
+from govdata.aggregation.models import BaseDatabase, BaseKind
 from govdata.catalog.demo import load_demo_catalog
 from govdata.core import calendar, obligations
 from govdata.core.access import AccessRecord
@@ -29,7 +30,7 @@ from govdata.org import auth
 from govdata.org.demo import default_regions_csv, load_demo_org
 from govdata.org.models import ApiToken, Department, Person
 from govdata.org.service import role_grants
-from govdata.sharing import grants
+from govdata.sharing import grants, keys
 from govdata.sharing.demo import (
     DemoSharing,
     demo_tokens,
@@ -126,7 +127,7 @@ def test_applications_in_every_state(demo: Demo) -> None:  # Art. 24, 26 ¶2
     }
     with demo.factory() as session:
         apps = list(session.scalars(select(ShareApplication)))
-        kind = obligations.kinds().get("sharing.application")
+        kind = obligations.kinds()["sharing.application"]  # the applications service's
         for app in apps:
             registration = app.kind == ApplicationKind.REGISTRATION
             # Registrations are effective at once and have no clock; applications have one.
@@ -138,13 +139,32 @@ def test_applications_in_every_state(demo: Demo) -> None:  # Art. 24, 26 ¶2
                 assert app.grant_id is not None
                 continue
             assert app.due_on is not None and app.received_on is not None
-            if kind is not None:  # the applications service's kind, once merged
-                assert obligations.find(session, kind, "share_application", app.id) is not None
+            # The clock is the register's, of the real kind, and agrees with the application.
+            ob = obligations.find(session, kind, "share_application", app.id)
+            assert ob is not None and ob.kind == "sharing.application"
+            assert ob.started_on == app.received_on and ob.due_on == app.due_on
+            assert ob.answered_on == app.answered_on
+            if not app.extension_days:  # 10 working days from receipt, on the calendar
+                assert app.due_on == obligations.deadline(session, kind, app.received_on).due
         refused = [a for a in apps if a.status == "refused"]
         assert all(a.refusal_reason and a.refusal_basis and a.answered_on for a in refused)
         assert all(a.grant_id is None for a in refused)
         withdrawn = next(a for a in apps if a.status == "withdrawn")
         assert withdrawn.grant_id is None and withdrawn.decided_by is None
+        # Made and answered by people: the requester's officer, the provider's officer.
+        for app in apps:
+            assert app.created_by is not None
+            maker = Actor(
+                person_id=app.created_by, name="", grants=role_grants(session, app.created_by)
+            )
+            assert app.requester_department_id in maker.department_ids(Role.DEPARTMENT_OFFICER)
+            if app.decided_by is not None:
+                decider = Actor(
+                    person_id=app.decided_by, name="", grants=role_grants(session, app.decided_by)
+                )
+                assert app.provider_department_id in decider.department_ids()
+                assert app.decided_at is not None and app.answered_on is not None
+                assert app.decided_at.astimezone(BEIJING).date() == app.answered_on
 
 
 def test_pending_clocks_within_overdue_and_extended(demo: Demo) -> None:  # Art. 26, 50(8)
@@ -263,8 +283,19 @@ def test_objections_coordinating_and_settled_with_an_ordered_grant(demo: Demo) -
         }
         assert coordinating.answered_on is None and coordinating.ordered_grant_id is None
         assert settled.ordered == "grant" and settled.outcome and settled.answered_on
+        assert settled.result == "partly"
+        # Each has the register's clock of the real kind, agreeing with the objection.
+        kind = obligations.kinds()["sharing.objection"]
+        for o in (coordinating, settled):
+            ob = obligations.find(session, kind, "objection", o.id)
+            assert ob is not None and ob.started_on == o.received_on and ob.due_on == o.due_on
+            assert o.due_on == obligations.deadline(session, kind, o.received_on).due
+            assert ob.answered_on == o.answered_on
+        assert settled.settled_at is not None
+        assert settled.settled_at.astimezone(BEIJING).date() == settled.answered_on
         ordered = session.get(Grant, settled.ordered_grant_id)
         assert ordered is not None and ordered.origin == GrantOrigin.ORDER
+        assert ordered.valid_from == settled.answered_on
         assert ordered.objection_id == settled.id
         assert ordered.requester_department_id == settled.department_id
         # The refusal the objection was about stays on record.
@@ -274,6 +305,102 @@ def test_objections_coordinating_and_settled_with_an_ordered_grant(demo: Demo) -
         district = account(session, "demo.district")
         assert settled.settled_by == district.person_id
         assert settled.region_id in district.region_ids()
+
+
+def test_made_through_the_services(demo: Demo) -> None:  # Art. 26, 27, 28
+    """Every step left the audit events its service writes, and no hand-made stand-ins."""
+    with demo.factory() as session:
+        ours = [
+            str(i)
+            for i in session.scalars(
+                select(obligations.Obligation.id).where(
+                    obligations.Obligation.kind.startswith("sharing.")
+                )
+            )
+        ]
+        actions = Counter(
+            session.scalars(
+                select(AuditEvent.action).where(
+                    AuditEvent.action.startswith("sharing.")
+                    | (
+                        AuditEvent.action.startswith("obligation.")
+                        & (AuditEvent.object_type == "obligation")
+                        & AuditEvent.object_id.in_(ours)
+                    )
+                )
+            )
+        )
+        assert {a: n for a, n in actions.items() if not a.startswith("sharing.grant")} == {
+            "sharing.application.register": 6,
+            "sharing.application.submit": 10,
+            "sharing.application.approve": 4,  # 3 as asked, 1 narrowed
+            "sharing.application.refuse": 2,
+            "sharing.application.withdraw": 1,
+            "obligation.open": 12,  # 10 applications, 2 objections
+            "obligation.answer": 8,  # 7 answered or withdrawn, 1 objection settled
+            "obligation.extension.request": 1,
+            "obligation.extension.approve": 1,
+            "sharing.objection_raised": 2,
+            "sharing.objection_taken_up": 2,
+            "sharing.objection_note": 3,  # the bureau's first note goes with taking it up
+            "sharing.objection_settled": 1,
+            "sharing.signing_key.create": 2,
+            "sharing.signing_key.rotate": 1,
+        }
+        assert actions["sharing.grant_revoked"] == 1
+        # The services' subject types: no stand-in left.
+        sharing = obligations.Obligation.kind.startswith("sharing.")
+        rows = session.execute(
+            select(obligations.Obligation.kind, obligations.Obligation.subject_type).where(
+                sharing | obligations.Obligation.subject_type.in_(["share_objection"])
+            )
+        )
+        kinds = Counter((kind, subject) for kind, subject in rows)
+        assert kinds == {
+            ("sharing.application", "share_application"): 10,
+            ("sharing.objection", "objection"): 2,
+        }
+        assert not session.scalar(
+            select(func.count(AuditEvent.id)).where(AuditEvent.object_type == "share_objection")
+        )
+        # Every step was taken by a person (the services act for people only).
+        steps = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.action.startswith("sharing.application.")
+                | AuditEvent.action.startswith("sharing.objection")
+                | AuditEvent.action.startswith("obligation.extension")
+            )
+        ).all()
+        assert steps and all(e.actor_id is not None for e in steps)
+
+
+def test_signing_keys_current_and_retired(demo: Demo) -> None:  # Art. 28
+    assert demo.result.signing_keys == {"current": 2, "retired": 1}
+    with demo.factory() as session:
+        licence = session.scalars(
+            select(BaseDatabase).where(BaseDatabase.kind == BaseKind.LICENCE.value)
+        ).one()
+        published = keys.published(session)
+        assert len(published) == 3
+        licence_keys = [k for k in published if k.department_id == licence.lead_department_id]
+        assert len(licence_keys) == 1 and licence_keys[0].current
+        police = dept_id(session, "市公安局")
+        old, new = sorted(
+            (k for k in published if k.department_id == police), key=lambda k: k.created_at
+        )
+        assert old.retired_at is not None and not old.current and new.current
+        assert old.created_at < old.retired_at <= new.created_at
+        # Made and rotated by the department's head (the demo account), through ``sharing.keys``.
+        head = account(session, "demo.head")
+        assert police in head.department_ids(Role.DEPARTMENT_HEAD)
+        rotated = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sharing.signing_key.rotate")
+        ).one()
+        assert rotated.actor_id == head.person_id and rotated.object_id == new.key_id
+        # The current keys can open their private halves (the KEK in the var directory).
+        for k in published:
+            row = keys.current_key(session, k.department_id)
+            assert row is not None and keys.private_key(row)
 
 
 def test_calls_are_recorded_with_grant_purpose_system_and_subject(demo: Demo) -> None:  # Art. 40
@@ -437,5 +564,6 @@ def test_no_demo_without_the_aggregation_demo(
         with factory() as session:
             assert not session.scalar(select(func.count(ShareApplication.id)))
             assert not session.scalar(select(func.count(ApiToken.id)))
+            assert not keys.published(session)
     finally:
         engine.dispose()

@@ -9,13 +9,16 @@ sharing page shows something real.
   district, a daily quota), refused with reason and basis, withdrawn; one grant expired, one
   revoked with its reason (Art. 50(4)(5)).
 - Two objections (Art. 27): one being coordinated, with notes; one settled by an ordered grant.
+- Signing keys (Art. 28): the provider of ``base.licence``'s, and 市公安局's, rotated once.
 - About 30,000 recorded calls over the last 60 days (Art. 40), allowed and refused, and the
   grants' daily usage; ``demo.citizen`` is a person of the person base database, and some calls
   are about that person ("who used my data").
 
+Everything but the calls is made through the platform's services, acting as the demo account
+(or named officer) who would take each step, then moved to the story's past days (``workflow``).
 Loaded once, in one transaction: a database that has grants already is left alone. The plan
-is ``plan``; applications and grants are made in ``workflow``, objections in ``disputes``, calls in
-``calls``.
+is ``plan``; applications and grants are made in ``workflow``, objections in ``disputes``, keys
+in ``signing_keys``, calls (bulk inserts of historical records) in ``calls``.
 """
 
 from __future__ import annotations
@@ -34,9 +37,9 @@ from govdata.core.db import transaction
 from govdata.org.demo import BOOTSTRAP
 from govdata.org.models import ApiToken, Department, Person, Region
 from govdata.sharing import grants
-from govdata.sharing.demo import calls, disputes, workflow
+from govdata.sharing.demo import calls, disputes, signing_keys, workflow
 from govdata.sharing.demo.plan import DISPUTES, LEGAL, PERSON, STORIES, SYSTEMS, Story
-from govdata.sharing.models import Grant, Objection, ShareApplication
+from govdata.sharing.models import Grant, Objection, ShareApplication, SigningKey
 from govdata.sharing.sources import SharedSource, data_table, get_source
 
 __all__ = ["DemoSharing", "demo_tokens", "load_demo_sharing", "run_demo_step"]
@@ -50,6 +53,7 @@ class DemoSharing:
     applications: dict[str, int]  # by status
     grants: dict[str, int]  # by state today (active, expired, revoked …)
     objections: dict[str, int]  # by status
+    signing_keys: dict[str, int]  # current / retired
     calls: int
     refused_calls: int
     citizen_calls: int
@@ -137,6 +141,7 @@ def load_demo_sharing(factory: sessionmaker[Session]) -> DemoSharing | None:
             _, ordered = disputes.make_dispute(w, dispute, story, app)
             if ordered is not None:
                 callers.append(_caller(w, story, ordered, dispute.ordered_calls))
+        signing_keys.make_keys(w)
         callers += [
             _caller(w, story, grant, story.calls)
             for story, _, grant in made.values()
@@ -164,6 +169,7 @@ def load_demo_sharing(factory: sessionmaker[Session]) -> DemoSharing | None:
                 "applications": result.applications,
                 "grants": result.grants,
                 "objections": result.objections,
+                "signing_keys": result.signing_keys,
                 "calls": result.calls,
             },
         )
@@ -196,6 +202,7 @@ def summary(session: Session) -> DemoSharing:
         applications=_count(session, ShareApplication.status),
         grants=states,
         objections=_count(session, Objection.status),
+        signing_keys=_keys(session),
         calls=_scalar(session, select(func.count(AccessRecord.id)).where(_sharing())),
         refused_calls=_scalar(
             session,
@@ -210,6 +217,12 @@ def summary(session: Session) -> DemoSharing:
         if digest
         else 0,
     )
+
+
+def _keys(session: Session) -> dict[str, int]:
+    retired = SigningKey.retired_at.is_(None)
+    rows = session.execute(select(retired, func.count()).group_by(retired))
+    return {"current" if current else "retired": int(n) for current, n in rows}
 
 
 def _sharing() -> ColumnElement[bool]:
@@ -251,12 +264,14 @@ def run_demo_step(factory: sessionmaker[Session], console: Console) -> None:
     with console.status("正在生成演示共享申请、授权和调用记录……"):
         result = load_demo_sharing(factory)
     if result is not None:
-        a, g = result.applications, result.grants
+        a, g, k = result.applications, result.grants, result.signing_keys
         console.print(
             f"已载入演示共享数据：共享申请和登记 {sum(a.values())} 个（待答复 "
             f"{a.get('pending', 0)} 个），授权 {sum(g.values())} 个（有效 {g.get('active', 0)} 个，"
             f"已过期 {g.get('expired', 0)} 个，已撤销 {g.get('revoked', 0)} 个），异议 "
-            f"{sum(result.objections.values())} 个，调用记录 {result.calls} 条（拒绝 "
+            f"{sum(result.objections.values())} 个，签名密钥 "
+            f"{sum(k.values())} 个（已停用 {k.get('retired', 0)} 个），"
+            f"调用记录 {result.calls} 条（拒绝 "
             f"{result.refused_calls} 条）；演示公民 demo.citizen 的数据被调用 "
             f"{result.citizen_calls} 次。"
         )

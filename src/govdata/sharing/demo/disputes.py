@@ -1,149 +1,100 @@
-"""The demo's objections (Art. 27), written as the objections service would: received (its
-clock, obligation ``sharing.objection``), coordinated by the bureau of the provider's region
-with notes from the bureau, the provider and the objector, and settled by ordering a grant
-(made through ``sharing.grants``). At merge ``make_dispute`` is swapped for the service calls.
+"""The demo's objections (Art. 27), made through ``sharing.objections``: the refused
+requester's officer objects (``object_to``: its clock, obligation ``sharing.objection``), the
+bureau of the provider's region takes it up (``take_up``) and coordinates with the provider
+and the objector, each noting their steps (``add_note``), and may settle it by ordering a grant
+(``settle`` with a ``GrantOrder``).
+
+As in ``workflow``, the services work on today's date: each dispute is played today and then
+moved to its days (receipt, the deadline recomputed from it, the notes, the settlement and the
+ordered grant's validity); the audit events keep the time the demo wrote them.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from govdata.core import audit, obligations
-from govdata.org.models import Department
+from govdata.core.actor import Actor
+from govdata.sharing import objection_deadlines, objections
 from govdata.sharing.demo.plan import Dispute, Story
-from govdata.sharing.demo.workflow import World, at, grant_for, objection_kind
+from govdata.sharing.demo.workflow import World, at
 from govdata.sharing.models import (
     Grant,
-    GrantOrigin,
     Objection,
     ObjectionKind,
-    ObjectionNote,
-    ObjectionStatus,
+    ObjectionResult,
     ShareApplication,
 )
+
+ORDERED_VALID_DAYS = 365
 
 
 def make_dispute(
     w: World, dispute: Dispute, story: Story, app: ShareApplication
 ) -> tuple[Objection, Grant | None]:
-    """An objection against a refusal: the bureau of the provider's region coordinates with the
-    provider (notes), and may settle it by ordering a grant."""
-    provider = w.session.get(Department, app.provider_department_id)
-    assert provider is not None
-    received = w.day(dispute.received_days_ago)
-    kind = objection_kind()
-    deadline = obligations.deadline(w.session, kind, received)
+    """An objection against a refusal, coordinated by the bureau of the provider's region with
+    the provider (notes), and perhaps settled by ordering a grant."""
     objector = w.officer(story.requester)
-    bureau = w.bureau(provider.region_id)
-    ob = Objection(
-        kind=ObjectionKind.REFUSAL.value,
-        status=ObjectionStatus.OPEN.value,
-        department_id=app.requester_department_id,
-        provider_department_id=provider.id,
-        region_id=provider.region_id,
-        application_id=app.id,
-        source_code=app.source_code,
+    provider = w.officer(w.provider_name(app))
+    o = objections.object_to(
+        w.session,
+        objector,
+        kind=ObjectionKind.REFUSAL,
         reason=dispute.reason,
         requested=dispute.requested,
-        received_on=received,
-        due_on=deadline.due,
-        due_provisional=deadline.provisional,
-        created_by=objector.person_id,
-        created_by_name=objector.name[:64],
-        created_at=at(received, 10, 5),
+        application_id=app.id,
     )
-    w.session.add(ob)
-    w.session.flush()
-    audit.record(
-        w.session,
-        objector,
-        "sharing.objection_opened",
-        object_type="share_objection",
-        object_id=ob.id,
-        summary=f"{story.requester}对第{app.id}号共享申请的答复提出异议",
-        change={"kind": ob.kind, "application": app.id},
-        region_id=provider.region_id,
-        department_id=app.requester_department_id,
-    )
-    obligations.open(
-        w.session,
-        objector,
-        kind,
-        subject_type="share_objection",
-        subject_id=ob.id,
-        department_id=None,
-        region_id=provider.region_id,
-        title=f"第{ob.id}号共享异议：{story.requester}对{app.source_name}的答复",
-        deadline=deadline,
-    )
-    authors = {
-        "bureau": (bureau, None),
-        "provider": (
-            w.officer(next(n for n, d in w.depts.items() if d.id == provider.id)),
-            provider.id,
-        ),
-        "objector": (objector, app.requester_department_id),
-    }
-    for i, (who, text) in enumerate(dispute.notes):
-        actor, dept_id = authors[who]
-        w.session.add(
-            ObjectionNote(
-                objection_id=ob.id,
-                author_id=actor.person_id,
-                author_name=actor.name[:64],
-                department_id=dept_id,
-                text=text,
-                at=at(received + timedelta(days=1 + 2 * i), 11, 15),
-            )
-        )
-    ob.status = ObjectionStatus.COORDINATING.value
-    audit.record(
-        w.session,
-        bureau,
-        "sharing.objection_coordinating",
-        object_type="share_objection",
-        object_id=ob.id,
-        summary=f"第{ob.id}号共享异议：会同{provider.name}协调处理（{len(dispute.notes)}条记录）",
-        change={"notes": len(dispute.notes)},
-        region_id=provider.region_id,
-    )
+    bureau = w.bureau(o.region_id)
+    authors: dict[str, Actor] = {"bureau": bureau, "provider": provider, "objector": objector}
+    notes = list(dispute.notes)
+    first = notes.pop(0)[1] if notes and notes[0][0] == "bureau" else ""
+    objections.take_up(w.session, bureau, o.id, note=first)
+    for who, text in notes:
+        objections.add_note(w.session, authors[who], o.id, text)
     ordered: Grant | None = None
-    if dispute.status == "settled" and dispute.settled_days_ago is not None:
-        settled = w.day(dispute.settled_days_ago)
-        ordered = grant_for(
-            w,
-            story,
-            None,
-            actor=bureau,
-            origin=GrantOrigin.ORDER,
-            valid_from=settled,
-            items=dispute.ordered_items,
-            objection_id=ob.id,
-        )
-        ob.status = ObjectionStatus.SETTLED.value
-        ob.outcome = dispute.outcome
-        ob.ordered = "grant"
-        ob.ordered_grant_id = ordered.id
-        ob.answered_on = settled
-        ob.settled_by = bureau.person_id
-        ob.settled_at = at(settled, 16, 30)
-        audit.record(
+    if dispute.status == "settled":
+        today = w.today
+        objections.settle(
             w.session,
             bureau,
-            "sharing.objection_settled",
-            object_type="share_objection",
-            object_id=ob.id,
-            summary=f"第{ob.id}号共享异议办结：{dispute.outcome[:150]}",
-            change={"ordered": "grant", "grant": ordered.id, "answered_on": settled},
-            region_id=provider.region_id,
+            o.id,
+            result=ObjectionResult(dispute.result),
+            outcome=dispute.outcome,
+            grant=objections.GrantOrder(
+                items=list(dispute.ordered_items),
+                valid_from=today,
+                expires_on=today + timedelta(days=ORDERED_VALID_DAYS),
+                token_ids=[w.tokens[story.requester].id],
+            ),
         )
-        obligations.answer(
-            w.session,
-            bureau,
-            kind,
-            subject_type="share_objection",
-            subject_id=ob.id,
-            answered_on=settled,
-        )
+        ordered = w.session.get(Grant, o.ordered_grant_id) if o.ordered_grant_id else None
+    _move(w, dispute, o, ordered)
     w.session.flush()
-    return ob, ordered
+    return o, ordered
+
+
+def _move(w: World, dispute: Dispute, o: Objection, ordered: Grant | None) -> None:
+    """The played dispute moved to its days: received, its deadline recomputed from then (the
+    objection and its obligation agree), a note every other day, settled (and the ordered
+    grant in force) on the settlement day."""
+    received = w.day(dispute.received_days_ago)
+    deadline = objection_deadlines.start(w.session, received)
+    o.received_on = received
+    o.due_on, o.due_provisional = deadline.due, deadline.provisional
+    o.created_at = at(received, 10, 5)
+    ob = objection_deadlines.obligation_of(w.session, o)
+    assert ob is not None
+    ob.started_on = received
+    ob.due_on, ob.provisional = deadline.due, deadline.provisional
+    ob.created_at = o.created_at
+    for i, note in enumerate(objections.notes(w.session, o.id)):
+        note.at = at(received + timedelta(days=1 + 2 * i), 11, 15)
+    if dispute.settled_days_ago is None:
+        return
+    settled = w.day(dispute.settled_days_ago)
+    o.answered_on = ob.answered_on = settled
+    o.settled_at = at(settled, 16, 30)
+    ob.overdue = settled > ob.due_on
+    if ordered is not None:
+        ordered.valid_from = settled
+        ordered.expires_on = settled + timedelta(days=ORDERED_VALID_DAYS)
+        ordered.created_at = o.settled_at

@@ -69,7 +69,7 @@ class Story:
     received_days_ago: int
     mode: str = "data"
     answered_days_ago: int | None = None
-    valid_days: int | None = 365  # the grant's period from its start (None: open-ended)
+    valid_days: int = 365  # the period asked for (and granted) from its start
     grant_items: tuple[str, ...] | None = None
     row_condition: dict[str, Any] | None = None
     quota: int | None = None
@@ -100,7 +100,7 @@ STORIES: tuple[Story, ...] = (
         scenario="窗口受理救助申请时实时核对；每月对在册对象批量复核",
         outcome="registered",
         received_days_ago=150,
-        valid_days=None,
+        valid_days=1095,
         expected_daily_calls=300,
         calls=6200,
     ),
@@ -116,7 +116,7 @@ STORIES: tuple[Story, ...] = (
         scenario="参保登记和信息变更时逐人查询",
         outcome="registered",
         received_days_ago=140,
-        valid_days=None,
+        valid_days=1095,
         expected_daily_calls=250,
         calls=5200,
     ),
@@ -280,6 +280,7 @@ STORIES: tuple[Story, ...] = (
         purpose_code="consumption-analysis",
         scenario="按月批量获取",
         outcome="refused",
+        expected_daily_calls=30,
         received_days_ago=45,
         answered_days_ago=38,
         refusal_reason="申请用途为行业统计分析，不属于本资源共享条件所列的社会保障、就业服务和"
@@ -298,6 +299,7 @@ STORIES: tuple[Story, ...] = (
         purpose_code="temporary-assistance",
         scenario="受理临时救助申请时逐人查询",
         outcome="refused",
+        expected_daily_calls=20,
         received_days_ago=70,
         answered_days_ago=62,
         refusal_reason="临时救助以户籍地为主，居住登记信息涉及个人隐私，申请的信息项超出需要。",
@@ -313,10 +315,10 @@ STORIES: tuple[Story, ...] = (
         purpose="核实跨区流动的临时救助申请人居住情况",
         purpose_code="temporary-assistance",
         scenario="受理临时救助申请时逐人查询",
-        outcome="withdrawn",
+        outcome="withdrawn",  # the person turned out to live in 江北区: nothing to ask 渝中区 for
         received_days_ago=30,
         answered_days_ago=27,
-        note="申请人已确认该人员居住在江北区，无需获取渝中区居住登记信息，撤回申请。",
+        expected_daily_calls=10,
     ),
     Story(
         handle="yz_hrss_liudong",
@@ -376,6 +378,7 @@ class Dispute:
     requested: str
     notes: tuple[tuple[str, str], ...]  # (who: bureau / provider / objector, text)
     outcome: str = ""
+    result: str = ""  # upheld / partly / dismissed (``ObjectionResult``), when settled
     settled_days_ago: int | None = None
     ordered_items: tuple[str, ...] = ()
     ordered_calls: int = 0
@@ -414,6 +417,7 @@ DISPUTES: tuple[Dispute, ...] = (
         ),
         outcome="经协调，渝中区公安分局向渝中区民政局提供身份号码、姓名、居住地址和居住事由，"
         "仅用于临时救助，户籍地不予提供。",
+        result="partly",  # the 户籍地 is not given
         settled_days_ago=50,
         ordered_items=("公民身份号码", "姓名", "居住地址", "居住事由"),
         ordered_calls=500,
