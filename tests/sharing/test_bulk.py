@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -260,7 +261,10 @@ def test_the_record_is_committed_before_the_first_byte(
         await body.aclose()  # the client vanished
         return first
 
-    first = anyio.run(first_chunk_then_gone)
+    # In a thread of its own: a browser test earlier in this worker may hold an event loop
+    # running in the main thread (Playwright's sync API), and anyio.run refuses to nest.
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(anyio.run, first_chunk_then_gone).result()
     assert first.startswith(b"\xef\xbb\xbf")
     session.expire_all()
     (rec,) = _records(session)
