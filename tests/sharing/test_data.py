@@ -452,3 +452,18 @@ def test_a_document_source_is_delivered_signed_or_not_at_all(
     # Plain data is not signed.
     gb = _grant(session, world, sc, sc.base_source, [ID, "姓名"])
     assert lookup(client, sc.token, gb.id, K1).json()["signed_document"] is None
+
+
+def test_a_malformed_purpose_or_key_is_refused_before_anything_is_stored(
+    client: TestClient, session: Session, world: World, sc: ShareCity
+) -> None:
+    # A NUL or a control character cannot be held in PostgreSQL text: refused as malformed
+    # (422) rather than failing the record's write (which would answer 503, fail closed).
+    g = _grant(session, world, sc, sc.person_source, [ID, "姓名"])
+    before = last_record_id(session)
+    for purpose, key in (("house\x00hold", K1), ("household-check", "5001\x00"), ("用途", K1)):
+        r = verify(client, sc.token, g.id, key, {"姓名": "张三"}, purpose=purpose)
+        assert r.status_code == 422, (purpose, key, r.text)
+    r = lookup(client, sc.token, g.id, K1, purpose="house hold")
+    assert r.status_code == 422
+    assert last_record_id(session) == before

@@ -25,17 +25,23 @@ from govdata.core.db import open_session
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId
 from govdata.sharing import bulk
+from govdata.sharing.applications import PURPOSE_CODE
 from govdata.web.deps import ApiActor, DbSession, unit_of_work
 
 log = structlog.get_logger(__name__)
 
 router = APIRouter(prefix="/data", tags=["sharing-data"], responses=ERROR_RESPONSES)
 
+# What a registration or application accepted as a purpose code (ASCII, no control
+# characters: it is stored in the access record as given).
+PURPOSE_PATTERN = PURPOSE_CODE.pattern
+
 Purpose = Annotated[
     str,
     Query(
         min_length=1,
         max_length=64,
+        pattern=PURPOSE_PATTERN,
         description="本次调用的用途代码，须与授权用途一致（第五十条第（五）项）",
     ),
 ]

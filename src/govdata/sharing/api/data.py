@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from govdata.core.errors import NotAuthenticated
 from govdata.core.types import DbId
 from govdata.sharing import data, hotpath
+from govdata.sharing.applications import PURPOSE_CODE
 from govdata.web.deps import (
     SESSION_COOKIE,
     ApiActor,
@@ -68,11 +69,16 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     503: _error("sharing.record_unavailable：调用记录无法写入，本次调用未返回任何数据（第四十条）"),
 }
 
+# What a registration or application accepted as a purpose code (ASCII, no control
+# characters: it is stored in the access record as given).
+PURPOSE_PATTERN = PURPOSE_CODE.pattern
+
 Purpose = Annotated[
     str,
     Query(
         min_length=1,
         max_length=64,
+        pattern=PURPOSE_PATTERN,
         description="本次调用的用途代码，须与授权的用途一致（第五十条第（五）项）",
     ),
 ]
@@ -116,8 +122,12 @@ class LookupOut(BaseModel):
 class VerifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    purpose: str = Field(min_length=1, max_length=64, description="本次调用的用途代码")
-    subject_key: str = Field(min_length=1, max_length=64, description="主体标识")
+    purpose: str = Field(
+        min_length=1, max_length=64, pattern=PURPOSE_PATTERN, description="本次调用的用途代码"
+    )
+    subject_key: str = Field(
+        min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$", description="主体标识"
+    )
     values: dict[str, str | int | float | bool | None] = Field(
         max_length=50, description="待核验的信息项及调用方持有的值；信息项须在授权范围内"
     )
