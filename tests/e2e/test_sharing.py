@@ -23,7 +23,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,15 @@ def _publish(session: Session, city: Actor, department_id: int, data: ResourceIn
     return resource
 
 
+def _tall(page: Page) -> Page:
+    """A viewport as tall as the forms: a full-page capture of a taller page resizes the viewport
+    for a moment and the page restores its scroll position later, so that the next click's
+    mousedown and mouseup landed on different elements (the submit button, then the form) and
+    nothing was submitted."""
+    page.set_viewport_size({"width": 1280, "height": 2400})
+    return page
+
+
 def _shot(page: Page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"sharing-{name}.png"), full_page=True)
@@ -121,8 +130,18 @@ def sharing(live_server: LiveServer, db: sessionmaker[Session]) -> Iterator[Shar
             city,
             resource,
             [
-                {ID: SUBJECT, "姓名": "刘晓红", "出生日期": "1988-05-06", "户籍地址": "渝中区解放碑街道"},
-                {ID: OTHER, "姓名": "陈建国", "出生日期": "1991-07-08", "户籍地址": "渝中区七星岗街道"},
+                {
+                    ID: SUBJECT,
+                    "姓名": "刘晓红",
+                    "出生日期": "1988-05-06",
+                    "户籍地址": "渝中区解放碑街道",
+                },
+                {
+                    ID: OTHER,
+                    "姓名": "陈建国",
+                    "出生日期": "1991-07-08",
+                    "户籍地址": "渝中区七星岗街道",
+                },
             ],
         )
         issued = auth.issue_token(
@@ -165,6 +184,7 @@ def test_a_department_applies_the_provider_narrows_the_system_reads_and_the_citi
     expiry = today + timedelta(days=90)
 
     # --- 渝中区公安分局 applies from the share catalog (Art. 24, 26 ¶2) -------------------------
+    _tall(page)
     login_ok(page, "demo.district_officer")
     page.locator(NAV).get_by_role("link", name="共享目录").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("政务数据资源共享目录")
@@ -211,7 +231,7 @@ def test_a_department_applies_the_provider_narrows_the_system_reads_and_the_citi
     assert today + timedelta(days=10) <= due_on <= today + timedelta(days=31)
 
     # --- 市公安局 finds it in its inbox with its deadline and approves it narrowed ----------------
-    provider = new_page()
+    provider = _tall(new_page())
     login_ok(provider, "demo.officer")
     provider.locator(NAV).get_by_role("link", name="共享申请").click()
     provider.get_by_role("link", name="待本部门答复").click()
@@ -282,7 +302,7 @@ def test_a_department_applies_the_provider_narrows_the_system_reads_and_the_citi
     _shot(provider, "7-usage")
 
     # --- the citizen sees who used their data, when and for what (Art. 40) --------------------
-    citizen = new_page()
+    citizen = _tall(new_page())
     login_ok(citizen, CITIZEN, CITIZEN_PASSWORD)
     citizen.locator(NAV).get_by_role("link", name="谁用了我的数据").click()
     expect(citizen.get_by_test_id("not-verified")).to_have_count(0)
