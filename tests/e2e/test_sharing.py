@@ -115,16 +115,15 @@ def sharing(live_server: LiveServer, db: sessionmaker[Session]) -> Iterator[Shar
     police = live_server.departments["市公安局"]
     yz = live_server.departments["渝中区公安分局"]
     items = [(ID, "C", 18), ("姓名", "C", 50), ("出生日期", "C", 10), ("户籍地址", "C", 200)]
-    data = resource_input(RESOURCE, items, key=ID, subject_kind="person").model_copy(
-        update={
-            "share_type": "conditional",
-            "share_conditions": "仅限履行户籍管理、社会救助职责的部门",
-            "legal_basis": "《中华人民共和国户口登记条例》第三条",
-        }
-    )
+    data = resource_input(RESOURCE, items, key=ID, subject_kind="person").model_dump()
+    data |= {
+        "share_type": "conditional",
+        "share_conditions": "仅限履行户籍管理、社会救助职责的部门",
+        "legal_basis": "《中华人民共和国户口登记条例》第三条",
+    }
     with db() as session, session.begin():
         city = _actor(session, "demo.city")
-        resource = _publish(session, city, police, ResourceIn.model_validate(data.model_dump()))
+        resource = _publish(session, city, police, ResourceIn.model_validate(data))
         fill_pool(
             session,
             city,
