@@ -293,6 +293,13 @@ def test_a_department_applies_the_provider_narrows_the_system_reads_and_the_citi
     expect(by_grant).to_contain_text(PURPOSE_CODE)
     expect(by_grant.locator("td").nth(3)).to_have_text("2")  # calls
     expect(by_grant.locator("td").nth(4)).to_have_text("1")  # refused
+    # The system is named once with its department (not "渝中区公安分局·渝中区公安分局·…").
+    expect(provider.get_by_test_id("by-system")).to_contain_text(
+        f"渝中区公安分局·{SYSTEM}（令牌 {sharing.token_id}）"
+    )
+    expect(provider.get_by_test_id("by-system")).not_to_contain_text(
+        "渝中区公安分局·渝中区公安分局"
+    )
     records = provider.get_by_test_id("records")
     allowed = records.get_by_test_id(f"record-{calls[0].id}")
     expect(allowed).to_contain_text("渝中区公安分局")
