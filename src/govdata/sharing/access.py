@@ -186,6 +186,8 @@ def record_call(
     A system's call under a grant is not charged the per-token personal-read budget
     (``core.ratelimit``): the grant is its control (items, rows, purpose, the daily quota the
     provider set), as ``sharing.data`` explains; the record still says ``personal``."""
+    if source is None and outcome == "refused" and grant_id is not None:
+        source = refused_source(session, actor, grant_id)
     with ratelimit.bound(None):
         _record_call(
             session,
@@ -200,6 +202,23 @@ def record_call(
             outcome=outcome,
             reason=reason,
         )
+
+
+def own_grant(actor: Actor, grant: Grant | None) -> bool:
+    """Whether a refused call was made on the calling department's own grant."""
+    return grant is not None and grant.requester_department_id in actor.department_ids()
+
+
+def refused_source(session: Session, actor: Actor, grant_id: int) -> SharedSource | None:
+    """The source a refusal's record names when the gate refused before reaching it: the
+    grant's, if the grant is the calling department's own (an item not granted, a purpose not
+    the grant's, an expired grant …), so that the providing department sees the refusal on its
+    dashboard beside the grant's allowed calls (Art. 40, 50(4)(5)); a call naming another
+    department's grant, or none, names no source (its provider has nothing to see)."""
+    grant = session.get(Grant, grant_id)
+    if grant is None or not own_grant(actor, grant):
+        return None
+    return get_source(session, grant.source_code)
 
 
 def _record_call(

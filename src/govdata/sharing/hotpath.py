@@ -48,7 +48,7 @@ from govdata.core.crypto import canonical_subject_key, subject_digest, token_dig
 from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
 from govdata.org.auth import TOKEN_PREFIX
 from govdata.sharing import errors, quota
-from govdata.sharing.access import check_grant, choose_items, require_system
+from govdata.sharing.access import check_grant, choose_items, own_grant, require_system
 from govdata.sharing.data import as_json_value, canonical_text, signed_delivery
 from govdata.sharing.grants import RowCondition
 from govdata.sharing.models import Grant
@@ -247,7 +247,10 @@ class HotPath:
                         resolved, kind, purpose, items, values, grant_id
                     )
                 except DomainError as exc:
-                    await self._refuse(conn, base, exc.code)
+                    named = None
+                    if resolved.grant is not None and own_grant(resolved.actor, resolved.grant):
+                        named = await self._source(resolved.grant.source_code)  # as the gate's
+                    await self._refuse(conn, base, exc.code, named)
                     return error_json(exc)
                 row = await self._call(conn, base, source, chosen, resolved, key, kind)
         except _Answer as answer:
@@ -361,12 +364,20 @@ class HotPath:
         return source, choose_items(source, wanted)
 
     async def _refuse(
-        self, conn: psycopg.AsyncConnection[Any], base: dict[str, Any], reason: str
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        base: dict[str, Any],
+        reason: str,
+        source: SharedSource | None = None,
     ) -> None:
+        """The refusal's record; it names the grant's source when the grant is the caller's
+        own (``access.refused_source``)."""
         params = base | {
-            "object": "",
-            "owner": None,
-            "personal": False,
+            "object": source.code if source is not None else "",
+            "owner": source.provider_department_id if source is not None else None,
+            "personal": bool(
+                source is not None and source.subject_kind == SubjectKind.PERSON.value
+            ),
             "fields": "",
             "reason": reason[:80],
         }

@@ -373,9 +373,9 @@ def summary(
         if grant_id is not None:
             by_grant.setdefault(grant_id, GrantUse(grant_id, f"授权 {grant_id}")).add(*counts)
         name = f"{system}（令牌 {token_id}）" if token_id is not None else str(system)
-        tallies["system"].setdefault((req, token_id), Tally(token_id, f"{dept(req)}·{name}")).add(
-            *counts
-        )
+        # A token's name in the records already starts with its department ("部门·系统").
+        who = name if name.startswith(f"{dept(req)}·") else f"{dept(req)}·{name}"
+        tallies["system"].setdefault((req, token_id), Tally(token_id, who)).add(*counts)
     for action, reason, n, r, w, _ in per_action:
         counts = (int(n), int(r or 0), int(w or 0))
         tallies["action"].setdefault(action, Tally(action, ACTIONS.get(action, str(action)))).add(
