@@ -24,7 +24,7 @@ from govdata.app import create_app
 from govdata.core.actor import Role
 from govdata.core.audit_checkpoints import audit_config
 from govdata.core.audit_seal import start_sealer
-from govdata.core.db import make_engine, utcnow
+from govdata.core.db import WRITES, make_engine, utcnow
 from govdata.core.migrate import upgrade
 from govdata.core.settings import Settings
 from govdata.org.demo import BOOTSTRAP, default_regions_csv, load_demo_org
@@ -142,7 +142,11 @@ def live_server(
     try:
         yield LiveServer(
             url=base,
-            engine=engine,
+            # The tests' own writes into the live database begin IMMEDIATE on SQLite, as the
+            # platform's writing units of work do (core.db.WRITES): a deferred transaction that
+            # reads, then writes after the server's sealer committed, fails at once with
+            # SQLITE_BUSY_SNAPSHOT (no busy timeout applies to it).
+            engine=engine.execution_options(**{WRITES: True}),
             departments=departments,
             lockout_person_id=lockout_id,
             lockout_department=lockout_dept,
