@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.aggregation import base, loading, spool, thematic
 from govdata.aggregation.models import Load, LoadStatus, Pool
-from govdata.core.db import transaction, utcnow
+from govdata.core.db import open_session, transaction, utcnow
 from govdata.core.jobs import job
 
 log = structlog.get_logger(__name__)
@@ -67,7 +67,10 @@ def run_load(
         if progress is not None:
             progress(p)
 
-    session = factory()
+    # A writing unit of work (on SQLite: BEGIN IMMEDIATE). Deferred, its first write after a
+    # read failed at once with SQLITE_BUSY_SNAPSHOT whenever another writer (the audit and
+    # access-record sealer, every half second) committed in between.
+    session = open_session(factory, write=True)
     try:
         loading.sweep(session)
         spool.remove_orphans(session)

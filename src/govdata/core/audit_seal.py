@@ -16,6 +16,7 @@ lock, access records are sealed in batches whose digests enter the chain as even
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
@@ -63,8 +64,10 @@ def seal(
     config: AuditConfig | None = None,
     *,
     limit: int = _LIMIT,
+    access: bool = True,
 ) -> SealResult:
-    """Seal the committed unsealed events and sign a checkpoint over them.
+    """Seal the committed unsealed events and sign a checkpoint over them; with ``access``,
+    first the access records not sealed yet (decision 0015).
 
     ``target``: a session factory (the sealer's own transaction, committed before the log is
     written), or a session whose transaction the caller owns (tests; the log is written at
@@ -76,7 +79,7 @@ def seal(
             return SealResult(0, 0, "", skipped=True)
         if ours is None:  # an unusable directory does not stop the chain from being sealed
             book = None
-        if book is not None:  # access records join first: their batch's event is sealed now
+        if book is not None and access:  # access records first: their batch's event joins now
             _seal_access(target, book.directory)
         covered = _covered(book)
         if isinstance(target, Session):
@@ -223,6 +226,13 @@ def pending_count(session: Session) -> int:
 # --- the sealer thread --------------------------------------------------------------------------
 
 
+# Access records are sealed at most this often by the sealer thread (a manual ``seal`` seals
+# them at once). Every page that reads personal data writes one, so sealing them at every run
+# would commit twice a second whenever anyone works; on SQLite each such commit makes a unit of
+# work that read before it and writes after it fail at once (SQLITE_BUSY_SNAPSHOT).
+ACCESS_SEAL_SECONDS = 10.0
+
+
 def start_sealer(
     factory: sessionmaker[Session],
     config: AuditConfig,
@@ -236,10 +246,15 @@ def start_sealer(
     stopped = stop or threading.Event()
 
     def loop() -> None:
+        last_access = float("-inf")
         while not stopped.is_set():
             busy = False
+            now = time.monotonic()
+            access = now - last_access >= ACCESS_SEAL_SECONDS
             try:
-                busy = seal(factory, config).sealed >= _LIMIT
+                busy = seal(factory, config, access=access).sealed >= _LIMIT
+                if access:
+                    last_access = now
             except Exception:
                 log.exception("audit.seal_failed")
             if not busy:
