@@ -309,3 +309,19 @@ def test_the_public_opens_no_application_page(sign_in: Any, sc: ShareCity) -> No
         assert citizen.get(url, headers={"Accept": "text/html"}).status_code == 403, url
     r = citizen.get(API)
     assert (r.status_code, _error(r)["code"]) == (403, "sharing.applications_people_only")
+
+
+def test_a_provider_with_applications_waiting_opens_on_its_inbox(
+    sign_in: Any, world: World, sc: ShareCity
+) -> None:
+    # Art. 26 ¶2: the provider answers within 10 working days; its list opens where the work is.
+    yz, market = sign_in("yz_officer"), sign_in("officer2")
+    assert '?view=outgoing" aria-current="page"' in market.get(PAGES).text  # nothing waits
+    a = yz.post(API, json=_body(world, sc)).json()
+    r = market.get(PAGES)
+    assert r.status_code == 200 and '?view=incoming" aria-current="page"' in r.text
+    assert f"第 {a['id']} 号" in r.text  # the inbox, unasked
+    r = yz.get(PAGES)  # the requester still opens on what it asked for
+    assert f"第 {a['id']} 号" in r.text
+    r = market.get(PAGES, params={"view": "outgoing"})  # an explicit choice is kept
+    assert f"第 {a['id']} 号" not in r.text

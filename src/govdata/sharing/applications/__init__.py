@@ -45,6 +45,7 @@ from govdata.sharing.applications.queries import (
     region_of,
     require_person,
     views,
+    waiting_count,
 )
 
 __all__ = [
@@ -69,5 +70,6 @@ __all__ = [
     "require_person",
     "submit",
     "views",
+    "waiting_count",
     "withdraw",
 ]

@@ -120,6 +120,18 @@ def list_applications(
     return paginate(session, stmt, offset, limit)
 
 
+def waiting_count(session: Session, actor: Actor) -> int:
+    """Applications waiting for the actor's departments' answer (the provider's inbox)."""
+    own = policy.department_ids(actor)
+    if not own:
+        return 0
+    stmt = policy.visible_applications(actor).where(
+        ShareApplication.provider_department_id.in_(own),
+        ShareApplication.status == ApplicationStatus.PENDING.value,
+    )
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
 def overdue_count(session: Session, actor: Actor, *, view: str) -> int:
     """Pending applications past their due date in a view (Art. 50(8))."""
     base = policy.visible_applications(actor).where(

@@ -94,7 +94,11 @@ def application_list(
 ) -> Response:
     applications.require_person(actor)
     views = applications.views(actor)
-    current = view if view in views else views[0]
+    # A provider with applications waiting for its answer opens on its inbox (Art. 26 ¶2).
+    default = views[0]
+    if "incoming" in views and applications.waiting_count(session, actor):
+        default = "incoming"
+    current = view if view in views else default
     status_value = status if status in {s.value for s in ApplicationStatus} else None
     page = applications.list_applications(
         session, actor, view=current, status=status_value, offset=offset, limit=PAGE
