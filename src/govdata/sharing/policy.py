@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, Select, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -83,13 +85,18 @@ def sees_all_sharing(actor: Actor) -> bool:
 
 
 def _mine(
-    actor: Actor, requester: InstrumentedAttribute[int], provider: InstrumentedAttribute[int]
+    actor: Actor,
+    requester: InstrumentedAttribute[Any],
+    provider: InstrumentedAttribute[Any],
+    deps: frozenset[int] | None = None,
 ) -> ColumnElement[bool]:
-    """Rows of the actor's departments (either side), or of its region for a district bureau."""
+    """Rows of the actor's departments (``deps``; default: all its department roles) on either
+    side, or of its region for a district bureau; everything for the city bureau and auditors."""
     if sees_all_sharing(actor):
         return true()
     conds: list[ColumnElement[bool]] = []
-    deps = actor.department_ids()
+    if deps is None:
+        deps = actor.department_ids()
     if deps:
         conds += [requester.in_(deps), provider.in_(deps)]
     regions = actor.region_ids()
@@ -162,14 +169,4 @@ def usage_scope(
     """Which sharing access records an actor reads (Art. 40, 41, 49): a provider the reads of
     its data, a requester its own reads, a district bureau those of its region's departments
     (either side), the city bureau and auditors all."""
-    if sees_all_sharing(actor):
-        return true()
-    conds: list[ColumnElement[bool]] = []
-    deps = department_ids(actor)
-    if deps:
-        conds += [requester.in_(deps), provider.in_(deps)]
-    regions = actor.region_ids()
-    if regions:
-        in_region = select(Department.id).where(Department.region_id.in_(regions))
-        conds += [requester.in_(in_region), provider.in_(in_region)]
-    return or_(*conds) if conds else false()
+    return _mine(actor, requester, provider, department_ids(actor))
