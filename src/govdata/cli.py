@@ -91,7 +91,7 @@ def serve(
     start_process_sealer(_engine())
     if workers > 1:
         uvicorn.run(
-            "govdata.app:create_app",
+            "govdata.app:create_served_app",
             factory=True,
             host=host,
             port=port,
@@ -99,7 +99,7 @@ def serve(
             log_level="warning",
         )
         return
-    from govdata.app import create_app
+    from govdata.app import create_app, ready_to_serve
     from govdata.core import jobs
 
     settings = get_settings()
@@ -109,7 +109,7 @@ def serve(
             jobs.start_worker_thread(settings.database_url)
     else:
         jobs.start_periodic_thread(web.state.sessionmaker)
-    uvicorn.run(web, host=host, port=port, log_level="info")
+    uvicorn.run(ready_to_serve(web), host=host, port=port, log_level="info")
 
 
 @app.command()

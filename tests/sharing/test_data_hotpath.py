@@ -25,7 +25,7 @@ from govdata.sharing.models import DocumentClass, GrantMode, GrantUsage
 from tests.aggregation.base_helpers import K1, K2
 from tests.live import LiveDb, live_database
 from tests.pgcluster import PgCluster
-from tests.sharing.data_helpers import lookup, verify
+from tests.sharing.data_helpers import bearer, lookup, verify
 from tests.sharing.helpers import ShareCity, build_share_city, grant_to_yz
 from tests.sharing.test_data import REFUSALS, _refusal_world
 
@@ -228,3 +228,72 @@ def test_the_hot_path_signs_documents_as_the_ordinary_path(
         envelope = body["signed_document"]
         assert envelope["document"]["values"] == body["values"] == {ID: K1, "姓名": "张三"}
         assert signing.verify(envelope, signing.known_keys(s)).valid
+
+
+# --- the hot dispatch (sharing.hot_dispatch): served before routing, else the router's answer
+
+
+def _same(both: Both, method: str, url: str, **kw: Any) -> tuple[int, Any]:
+    hot = both.hot.request(method, url, **kw)
+    plain = both.plain.request(method, url, **kw)
+    assert (hot.status_code, hot.text) == (plain.status_code, plain.text), url
+    return hot.status_code, hot.json() if hot.text.startswith("{") else hot.text
+
+
+def test_calls_are_served_before_routing(
+    live: LiveDb, both: Both, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s, sc = both.session, both.sc
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    routed: list[Any] = []
+    serve = hotpath.HotPath.serve
+
+    async def spy(self: hotpath.HotPath, request: Any, *args: Any, **kw: Any) -> Any:
+        routed.append(request.scope.get("route"))
+        return await serve(self, request, *args, **kw)
+
+    monkeypatch.setattr(hotpath.HotPath, "serve", spy)
+    assert lookup(both.hot, sc.token, g.id, K1).status_code == 200
+    assert verify(both.hot, sc.token, g.id, K1, {"姓名": "张三"}).json()["match"] is True
+    assert routed == [None, None]  # no route was matched: the dispatch served both
+
+
+def test_what_does_not_validate_is_answered_by_the_router(live: LiveDb, both: Both) -> None:
+    s, sc = both.session, both.sc
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    auth = bearer(sc.token)
+    base = f"/api/v1/sharing/data/{g.id}"
+    # Art. 50(5): every call states its purpose; a missing or malformed one is a 422.
+    for params in ({}, {"purpose": "not a code"}, {"purpose": "x" * 65}):
+        status, body = _same(both, "GET", f"{base}/subjects/{K1}", params=params, headers=auth)
+        assert status == 422 and body["error"]["code"] == "request.invalid"
+    status, body = _same(both, "GET", f"{base}/subjects/{'1' * 65}", params={"purpose": "a"})
+    assert status in (401, 422)
+    for grant in ("0", "abc", "99999999999999999999"):
+        status, body = _same(
+            both,
+            "GET",
+            f"/api/v1/sharing/data/{grant}/subjects/{K1}",
+            params={"purpose": "household-check"},
+            headers=auth,
+        )
+        assert status == 422
+    body_ok = {"purpose": "household-check", "subject_key": K1, "values": {"姓名": "张三"}}
+    for kw in (
+        {"content": b"not json", "headers": auth | {"Content-Type": "application/json"}},
+        {"json": body_ok | {"extra": 1}, "headers": auth},
+        {"json": {"purpose": "household-check", "values": {}}, "headers": auth},
+    ):
+        status, body = _same(both, "POST", f"{base}/verify", **kw)
+        assert status == 422, kw
+    # Another method on the hot paths: the router's 405, not the hot path.
+    status, _ = _same(both, "DELETE", f"{base}/verify", headers=auth)
+    assert status == 405
+    # A token the platform does not know: the same 401 from either path, and no data.
+    status, body = _same(
+        both, "GET", f"{base}/subjects/{K1}", params={"purpose": "household-check"},
+        headers=bearer("gd_not_a_token"),
+    )  # fmt: skip
+    assert (status, body["error"]["code"]) == (401, "auth.invalid_token")

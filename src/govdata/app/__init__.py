@@ -3,6 +3,6 @@ that knows every domain (``govdata.app.domains``)."""
 
 from __future__ import annotations
 
-from govdata.app.factory import create_app
+from govdata.app.factory import create_app, create_served_app, ready_to_serve
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "create_served_app", "ready_to_serve"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -24,6 +25,12 @@ def _pages() -> list[APIRouter]:
     return [router]
 
 
+def _middleware() -> list[Any]:
+    from govdata.sharing.hot_dispatch import HotDispatch
+
+    return [HotDispatch]
+
+
 def _public(actor: Actor) -> bool:
     return actor.is_public
 
@@ -34,6 +41,7 @@ DOMAIN = Domain(
     model_modules=("govdata.sharing.models",),
     api_routers=_api,
     page_routers=_pages,
+    asgi_middleware=_middleware,
     nav=(
         NavEntry("共享目录", "/sharing/catalog", policy.can_browse, order=200),
         NavEntry("共享申请", "/sharing/applications", policy.can_view_usage, order=210),

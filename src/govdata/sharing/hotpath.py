@@ -26,6 +26,7 @@ layout and runs again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hmac
 import time
 from collections.abc import Sequence
@@ -71,7 +72,9 @@ LEFT JOIN sharing_grants g ON g.id = %(grant)s
 WHERE t.digest = %(digest)s AND t.revoked_at IS NULL AND t.expires_at > now()
 """
 
-_TOUCH = "UPDATE api_tokens SET last_used_at = now() WHERE id = %s"
+# Conditional, so that of several calls that saw a stale time only one writes it.
+_TOUCH = """UPDATE api_tokens SET last_used_at = now()
+WHERE id = %s AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')"""
 
 _RECORD_COLUMNS = """(at, actor_id, token_id, actor_name, actor_department_id, address, action,
   object_type, object_id, owner_department_id, rows, personal, fields, outcome, reason,
@@ -168,6 +171,13 @@ class HotPath:
         self._opened = False
         self._lock = asyncio.Lock()
         self._layouts: dict[str, _Layout] = {}
+        # One read of a layout at a time per source: a burst of calls that finds it expired
+        # waits for that one read instead of each holding a connection for its own.
+        self._reading: dict[str, asyncio.Future[None]] = {}
+        # Tokens whose "last used" time is being written, off the call's path.
+        self._touching: set[int] = set()
+        self._grants: dict[int, tuple[tuple[Any, ...], Grant]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def _open(self) -> None:
         if self._opened:
@@ -195,13 +205,60 @@ class HotPath:
         now = time.monotonic()
         cached = self._layouts.get(code)
         if cached is not None and not fresh and now - cached.at < LAYOUT_SECONDS:
+            if now - cached.at >= LAYOUT_SECONDS / 2 and code not in self._reading:
+                self._read_layout(code, now)  # read ahead: no call waits for it
             return cached.source
-        source, document = await run_in_threadpool(self._read_source, code)
-        if source is None:
-            self._layouts.pop(code, None)
+        reading = None if fresh else self._reading.get(code)
+        if reading is None:  # a fresh read (after a reload) never joins one begun before it
+            reading = self._read_layout(code, now)
+        await asyncio.shield(reading)
+        if code not in self._layouts:
             return None
-        self._layouts[code] = _Layout(source, now, document)
-        return source
+        return self._layouts[code].source
+
+    def _read_layout(self, code: str, started: float) -> asyncio.Future[None]:
+        """Read a source's layout in a thread; stored as of when the read began."""
+
+        async def read() -> None:
+            source, document = await run_in_threadpool(self._read_source, code)
+            current = self._layouts.get(code)
+            if current is not None and current.at > started:
+                return  # a read begun later (after a reload) already stored its answer
+            if source is None:
+                self._layouts.pop(code, None)
+            else:
+                self._layouts[code] = _Layout(source, started, document)
+
+        reading = asyncio.ensure_future(read())
+        self._reading[code] = reading
+        reading.add_done_callback(lambda done: self._forget(code, done))
+        return reading
+
+    def _forget(self, code: str, done: asyncio.Future[Any]) -> None:
+        if self._reading.get(code) is done:
+            del self._reading[code]
+        if not done.cancelled():
+            done.exception()  # a read ahead's failure is retried by the next call, not logged
+
+    def _touch(self, token_id: int) -> None:
+        """Write the token's "last used" time in the background: informational, so a call
+        never waits for it (nor for the row lock a burst of calls on one token would take)."""
+        if token_id in self._touching:
+            return
+        self._touching.add(token_id)
+
+        async def touch() -> None:
+            try:
+                async with self.pool.connection() as conn:
+                    await conn.execute(_TOUCH, (token_id,))
+            except (PoolTimeout, psycopg.Error):
+                pass  # the next call tries again
+            finally:
+                self._touching.discard(token_id)
+
+        task = asyncio.get_running_loop().create_task(touch())
+        self._tasks.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._tasks.discard)
 
     def _is_document(self, code: str) -> bool:
         cached = self._layouts.get(code)
@@ -303,7 +360,7 @@ class HotPath:
          expires_on, purpose_code, mode, items, row_condition, source_code, daily_quota,
          named) = row  # fmt: skip
         if last_used is None or (datetime.now(last_used.tzinfo) - last_used).total_seconds() > 60:
-            await conn.execute(_TOUCH, (tid,))
+            self._touch(tid)
         actor = Actor(
             person_id=None,
             name=f"{dname}·{tname}",
@@ -315,22 +372,36 @@ class HotPath:
         request.state.actor = actor
         if getattr(request.app.state, "rate_limiter", None) is not None:
             await run_in_threadpool(check_actor, request, actor)  # per token (Art. 39)
-        grant = None
-        if gid is not None:
-            grant = Grant(
-                id=gid,
-                requester_department_id=req,
-                provider_department_id=prov,
-                status=status,
-                valid_from=valid_from,
-                expires_on=expires_on,
-                purpose_code=purpose_code,
-                mode=mode,
-                items=list(items or []),
-                row_condition=row_condition,
-                source_code=source_code,
-            )
+        fields: tuple[Any, ...] = (gid, req, prov, status, valid_from, expires_on, purpose_code)
+        fields += (mode, tuple(items or ()), repr(row_condition), source_code)
+        grant = None if gid is None else self._grant(fields, items, row_condition)
         return _Resolved(actor, grant, bool(named), daily_quota)
+
+    def _grant(self, fields: tuple[Any, ...], items: Any, row_condition: Any) -> Grant:
+        """The grant as this call read it. Building an ORM object is a tenth of a call's CPU,
+        so the object built from the same row as the last call's is reused: it is never
+        changed or attached to a session, and any difference in the row builds a new one."""
+        cached = self._grants.get(fields[0])
+        if cached is not None and cached[0] == fields:
+            return cached[1]
+        gid, req, prov, status, valid_from, expires_on, purpose_code, mode = fields[:8]
+        grant = Grant(
+            id=gid,
+            requester_department_id=req,
+            provider_department_id=prov,
+            status=status,
+            valid_from=valid_from,
+            expires_on=expires_on,
+            purpose_code=purpose_code,
+            mode=mode,
+            items=list(items or []),
+            row_condition=row_condition,
+            source_code=fields[10],
+        )
+        if len(self._grants) > 10_000:
+            self._grants.clear()
+        self._grants[gid] = (fields, grant)
+        return grant
 
     async def _authorize(
         self,
@@ -436,31 +507,40 @@ class HotPath:
 
 def _statement(
     source: SharedSource, chosen: tuple[SourceItem, ...], grant: Grant
-) -> tuple[sql.Composed, dict[str, Any]]:
+) -> tuple[bytes, dict[str, Any]]:
     assert source.table_name is not None
-    cols = sql.SQL(", ").join(sql.Identifier(i.column) for i in chosen)
     cond = RowCondition.of(grant.row_condition)
     extra: dict[str, Any] = {}
-    if cond is None:
-        allowed: sql.Composable = sql.SQL("true")
-    else:
+    condition: str | None = None  # no row condition
+    if cond is not None:
         item = source.item(cond.item)
-        if item is None:
-            allowed = sql.SQL("false")  # an item the source no longer has: no row (fail closed)
-        else:
-            allowed = sql.SQL("COALESCE({}::text = ANY(%(row_values)s::text[]), false)").format(
-                sql.Identifier(item.column)
-            )
+        condition = "" if item is None else item.column  # "": an item the source lost
+        if item is not None:
             extra["row_values"] = list(cond.values)
-    key = source.key_column
-    if not key:
-        key_sql: sql.Composable = sql.SQL("NULL")
+    columns = tuple(i.column for i in chosen)
+    return _render(_CALL, source.table_name, source.key_column, columns, condition), extra
+
+
+@functools.lru_cache(maxsize=1024)
+def _render(
+    template: str, table: str, key: str | None, columns: tuple[str, ...], condition: str | None
+) -> bytes:
+    """The call's statement for one layout, rendered once (composing it was a twentieth of a
+    call's CPU): identifiers only, every value is bound."""
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
+    if condition is None:
+        allowed: sql.Composable = sql.SQL("true")
+    elif not condition:
+        allowed = sql.SQL("false")  # an item the source no longer has: no row (fail closed)
     else:
-        key_sql = sql.Identifier(key)
-    stmt = sql.SQL(_CALL).format(
-        cols=cols, allowed=allowed, table=sql.Identifier(source.table_name), key=key_sql
+        allowed = sql.SQL("COALESCE({}::text = ANY(%(row_values)s::text[]), false)").format(
+            sql.Identifier(condition)
+        )
+    key_sql: sql.Composable = sql.Identifier(key) if key else sql.SQL("NULL")
+    stmt = sql.SQL(template).format(
+        cols=cols, allowed=allowed, table=sql.Identifier(table), key=key_sql
     )
-    return stmt, extra
+    return stmt.as_bytes(None)
 
 
 def _same(given: Any, stored: Any, *, key: bool) -> bool:

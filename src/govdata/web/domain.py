@@ -86,3 +86,6 @@ class Domain:
     templates: Path | None = None
     # Adds the domain's commands to the ``govdata`` command line (a ``typer.Typer``).
     cli: Callable[[Any], None] | None = None
+    # Pure ASGI middlewares the domain puts innermost, inside the platform's own (rate limits,
+    # body size, headers), ahead of routing: a hot path's dispatch (``sharing.hot_dispatch``).
+    asgi_middleware: Callable[[], list[Any]] = lambda: []

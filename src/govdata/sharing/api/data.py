@@ -99,6 +99,15 @@ SubjectKey = Annotated[
 ]
 
 
+class LookupQuery(BaseModel):
+    """The lookup route's parameters with the route's own constraints: what the hot dispatch
+    (``sharing.hot_dispatch``) validates before it serves a lookup without routing."""
+
+    subject_key: SubjectKey
+    purpose: Purpose
+    items: Items = None
+
+
 def _items(raw: str | None) -> list[str] | None:
     if raw is None:
         return None
