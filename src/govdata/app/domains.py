@@ -15,12 +15,13 @@ def all_domains() -> list[Domain]:
     from govdata.aggregation.domain import DOMAIN as AGGREGATION
     from govdata.app.domain import PLATFORM
     from govdata.catalog.domain import DOMAIN as CATALOG
+    from govdata.opendata.domain import DOMAIN as OPENDATA
     from govdata.org.domain import DOMAIN as ORG
     from govdata.security.domain import DOMAIN as SECURITY
     from govdata.sharing.domain import DOMAIN as SHARING
 
     # The order routers are included in, and home sections shown in.
-    return [PLATFORM, ORG, CATALOG, AGGREGATION, SHARING, SECURITY]
+    return [PLATFORM, ORG, CATALOG, AGGREGATION, SHARING, OPENDATA, SECURITY]
 
 
 def install(domains: Sequence[Domain]) -> None:

@@ -1,0 +1,33 @@
+"""The open-data domain's registration with the shell (Ch. 5)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter
+
+from govdata.opendata.store import is_release_table
+from govdata.web.domain import Domain
+
+
+def _api() -> list[APIRouter]:
+    from govdata.opendata.api import extra_routers, router
+
+    return [router, *extra_routers]
+
+
+def _pages() -> list[APIRouter]:
+    from govdata.opendata.pages import router
+
+    return [router]
+
+
+DOMAIN = Domain(
+    templates=Path(__file__).resolve().parent / "templates",
+    name="opendata",
+    model_modules=("govdata.opendata.models",),
+    api_routers=_api,
+    page_routers=_pages,
+    unmanaged_tables=is_release_table,
+    nav=(),
+)

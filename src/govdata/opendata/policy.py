@@ -1,0 +1,67 @@
+"""Open data's permission rules (Ch. 5), each with its article.
+
+Browsing the portal needs no sign-in (Art. 29, 32: the open catalog is public). Obtaining data
+needs identity authentication (Art. 33 ¶3): a public account whose real-name identity was
+checked (``Person.identity_digest`` set) or a staff account. Conditionally open data needs an
+approved application in force (Art. 33 ¶2). The providing department manages its datasets'
+releases and answers their applications and correction requests (Art. 31, 32 ¶2, 33 ¶2);
+the city bureau oversees all of them (Art. 6, 29).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govdata.core.actor import Actor, Role
+from govdata.opendata import errors
+from govdata.org.models import Person
+
+STAFF_OF_DEPARTMENT = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
+
+
+def is_bureau(actor: Actor | None) -> bool:
+    return actor is not None and actor.has(Role.CITY_BUREAU_ADMIN)
+
+
+def is_provider(actor: Actor | None, department_id: int) -> bool:
+    """Art. 31, 33 ¶2: the department that provides the dataset (its officer or head)."""
+    return actor is not None and department_id in actor.department_ids(*STAFF_OF_DEPARTMENT)
+
+
+def can_manage(actor: Actor | None, department_id: int) -> bool:
+    """Releases, rules and answers of a dataset: its provider, or the city bureau (Art. 29)."""
+    return is_provider(actor, department_id) or is_bureau(actor)
+
+
+def require_manage(actor: Actor, department_id: int) -> None:
+    if not can_manage(actor, department_id):
+        raise errors.NotProvider()
+
+
+def is_head(actor: Actor | None, department_id: int) -> bool:
+    """Extensions of the statutory answer period need the head's approval (Art. 32, 33)."""
+    return actor is not None and department_id in actor.department_ids(Role.DEPARTMENT_HEAD)
+
+
+def identity_checked(session: Session, actor: Actor | None) -> bool:
+    """Art. 33 ¶3: a public account whose real-name identity was checked (its identity digest
+    recorded by ``identity``), or a staff account (identified by its department). A department
+    system's token is not a user of the portal."""
+    if actor is None or actor.person_id is None or actor.token_id is not None:
+        return False
+    if not actor.is_public:
+        return bool(actor.roles)
+    digest = session.scalar(select(Person.identity_digest).where(Person.id == actor.person_id))
+    return bool(digest)
+
+
+def require_identity(session: Session, actor: Actor | None) -> Actor:
+    if actor is None or not identity_checked(session, actor):
+        raise errors.IdentityRequired()
+    return actor
+
+
+def can_moderate(actor: Actor | None) -> bool:
+    """Feedback and reuses are reviewed by the city bureau before they are shown (Art. 36)."""
+    return is_bureau(actor)
