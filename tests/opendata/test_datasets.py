@@ -104,3 +104,49 @@ def test_a_release_table_holds_only_its_columns_and_reads_in_order(
     assert list(store.iter_batches(session, release, batch=1)) == [[rows[0]], [rows[1]]]
     assert store.is_release_table(release.table_name or "")
     store.drop_table(conn, release)
+
+
+def test_conditional_data_needs_an_approved_application_in_force(
+    session: Session, world: World
+) -> None:
+    from datetime import timedelta
+
+    from govdata.opendata import entitlement
+    from govdata.opendata.errors import ConditionalNotGranted
+    from govdata.opendata.models import OpenApplication, OpenApplicationStatus
+
+    oc = build_open_city(session, world)
+    citizen = world.actor(session, "citizen")
+    assert entitlement.may_obtain(session, citizen, oc.person).items is None  # Art. 33 ¶3
+    with pytest.raises(ConditionalNotGranted):  # Art. 33 ¶2
+        entitlement.may_obtain(session, citizen, oc.market)
+    today = date(2026, 12, 7)
+    app = OpenApplication(
+        dataset_id=oc.market.id,
+        applicant_id=world.people["citizen"],
+        provider_department_id=oc.market.department_id,
+        status=OpenApplicationStatus.APPROVED,
+        items=["姓名", "经营状态"],
+        purpose="研究",
+        scenario="论文",
+        safeguards="离线存储",
+        period_from=today,
+        period_until=today + timedelta(days=30),
+        agreement_version="2026-1",
+        received_on=today,
+        granted_items=["经营状态"],
+        granted_from=today,
+        granted_until=today + timedelta(days=30),
+    )
+    session.add(app)
+    session.flush()
+    got = entitlement.may_obtain(session, citizen, oc.market, today=today)
+    assert got.items == ("经营状态",) and got.application_id == app.id
+    with pytest.raises(ConditionalNotGranted):  # outside the granted period
+        entitlement.may_obtain(session, citizen, oc.market, today=today + timedelta(days=31))
+    # The provider reads what it releases; another department's officer needs an application.
+    assert (
+        entitlement.may_obtain(session, world.actor(session, "officer2"), oc.market).items is None
+    )
+    with pytest.raises(ConditionalNotGranted):
+        entitlement.may_obtain(session, world.actor(session, "officer"), oc.market, today=today)
