@@ -150,3 +150,19 @@ def test_conditional_data_needs_an_approved_application_in_force(
     )
     with pytest.raises(ConditionalNotGranted):
         entitlement.may_obtain(session, world.actor(session, "officer"), oc.market, today=today)
+
+
+def test_a_developer_key_acts_as_its_owner_until_revoked(session: Session, world: World) -> None:
+    from govdata.core.db import utcnow
+    from govdata.opendata import keys
+
+    build_open_city(session, world)
+    issued = keys.issue_key(session, world.people["citizen"], "我的应用")
+    assert issued.secret.startswith(keys.KEY_PREFIX) and issued.key.digest != issued.secret
+    actor = keys.actor_for_key(session, issued.secret)
+    assert actor is not None and actor.person_id == world.people["citizen"] and actor.is_public
+    assert keys.actor_for_key(session, issued.secret + "x") is None
+    assert keys.actor_for_key(session, "gd_" + issued.secret[3:]) is None  # not a system token
+    issued.key.revoked_at = utcnow()
+    session.flush()
+    assert keys.actor_for_key(session, issued.secret) is None
