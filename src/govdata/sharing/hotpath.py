@@ -1,5 +1,5 @@
 """The data access API's hot path on PostgreSQL (decision 0014): lookup by subject key and
-verification, served from the event loop over an async psycopg pool in two round trips.
+verification, served from the event loop over an async psycopg pool in three round trips.
 
 The same rules as ``sharing.data`` (the ordinary path, which serves SQLite, paged queries and
 sync, and PostgreSQL when the hot path is off):
@@ -10,15 +10,20 @@ sync, and PostgreSQL when the hot path is off):
 2. The checks run in ``access.authorize``'s order through the very functions it uses
    (``require_system``, ``check_grant``, ``choose_items``), so codes and order cannot drift;
    the per-token rate limit is charged as ``resolve_actor`` charges it.
-3. One statement then reads the subject (granted items asked for, and whether the row is
-   inside the row condition), takes a call from the quota (the conditional upsert of
-   ``sharing.quota``) and inserts the access record whose outcome and reason follow from the
-   two. It runs in autocommit: when it returns, the record is committed; only then is data
-   sent. If it fails, the call answers ``sharing.record_unavailable`` (503) and sends nothing.
-4. A refusal before that statement is recorded by one INSERT, then answered; it is never
+3. One statement takes a call from the quota (the conditional upsert of ``sharing.quota``) in a
+   transaction that commits asynchronously: the grant's one usage row must not stay locked
+   across a WAL flush, or a burst of calls queues behind one flush each. None left: the refusal
+   is recorded (durably) and answered.
+4. One statement then reads the subject (granted items asked for, and whether the row is
+   inside the row condition) and inserts the access record whose outcome and reason follow.
+   It runs in autocommit with synchronous commit: when it returns, the record is on disk; only
+   then is data sent. If it fails, the call answers ``sharing.record_unavailable`` (503), sends
+   nothing and gives its call back. Rows returned are added to the usage within a second.
+5. A refusal before those statements is recorded by one INSERT, then answered; it is never
    raised to the generic handler, so it is recorded once.
 
-Only the layout of a source (its table, key and item columns) is cached, for one second: a
+Only the layout of a source (its table, key and item columns) is cached, for one second (read
+ahead in the background after half a second, so no call waits for it): a
 pool's table changes name on a full reload, and a statement on a dropped table re-reads the
 layout and runs again.
 """
@@ -26,12 +31,13 @@ layout and runs again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hmac
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import psycopg
@@ -58,6 +64,7 @@ from govdata.web.ratelimit import check_actor
 
 Kind = Literal["lookup", "verify"]
 LAYOUT_SECONDS = 1.0
+ROWS_FLUSH_SECONDS = 1.0
 
 _RESOLVE = """
 SELECT t.id, t.department_id, t.name, t.scopes, t.last_used_at, d.name,
@@ -88,36 +95,54 @@ VALUES (now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'sh
         %(purpose)s, %(digest)s)
 """  # noqa: S608
 
+# The quota, taken in a transaction of its own that commits asynchronously: every call of a
+# grant updates its one usage row, and a row lock held across a durable commit would queue the
+# calls of a burst behind one WAL flush each. A call taken here and lost in a crash lets a few
+# more calls through that day; the access record, below, is what must be durable (Art. 40).
+_TAKE = """
+INSERT INTO sharing_grant_usage AS u (grant_id, day, calls, rows)
+VALUES (%(grant)s, %(day)s, 1, 0)
+ON CONFLICT (grant_id, day) DO UPDATE SET calls = u.calls + 1
+WHERE %(quota)s::integer IS NULL OR u.calls < %(quota)s::integer
+RETURNING calls, set_config('synchronous_commit', 'off', true)
+"""
+
+# A call the record could not be written for served nothing: it gives its call back.
+_GIVE_BACK = """
+UPDATE sharing_grant_usage SET calls = calls - 1
+WHERE grant_id = %(grant)s AND day = %(day)s AND calls > 0
+RETURNING set_config('synchronous_commit', 'off', true)
+"""
+
+# Rows returned, added for the usage dashboards a second at a time (``_flush_rows``).
+_ADD_ROWS = """
+UPDATE sharing_grant_usage SET rows = rows + %(rows)s
+WHERE grant_id = %(grant)s AND day = %(day)s
+RETURNING set_config('synchronous_commit', 'off', true)
+"""
+
 # {cols}, {allowed}, {table}, {key}: identifiers and the row condition, built per source.
+# Durable (synchronous commit): when it returns, the record is on disk.
 _CALL = f"""
 WITH d AS (
   SELECT {{cols}}, {{allowed}} AS _allowed FROM {{table}} WHERE {{key}} = %(key)s LIMIT 1
 ),
-q AS (
-  INSERT INTO sharing_grant_usage AS u (grant_id, day, calls, rows)
-  VALUES (%(grant)s, %(day)s, 1, (SELECT count(*) FROM d WHERE _allowed))
-  ON CONFLICT (grant_id, day) DO UPDATE SET calls = u.calls + 1, rows = u.rows + excluded.rows
-  WHERE %(quota)s::integer IS NULL OR u.calls < %(quota)s::integer
-  RETURNING calls
-),
 s AS (
-  SELECT EXISTS (SELECT 1 FROM q) AS quota_ok, EXISTS (SELECT 1 FROM d) AS found,
-         COALESCE((SELECT _allowed FROM d), false) AS inside
+  SELECT EXISTS (SELECT 1 FROM d) AS found, COALESCE((SELECT _allowed FROM d), false) AS inside
 ),
 r AS (
   INSERT INTO access_records {_RECORD_COLUMNS}
   SELECT now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
          %(object)s, %(owner)s,
-         CASE WHEN quota_ok AND found AND inside THEN 1 ELSE 0 END, %(personal)s, %(fields)s,
-         CASE WHEN quota_ok AND found AND inside THEN 'allowed' ELSE 'refused' END,
-         CASE WHEN NOT quota_ok THEN 'sharing.quota_exceeded'
-              WHEN NOT found THEN 'sharing.subject_not_found'
+         CASE WHEN found AND inside THEN 1 ELSE 0 END, %(personal)s, %(fields)s,
+         CASE WHEN found AND inside THEN 'allowed' ELSE 'refused' END,
+         CASE WHEN NOT found THEN 'sharing.subject_not_found'
               WHEN NOT inside THEN 'sharing.outside_row_conditions' ELSE '' END,
          %(grant)s, %(purpose)s, %(digest)s
   FROM s
   RETURNING id
 )
-SELECT (SELECT calls FROM q) AS _calls, (SELECT id FROM r) AS _record, d.*
+SELECT (SELECT id FROM r) AS _record, d.*
 FROM (SELECT 1) AS one LEFT JOIN d ON true
 """  # noqa: S608
 
@@ -177,6 +202,8 @@ class HotPath:
         # Tokens whose "last used" time is being written, off the call's path.
         self._touching: set[int] = set()
         self._grants: dict[int, tuple[tuple[Any, ...], Grant]] = {}
+        self._rows: dict[tuple[int, date], int] = {}
+        self._flusher: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _open(self) -> None:
@@ -189,8 +216,36 @@ class HotPath:
 
     async def close(self) -> None:
         if self._opened:
+            if self._flusher is not None:
+                self._flusher.cancel()
+            await self.flush_rows()
             await self.pool.close()
             self._opened = False
+
+    # --- rows returned, for the usage dashboards ----------------------------------------------
+
+    def _count_row(self, grant_id: int, day: date) -> None:
+        """One row returned under the grant today: added to its usage within a second. The
+        access records are the account of what left; this is the dashboards' daily total."""
+        self._rows[(grant_id, day)] = self._rows.get((grant_id, day), 0) + 1
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(ROWS_FLUSH_SECONDS)
+        await self.flush_rows()
+
+    async def flush_rows(self) -> None:
+        pending, self._rows = self._rows, {}
+        if not pending:
+            return
+        try:
+            async with self.pool.connection() as conn:
+                for (grant_id, day), rows in pending.items():
+                    await conn.execute(_ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows})
+        except (PoolTimeout, psycopg.Error):
+            for key, rows in pending.items():  # kept for the next flush
+                self._rows[key] = self._rows.get(key, 0) + rows
 
     # --- source layouts (the only thing cached) ---------------------------------------------
 
@@ -478,6 +533,46 @@ class HotPath:
             "personal": source.subject_kind in (SubjectKind.PERSON.value, "person"),
             "fields": ",".join(i.name for i in chosen)[:2000],
         }
+        await self._take(conn, params)
+        try:
+            row = await self._read_and_record(conn, params, source, chosen, grant)
+        except _Answer:
+            await self._give_back(conn, params)
+            raise
+        if row["_allowed"] is None or not row["_allowed"]:
+            raise _Answer(errors.SubjectNotFound())
+        self._count_row(grant.id, params["day"])
+        return row
+
+    async def _take(self, conn: psycopg.AsyncConnection[Any], params: dict[str, Any]) -> None:
+        """A call from the day's quota (``sharing.quota``'s conditional upsert); none left: the
+        refusal recorded (durably) and answered."""
+        try:
+            cur = await conn.execute(_TAKE, params)
+            taken = await cur.fetchone()
+        except psycopg.Error as exc:
+            raise _Answer(errors.RecordUnavailable()) from exc
+        if taken is not None:
+            return
+        try:
+            await conn.execute(_REFUSAL, params | {"reason": "sharing.quota_exceeded"})
+        except psycopg.Error as exc:
+            raise _Answer(errors.RecordUnavailable()) from exc
+        raise _Answer(quota.QuotaExceeded(quota.seconds_to_midnight()))
+
+    async def _give_back(self, conn: psycopg.AsyncConnection[Any], params: dict[str, Any]) -> None:
+        # If this fails too, the call stays counted: the quota errs on the side of fewer calls.
+        with contextlib.suppress(psycopg.Error):
+            await conn.execute(_GIVE_BACK, params)
+
+    async def _read_and_record(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        params: dict[str, Any],
+        source: SharedSource,
+        chosen: tuple[SourceItem, ...],
+        grant: Grant,
+    ) -> dict[str, Any]:
         for attempt in range(2):
             stmt, extra = _statement(source, chosen, grant)
             try:
@@ -493,15 +588,10 @@ class HotPath:
                 raise _Answer(errors.RecordUnavailable()) from None
             except psycopg.Error as exc:
                 raise _Answer(errors.RecordUnavailable()) from exc
-            if found is None or found[1] is None:
+            if found is None or found[0] is None:
                 raise _Answer(errors.RecordUnavailable())
             names = [c.name for c in cur.description or ()]
-            row = dict(zip(names, found, strict=True))
-            if row["_calls"] is None:
-                raise _Answer(quota.QuotaExceeded(quota.seconds_to_midnight()))
-            if row["_allowed"] is None or not row["_allowed"]:
-                raise _Answer(errors.SubjectNotFound())
-            return row
+            return dict(zip(names, found, strict=True))
         raise _Answer(errors.SourceNotLoaded())
 
 
