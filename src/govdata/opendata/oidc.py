@@ -19,11 +19,10 @@ from __future__ import annotations
 import base64
 import json
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
-
-import warnings
 
 import httpx
 from joserfc import errors as jose
