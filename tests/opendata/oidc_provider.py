@@ -26,7 +26,7 @@ from joserfc.jwk import KeySet, RSAKey
 
 ISSUER = "https://idp.example.test"
 CLIENT_ID = "govdata-open"
-CLIENT_SECRET = "provider-test-secret"  # noqa: S105 - a test double's secret
+CLIENT_SECRET = "provider-test-secret"
 
 
 @dataclass
