@@ -65,6 +65,8 @@ def create_key(
     actor: CurrentActor,
     name: Annotated[str, Form(max_length=100)],
 ) -> Response:
+    if not identity_checked(session, actor):
+        return _page(request, session, actor)  # the same 403 page that asks for identity
     issued = keys.create_key(session, actor, name)
     # Rendered, not redirected: the secret is shown once and never travels in a URL.
     return _page(request, session, actor, issued=issued)
