@@ -6,7 +6,7 @@ it follows the platform's redirect to ``authorize`` (``authorize(url, claims)`` 
 the redirect back to the platform's callback). id_tokens are RS256, signed with joserfc.
 
 Knobs for the refusal tests: ``nonce`` (sign another nonce), ``issuer_claim`` (another
-``iss``), ``lifetime`` (negative: an expired token), ``forger`` (sign with a key the JWKS does
+``iss``), ``audience`` (another ``aud``), ``lifetime`` (negative: an expired token), ``forger`` (sign with a key the JWKS does
 not hold, under the published key's id).
 """
 
@@ -44,6 +44,7 @@ class Provider:
     codes: dict[str, Grant] = field(default_factory=dict)
     nonce: str | None = None
     issuer_claim: str | None = None
+    audience: str | None = None
     lifetime: int = 300
     forger: RSAKey | None = None
     token_requests: int = 0
@@ -106,7 +107,7 @@ class Provider:
         now = int(time.time())
         claims = {
             "iss": self.issuer_claim or ISSUER,
-            "aud": grant.client_id,
+            "aud": self.audience or grant.client_id,
             "iat": now,
             "exp": now + self.lifetime,
             "nonce": self.nonce if self.nonce is not None else grant.nonce,

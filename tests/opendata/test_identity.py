@@ -284,3 +284,23 @@ def test_identity_page_completes_a_company(sign_in: Any, session: Session, world
 def test_identity_page_needs_sign_in(client: TestClient) -> None:
     r = client.get("/open/identity", headers={"Accept": "text/html"}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+# --- the demo city ---------------------------------------------------------------------------------
+
+
+def test_demo_identities_are_loaded_once(session: Session) -> None:
+    from govdata.opendata.identity_demo import DEMO_ID_NUMBER, load_demo_identity
+    from govdata.opendata.keys import key_for_secret
+
+    assert load_demo_identity(session) is None  # no demo accounts: nothing to do
+    for username in ("demo.citizen", "demo.company"):
+        session.add(Person(username=username, name=username, kind="public", password_hash="x"))
+    session.flush()
+    first = load_demo_identity(session)
+    assert first is not None and first.checked == ("demo.citizen", "demo.company")
+    assert first.key_secret is not None and key_for_secret(session, first.key_secret)
+    citizen = session.scalars(select(Person).where(Person.username == "demo.citizen")).one()
+    assert citizen.identity_digest == subject_digest(DEMO_ID_NUMBER)
+    again = load_demo_identity(session)
+    assert again is not None and again.checked == () and again.key_secret is None

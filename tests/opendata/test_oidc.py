@@ -167,6 +167,12 @@ def test_unknown_issuer_is_refused(browser: TestClient, provider: Provider) -> N
     _refused(browser.get(back, follow_redirects=False), "issuer_invalid")
 
 
+def test_a_token_for_another_client_is_refused(browser: TestClient, provider: Provider) -> None:
+    provider.audience = "another-relying-party"
+    back = _login(browser, provider, {"sub": "u-9", "azp": CLIENT_ID})
+    _refused(browser.get(back, follow_redirects=False), "audience_invalid")
+
+
 def test_a_denied_authorization_is_refused(browser: TestClient, provider: Provider) -> None:
     r = browser.get("/open/oidc/login", follow_redirects=False)
     assert r.status_code == 302

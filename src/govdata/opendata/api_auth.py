@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from govdata.core.actor import Actor
 from govdata.core.calendar import CITY_TZ
 from govdata.core.errors import NotAuthenticated, TooManyRequests
-from govdata.core.ratelimit import Limiter, RateLimited, parse_limit
+from govdata.core.ratelimit import STORAGE_ERRORS, Limiter, RateLimited, log, parse_limit
 from govdata.core.settings import Settings
 from govdata.opendata.keys import resolve_key
 from govdata.opendata.models import DeveloperKeyUsage
@@ -123,9 +123,14 @@ def _charge_anonymous(request: Request, address: str) -> None:
     if found is None:
         return
     strategy, item = found
-    if strategy.hit(item, ANONYMOUS_SCOPE, address):
+    try:
+        if strategy.hit(item, ANONYMOUS_SCOPE, address):
+            return
+        reset = strategy.get_window_stats(item, ANONYMOUS_SCOPE, address).reset_time
+    except STORAGE_ERRORS as exc:
+        # As the platform's limiter: an unreachable counter lets the call through, logged.
+        log.warning("rate_limit_storage_failed", scope=ANONYMOUS_SCOPE, error=str(exc)[:300])
         return
-    reset = strategy.get_window_stats(item, ANONYMOUS_SCOPE, address).reset_time
     raise RateLimited(math.ceil(reset - clock.time()), scope=ANONYMOUS_SCOPE, limit=str(item))
 
 

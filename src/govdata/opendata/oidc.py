@@ -91,6 +91,7 @@ MESSAGES = {
     "token_invalid": "统一身份认证平台返回的身份令牌签名无效，已拒绝登录。",
     "token_expired": "统一身份认证平台返回的身份令牌已过期，请重新登录。",
     "issuer_invalid": "身份令牌不是由本平台配置的统一身份认证平台签发的，已拒绝登录。",
+    "audience_invalid": "身份令牌不是签发给本平台的，已拒绝登录。",
     "claims_invalid": "统一身份认证平台返回的身份令牌内容不完整或无效，已拒绝登录。",
     "denied": "统一身份认证平台未完成认证（已取消或被拒绝）。",
     "unavailable": "暂时无法连接统一身份认证平台，请稍后再试或使用账户密码登录。",
@@ -179,7 +180,7 @@ def finish(
     state = params.get("state") or ""
     if saved is None or not state or not constant_time_equals(state, str(saved.get("state"))):
         raise refused("state_invalid")
-    _metadata(client, settings)
+    metadata = _metadata(client, settings)
     try:
         token = client.fetch_access_token(
             redirect_uri=saved["redirect_uri"],
@@ -191,13 +192,24 @@ def finish(
     if "id_token" not in token:
         raise refused("claims_invalid")
     try:
-        userinfo = client.parse_id_token(token, nonce=saved.get("nonce"))
+        userinfo = client.parse_id_token(
+            token,
+            nonce=saved.get("nonce"),
+            # Stated, not left to defaults: the configured issuer, and this platform as the
+            # audience (Authlib's default checks only the issuer).
+            claims_options={
+                "iss": {"essential": True, "values": [metadata["issuer"]]},
+                "aud": {"essential": True, "value": settings.oidc_client_id},
+            },
+        )
     except jose.BadSignatureError as exc:
         raise refused("token_invalid") from exc
     except jose.ExpiredTokenError as exc:
         raise refused("token_expired") from exc
     except jose.ClaimError as exc:
-        which = {"nonce": "nonce_invalid", "iss": "issuer_invalid"}.get(exc.claim, "claims_invalid")
+        which = {"nonce": "nonce_invalid", "iss": "issuer_invalid", "aud": "audience_invalid"}.get(
+            exc.claim, "claims_invalid"
+        )
         raise refused(which) from exc
     except (jose.JoseError, ValueError, KeyError) as exc:
         raise refused("token_invalid") from exc
