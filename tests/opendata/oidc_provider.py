@@ -7,7 +7,7 @@ the redirect back to the platform's callback). id_tokens are RS256, signed with 
 
 Knobs for the refusal tests: ``nonce`` (sign another nonce), ``issuer_claim`` (another
 ``iss``), ``audience`` (another ``aud``), ``lifetime`` (negative: an expired token), ``forger`` (sign with a key the JWKS does
-not hold, under the published key's id).
+not hold, under the published key's id), ``down`` (503 for everything).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ class Provider:
     lifetime: int = 300
     forger: RSAKey | None = None
     token_requests: int = 0
+    down: bool = False
 
     # --- the browser's leg ------------------------------------------------------------------
 
@@ -69,6 +70,8 @@ class Provider:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
+        if self.down:
+            return httpx.Response(503, text="maintenance")
         if path == "/.well-known/openid-configuration":
             return httpx.Response(200, json=self.discovery())
         if path == "/jwks":

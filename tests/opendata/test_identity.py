@@ -152,6 +152,13 @@ def test_one_identity_one_account(session: Session) -> None:
         identity.register(session, _reg(username="zhangsan2"))
     assert err.value.code == "opendata.identity_taken"
     assert "只能认证一个账户" in err.value.message
+    # Art. 40: the number's holder sees that it was used, and that the attempt was refused.
+    outcomes = session.scalars(
+        select(AccessRecord.outcome)
+        .where(AccessRecord.subject_digest == subject_digest(NUMBER))
+        .order_by(AccessRecord.id)
+    )
+    assert list(outcomes) == ["allowed", "refused"]
     with pytest.raises(Conflict) as taken:
         identity.register(session, _reg(number=OTHER, username="ZhangSan"))
     assert taken.value.code == "opendata.username_taken"

@@ -63,8 +63,8 @@ def _login(browser: TestClient, provider: Provider, claims: dict[str, object]) -
     return provider.authorize(r.headers["location"], claims)
 
 
-def _refused(r: object, code: str) -> None:
-    assert r.status_code == 401, r.text  # type: ignore[attr-defined]
+def _refused(r: object, code: str, status: int = 401) -> None:
+    assert r.status_code == status, r.text  # type: ignore[attr-defined]
     assert f'data-code="opendata.oidc_{code}"' in r.text  # type: ignore[attr-defined]
     assert SESSION_COOKIE not in r.cookies  # type: ignore[attr-defined]
 
@@ -177,6 +177,13 @@ def test_a_denied_authorization_is_refused(browser: TestClient, provider: Provid
     r = browser.get("/open/oidc/login", follow_redirects=False)
     assert r.status_code == 302
     _refused(browser.get("/open/oidc/callback?error=access_denied&state=x"), "denied")
+
+
+def test_an_unreachable_provider_is_said_so(browser: TestClient, provider: Provider) -> None:
+    provider.down = True
+    r = browser.get("/open/oidc/login", follow_redirects=False)
+    _refused(r, "unavailable", 503)
+    assert "暂时无法连接" in r.text
 
 
 def test_off_when_not_configured(client: TestClient) -> None:

@@ -164,7 +164,16 @@ def _throttle(session: Session, address: str | None, now: datetime) -> None:
     )
 
 
-def _record(session: Session, actor: Actor, action: str, obj: str, reason: str = "") -> None:
+def _record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    obj: str,
+    reason: str = "",
+    digest: str | None = None,
+) -> None:
+    """The attempt, under the digest of the number it used when that number was valid: the
+    number's holder sees in "who used my data" that it was used to authenticate (Art. 40)."""
     record_access(
         session,
         actor,
@@ -173,7 +182,15 @@ def _record(session: Session, actor: Actor, action: str, obj: str, reason: str =
         object_id=obj,
         outcome="refused" if reason else "allowed",
         reason=reason,
+        subject_digest=digest,
     )
+
+
+def _digest_if_valid(kind: str, number: str) -> str | None:
+    try:
+        return subject_digest(clean_number(kind, number))
+    except InvalidInput:
+        return None
 
 
 def register(session: Session, data: Registration, *, address: str | None = None) -> Person:
@@ -196,7 +213,8 @@ def register(session: Session, data: Registration, *, address: str | None = None
         if session.scalar(select(Person.id).where(func.lower(Person.username) == username)):
             raise Conflict("opendata.username_taken", f"用户名 {username} 已被使用。")
     except DomainError as exc:
-        _record(session, anonymous, REGISTER, username[:80], exc.code)
+        attempted = _digest_if_valid(data.kind, data.number)
+        _record(session, anonymous, REGISTER, username[:80], exc.code, attempted)
         exc.keep_changes = True  # the refused attempt counts towards the throttle
         raise
     role = KINDS[data.kind][0]
@@ -213,7 +231,7 @@ def register(session: Session, data: Registration, *, address: str | None = None
     session.flush()
     session.add(RoleAssignment(person_id=person.id, role=role.value))
     actor = Actor(person_id=person.id, name=person.name, address=address)
-    _record(session, actor, REGISTER, username)
+    _record(session, actor, REGISTER, username, digest=digest)
     audit.record(
         session,
         actor,
@@ -242,12 +260,13 @@ def complete_identity(session: Session, actor: Actor, kind: str, name: str, numb
     try:
         clean, digest = check_identity(session, kind, name, number)
     except DomainError as exc:
-        _record(session, actor, COMPLETE, str(person.id), exc.code)
+        attempted = _digest_if_valid(kind, number)
+        _record(session, actor, COMPLETE, str(person.id), exc.code, attempted)
         exc.keep_changes = True  # repeated guesses against the base stay visible to auditors
         raise
     person.identity_digest = digest
     person.name = clean
-    _record(session, actor, COMPLETE, str(person.id))
+    _record(session, actor, COMPLETE, str(person.id), digest=digest)
     audit.record(
         session,
         actor,

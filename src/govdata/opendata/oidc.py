@@ -75,12 +75,15 @@ def enabled(settings: Settings) -> bool:
 class OidcRefused(NotAuthenticated):
     """A sign-in the platform does not accept; the code says which check failed."""
 
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(code, message)
+    def __init__(self, code: str, message: str, status: int = 401) -> None:
+        super().__init__(code, message, status=status)
 
 
 def refused(code: str) -> OidcRefused:
-    return OidcRefused(f"opendata.oidc_{code}", MESSAGES[code])
+    # The provider unreachable is not the user's failure to authenticate: 503.
+    return OidcRefused(
+        f"opendata.oidc_{code}", MESSAGES[code], status=503 if code == "unavailable" else 401
+    )
 
 
 MESSAGES = {

@@ -172,6 +172,18 @@ def _require_oidc(request: Request) -> None:
         raise NotFound()
 
 
+def _oidc_error(request: Request, exc: oidc.OidcRefused) -> Response:
+    """A zh-CN page saying which check failed (not the sign-in redirect a 401 would be)."""
+    response = render(
+        request,
+        "opendata/identity_oidc_error.html",
+        {"title": "统一身份认证登录失败", "error": exc.message, "error_code": exc.code},
+        status_code=exc.status,
+    )
+    response.delete_cookie(oidc.STATE_COOKIE, path="/open/oidc")
+    return response
+
+
 @router.get("/open/oidc/login")
 def oidc_login(
     request: Request, next: Annotated[str | None, Query(max_length=500)] = None
@@ -179,7 +191,10 @@ def oidc_login(
     _require_oidc(request)
     settings = get_settings(request)
     redirect_uri = str(request.url_for("oidc_callback"))
-    rv = oidc.begin(_client(request), settings, redirect_uri)
+    try:
+        rv = oidc.begin(_client(request), settings, redirect_uri)
+    except oidc.OidcRefused as exc:
+        return _oidc_error(request, exc)
     saved = {
         "state": rv["state"],
         "nonce": rv.get("nonce"),
@@ -219,14 +234,7 @@ def oidc_callback(request: Request, session: DbSession) -> Response:
         )
     except oidc.OidcRefused as exc:
         session.rollback()  # nothing of a refused sign-in is kept
-        response = render(
-            request,
-            "opendata/identity_oidc_error.html",
-            {"title": "统一身份认证登录失败", "error": exc.message, "error_code": exc.code},
-            status_code=exc.status,
-        )
-        response.delete_cookie(oidc.STATE_COOKIE, path="/open/oidc")
-        return response
+        return _oidc_error(request, exc)
     target = safe_next(saved.get("next") if saved else None)
     redirect = RedirectResponse(target, status_code=303)
     set_session_cookie(redirect, settings, signed.secret)
