@@ -81,6 +81,14 @@ class Settings:
     # The data access API's hot path on PostgreSQL (decision 0014): lookups and verification
     # over an async connection pool of this size; off (0) serves them by the ordinary path.
     sharing_hot_path_pool: int = 0
+    # Open data (Ch. 5, issue 14). The city's unified identity platform (OpenID Connect, Art. 33
+    # ¶3): off while the issuer is unset. Anonymous calls of the open-data APIs, per address,
+    # and a developer key's default daily quota (product decisions).
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    opendata_anonymous_rate: str = "60/minute"
+    opendata_key_daily_quota: int = 10_000
 
 
 @lru_cache(maxsize=1)
@@ -122,6 +130,11 @@ def get_settings() -> Settings:
         audit_seal_interval=float(os.environ.get("GOVDATA_AUDIT_SEAL_INTERVAL", "0.5")),
         subject_digest_key=_secret_key(var_dir, "subject_digest_key"),
         sharing_hot_path_pool=int(os.environ.get("GOVDATA_SHARING_HOT_PATH_POOL", "16")),
+        oidc_issuer=os.environ.get("GOVDATA_OIDC_ISSUER", ""),
+        oidc_client_id=os.environ.get("GOVDATA_OIDC_CLIENT_ID", ""),
+        oidc_client_secret=os.environ.get("GOVDATA_OIDC_CLIENT_SECRET", ""),
+        opendata_anonymous_rate=os.environ.get("GOVDATA_OPENDATA_ANONYMOUS_RATE", "60/minute"),
+        opendata_key_daily_quota=int(os.environ.get("GOVDATA_OPENDATA_KEY_DAILY_QUOTA", "10000")),
     )
 
 
