@@ -18,7 +18,6 @@ from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import service as catalog_service
-from govdata.catalog.models import Resource
 from govdata.core import audit, calendar, obligations
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -271,12 +270,12 @@ def _draft(session: Session, actor: Actor, r: CatalogCorrectionRequest) -> str:
     dataset = dataset_of(session, r)
     if r.field not in DRAFTABLE:
         return "该更正不对应目录表单中的单一字段，已列入“待纳入下一版目录的更正”，由数据主管部门处理。"
-    resource = session.get(Resource, dataset.resource_id)
-    if resource is None:
-        return "目录中未找到对应资源，已列入“待纳入下一版目录的更正”。"
-    data = catalog_service.as_input(resource).model_copy(update={r.field: r.proposed_value})
     try:
         with session.begin_nested():  # a refused draft leaves nothing half-written
+            resource = catalog_service.get_resource(session, actor, dataset.resource_id)
+            data = catalog_service.as_input(resource).model_copy(
+                update={r.field: r.proposed_value}
+            )
             catalog_service.update_resource(session, actor, resource.id, data)
     except DomainError as exc:
         return (
