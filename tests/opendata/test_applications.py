@@ -261,9 +261,10 @@ def test_scoped_reads(session: Session, world: World, oc: OpenCity) -> None:
         with pytest.raises(DomainError) as exc:
             applications.get(session, world.actor(session, who), a.id)
         assert exc.value.status == 404 and _code(exc) == "opendata.application_not_found"
-        assert applications.list_applications(
-            session, world.actor(session, who), view="inbox"
-        ).items == []
+        assert (
+            applications.list_applications(session, world.actor(session, who), view="inbox").items
+            == []
+        )
     with pytest.raises(DomainError):
         applications.get(session, None, a.id)
     mine = applications.list_applications(session, world.actor(session, "citizen"), view="mine")
@@ -292,7 +293,9 @@ def test_overdue_is_flagged_on_both_sides_and_in_the_register(
     for who in ("citizen", "officer2", "city"):
         assert applications.overdue_count(session, world.actor(session, who)) == 2
     # The inbox: pending first, by due date (the overdue first); answered after.
-    applications.refuse(session, world.actor(session, "officer2"), b.id, reason="理由", basis="依据")
+    applications.refuse(
+        session, world.actor(session, "officer2"), b.id, reason="理由", basis="依据"
+    )
     c = apply(session, world, oc.market.code, period_from=date(2025, 10, 17))
     inbox = applications.list_applications(session, world.actor(session, "officer2"), view="inbox")
     assert [x.id for x in inbox.items] == [a.id, c.id, b.id]

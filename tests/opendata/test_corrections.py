@@ -228,7 +228,12 @@ def test_pages(session: Session, world: World, oc: OpenCity, sign_in: Any, clien
     assert form.status_code == 200 and "更正" in form.text
     bad = citizen.post(
         f"/open/datasets/{oc.person.code}/correct",
-        data={"field": "abstract", "proposed_value": "新摘要", "reason": "", "csrf_token": citizen.csrf},
+        data={
+            "field": "abstract",
+            "proposed_value": "新摘要",
+            "reason": "",
+            "csrf_token": citizen.csrf,
+        },
         follow_redirects=False,
     )
     assert bad.status_code == 422 and "请说明申请更正的理由" in bad.text

@@ -57,7 +57,7 @@ def text(value: str | None, code: str, message: str, *, required: bool = True) -
 # --- who sees what ----------------------------------------------------------------------------
 
 
-def visible(actor: Actor | None) -> Select[tuple[OpenApplication]]:
+def visible(actor: Actor | None) -> Select[OpenApplication]:
     """The applicant its own, the provider its department's, the city bureau all (Art. 33 ¶2,
     Art. 29); a department system's token nothing."""
     stmt = select(OpenApplication)
@@ -332,7 +332,9 @@ def approve(
     asked = list(a.items)
     chosen = [i.strip() for i in items if i.strip()] if items is not None else asked
     if not chosen:
-        raise InvalidInput("opendata.items_required", "请至少同意一个信息项；不同意的请答复不予开放。")
+        raise InvalidInput(
+            "opendata.items_required", "请至少同意一个信息项；不同意的请答复不予开放。"
+        )
     wider = sorted(set(chosen) - set(asked))
     if wider:
         raise InvalidInput(
@@ -351,9 +353,7 @@ def approve(
             f"{a.period_until.isoformat()}）。",
         )
     if g_until < g_from or g_until < today:
-        raise InvalidInput(
-            "opendata.period_invalid", "同意的截止日期不能早于起始日期或今天。"
-        )
+        raise InvalidInput("opendata.period_invalid", "同意的截止日期不能早于起始日期或今天。")
     late = a.due_on is not None and today > a.due_on
     a.status = OpenApplicationStatus.APPROVED.value
     a.granted_items = granted
@@ -496,4 +496,3 @@ def refuse_extension(
     a, ob = _open_obligation(session, actor, application_id)
     obligations.refuse_extension(session, actor, ob.id, reason=reason)
     return a
-

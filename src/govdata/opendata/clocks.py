@@ -6,9 +6,10 @@
   within 10 working days of receipt (Art. 32 ¶2–3).
 
 Both may be extended once, by at most 10 working days, with the approval of the providing
-department's head (Art. 32 ¶3, Art. 33 ¶2: the register's extension rules). Each request is an obligation in the register (``core.obligations``), opened when
-it is received, answered with the answer (or closed by a withdrawal); the register's due date
-is copied onto the request's own columns (``_follow``), as ``sharing.deadlines`` does.
+department's head (Art. 32 ¶3, Art. 33 ¶2: the register's extension rules). Each request is
+an obligation in the register (``core.obligations``), opened when it is received, answered
+with the answer (or closed by a withdrawal); the register's due date is copied onto the
+request's own columns (``_follow``), as ``sharing.deadlines`` does.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ def current_value(dataset: OpenDataset, field: str) -> str:
 # --- who sees what ----------------------------------------------------------------------------
 
 
-def visible(actor: Actor | None) -> Select[tuple[CatalogCorrectionRequest]]:
+def visible(actor: Actor | None) -> Select[CatalogCorrectionRequest]:
     """The requester its own, the provider its department's, the city bureau all."""
     stmt = select(CatalogCorrectionRequest)
     if actor is None or actor.token_id is not None or actor.person_id is None:
@@ -269,13 +269,13 @@ def _draft(session: Session, actor: Actor, r: CatalogCorrectionRequest) -> str:
     says what was filed, or why the bureau's list carries it instead."""
     dataset = dataset_of(session, r)
     if r.field not in DRAFTABLE:
-        return "该更正不对应目录表单中的单一字段，已列入“待纳入下一版目录的更正”，由数据主管部门处理。"
+        return (
+            "该更正不对应目录表单中的单一字段，已列入“待纳入下一版目录的更正”，由数据主管部门处理。"
+        )
     try:
         with session.begin_nested():  # a refused draft leaves nothing half-written
             resource = catalog_service.get_resource(session, actor, dataset.resource_id)
-            data = catalog_service.as_input(resource).model_copy(
-                update={r.field: r.proposed_value}
-            )
+            data = catalog_service.as_input(resource).model_copy(update={r.field: r.proposed_value})
             catalog_service.update_resource(session, actor, resource.id, data)
     except DomainError as exc:
         return (

@@ -185,7 +185,11 @@ def list_applications(
 ) -> PageOut[ApplicationOut]:
     """``mine``; ``inbox`` (the provider's: pending first by due date); ``all`` in scope."""
     page = applications.list_applications(
-        session, actor, view=view, status=status.value if status else None, offset=offset,
+        session,
+        actor,
+        view=view,
+        status=status.value if status else None,
+        offset=offset,
         limit=limit,
     )
     return PageOut[ApplicationOut](

@@ -37,7 +37,9 @@ class _Strict(BaseModel):
 
 class CorrectionIn(_Strict):
     dataset: str = Field(min_length=1, max_length=64, description="数据集代码")
-    field: str = Field(max_length=32, description="需要更正的目录项：" + "、".join(corrections.FIELDS))
+    field: str = Field(
+        max_length=32, description="需要更正的目录项：" + "、".join(corrections.FIELDS)
+    )
     proposed_value: Text = Field(description="建议更正为")
     reason: Text = Field(description="理由")
 
@@ -157,7 +159,11 @@ def list_corrections(
     limit: Limit = 50,
 ) -> PageOut[CorrectionOut]:
     page = corrections.list_requests(
-        session, actor, view=view, status=status.value if status else None, offset=offset,
+        session,
+        actor,
+        view=view,
+        status=status.value if status else None,
+        offset=offset,
         limit=limit,
     )
     return PageOut[CorrectionOut](
@@ -183,9 +189,7 @@ def agree(
 
 @router.post("/corrections/{request_id}/refuse", response_model=CorrectionOut)
 @unit_of_work
-def refuse(
-    session: DbSession, actor: ApiActor, request_id: DbId, body: RefuseIn
-) -> CorrectionOut:
+def refuse(session: DbSession, actor: ApiActor, request_id: DbId, body: RefuseIn) -> CorrectionOut:
     """Refused with the reason and its basis (Art. 32 ¶3)."""
     return _one(
         session,

@@ -65,8 +65,14 @@ def _sets(session: Session, rows: list[OpenApplication]) -> dict[int, OpenDatase
 
 
 def _list(
-    request: Request, session: Session, actor: Actor, *, staff: bool, view: str | None,
-    status: str | None, offset: int,
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    staff: bool,
+    view: str | None,
+    status: str | None,
+    offset: int,
 ) -> Response:
     views = [v for v in applications.views(actor) if (v != "mine") == staff]
     if not views:
@@ -203,7 +209,11 @@ def apply(
             raise
         message = _refused(session, exc)
         return _form(
-            request, session, datasets.get_dataset(session, code), v=v, error=message,
+            request,
+            session,
+            datasets.get_dataset(session, code),
+            v=v,
+            error=message,
             status_code=422,
         )
     return RedirectResponse(f"/open/applications/{a.id}?msg=applied", status_code=303)
@@ -309,7 +319,14 @@ def _again(
     message = _refused(session, exc)
     a = applications.get(session, actor, application_id)
     return _detail(
-        request, session, actor, a, staff=staff, error=message, error_form=form, v=v,
+        request,
+        session,
+        actor,
+        a,
+        staff=staff,
+        error=message,
+        error_form=form,
+        v=v,
         status_code=422,
     )
 
@@ -374,9 +391,7 @@ def withdraw(
     try:
         applications.withdraw(session, actor, application_id)
     except DomainError as exc:
-        return _again(
-            request, session, actor, application_id, exc, "withdraw", {}, staff=False
-        )
+        return _again(request, session, actor, application_id, exc, "withdraw", {}, staff=False)
     return RedirectResponse(f"/open/applications/{application_id}?msg=withdrawn", status_code=303)
 
 

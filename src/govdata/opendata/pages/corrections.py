@@ -38,7 +38,9 @@ router = APIRouter()
 PAGE = 50
 
 FLASHES = {
-    "submitted": "更正申请已提交，数据提供部门应当自收到之日起10个工作日内答复（第三十二条第三款）。",
+    "submitted": (
+        "更正申请已提交，数据提供部门应当自收到之日起10个工作日内答复（第三十二条第三款）。"
+    ),
     "agreed": "已答复：同意更正，已提请数据主管部门变更开放目录。",
     "refused": "已答复：不同意更正。",
     "extension_requested": "延期申请已提交，待本部门主要负责人审批。",
@@ -55,7 +57,9 @@ def _sets(session: Session, rows: list[CatalogCorrectionRequest]) -> dict[int, O
 
 
 def _views(actor: Actor, *, staff: bool) -> list[tuple[str, str]]:
-    out = [(v, applications.VIEWS[v].replace("申请", "更正申请")) for v in applications.views(actor)]
+    out = [
+        (v, applications.VIEWS[v].replace("申请", "更正申请")) for v in applications.views(actor)
+    ]
     out = [(k, label) for k, label in out if (k != "mine") == staff]
     if staff and policy.is_bureau(actor):
         out.append((NEXT, "待纳入下一版目录的更正"))
@@ -63,8 +67,14 @@ def _views(actor: Actor, *, staff: bool) -> list[tuple[str, str]]:
 
 
 def _list(
-    request: Request, session: Session, actor: Actor, *, staff: bool, view: str | None,
-    status: str | None, offset: int,
+    request: Request,
+    session: Session,
+    actor: Actor,
+    *,
+    staff: bool,
+    view: str | None,
+    status: str | None,
+    offset: int,
 ) -> Response:
     views = _views(actor, staff=staff)
     if not views:
@@ -291,7 +301,14 @@ def _again(
     finish_failed(session, exc)
     r = corrections.get(session, actor, request_id)
     return _detail(
-        request, session, actor, r, staff=True, error=exc.message, error_form=form, v=v,
+        request,
+        session,
+        actor,
+        r,
+        staff=True,
+        error=exc.message,
+        error_form=form,
+        v=v,
         status_code=422,
     )
 
@@ -350,9 +367,7 @@ def extend(
             corrections.request_extension(session, actor, request_id, days=n, reason=reason)
             msg = "extension_requested"
         else:
-            corrections.approve_extension(
-                session, actor, request_id, days=n, reason=reason or None
-            )
+            corrections.approve_extension(session, actor, request_id, days=n, reason=reason or None)
             msg = "extended"
     except DomainError as exc:
         return _again(request, session, actor, request_id, exc, "extension", v)
