@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core import calendar, obligations
+from govdata.core.actor import Role
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import DomainError
 from govdata.opendata import applications, datasets, entitlement, vocab
@@ -335,3 +336,45 @@ def test_one_extension_of_at_most_10_working_days_approved_by_the_head(
             session, world.actor(session, "citizen"), a.id, days=1, reason="x"
         )
     assert _code(exc) == "opendata.not_provider_answer"
+
+
+# --- the demo -----------------------------------------------------------------------------------
+
+
+def test_demo_makes_applications_and_corrections_in_every_state(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    from govdata.opendata.demo.applications import demo_applications
+    from govdata.opendata.models import CatalogCorrectionRequest
+    from govdata.org.demo import BOOTSTRAP
+    from govdata.org.schemas import GrantIn, PersonCreate
+    from govdata.org.service import create_person
+
+    create_person(
+        session,
+        BOOTSTRAP,
+        PersonCreate(
+            username="demo.citizen",
+            name="演示公民",
+            password="Demo password 2026",
+            kind="public",
+            grants=[GrantIn(role=Role.CITIZEN)],
+        ),
+    )
+    assert demo_applications(session) == 11
+    states = session.scalars(select(OpenApplication.status)).all()
+    assert sorted(set(states)) == ["approved", "pending", "refused", "withdrawn"]
+    rows = list(session.scalars(select(OpenApplication)))
+    assert any(a.extension_days == 10 for a in rows)
+    today = calendar.today()
+    assert any(a.status == "pending" and a.due_on and a.due_on < today for a in rows)
+    assert any(a.status == "approved" and a.granted_items != a.items for a in rows)
+    answered = [
+        obligations.find(session, APPLICATION, APPLICATION_SUBJECT, a.id)
+        for a in rows
+        if a.status != "pending"
+    ]
+    assert all(ob is not None and not ob.is_open for ob in answered)
+    fixes = session.scalars(select(CatalogCorrectionRequest.status)).all()
+    assert sorted(set(fixes)) == ["agreed", "pending", "refused"]
+    assert demo_applications(session) == 0  # once
