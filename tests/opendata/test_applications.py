@@ -205,6 +205,36 @@ def test_narrowing_is_never_wider_than_asked(
     assert a.status == "pending" and a.granted_items == [] and a.answered_on is None
 
 
+def test_an_item_closed_since_the_application_is_never_granted(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    a = apply(session, world, oc.market.code, items=["姓名", "经营状态"])
+    # Art. 30: the catalog changed; 姓名 is no longer open.
+    oc.market.items = [i for i in oc.market.items if i["name"] != "姓名"]
+    session.flush()
+    officer = world.actor(session, "officer2")
+    with pytest.raises(DomainError) as exc:
+        applications.approve(session, officer, a.id)
+    assert _code(exc) == "opendata.item_not_open" and "姓名" in exc.value.message
+    a = applications.approve(session, officer, a.id, items=["经营状态"])
+    assert a.granted_items == ["经营状态"]
+
+
+def test_a_withdrawn_dataset_is_not_opened_by_an_approval(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    a = apply(session, world, oc.market.code)
+    oc.market.withdrawn = True
+    session.flush()
+    with pytest.raises(DomainError) as exc:
+        applications.approve(session, world.actor(session, "officer2"), a.id)
+    assert _code(exc) == "opendata.dataset_withdrawn"
+    a = applications.refuse(
+        session, world.actor(session, "officer2"), a.id, reason="已退出开放目录", basis="开放目录"
+    )
+    assert a.status == "refused"
+
+
 def test_a_refusal_needs_reason_and_basis(session: Session, world: World, oc: OpenCity) -> None:
     a = apply(session, world, oc.market.code)
     officer = world.actor(session, "officer2")

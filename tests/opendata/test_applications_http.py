@@ -160,4 +160,19 @@ def test_pages_form_inbox_answer_and_follow(
     follow = citizen.get(f"/open/applications/{aid}")
     assert "同意开放" in follow.text and 'data-testid="approve-form"' not in follow.text
     assert sign_in("officer").get(f"/opendata/applications/{aid}").status_code == 404
-    assert sign_in("company").get(f"/open/applications/{aid}").status_code == 404
+    company = sign_in("company")
+    assert company.get(f"/open/applications/{aid}").status_code == 404
+    assert company.get("/opendata/applications").status_code == 404  # not staff
+    # Identity not checked (Art. 33 ¶3): the form says so, and nothing is stored.
+    assert (
+        'data-testid="identity-note"' in company.get(f"/open/datasets/{oc.market.code}/apply").text
+    )
+    no_id = company.post(
+        f"/open/datasets/{oc.market.code}/apply",
+        data=fields | {"agreement": vocab.AGREEMENT_VERSION, "csrf_token": company.csrf},
+        follow_redirects=False,
+    )
+    assert no_id.status_code == 401 and "身份认证" in no_id.text
+    assert len(session.scalars(select(OpenApplication.id)).all()) == 1
+    note = citizen.get(f"/open/datasets/{oc.person.code}/apply").text
+    assert 'data-testid="unconditional-note"' in note

@@ -343,6 +343,22 @@ def approve(
             detail={"items": wider},
         )
     granted = [n for n in asked if n in set(chosen)]
+    dataset = dataset_of(session, a)
+    if dataset.withdrawn:
+        # Product decision: what has left the open catalog is not opened by an approval.
+        raise InvalidInput(
+            "opendata.dataset_withdrawn",
+            "该数据集已退出开放目录，不能同意开放；请答复不同意并说明理由和依据。",
+        )
+    closed = sorted(set(granted) - {str(i["name"]) for i in dataset.items})
+    if closed:
+        # Art. 30: an item no longer open (the catalog changed since the application) is
+        # never granted.
+        raise InvalidInput(
+            "opendata.item_not_open",
+            f"以下信息项已不在该数据集的开放范围内，不能同意：{'、'.join(closed)}。",
+            detail={"items": closed},
+        )
     today = calendar.today()
     g_from = granted_from or max(a.period_from, today)
     g_until = granted_until or a.period_until

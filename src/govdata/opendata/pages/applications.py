@@ -19,13 +19,14 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.catalog.vocab import OpenType
 from govdata.core import calendar, obligations
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput, NotFound
 from govdata.core.types import DbId, Offset
 from govdata.core.workdays import MAX_EXTENSION_WORKING_DAYS
-from govdata.opendata import applications, datasets, vocab
+from govdata.opendata import applications, datasets, policy, vocab
 from govdata.opendata.clocks import clock
 from govdata.opendata.models import OpenApplication, OpenApplicationStatus, OpenDataset
 from govdata.org.models import Person
@@ -135,6 +136,7 @@ def inbox(
 def _form(
     request: Request,
     session: Session,
+    actor: Actor,
     dataset: OpenDataset,
     *,
     v: dict[str, Any] | None = None,
@@ -154,6 +156,8 @@ def _form(
             "title": f"申请获取：{dataset.name}",
             "dataset": dataset,
             "agreement_version": vocab.AGREEMENT_VERSION,
+            "unconditional": dataset.open_type == OpenType.UNCONDITIONAL.value,
+            "identified": policy.identity_checked(session, actor),
             "v": values,
             "error": error,
         },
@@ -163,7 +167,7 @@ def _form(
 
 @router.get("/open/datasets/{code:path}/apply")
 def apply_form(request: Request, session: DbSession, actor: CurrentActor, code: str) -> Response:
-    return _form(request, session, datasets.get_dataset(session, code))
+    return _form(request, session, actor, datasets.get_dataset(session, code))
 
 
 @router.post("/open/datasets/{code:path}/apply")
@@ -205,16 +209,18 @@ def apply(
             ),
         )
     except DomainError as exc:
-        if exc.status in (401, 403, 404):
+        # A signed-in account without a checked identity sees why on the form (Art. 33 ¶3).
+        if exc.status in (403, 404):
             raise
         message = _refused(session, exc)
         return _form(
             request,
             session,
+            actor,
             datasets.get_dataset(session, code),
             v=v,
             error=message,
-            status_code=422,
+            status_code=401 if exc.status == 401 else 422,
         )
     return RedirectResponse(f"/open/applications/{a.id}?msg=applied", status_code=303)
 

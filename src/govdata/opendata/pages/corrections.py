@@ -189,12 +189,17 @@ def correct(
             reason=reason,
         )
     except DomainError as exc:
-        if exc.status in (401, 403, 404):
+        # A signed-in account without a checked identity sees why on the form (Art. 33 ¶3).
+        if exc.status in (403, 404):
             raise
         finish_failed(session, exc)
         v = {"field": field, "proposed_value": proposed_value, "reason": reason}
         return _form(
-            request, datasets.get_dataset(session, code), v=v, error=exc.message, status_code=422
+            request,
+            datasets.get_dataset(session, code),
+            v=v,
+            error=exc.message,
+            status_code=401 if exc.status == 401 else 422,
         )
     return RedirectResponse(f"/open/corrections/{r.id}?msg=submitted", status_code=303)
 
