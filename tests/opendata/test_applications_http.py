@@ -176,3 +176,41 @@ def test_pages_form_inbox_answer_and_follow(
     assert len(session.scalars(select(OpenApplication.id)).all()) == 1
     note = citizen.get(f"/open/datasets/{oc.person.code}/apply").text
     assert 'data-testid="unconditional-note"' in note
+
+
+def test_extension_over_http_only_by_the_head_once(
+    session: Session, world: World, oc: OpenCity, sign_in: Any
+) -> None:
+    from tests.opendata.test_applications import police_conditional
+
+    police = police_conditional(session, oc)
+    a = sign_in("citizen").post(API, json=body(police.code, items=["姓名"])).json()
+    officer, head = sign_in("officer"), sign_in("head")
+    asked = officer.post(
+        f"{API}/{a['id']}/extend", json={"action": "request", "days": 4, "reason": "需核实"}
+    )
+    assert asked.status_code == 200 and asked.json()["extension_days"] == 0
+    page = head.get(f"/opendata/applications/{a['id']}")
+    assert "批准延期申请" in page.text
+    too_long = head.post(f"{API}/{a['id']}/extend", json={"days": 11, "reason": "x"})
+    assert (too_long.status_code, _error(too_long)["code"]) == (
+        400,
+        "deadline.extension_too_long",
+    )
+    done = head.post(
+        f"/opendata/applications/{a['id']}/extension",
+        data={"action": "approve", "csrf_token": head.csrf},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    got = sign_in("citizen").get(f"{API}/{a['id']}").json()
+    assert (got["extension_days"], got["original_due_on"], got["due_on"]) == (
+        4,
+        "2025-10-16",
+        "2025-10-22",
+    )
+    again = head.post(
+        f"/opendata/applications/{a['id']}/extension",
+        data={"action": "approve", "days": "1", "reason": "再延", "csrf_token": head.csrf},
+    )
+    assert again.status_code == 422 and "不得再次延长" in again.text
