@@ -56,6 +56,7 @@ def test_apply_answer_narrowed_and_then_obtain_only_the_granted_items(
         "剩余10个工作日",
     )
     assert a["dataset_name"] == "个体经营者信息" and not a["overdue"]
+    assert a["applicant_name"] == "郑公民"
     officer = sign_in("officer2")
     inbox = officer.get(API, params={"view": "inbox"}).json()
     assert [x["id"] for x in inbox["items"]] == [a["id"]]

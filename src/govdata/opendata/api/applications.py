@@ -20,6 +20,7 @@ from govdata.core.types import DbId, Offset
 from govdata.opendata import applications
 from govdata.opendata.clocks import clock
 from govdata.opendata.models import OpenApplication, OpenApplicationStatus, OpenDataset
+from govdata.org.models import Person
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -74,6 +75,7 @@ class ApplicationOut(BaseModel):
     dataset_name: str
     provider_department_id: int
     provider_department_name: str
+    applicant_name: str
     status: str
     status_label: str
     items: list[str]
@@ -105,6 +107,8 @@ def outs(session: Session, rows: Iterable[OpenApplication]) -> list[ApplicationO
     rows = list(rows)
     ids = sorted({a.dataset_id for a in rows})
     sets = {d.id: d for d in session.scalars(select(OpenDataset).where(OpenDataset.id.in_(ids)))}
+    pids = sorted({a.applicant_id for a in rows})
+    names = dict(session.execute(select(Person.id, Person.name).where(Person.id.in_(pids))).all())
     cal = calendar.load_calendar(session)
     today = calendar.today()
     out: list[ApplicationOut] = []
@@ -118,6 +122,7 @@ def outs(session: Session, rows: Iterable[OpenApplication]) -> list[ApplicationO
                 dataset_name=ds.name,
                 provider_department_id=a.provider_department_id,
                 provider_department_name=ds.department_name,
+                applicant_name=names.get(a.applicant_id, ""),
                 status=a.status,
                 status_label=OpenApplicationStatus(a.status).label,
                 items=list(a.items),
