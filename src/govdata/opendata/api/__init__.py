@@ -12,11 +12,15 @@ from typing import Any
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.opendata.api import keys
+from govdata.opendata.api import applications, corrections, keys
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"], responses=ERROR_RESPONSES)
 
-_PARTS: tuple[Any, ...] = (keys,)
+_PARTS: tuple[Any, ...] = (
+    keys,
+    applications,
+    corrections,
+)
 for _part in _PARTS:
     router.include_router(_part.router)
 

@@ -8,12 +8,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from govdata.opendata.pages import identity, keys
+from govdata.opendata.pages import applications, corrections, identity, keys
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-_PARTS: tuple[Any, ...] = (identity, keys)
+_PARTS: tuple[Any, ...] = (
+    identity,
+    keys,
+    applications,
+    corrections,
+)
 for _part in _PARTS:
     router.include_router(_part.router)
 

@@ -1,0 +1,1 @@
+"""Open data demo stories (Ch. 5)."""
