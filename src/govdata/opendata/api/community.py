@@ -170,7 +170,7 @@ def _reuses_out(session: Session, rows: list[Reuse]) -> list[ReuseOut]:
 # --- feedback (Art. 36) -------------------------------------------------------------------------
 
 
-@router.get("/datasets/{code}/feedback", response_model=FeedbackListOut)
+@router.get("/datasets/{code:path}/feedback", response_model=FeedbackListOut)
 @unit_of_work
 def list_feedback(session: DbSession, actor: OptionalActor, code: Code) -> FeedbackListOut:
     dataset = datasets.get_dataset(session, code)
@@ -183,7 +183,7 @@ def list_feedback(session: DbSession, actor: OptionalActor, code: Code) -> Feedb
     )
 
 
-@router.post("/datasets/{code}/feedback", response_model=FeedbackOut, status_code=201)
+@router.post("/datasets/{code:path}/feedback", response_model=FeedbackOut, status_code=201)
 @unit_of_work
 def submit_feedback(
     session: DbSession, actor: ApiActor, code: Code, body: FeedbackIn
@@ -336,7 +336,7 @@ def moderation_queue(session: DbSession, actor: CurrentActor) -> ModerationQueue
 # --- signed records (Art. 34) -------------------------------------------------------------------
 
 
-@router.get("/datasets/{code}/records/{row}/signed")
+@router.get("/datasets/{code:path}/records/{row}/signed")
 @unit_of_work
 def signed_record(
     session: DbSession, actor: OptionalActor, code: Code, row: Annotated[DbId, Path()]

@@ -10,6 +10,7 @@ record to an entitled caller.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -44,7 +45,7 @@ def _flash(msg: str | None) -> str | None:
 # --- a dataset's feedback and reuses (Art. 36, 37) ----------------------------------------------
 
 
-@router.get("/open/datasets/{code}/feedback")
+@router.get("/open/datasets/{code:path}/feedback")
 def dataset_community(
     request: Request,
     session: DbSession,
@@ -67,7 +68,7 @@ def dataset_community(
     )
 
 
-@router.post("/open/datasets/{code}/feedback")
+@router.post("/open/datasets/{code:path}/feedback")
 def submit_feedback(
     session: DbSession,
     actor: CurrentActor,
@@ -291,13 +292,14 @@ def answer_request(
 # --- signed records (Art. 34) -------------------------------------------------------------------
 
 
-@router.get("/open/datasets/{code}/records/{key}/signed.json")
+@router.get("/open/datasets/{code:path}/records/{key}/signed.json")
 def signed_record(session: DbSession, actor: OptionalActor, code: str, key: DbId) -> Response:
     envelope = signing.signed_record(session, actor, code, key)
+    filename = re.sub(r"[^0-9A-Za-z._-]", "-", code)
     return JSONResponse(
         envelope,
         headers={
-            "Content-Disposition": f'attachment; filename="{code}-{key}.signed.json"',
+            "Content-Disposition": f'attachment; filename="{filename}-{key}.signed.json"',
             "Cache-Control": "no-store",
         },
     )
