@@ -150,8 +150,5 @@ def department_names(session: Session, rows: list[DataRequest]) -> dict[int, str
     ids = sorted({r.department_id for r in rows if r.department_id is not None})
     if not ids:
         return {}
-    return dict(
-        session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
-        .tuples()
-        .all()
-    )
+    found = session.execute(select(Department.id, Department.name).where(Department.id.in_(ids)))
+    return {int(row[0]): str(row[1]) for row in found}

@@ -172,7 +172,7 @@ def datasets_of(session: Session, reuse_ids: Sequence[int]) -> dict[int, list[Op
         .where(ReuseDataset.reuse_id.in_(list(reuse_ids)), OpenDataset.withdrawn.is_(False))
         .order_by(OpenDataset.name)
     )
-    for reuse_id, dataset in rows.tuples():
+    for reuse_id, dataset in rows:
         out[reuse_id].append(dataset)
     return out
 
