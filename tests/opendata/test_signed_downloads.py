@@ -127,6 +127,21 @@ def test_refused_callers_get_nothing_and_nothing_unsigned(
     r = citizen.get(_url(oc.market.code, 1))
     assert r.status_code == 403 and "经营状态" not in r.text and "存续" not in r.text
     assert citizen.get(_url(oc.person.code, 99)).status_code == 404
+    # A department system's token is not a user of the portal, whatever it holds.
+    from govdata.org import auth
+    from govdata.org.schemas import TokenCreate
+
+    secret = auth.issue_token(
+        session,
+        world.actor(session, "officer"),
+        world.police,
+        TokenCreate(name="业务系统", scopes=["catalog:read", "sharing:read"]),
+    ).secret
+    session.commit()
+    api = f"/api/v1/opendata/datasets/{oc.person.code}/records/1/signed"
+    r = client.get(api, headers={"Authorization": f"Bearer {secret}"})
+    assert (r.status_code, r.json()["error"]["code"]) == (403, "opendata.people_only")
+    assert client.get(url, headers={"Authorization": f"Bearer {secret}"}).status_code == 401
     assert citizen.get(_url("NO-SUCH", 1)).status_code == 404
     # A dataset not designated a document class has no signed records.
     signing.designate(
