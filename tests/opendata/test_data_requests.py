@@ -65,8 +65,29 @@ def test_a_request_is_answered_by_the_bureau_and_may_name_an_open_dataset(
         select(AuditEvent.action).where(AuditEvent.object_type == "open_data_request")
     ).all()
     assert sorted(audited) == ["opendata.request.answered", "opendata.request.submit"]
-    rows, total = data_requests.listing(session, status="answered")
+    rows, total = data_requests.listing(session, None, status="answered")
     assert total == 1 and rows[0].id == row.id
+
+
+def test_a_pending_request_is_seen_by_its_requester_and_the_bureau_only(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    # Product decision: nothing anyone types is public before the bureau has read it.
+    row = data_requests.submit(
+        session, world.actor(session, "citizen"), title="某需求", description="说明"
+    )
+    for who in ("citizen", "city"):
+        viewer = world.actor(session, who)
+        assert data_requests.get(session, viewer, row.id).id == row.id
+        assert data_requests.listing(session, viewer)[1] == 1
+    for viewer in (None, world.actor(session, "company"), world.actor(session, "officer")):
+        with pytest.raises(NotFound):
+            data_requests.get(session, viewer, row.id)
+        assert data_requests.listing(session, viewer) == ([], 0)
+    data_requests.answer(
+        session, world.actor(session, "city"), row.id, status="rejected", text="否"
+    )
+    assert data_requests.get(session, None, row.id).answer == "否"
 
 
 def test_bad_answers_and_bad_requests_are_refused_and_write_nothing(
@@ -126,7 +147,9 @@ def test_requests_over_the_api_and_the_public_page(
     )
     assert r.status_code == 201, r.text
     rid = r.json()["id"]
-    listed = client.get("/api/v1/opendata/requests").json()
+    assert client.get("/api/v1/opendata/requests").json()["total"] == 0  # not yet answered
+    assert client.get(f"/api/v1/opendata/requests/{rid}").status_code == 404
+    listed = citizen.get("/api/v1/opendata/requests").json()
     assert listed["total"] == 1 and "requester_id" not in listed["requests"][0]
     officer = sign_in("officer")  # type: ignore[operator]
     answer = {"status": "answered", "answer": "已列入开放计划。"}

@@ -2,22 +2,24 @@
 (a title, a description, optionally the department thought to hold it); the city bureau
 answers it (answered, possibly naming the dataset now open; or rejected, with the reason).
 
-Requests and answers are public, as the bureau's accountability for what the public asks: the
-list shows every request's title, description, status and answer, never who asked.
+Requests the bureau has answered (answered or rejected) are public with their answers, as its
+accountability for what the public asks; never who asked. A pending request is seen by its
+requester and the bureau only (a product decision: what anyone types is not published under
+the portal's name before the bureau has read it); to others it is not found (404).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
-from govdata.opendata import datasets
+from govdata.opendata import datasets, policy
 from govdata.opendata.contributions import (
     TEXT_MAX,
     TITLE_MAX,
@@ -91,7 +93,7 @@ def answer(
     """The city bureau answers a pending request (``answered`` or ``rejected``, with its text;
     an answer may name the open dataset that meets it); audited."""
     require_moderator(actor)
-    row = get(session, request_id)
+    row = get(session, actor, request_id)
     if row.status != RequestStatus.PENDING.value:
         raise Conflict("opendata.already_answered", "该数据需求已答复。")
     if status not in (RequestStatus.ANSWERED.value, RequestStatus.REJECTED.value):
@@ -121,29 +123,57 @@ def answer(
     return row
 
 
-def get(session: Session, request_id: int) -> DataRequest:
-    """A request (public: every request is listed)."""
-    row = session.get(DataRequest, request_id)
+def _visible(viewer: Actor | None) -> ColumnElement[bool]:
+    if policy.can_moderate(viewer):
+        return true()
+    seen = DataRequest.status != RequestStatus.PENDING.value
+    if viewer is not None and viewer.person_id is not None and viewer.token_id is None:
+        return or_(seen, DataRequest.requester_id == viewer.person_id)
+    return seen
+
+
+def get(session: Session, viewer: Actor | None, request_id: int) -> DataRequest:
+    """A request the viewer may see (see the module), else ``DataRequestNotFound``."""
+    row = session.scalar(select(DataRequest).where(DataRequest.id == request_id, _visible(viewer)))
     if row is None:
         raise DataRequestNotFound()
     return row
 
 
 def listing(
-    session: Session, *, status: str | None = None, offset: int = 0, limit: int = 50
+    session: Session,
+    viewer: Actor | None,
+    *,
+    status: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[DataRequest], int]:
-    """Requests newest first, optionally of one status, and how many there are."""
-    stmt = select(DataRequest)
-    count = select(func.count()).select_from(DataRequest)
+    """The requests the viewer may see, newest first, optionally of one status, and how many."""
+    where = [_visible(viewer)]
     if status:
-        stmt = stmt.where(DataRequest.status == status)
-        count = count.where(DataRequest.status == status)
+        where.append(DataRequest.status == status)
     rows = session.scalars(
-        stmt.order_by(DataRequest.created_at.desc(), DataRequest.id.desc())
+        select(DataRequest)
+        .where(*where)
+        .order_by(DataRequest.created_at.desc(), DataRequest.id.desc())
         .offset(max(offset, 0))
         .limit(max(min(limit, 200), 0))
     )
-    return list(rows), int(session.scalar(count) or 0)
+    total = session.scalar(select(func.count()).select_from(DataRequest).where(*where))
+    return list(rows), int(total or 0)
+
+
+def pending(session: Session, actor: Actor, *, limit: int = 200) -> list[DataRequest]:
+    """Requests waiting for the bureau's answer, oldest first (the bureau only)."""
+    require_moderator(actor)
+    return list(
+        session.scalars(
+            select(DataRequest)
+            .where(DataRequest.status == RequestStatus.PENDING.value)
+            .order_by(DataRequest.created_at, DataRequest.id)
+            .limit(limit)
+        )
+    )
 
 
 def department_names(session: Session, rows: list[DataRequest]) -> dict[int, str]:

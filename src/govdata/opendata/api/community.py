@@ -225,7 +225,7 @@ def list_requests(
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> RequestListOut:
-    rows, total = data_requests.listing(session, status=status, offset=offset, limit=limit)
+    rows, total = data_requests.listing(session, actor, status=status, offset=offset, limit=limit)
     return RequestListOut(total=total, requests=[_request_out(session, r) for r in rows])
 
 
@@ -234,7 +234,7 @@ def list_requests(
 def get_request(
     session: DbSession, actor: OptionalActor, request_id: Annotated[DbId, Path()]
 ) -> RequestOut:
-    return _request_out(session, data_requests.get(session, request_id))
+    return _request_out(session, data_requests.get(session, actor, request_id))
 
 
 @router.post("/requests", response_model=RequestOut, status_code=201)
@@ -320,9 +320,7 @@ def moderation_queue(session: DbSession, actor: CurrentActor) -> ModerationQueue
     """What waits for the city bureau: feedback, reuses, unanswered requests."""
     pending_feedback = feedback.pending(session, actor)
     pending_reuses = reuses.pending(session, actor)
-    open_requests, _ = data_requests.listing(
-        session, status=data_requests.RequestStatus.PENDING.value, limit=200
-    )
+    open_requests = data_requests.pending(session, actor)
     return ModerationQueueOut(
         feedback=[
             {**_feedback_out(f).model_dump(mode="json"), "dataset_id": f.dataset_id}

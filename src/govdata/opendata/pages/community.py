@@ -108,7 +108,9 @@ def requests_page(
     offset: Offset = 0,
     msg: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Response:
-    rows, total = data_requests.listing(session, status=status or None, offset=offset, limit=50)
+    rows, total = data_requests.listing(
+        session, actor, status=status or None, offset=offset, limit=50
+    )
     linked = {r.dataset_id: session.get(OpenDataset, r.dataset_id) for r in rows if r.dataset_id}
     return render(
         request,
@@ -225,9 +227,7 @@ def moderation_page(
 ) -> Response:
     pending_feedback = feedback.pending(session, actor)
     pending_reuses = reuses.pending(session, actor)
-    open_requests, _ = data_requests.listing(
-        session, status=data_requests.RequestStatus.PENDING.value, limit=200
-    )
+    open_requests = data_requests.pending(session, actor)
     ids = {f.dataset_id for f in pending_feedback}
     named = (
         {d.id: d for d in session.scalars(select(OpenDataset).where(OpenDataset.id.in_(ids)))}
