@@ -183,3 +183,23 @@ def test_requests_over_the_api_and_the_public_page(
     assert r.status_code == 303
     session.refresh(new)
     assert new.status == "rejected"
+
+
+def test_one_person_cannot_flood_the_bureau_with_pending_requests(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    # Product decision: at most MAX_PENDING waiting per person; more after some are answered.
+    from govdata.opendata.contributions import MAX_PENDING
+
+    citizen = world.actor(session, "citizen")
+    made = [
+        data_requests.submit(session, citizen, title=f"需求{i}", description="说明")
+        for i in range(MAX_PENDING)
+    ]
+    with pytest.raises(Conflict) as exc:
+        data_requests.submit(session, citizen, title="再一个", description="说明")
+    assert exc.value.code == "opendata.too_many_pending" and "等待" in exc.value.message
+    data_requests.answer(
+        session, world.actor(session, "city"), made[0].id, status="answered", text="好"
+    )
+    assert data_requests.submit(session, citizen, title="再一个", description="说明").id

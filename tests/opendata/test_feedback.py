@@ -179,7 +179,16 @@ def test_feedback_form_and_block_on_the_dataset_page(
     )
     assert r.status_code == 303
     r = client.get(page)
-    assert "平均评分 <strong>5.0</strong>" in r.text
+    assert "平均评分 <strong>5.0</strong>" in r.text and f"reply-form-{row.id}" not in r.text
+    # The provider sees the reply form on its dataset's block and answers there.
+    officer = sign_in("officer")  # type: ignore[operator]
+    assert f'data-testid="reply-form-{row.id}"' in officer.get(page).text
+    r = officer.post(
+        f"/open/feedback/{row.id}/reply", data={"reply": "已更新"}, follow_redirects=False
+    )
+    assert r.status_code == 303
+    r = client.get(page)
+    assert f'data-testid="reply-{row.id}"' in r.text and "已更新" in r.text
     assert "<script>alert(1)</script>" not in r.text and "&lt;script&gt;" in r.text
     # The moderation page is the bureau's: others are refused.
-    assert sign_in("officer").get("/opendata/moderation").status_code == 403  # type: ignore[operator]
+    assert officer.get("/opendata/moderation").status_code == 403

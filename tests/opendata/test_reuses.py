@@ -190,3 +190,17 @@ def test_reuses_over_the_api_and_the_showcase(
     assert r.status_code == 400 and "请填写审核意见" in r.text
     session.refresh(newest)
     assert newest.status == "pending"
+
+
+def test_one_person_cannot_flood_the_bureau_with_pending_reuses(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    from govdata.opendata.contributions import MAX_PENDING
+
+    for i in range(MAX_PENDING):
+        _submit(session, world, oc, title=f"成果{i}")
+    before = _count(session)
+    with pytest.raises(Conflict) as exc:
+        _submit(session, world, oc, title="再一个")
+    assert exc.value.code == "opendata.too_many_pending"
+    assert _count(session) == before

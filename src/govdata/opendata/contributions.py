@@ -21,13 +21,16 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
-from govdata.core.errors import InvalidInput, PermissionDenied
+from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.opendata import policy
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
 NOTE_MAX = 500
 URL_MAX = 500
+# Pending submissions one person may have of a kind (a product decision against flooding the
+# bureau's queue): more wait until the bureau has answered some.
+MAX_PENDING = 10
 # Control characters but tab, newline and carriage return (kept in multi-line text).
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -42,6 +45,15 @@ class Decision(StrEnum):
 def require_contributor(session: Session, actor: Actor | None) -> Actor:
     """A signed-in person with a checked identity (product decision, see the module)."""
     return policy.require_identity(session, actor)
+
+
+def limit_pending(pending: int) -> None:
+    """Refuse a submission past ``MAX_PENDING`` of its kind waiting for the bureau."""
+    if pending >= MAX_PENDING:
+        raise Conflict(
+            "opendata.too_many_pending",
+            f"您已有{MAX_PENDING}项提交等待审核或答复，请待数据主管部门处理后再提交。",
+        )
 
 
 def require_moderator(actor: Actor) -> None:

@@ -24,6 +24,7 @@ from govdata.opendata.contributions import (
     TEXT_MAX,
     TITLE_MAX,
     clean_text,
+    limit_pending,
     require_contributor,
     require_moderator,
 )
@@ -60,6 +61,19 @@ def submit(
     clean_description = clean_text(description, "需求描述", limit=TEXT_MAX)
     if department_id is not None and session.get(Department, department_id) is None:
         raise InvalidInput("opendata.unknown_department", "所选部门不存在。")
+    limit_pending(
+        int(
+            session.scalar(
+                select(func.count())
+                .select_from(DataRequest)
+                .where(
+                    DataRequest.requester_id == who.person_id,
+                    DataRequest.status == RequestStatus.PENDING.value,
+                )
+            )
+            or 0
+        )
+    )
     row = DataRequest(
         requester_id=who.person_id,
         title=clean_title,

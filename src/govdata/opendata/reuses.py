@@ -24,6 +24,7 @@ from govdata.opendata.contributions import (
     Decision,
     clean_text,
     clean_url,
+    limit_pending,
     require_contributor,
     require_moderator,
 )
@@ -66,6 +67,19 @@ def submit(
     if len(codes) > MAX_DATASETS:
         raise InvalidInput("opendata.no_datasets", f"最多关联{MAX_DATASETS}个开放数据集。")
     used = [datasets.get_dataset(session, code) for code in codes]
+    limit_pending(
+        int(
+            session.scalar(
+                select(func.count())
+                .select_from(Reuse)
+                .where(
+                    Reuse.submitter_id == who.person_id,
+                    Reuse.status == ModerationStatus.PENDING.value,
+                )
+            )
+            or 0
+        )
+    )
     row = Reuse(
         submitter_id=who.person_id,
         kind=kind,
