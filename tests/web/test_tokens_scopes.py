@@ -161,6 +161,15 @@ READS: dict[str, Scoped | People | str] = {
     # Bulk delivery (Art. 22, 26 ¶2): department systems under a grant (sharing:read).
     "/api/v1/sharing/data/{grant_id}/export.csv": scoped("sharing:read"),
     "/api/v1/sharing/data/{grant_id}/export.parquet": scoped("sharing:read"),
+    # Open-data community (Art. 34, 36, 37): published feedback, requests and reuses are public;
+    # the moderation queue is the city bureau's; signed records are for people, not systems.
+    "/api/v1/opendata/datasets/{code:path}/feedback": OPEN,
+    "/api/v1/opendata/requests": OPEN,
+    "/api/v1/opendata/requests/{request_id}": OPEN,
+    "/api/v1/opendata/reuses": OPEN,
+    "/api/v1/opendata/reuses/{reuse_id}": OPEN,
+    "/api/v1/opendata/moderation": People("opendata.not_moderator"),
+    "/api/v1/opendata/datasets/{code:path}/records/{row}/signed": People("opendata.people_only"),
 }
 
 #: Routes whose answer for an id naming nothing in this world is a refusal of its own rather
@@ -296,6 +305,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "application_id": 1,
         "objection_id": 1,
         "grant_id": 1,
+        "row": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

@@ -1,1 +1,1 @@
-"""Open data demo stories (Ch. 5)."""
+"""The demo city's open data (issue 14, §11)."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from govdata.opendata.pages import applications, corrections, identity, keys
+from govdata.opendata.pages import applications, community, corrections, identity, keys
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
@@ -18,6 +18,7 @@ _PARTS: tuple[Any, ...] = (
     keys,
     applications,
     corrections,
+    community,
 )
 for _part in _PARTS:
     router.include_router(_part.router)
