@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.crypto import subject_digest
-from govdata.core.errors import Conflict, InvalidInput, NotAuthenticated
+from govdata.core.errors import Conflict, InvalidInput, NotAuthenticated, PermissionDenied
 from govdata.core.ids import make_id_number
 from govdata.core.ratelimit import RateLimited
 from govdata.opendata import keys
@@ -109,8 +109,9 @@ def test_keys_need_a_checked_identity(session: Session, world: World) -> None:  
         grants=(RoleGrant(Role.DEPARTMENT_SYSTEM, department_id=world.police),),
         token_id=1,
     )
-    with pytest.raises(NotAuthenticated):
+    with pytest.raises(PermissionDenied) as refused:  # a system token: refused outright
         keys.create_key(session, system, "x")
+    assert refused.value.code == "opendata.people_only"
     with pytest.raises(NotAuthenticated):
         keys.list_keys(session, None, beijing_day())
 

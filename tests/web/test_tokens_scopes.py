@@ -170,6 +170,13 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/opendata/reuses/{reuse_id}": OPEN,
     "/api/v1/opendata/moderation": People("opendata.not_moderator"),
     "/api/v1/opendata/datasets/{code:path}/records/{row}/signed": People("opendata.people_only"),
+    # Open-data applications, correction requests and developer keys are people's own records
+    # (Art. 32 ¶2, 33): a department system's token is refused outright.
+    "/api/v1/opendata/applications": People("opendata.people_only"),
+    "/api/v1/opendata/applications/{application_id}": People("opendata.people_only"),
+    "/api/v1/opendata/corrections": People("opendata.people_only"),
+    "/api/v1/opendata/corrections/{request_id}": People("opendata.people_only"),
+    "/api/v1/opendata/keys": People("opendata.people_only"),
 }
 
 #: Routes whose answer for an id naming nothing in this world is a refusal of its own rather
@@ -306,6 +313,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "objection_id": 1,
         "grant_id": 1,
         "row": 1,
+        "request_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

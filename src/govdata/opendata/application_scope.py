@@ -57,6 +57,7 @@ def visible(actor: Actor | None) -> Select[OpenApplication]:
 def get(
     session: Session, actor: Actor | None, application_id: int, *, for_update: bool = False
 ) -> OpenApplication:
+    policy.require_person(actor)
     stmt = visible(actor).where(OpenApplication.id == application_id)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -89,6 +90,7 @@ def list_applications(
 ) -> Page[OpenApplication]:
     """``mine``: the actor's own, newest first. ``inbox`` (its departments') and ``all`` (the
     bureau): pending first by due date, so the overdue come first (Art. 50(8))."""
+    policy.require_person(actor)
     stmt = visible(actor)
     if view == "mine":
         stmt = stmt.where(OpenApplication.applicant_id == actor.person_id)

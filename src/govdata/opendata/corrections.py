@@ -76,6 +76,7 @@ def visible(actor: Actor | None) -> Select[CatalogCorrectionRequest]:
 def get(
     session: Session, actor: Actor | None, request_id: int, *, for_update: bool = False
 ) -> CatalogCorrectionRequest:
+    policy.require_person(actor)
     stmt = visible(actor).where(CatalogCorrectionRequest.id == request_id)
     if for_update:
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
@@ -95,6 +96,7 @@ def list_requests(
     limit: int = 50,
 ) -> Page[CatalogCorrectionRequest]:
     """``mine`` newest first; ``inbox`` and ``all`` pending first by due date (overdue first)."""
+    policy.require_person(actor)
     stmt = visible(actor)
     if view == "mine":
         stmt = stmt.where(CatalogCorrectionRequest.requester_id == actor.person_id)

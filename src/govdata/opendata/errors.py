@@ -59,3 +59,14 @@ class NotOpen(InvalidInput):
 class ReleaseState(Conflict):
     def __init__(self, message: str) -> None:
         super().__init__("opendata.release_state", message)
+
+
+class PeopleOnly(PermissionDenied):
+    """A department system's API token is not a user of the portal (``policy``): open data
+    is obtained by people, or by their developer keys."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "opendata.people_only",
+            "开放数据由公众账户获取：部门系统的接口令牌不能获取开放数据，请使用开发者密钥。",
+        )

@@ -20,6 +20,7 @@ from govdata.core.crypto import new_token, token_digest
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.settings import get_settings
+from govdata.opendata import policy
 from govdata.opendata.models import DeveloperKey, DeveloperKeyUsage
 from govdata.opendata.policy import require_identity
 from govdata.org.models import Person, RoleAssignment
@@ -110,6 +111,7 @@ class KeyView:
 def _require_owner(session: Session, actor: Actor | None) -> Actor:
     """Art. 33 ¶3: a key obtains open data, so only an identified person holds one (a checked
     public account or a staff account); a department system's token never makes keys."""
+    policy.require_person(actor)
     return require_identity(session, actor)
 
 

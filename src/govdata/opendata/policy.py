@@ -56,6 +56,13 @@ def identity_checked(session: Session, actor: Actor | None) -> bool:
     return bool(digest)
 
 
+def require_person(actor: Actor | None) -> None:
+    """A department system's token is refused outright on open data's own records (403
+    ``opendata.people_only``): the portal's users are people (Art. 33 ¶3)."""
+    if actor is not None and actor.token_id is not None:
+        raise errors.PeopleOnly()
+
+
 def require_identity(session: Session, actor: Actor | None) -> Actor:
     if actor is None or not identity_checked(session, actor):
         raise errors.IdentityRequired()

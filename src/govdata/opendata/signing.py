@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
-from govdata.core.errors import NotFound, PermissionDenied
+from govdata.core.errors import NotFound
 from govdata.opendata import datasets, errors, store
 from govdata.opendata.access import record_open_access
 from govdata.opendata.entitlement import may_obtain
@@ -35,17 +35,6 @@ class NotADocument(NotFound):
         super().__init__(
             "opendata.not_a_document",
             "该数据集不属于文书类、证照类或合同类数据，不提供签名文书。",
-        )
-
-
-class PeopleOnly(PermissionDenied):
-    """A department system's API token is not a user of the portal (``policy``): open data
-    is obtained by people, or by their developer keys."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "opendata.people_only",
-            "开放数据由公众账户获取：部门系统的接口令牌不能获取开放数据，请使用开发者密钥。",
         )
 
 
@@ -77,7 +66,7 @@ def signed_record(
     (404), no signing key (503: never delivered unsigned as if signed). A department system's
     token is refused first (403), whatever it names."""
     if actor is not None and actor.token_id is not None:
-        raise PeopleOnly()
+        raise errors.PeopleOnly()
     dataset = datasets.get_dataset(session, dataset_code)
     cls = sharing_signing.document_class(session, dataset.code)
     if cls is None:
