@@ -15,7 +15,9 @@ from govdata.core.schemas import ERROR_RESPONSES
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"], responses=ERROR_RESPONSES)
 
-_PARTS: tuple[Any, ...] = ()
+from govdata.opendata.api import portal  # noqa: E402
+
+_PARTS: tuple[Any, ...] = (portal,)
 for _part in _PARTS:
     router.include_router(_part.router)
 

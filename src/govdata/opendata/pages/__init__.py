@@ -12,7 +12,9 @@ from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-_PARTS: tuple[Any, ...] = ()
+from govdata.opendata.pages import downloads, portal  # noqa: E402
+
+_PARTS: tuple[Any, ...] = (portal, downloads)
 for _part in _PARTS:
     router.include_router(_part.router)
 
