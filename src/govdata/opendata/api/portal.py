@@ -13,7 +13,12 @@ from pydantic import BaseModel, Field
 
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import Offset
-from govdata.opendata import datasets, portal, search
+from govdata.opendata import (
+    datasets,
+    portal,
+    routing,  # noqa: F401 - registers {code:dataset_code}
+    search,
+)
 from govdata.opendata.models import OpenDataset
 from govdata.opendata.vocab import DEFAULT_LICENCE, LICENCES
 from govdata.web.deps import DbSession, OptionalActor, unit_of_work
@@ -128,7 +133,9 @@ def search_datasets(
     )
 
 
-@router.get("/datasets/{code}", response_model=DatasetDetailOut, summary="开放数据集元数据")
+@router.get(
+    "/datasets/{code:dataset_code}", response_model=DatasetDetailOut, summary="开放数据集元数据"
+)
 @unit_of_work
 def dataset_detail(session: DbSession, actor: OptionalActor, code: str) -> DatasetDetailOut:
     """A dataset's metadata, its open items (Art. 30) and its published releases."""

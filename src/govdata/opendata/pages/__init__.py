@@ -8,13 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from govdata.opendata.pages import downloads, portal
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-from govdata.opendata.pages import downloads, portal  # noqa: E402
-
-_PARTS: tuple[Any, ...] = (portal, downloads)
+_PARTS: tuple[Any, ...] = (downloads, portal)
 for _part in _PARTS:
     router.include_router(_part.router)
 

@@ -17,7 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from govdata.core.db import open_session
-from govdata.opendata import downloads
+from govdata.opendata import (
+    downloads,
+    routing,  # noqa: F401 - registers {code:dataset_code}
+)
 from govdata.opendata.downloads import Format
 from govdata.web.deps import DbSession, OptionalActor
 
@@ -73,21 +76,21 @@ def _download(
     return response(request, download)
 
 
-@router.get("/datasets/{code}/download.csv")
+@router.get("/datasets/{code:dataset_code}/download.csv")
 def download_csv(
     request: Request, session: DbSession, actor: OptionalActor, code: str
 ) -> StreamingResponse:
     return _download(request, session, actor, code, "csv")
 
 
-@router.get("/datasets/{code}/download.xlsx")
+@router.get("/datasets/{code:dataset_code}/download.xlsx")
 def download_xlsx(
     request: Request, session: DbSession, actor: OptionalActor, code: str
 ) -> StreamingResponse:
     return _download(request, session, actor, code, "xlsx")
 
 
-@router.get("/datasets/{code}/download.json")
+@router.get("/datasets/{code:dataset_code}/download.json")
 def download_json(
     request: Request, session: DbSession, actor: OptionalActor, code: str
 ) -> StreamingResponse:

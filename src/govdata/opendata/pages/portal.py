@@ -16,7 +16,12 @@ from fastapi.responses import Response
 
 from govdata.catalog.vocab import DataType, OpenType, UpdateCycle
 from govdata.core.types import Offset
-from govdata.opendata import charts, portal, search
+from govdata.opendata import (
+    charts,
+    portal,
+    routing,  # noqa: F401 - registers {code:dataset_code}
+    search,
+)
 from govdata.opendata.vocab import AGREEMENT_VERSION, DEFAULT_LICENCE, LICENCES
 from govdata.web.charts import STYLESHEET_URL
 from govdata.web.deps import DbSession, OptionalActor
@@ -138,7 +143,7 @@ def datasets_page(
     )
 
 
-@router.get("/datasets/{code}")
+@router.get("/datasets/{code:dataset_code}")
 def dataset_page(request: Request, session: DbSession, actor: OptionalActor, code: str) -> Response:
     view = portal.dataset_view(session, actor, code[:64])
     d = view.dataset
