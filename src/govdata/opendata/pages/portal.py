@@ -119,7 +119,7 @@ def datasets_page(
     )
     order: search.Sort = sort if sort in SORT_LABELS else ("relevance" if q.strip() else "newest")  # type: ignore[assignment]
     page = search.search(session, q, flt, sort=order, offset=offset, limit=PAGE)
-    base = {"q": q.strip(), **chosen, "sort": order}
+    base = {"q": q.strip(), **chosen, "sort": sort if sort in SORT_LABELS else ""}
 
     def link(**change: str) -> str:
         values = {**base, **change}
