@@ -58,7 +58,9 @@ CHUNK_BYTES = 256 * 1024
 XLSX_SHEET_ROWS = 1_000_000  # Excel holds 1,048,576 rows a sheet: a larger release gets more
 BOM = "\ufeff".encode()
 ANONYMOUS = "匿名访问者"
-_PG_FORMULA = "^[" + "".join("\\-" if c == "-" else c for c in FORMULA_START) + "]"
+# ``FORMULA_START`` as a PostgreSQL list of one-character literals (none holds a quote):
+# ``left(c, 1) IN (…)`` costs less per value than a regular expression.
+_PG_STARTS = ", ".join(f"'{c}'" for c in FORMULA_START)
 _COLUMN = re.compile(r"c\d+")
 _UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
@@ -237,7 +239,8 @@ def _copy_csv(session: Session, download: Download) -> Iterator[bytes]:
         if isinstance(col.type, Boolean):
             expr = f"CASE WHEN {name} THEN 'true' WHEN NOT {name} THEN 'false' END"
         elif isinstance(col.type, String):
-            expr = f"CASE WHEN {name} ~ '{_PG_FORMULA}' THEN '''' || {name} ELSE {name} END"
+            first = f"left({name}, 1)"
+            expr = f"CASE WHEN {first} IN ({_PG_STARTS}) THEN '''' || {name} ELSE {name} END"
         elif c["data_type"] in ("N", "Y"):
             expr = f"trim_scale({name})"
         else:
