@@ -201,3 +201,17 @@ def test_filename_is_safe_and_named_by_dataset_version_and_date() -> None:
     header = d.content_disposition()
     assert 'filename="R-1-v3-20261205.xlsx"' in header
     assert "filename*=UTF-8''%E6%88%B7" in header and "/" not in header.split("''")[1]
+
+
+def test_demo_downloads_go_through_the_gate_once(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    from govdata.opendata.demo.portal import PLAN, demo_downloads
+
+    made = demo_downloads(session, username="citizen")
+    # Unconditional data: every planned download; conditional without an approval: none.
+    assert made == len(PLAN)
+    assert _count(session, oc.person.code) == len(PLAN) and _count(session, oc.market.code) == 0
+    assert [r.outcome for r in _records(session, oc.market.code)] == []
+    assert demo_downloads(session, username="citizen") == 0  # run again: nothing added
+    assert demo_downloads(session, username="company") == 0  # no checked identity
