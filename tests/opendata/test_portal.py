@@ -184,3 +184,28 @@ def test_json_api_searches_and_shows_metadata_without_rows(client: Any, oc: Open
     assert r.status_code == 404 and r.json()["error"]["code"] == "opendata.dataset_not_found"
     r = client.get("/api/v1/opendata/datasets", params={"sort": "bogus"})
     assert r.status_code == 422
+
+
+def test_dataset_page_shows_the_pools_latest_quality(
+    client: Any, session: Session, oc: OpenCity
+) -> None:
+    from govdata.aggregation.models import QualitySnapshot
+
+    pool = oc.city.police_pool
+    session.add(
+        QualitySnapshot(
+            pool_id=pool.id,
+            department_id=pool.department_id,
+            rows=3,
+            completeness=0.875,
+            validity=0.5,
+            uniqueness=1.0,
+            consistency=None,
+        )
+    )
+    session.commit()
+    text = _page(client, f"/open/datasets/{oc.person.code}")
+    quality = text.split('data-testid="quality"')[1].split("</dl>")[0]
+    assert "87.5%" in quality and "50.0%" in quality and "一致性" not in quality
+    other = portal.quality_of(session, oc.market.resource_id)  # another pool's, not this one
+    assert other is None or other.completeness != 0.875

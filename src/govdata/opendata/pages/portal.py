@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
-from govdata.catalog.vocab import DataType, OpenType, UpdateCycle
+from govdata.catalog.vocab import DataType, OpenType, ResourceFormat, UpdateCycle
 from govdata.core.types import Offset
 from govdata.opendata import (
     charts,
@@ -42,7 +42,11 @@ Short = Annotated[str, Query(max_length=64)]
 
 def label(kind: str, value: str) -> str:
     """A facet value's zh-CN label."""
-    enum: Any = {"open_type": OpenType, "update_cycle": UpdateCycle}.get(kind)
+    enum: Any = {
+        "open_type": OpenType,
+        "update_cycle": UpdateCycle,
+        "format": ResourceFormat,
+    }.get(kind)
     if enum is not None:
         parsed = enum.parse(value)
         return str(parsed.label) if parsed is not None else value
