@@ -215,3 +215,36 @@ def test_demo_downloads_go_through_the_gate_once(
     assert [r.outcome for r in _records(session, oc.market.code)] == []
     assert demo_downloads(session, username="citizen") == 0  # run again: nothing added
     assert demo_downloads(session, username="company") == 0  # no checked identity
+
+
+def test_the_record_is_committed_before_the_first_byte(
+    sign_in: Any, session: Session, oc: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Art. 40, fail closed: the body's producer fails before yielding anything, yet the
+    # download is on record and counted, because both were committed before the stream began.
+    def broken(*args: Any, **kw: Any) -> Any:
+        raise RuntimeError("the stream failed")
+        yield b""  # pragma: no cover - a generator that fails at its first step
+
+    monkeypatch.setattr(downloads, "chunks", broken)
+    r = sign_in("citizen").get(URL.format(code=oc.person.code, fmt="csv"))
+    assert b"500***" not in r.content  # nothing of the data was sent
+    (record,) = _records(session, oc.person.code)
+    assert (record.outcome, record.rows) == ("allowed", 3)
+    assert _count(session, oc.person.code) == 1
+
+
+def test_a_large_release_is_split_into_sheets_excel_can_hold(
+    session: Session, world: World, oc: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(downloads, "XLSX_SHEET_ROWS", 2)  # Excel's limit is 1,048,576 rows
+    got = downloads.start(session, world.actor(session, "citizen"), oc.person.code, "xlsx")
+    book = load_workbook(io.BytesIO(b"".join(downloads.chunks(session, got))))
+    assert book.sheetnames == ["数据", "数据2"]
+    rows = [[c.value for c in r] for name in book.sheetnames for r in book[name].iter_rows()]
+    assert rows[0] == rows[3] == ["公民身份号码", "姓名"]  # each sheet has the header
+    assert [r[0] for r in rows if r[0] != "公民身份号码"] == [
+        "500***0011",
+        "500***0022",
+        "500***0033",
+    ]
