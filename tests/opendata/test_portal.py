@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.core import calendar
 from govdata.core.access import AccessRecord
 from govdata.opendata import datasets, downloads, portal
 from tests.opendata.helpers import OpenCity, build_open_city, set_open
@@ -149,6 +150,8 @@ def test_statistics_count_downloads_from_the_access_records(
     assert client.get(f"/open/datasets/{oc.person.code}/download.csv").status_code == 401
     stats = portal.stats(session)
     assert sum(n for _, n in stats.downloads_by_day) == 1  # the refusal does not count
+    today = calendar.today().strftime("%m-%d")  # a Beijing day
+    assert stats.downloads_by_day[-1] == (today, 1)
     assert stats.total_downloads == 1
     assert dict(stats.by_theme) == {"社会保障": 1, "市场监管": 1}
     text = _page(client, "/open/stats")

@@ -212,7 +212,11 @@ def downloads_by_day(session: Session, days: int = STATS_DAYS) -> list[tuple[str
     (Art. 40). Grouped by the UTC hour in SQL (the same text on both engines), shifted to
     Beijing days here: at most 24 groups a day reach Python."""
     since = utcnow() - timedelta(days=days)
-    hour = func.substr(cast(AccessRecord.at, String), 1, 13)
+    if session.get_bind().dialect.name == "postgresql":
+        # timestamptz as text follows the session's TimeZone: name UTC explicitly.
+        hour: Any = func.to_char(func.timezone("UTC", AccessRecord.at), "YYYY-MM-DD HH24")
+    else:  # SQLite stores UTC text (core.db.UTCDateTime)
+        hour = func.substr(cast(AccessRecord.at, String), 1, 13)
     rows = session.execute(
         select(hour, func.count())
         .where(
