@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.opendata.api import applications, community, corrections, keys
+from govdata.opendata.api import applications, community, corrections, keys, portal
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"], responses=ERROR_RESPONSES)
 
@@ -21,6 +21,7 @@ _PARTS: tuple[Any, ...] = (
     applications,
     corrections,
     community,
+    portal,
 )
 for _part in _PARTS:
     router.include_router(_part.router)

@@ -8,7 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from govdata.opendata.pages import applications, community, corrections, identity, keys
+from govdata.opendata.pages import (
+    applications,
+    community,
+    corrections,
+    downloads,
+    identity,
+    keys,
+    portal,
+)
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
@@ -19,6 +27,8 @@ _PARTS: tuple[Any, ...] = (
     applications,
     corrections,
     community,
+    portal,
+    downloads,
 )
 for _part in _PARTS:
     router.include_router(_part.router)
