@@ -170,6 +170,9 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/opendata/reuses/{reuse_id}": OPEN,
     "/api/v1/opendata/moderation": People("opendata.not_moderator"),
     "/api/v1/opendata/datasets/{code:path}/records/{row}/signed": People("opendata.people_only"),
+    # The open catalog (Art. 32) is public: browsing needs no sign-in, a token sees it too.
+    "/api/v1/opendata/datasets": OPEN,
+    "/api/v1/opendata/datasets/{code:dataset_code}": OPEN,
     # Open-data applications, correction requests and developer keys are people's own records
     # (Art. 32 ¶2, 33): a department system's token is refused outright.
     "/api/v1/opendata/applications": People("opendata.people_only"),
@@ -315,7 +318,9 @@ def _url(path: str, world: World, police: Police) -> str:
         "row": 1,
         "request_id": 1,
     }
-    return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
+    return path.replace(":path}", "}").replace(":dataset_code}", "}").format(**ids) + QUERIES.get(
+        path, ""
+    )
 
 
 def _error_code(r: Any) -> str | None:
