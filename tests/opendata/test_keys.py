@@ -253,7 +253,7 @@ def test_keys_page_shows_the_secret_once(sign_in: Any, citizen: Actor, session: 
 def test_keys_page_asks_for_identity_first(sign_in: Any) -> None:
     c = sign_in("company")
     r = c.get("/open/developer/keys")
-    assert r.status_code == 403 and 'data-testid="keys-identity-required"' in r.text
+    assert r.status_code == 200 and 'data-testid="keys-identity-required"' in r.text
     made = c.post("/open/developer/keys", data={"name": "x"})
     assert made.status_code == 403 and 'data-testid="keys-identity-required"' in made.text
     assert 'data-testid="secret"' not in made.text

@@ -153,22 +153,33 @@ SHARING_LINKS = [
     "/sharing/objections",
     "/sharing/keys",
 ]
-OVERSIGHT_LINKS = [
-    "/",
-    "/org/regions",
-    "/org/departments",
-    "/org/people",
-    "/catalog/review",
-    "/catalog",
-    "/catalog/open",
-    *AGGREGATION_LINKS,
-    *SHARING_LINKS,
-    "/security",
-    "/workdays",
-    "/audit",
-    "/audit/access",
-    "/account",
-]
+# Open data (Ch. 5): the portal for everyone; providers and the bureau answer applications and
+# correction requests; the bureau moderates feedback and reuses.
+OPEN_ANSWERS = ["/open", "/opendata/applications", "/opendata/corrections"]
+
+
+def _oversight(*opendata: str) -> list[str]:
+    return [
+        "/",
+        "/org/regions",
+        "/org/departments",
+        "/org/people",
+        "/catalog/review",
+        "/catalog",
+        "/catalog/open",
+        *AGGREGATION_LINKS,
+        *SHARING_LINKS,
+        *opendata,
+        "/security",
+        "/workdays",
+        "/audit",
+        "/audit/access",
+        "/account",
+    ]
+
+
+CITY_LINKS = _oversight(*OPEN_ANSWERS, "/opendata/moderation")
+OVERSIGHT_LINKS = _oversight("/open")
 DISTRICT_LINKS = [
     "/",
     "/org/regions",
@@ -179,6 +190,7 @@ DISTRICT_LINKS = [
     "/catalog/open",
     *AGGREGATION_LINKS,
     *SHARING_LINKS,
+    "/open",
     "/workdays",
     "/audit/access",  # its region's departments' access records (Art. 40)
     "/account",
@@ -193,17 +205,28 @@ DEPARTMENT_LINKS = [
     "/catalog/open",
     *AGGREGATION_LINKS,
     *SHARING_LINKS,
+    *OPEN_ANSWERS,
     "/workdays",
     "/account",
 ]
-PUBLIC_LINKS = ["/", "/catalog/open", "/my/data-use", "/account"]
-NO_ROLE_LINKS = ["/", "/catalog/open", "/account"]
+PUBLIC_LINKS = [
+    "/",
+    "/catalog/open",
+    "/my/data-use",
+    "/open",
+    "/open/identity",
+    "/open/applications",
+    "/open/corrections",
+    "/open/developer/keys",
+    "/account",
+]
+NO_ROLE_LINKS = ["/", "/catalog/open", "/open", "/account"]
 
 
 @pytest.mark.parametrize(
     ("username", "expected"),
     [
-        ("city", OVERSIGHT_LINKS),
+        ("city", CITY_LINKS),
         ("yz_admin", DISTRICT_LINKS),
         ("officer", DEPARTMENT_LINKS),
         ("head", DEPARTMENT_LINKS),

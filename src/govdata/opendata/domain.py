@@ -6,8 +6,24 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
+from govdata.core.actor import Actor
+from govdata.opendata import policy
 from govdata.opendata.store import is_release_table
-from govdata.web.domain import Domain
+from govdata.web.domain import Domain, NavEntry
+
+
+def _everyone(actor: Actor) -> bool:
+    return True
+
+
+def _public(actor: Actor) -> bool:
+    return actor.is_public
+
+
+def _answers(actor: Actor) -> bool:
+    """Providers answer their datasets' applications and correction requests; the city bureau
+    oversees them (Art. 29, 32 ¶2, 33 ¶2)."""
+    return bool(actor.department_ids(*policy.STAFF_OF_DEPARTMENT)) or policy.is_bureau(actor)
 
 
 def _api() -> list[APIRouter]:
@@ -29,5 +45,15 @@ DOMAIN = Domain(
     api_routers=_api,
     page_routers=_pages,
     unmanaged_tables=is_release_table,
-    nav=(),
+    nav=(
+        NavEntry("开放门户", "/open", _everyone, order=400),
+        NavEntry("实名认证", "/open/identity", _public, also_under=("/open/register",), order=405),
+        NavEntry("开放申请", "/open/applications", _public, order=410),
+        NavEntry("目录纠错", "/open/corrections", _public, order=420),
+        NavEntry("开发者密钥", "/open/developer/keys", _public, order=430),
+        # The providers' and the bureau's side (Art. 31, 32 ¶2, 33 ¶2, 36, 37).
+        NavEntry("开放申请答复", "/opendata/applications", _answers, order=440),
+        NavEntry("目录纠错答复", "/opendata/corrections", _answers, order=450),
+        NavEntry("内容审核", "/opendata/moderation", policy.can_moderate, order=470),
+    ),
 )

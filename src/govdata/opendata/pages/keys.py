@@ -27,12 +27,14 @@ FLASHES = {"revoked": "已吊销该密钥：使用它的调用将被拒绝。"}
 
 def _page(request: Request, session: DbSession, actor: CurrentActor, **extra: Any) -> Response:
     if not identity_checked(session, actor):
-        # Art. 33 ¶3: keys obtain open data, so they need identity authentication first.
+        # Art. 33 ¶3: keys obtain open data, so they need identity authentication first. The
+        # page (a menu entry of every public account) says so and links to it; a form posted
+        # without it is refused.
         return render(
             request,
             "opendata/keys_list.html",
             {"title": "开发者密钥", "identified": False},
-            status_code=403,
+            status_code=200 if request.method == "GET" else 403,
         )
     views = keys.list_keys(session, actor, beijing_day())
     return render(
