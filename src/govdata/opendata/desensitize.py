@@ -73,7 +73,15 @@ def _int(params: Mapping[str, Any], key: str, default: int, low: int, high: int)
 
 
 def check_params(method: RuleMethod, params: Mapping[str, Any]) -> dict[str, Any]:
-    """The params a method takes, checked; anything else refused (``opendata.rule_params``)."""
+    """The params a method takes, checked; ``k`` (the k-anonymity threshold the scan applies,
+    any method) kept when given."""
+    out = _method_params(method, params)
+    if "k" in params:
+        out["k"] = _int(params, "k", 5, 2, 1000)
+    return out
+
+
+def _method_params(method: RuleMethod, params: Mapping[str, Any]) -> dict[str, Any]:
     if method == RuleMethod.MASK:
         char = params.get("char", "*")
         if not isinstance(char, str) or len(char) != 1:

@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from govdata.opendata.store import is_release_table
-from govdata.web.domain import Domain
+from govdata.web.domain import Domain, PeriodicJob
 
 
 def _api() -> list[APIRouter]:
@@ -26,6 +26,9 @@ DOMAIN = Domain(
     templates=Path(__file__).resolve().parent / "templates",
     name="opendata",
     model_modules=("govdata.opendata.models",),
+    job_modules=("govdata.opendata.tasks",),
+    # Releases rebuilt when their pool moved or their update cycle came round (Art. 31 ¶2).
+    periodic=(PeriodicJob("opendata.rebuild_releases", "30 2 * * *"),),
     api_routers=_api,
     page_routers=_pages,
     unmanaged_tables=is_release_table,
