@@ -50,7 +50,6 @@ def _csv_frame(data: bytes, columns: Sequence[str]) -> pl.DataFrame:
         new_columns=list(columns),
         schema_overrides={c: pl.String for c in columns},
         infer_schema=False,
-        missing_utf8_is_empty_string=False,
     )
 
 
