@@ -12,10 +12,11 @@ from typing import Any
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
+from govdata.opendata.api import releases
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"], responses=ERROR_RESPONSES)
 
-_PARTS: tuple[Any, ...] = ()
+_PARTS: tuple[Any, ...] = (releases,)
 for _part in _PARTS:
     router.include_router(_part.router)
 

@@ -8,11 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
+from govdata.opendata.pages import releases
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-_PARTS: tuple[Any, ...] = ()
+_PARTS: tuple[Any, ...] = (releases,)
 for _part in _PARTS:
     router.include_router(_part.router)
 
