@@ -66,7 +66,9 @@ def test_pseudonym_is_keyed_per_dataset_and_never_a_bare_or_platform_digest() ->
 
 
 def test_defaults_are_a_product_decision_masking_identifiers_and_names() -> None:
-    items = [{"name": n, "data_type": "C"} for n in ("公民身份号码", "姓名", "联系电话", "经营状态")]
+    items = [
+        {"name": n, "data_type": "C"} for n in ("公民身份号码", "姓名", "联系电话", "经营状态")
+    ]
     columns = [
         {"name": "公民身份号码", "column": "c1", "data_type": "C", "is_subject_key": True},
         {"name": "姓名", "column": "c2", "data_type": "C"},

@@ -39,7 +39,11 @@ def test_build_by_defaults_masks_the_key_and_names(
     assert release.pool_load_id == oc.city.police_pool.current_load_id
     assert [c["name"] for c in release.columns] == ["公民身份号码", "姓名"]
     rows = rows_of(session, release)
-    assert {r["公民身份号码"] for r in rows} == {K1[:3] + "*" * 11 + K1[-4:], K2[:3] + "*" * 11 + K2[-4:], "500***********0033"}
+    assert {r["公民身份号码"] for r in rows} == {
+        K1[:3] + "*" * 11 + K1[-4:],
+        K2[:3] + "*" * 11 + K2[-4:],
+        "500***********0033",
+    }
     assert {r["姓名"] for r in rows} == {"张*", "李*", "王*"}
     # Masked originals never reach the table.
     flat = " ".join(str(v) for r in rows for v in r.values())
@@ -50,9 +54,7 @@ def test_items_not_open_and_dropped_items_are_absent_from_the_table(
     session: Session, world: World, oc: OpenCity
 ) -> None:
     officer = world.actor(session, "officer")
-    releases.set_rules(
-        session, officer, oc.person.code, [{"item": "姓名", "method": "drop"}]
-    )
+    releases.set_rules(session, officer, oc.person.code, [{"item": "姓名", "method": "drop"}])
     release = releases.build(session, officer, oc.person.code)
     table = store.table_of(release)
     cols = {c["name"] for c in inspect(session.connection()).get_columns(table.name)}
@@ -101,12 +103,18 @@ def test_a_failing_scan_blocks_publishing(session: Session, world: World, oc: Op
     officer = world.actor(session, "officer")
     real_id = make_id_number("500103", date(1985, 6, 1), 7)
     upsert(session, oc.city.police_pool, [{"公民身份号码": real_id, "姓名": "陈七"}])
-    releases.set_rules(session, officer, oc.person.code, [{"item": "公民身份号码", "method": "keep"}])
+    releases.set_rules(
+        session, officer, oc.person.code, [{"item": "公民身份号码", "method": "keep"}]
+    )
     release = releases.build(session, officer, oc.person.code)
     assert release.status == ReleaseStatus.BLOCKED.value
     assert release.scan is not None and not release.scan["passed"]
     finding = release.scan["findings"][0]
-    assert (finding["kind"], finding["column"], finding["count"]) == ("id_number", "公民身份号码", 1)
+    assert (finding["kind"], finding["column"], finding["count"]) == (
+        "id_number",
+        "公民身份号码",
+        1,
+    )
     assert real_id not in str(release.scan)  # the report never holds the raw value
     with pytest.raises(ReleaseState):
         releases.publish(session, officer, oc.person.code, release.id)
@@ -119,14 +127,23 @@ def test_k_anonymity_declared_blocks(session: Session, world: World, oc: OpenCit
         session,
         officer,
         oc.person.code,
-        [{"item": "姓名", "method": "mask", "params": {"keep_first": 1, "keep_last": 0}, "quasi_identifier": True}],
+        [
+            {
+                "item": "姓名",
+                "method": "mask",
+                "params": {"keep_first": 1, "keep_last": 0},
+                "quasi_identifier": True,
+            }
+        ],
     )
     release = releases.build(session, officer, oc.person.code)
     assert release.status == ReleaseStatus.BLOCKED.value
     assert release.scan["k_anonymity"]["small_classes"] == 3  # type: ignore[index]
 
 
-def test_publish_then_a_new_version_supersedes(session: Session, world: World, oc: OpenCity) -> None:
+def test_publish_then_a_new_version_supersedes(
+    session: Session, world: World, oc: OpenCity
+) -> None:
     officer, head = world.actor(session, "officer"), world.actor(session, "head")
     first = releases.build(session, officer, oc.person.code)
     releases.publish(session, officer, oc.person.code, first.id)
@@ -147,7 +164,9 @@ def test_publish_then_a_new_version_supersedes(session: Session, world: World, o
     assert [r.version for r in releases.list_releases(session, head, oc.person.code)] == [2, 1]
 
 
-def test_only_the_provider_or_the_bureau_manages(session: Session, world: World, oc: OpenCity) -> None:
+def test_only_the_provider_or_the_bureau_manages(
+    session: Session, world: World, oc: OpenCity
+) -> None:
     # Art. 29, 31: the providing department (市公安局) or the city bureau.
     for name in ("officer2", "citizen", "yz_officer", "plain"):
         with pytest.raises(PermissionDenied):
@@ -159,7 +178,9 @@ def test_only_the_provider_or_the_bureau_manages(session: Session, world: World,
     assert bureau.status == ReleaseStatus.READY.value
 
 
-def test_a_second_build_waits_for_the_running_one(session: Session, world: World, oc: OpenCity) -> None:
+def test_a_second_build_waits_for_the_running_one(
+    session: Session, world: World, oc: OpenCity
+) -> None:
     officer = world.actor(session, "officer")
     releases.request_build(session, officer, oc.person.code)
     with pytest.raises(ReleaseState):
@@ -170,7 +191,9 @@ def test_rebuild_when_the_pool_changes(session: Session, world: World, oc: OpenC
     officer = world.actor(session, "officer")
     first = releases.build(session, officer, oc.person.code)
     assert releases.due_for_rebuild(session) == []
-    load = upsert(session, oc.city.police_pool, [{"公民身份号码": "500101199005050055", "姓名": "孙八"}])
+    load = upsert(
+        session, oc.city.police_pool, [{"公民身份号码": "500101199005050055", "姓名": "孙八"}]
+    )
     due = releases.due_for_rebuild(session)
     assert [(d.code, reason) for d, reason in due] == [(oc.person.code, "pool_changed")]
     new = releases.create_release(session, due[0][0], reason="pool_changed", built_by=None)

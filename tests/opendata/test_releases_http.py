@@ -83,7 +83,9 @@ def test_bad_rules_get_a_zh_message_and_nothing_is_written(
     officer = sign_in("officer")
     r = officer.put(
         f"{API}/{oc.person.code}/rules",
-        json={"rules": [{"item": "姓名", "method": "keep"}, {"item": "出生日期", "method": "keep"}]},
+        json={
+            "rules": [{"item": "姓名", "method": "keep"}, {"item": "出生日期", "method": "keep"}]
+        },
     )
     assert r.status_code == 400
     err = _error(r)
@@ -114,10 +116,17 @@ def test_refused_sides(sign_in: Any, client: Any, session: Session, oc: OpenCity
 def test_blocked_release_cannot_be_published_over_http(
     sign_in: Any, session: Session, world: World, oc: OpenCity
 ) -> None:
-    upsert(session, oc.city.police_pool, [{"公民身份号码": make_id_number("500103", date(1985, 6, 1), 7), "姓名": "陈七"}])
+    upsert(
+        session,
+        oc.city.police_pool,
+        [{"公民身份号码": make_id_number("500103", date(1985, 6, 1), 7), "姓名": "陈七"}],
+    )
     session.commit()
     officer = sign_in("officer")
-    officer.put(f"{API}/{oc.person.code}/rules", json={"rules": [{"item": "公民身份号码", "method": "keep"}]})
+    officer.put(
+        f"{API}/{oc.person.code}/rules",
+        json={"rules": [{"item": "公民身份号码", "method": "keep"}]},
+    )
     rid = officer.post(f"{API}/{oc.person.code}/releases").json()["id"]
     body = officer.get(f"{API}/{oc.person.code}/releases/{rid}").json()
     assert body["status"] == "blocked"

@@ -48,7 +48,7 @@ def _csv_frame(data: bytes, columns: Sequence[str]) -> pl.DataFrame:
         io.BytesIO(data),
         has_header=False,
         new_columns=list(columns),
-        schema_overrides={c: pl.String for c in columns},
+        schema_overrides=dict.fromkeys(columns, pl.String),
         infer_schema=False,
     )
 
@@ -60,19 +60,20 @@ def _pg_batches(session: Session, table: Table, columns: Sequence[str]) -> Itera
     assert raw is not None
     cols = ", ".join(f'"{c}"' for c in columns)
     buffer = bytearray()
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(f'COPY (SELECT {cols} FROM "{table.name}") TO STDOUT (FORMAT csv)') as cp:
-            for chunk in cp:
-                buffer += chunk
-                if len(buffer) < _BATCH_BYTES:
-                    continue
-                cut = buffer.rfind(b"\n")
-                while cut >= 0 and buffer.count(b'"', 0, cut) % 2:
-                    cut = buffer.rfind(b"\n", 0, cut)
-                if cut < 0:
-                    continue
-                yield _csv_frame(bytes(buffer[: cut + 1]), columns)
-                del buffer[: cut + 1]
+    # The table and its c1… columns are the pool's own names (``aggregation.tables``).
+    sql = f'COPY (SELECT {cols} FROM "{table.name}") TO STDOUT (FORMAT csv)'  # noqa: S608
+    with raw.cursor() as cur, cur.copy(sql) as cp:
+        for chunk in cp:
+            buffer += chunk
+            if len(buffer) < _BATCH_BYTES:
+                continue
+            cut = buffer.rfind(b"\n")
+            while cut >= 0 and buffer.count(b'"', 0, cut) % 2:
+                cut = buffer.rfind(b"\n", 0, cut)
+            if cut < 0:
+                continue
+            yield _csv_frame(bytes(buffer[: cut + 1]), columns)
+            del buffer[: cut + 1]
     if buffer:
         yield _csv_frame(bytes(buffer), columns)
 
@@ -93,7 +94,7 @@ def _generic_batches(
     )
     for part in result.partitions():
         rows = [[_text(v) for v in r] for r in part]
-        yield pl.DataFrame(rows, schema={c: pl.String for c in columns}, orient="row")
+        yield pl.DataFrame(rows, schema=dict.fromkeys(columns, pl.String), orient="row")
 
 
 def pool_batches(session: Session, pool: Pool, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
@@ -132,7 +133,9 @@ def write_batch(session: Session, release: Release, frame: pl.DataFrame, first_r
             pl.int_range(first_row, first_row + frame.height, dtype=pl.Int64).alias("_row"),
             pl.all(),
         )
-        store.copy_csv(session.connection(), release, numbered.write_csv(include_header=False).encode())
+        store.copy_csv(
+            session.connection(), release, numbered.write_csv(include_header=False).encode()
+        )
         return
     types = [c["data_type"] for c in release.columns]
     rows = [
@@ -201,7 +204,7 @@ def run(
         counts = (
             desensitize.merge_counts(partial, groups)
             if partial
-            else pl.DataFrame(schema={**{g: pl.String for g in groups}, COUNT_COLUMN: pl.Int64})
+            else pl.DataFrame(schema={**dict.fromkeys(groups, pl.String), COUNT_COLUMN: pl.Int64})
         )
         scanner.feed(counts, weights=COUNT_COLUMN)
         write_batch(session, release, counts, 1)

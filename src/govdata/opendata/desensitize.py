@@ -125,7 +125,9 @@ def plans(
             method, params = default_rule(
                 it["name"], is_subject_key=bool(col.get("is_subject_key"))
             )
-            out.append(Plan(it["name"], col["column"], col["data_type"], method, params, False, True))
+            out.append(
+                Plan(it["name"], col["column"], col["data_type"], method, params, False, True)
+            )
             continue
         method = RuleMethod(rule["method"])
         out.append(

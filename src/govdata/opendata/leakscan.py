@@ -67,9 +67,11 @@ def luhn_valid_expr(value: pl.Expr) -> pl.Expr:
         pl.element()
         .cast(pl.Int32)
         .pipe(
-            lambda d: pl.when(pl.int_range(pl.len()) % 2 == 1)
-            .then(pl.when(d * 2 > 9).then(d * 2 - 9).otherwise(d * 2))
-            .otherwise(d)
+            lambda d: (
+                pl.when(pl.int_range(pl.len()) % 2 == 1)
+                .then(pl.when(d * 2 > 9).then(d * 2 - 9).otherwise(d * 2))
+                .otherwise(d)
+            )
         )
     ).list.sum()
     return (total % 10 == 0).fill_null(False)
@@ -77,9 +79,11 @@ def luhn_valid_expr(value: pl.Expr) -> pl.Expr:
 
 def _extract(frame: pl.DataFrame, column: str, pattern: str, group: int) -> pl.Series:
     """Every candidate of ``pattern`` in the column (overlaps aside), one per element."""
-    found = frame.select(
-        pl.col(column).str.extract_all(pattern).alias("m")
-    ).explode("m")["m"].drop_nulls()
+    found = (
+        frame.select(pl.col(column).str.extract_all(pattern).alias("m"))
+        .explode("m")["m"]
+        .drop_nulls()
+    )
     if found.is_empty():
         return found
     if group:

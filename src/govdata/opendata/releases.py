@@ -114,10 +114,11 @@ def set_rules(
             raise InvalidInput("opendata.rule_item", f"信息项“{item}”重复设置了规则。")
         seen.add(item)
         try:
-            method = RuleMethod(r.get("method"))
+            method = RuleMethod(str(r.get("method")))
         except ValueError:
             raise InvalidInput(
-                "opendata.rule_method", "脱敏方式须为不开放、原样开放、掩码、泛化、假名化或汇总之一。"
+                "opendata.rule_method",
+                "脱敏方式须为不开放、原样开放、掩码、泛化、假名化或汇总之一。",
             ) from None
         params = desensitize.check_params(method, r.get("params") or {})
         checked.append(

@@ -198,7 +198,9 @@ def copy_csv(conn: Connection, release: Release, data: bytes) -> None:
         return
     names = ", ".join([ROW_COLUMN, *(c["column"] for c in release.columns)])
     raw = conn.connection.driver_connection
-    assert raw is not None and release.table_name is not None and is_release_table(release.table_name)
-    with raw.cursor() as cur:  # type: ignore[attr-defined]
-        with cur.copy(f'COPY "{release.table_name}" ({names}) FROM STDIN (FORMAT csv)') as copy:
-            copy.write(data)
+    assert (
+        raw is not None and release.table_name is not None and is_release_table(release.table_name)
+    )
+    sql = f'COPY "{release.table_name}" ({names}) FROM STDIN (FORMAT csv)'
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        copy.write(data)

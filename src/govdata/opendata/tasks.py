@@ -33,9 +33,7 @@ def run_build(factory: sessionmaker[Session], release_id: int) -> None:
             with engine.begin() as conn:
                 conn.execute(
                     update(Release)
-                    .where(
-                        Release.id == release_id, Release.status == ReleaseStatus.BUILDING.value
-                    )
+                    .where(Release.id == release_id, Release.status == ReleaseStatus.BUILDING.value)
                     .values(scan={"progress": {"rows": done, "total": total}})
                 )
 

@@ -31,7 +31,12 @@ FLASHES = {
     "build": "已开始生成新版本：从资源池读取数据、脱敏并进行泄露扫描。",
     "published": "已发布该版本，公众获取的开放数据即为此版本。",
 }
-GENERALIZE_LABELS = {"year": "日期→年", "month": "日期→年月", "age_band": "年龄→年龄段", "district": "地址→区县"}
+GENERALIZE_LABELS = {
+    "year": "日期→年",
+    "month": "日期→年月",
+    "age_band": "年龄→年龄段",
+    "district": "地址→区县",
+}
 
 
 @router.get("/opendata/releases")
