@@ -227,3 +227,16 @@ def test_no_pool_data_is_refused(session: Session, world: World, oc: OpenCity) -
         releases.build(session, officer, oc.person.code)
     assert exc.value.code == "opendata.no_pool"
     assert session.scalar(select(func.count()).select_from(Release)) == 0
+
+
+def test_demo_releases_publishes_each_dataset_with_a_pool_once(
+    session: Session, world: World, oc: OpenCity
+) -> None:
+    from govdata.opendata.demo.releases import demo_releases
+
+    assert demo_releases(session) == 2
+    for ds in (oc.person, oc.market):
+        session.refresh(ds)
+        assert ds.current_release_id is not None
+    assert demo_releases(session) == 0  # already published: left alone
+    assert session.scalar(select(func.count()).select_from(Release)) == 2
