@@ -198,7 +198,7 @@ class Scanner:
         if values.is_empty():
             return
         for col in texts.columns:
-            hit = texts[col].filter(texts[col].str.strip_chars().is_in(values.implode()))
+            hit = texts[col].filter(texts[col].is_in(values.implode()))
             if hit.len():
                 self._finding("raw_value", col).add(hit.len(), hit.head(10).to_list())
 
