@@ -52,14 +52,40 @@ from common import (  # noqa: E402
 
 PG_DATABASE = "govdata_bench_release"
 SCRIPT = Path(__file__).resolve()
-ITEMS = [("姓名", "C", 50), ("出生日期", "D", None), ("性别", "C", 2), ("住址", "C", 200), ("联系电话", "C", 20)]  # fmt: skip
-DISTRICTS = ["渝中区", "江北区", "南岸区", "九龙坡区", "沙坪坝区", "大渡口区", "渝北区", "巴南区", "北碚区"]  # fmt: skip
+ITEMS = [
+    ("姓名", "C", 50),
+    ("出生日期", "D", None),
+    ("性别", "C", 2),
+    ("住址", "C", 200),
+    ("联系电话", "C", 20),
+]
+DISTRICTS = [
+    "渝中区",
+    "江北区",
+    "南岸区",
+    "九龙坡区",
+    "沙坪坝区",
+    "大渡口区",
+    "渝北区",
+    "巴南区",
+    "北碚区",
+]
 RULES = [
     {"item": "公民身份号码", "method": "pseudonymize"},
     {"item": "姓名", "method": "mask", "params": {"keep_first": 1, "keep_last": 0}},
-    {"item": "出生日期", "method": "generalize", "params": {"to": "year"}, "quasi_identifier": True},  # fmt: skip
+    {
+        "item": "出生日期",
+        "method": "generalize",
+        "params": {"to": "year"},
+        "quasi_identifier": True,
+    },
     {"item": "性别", "method": "keep", "quasi_identifier": True},
-    {"item": "住址", "method": "generalize", "params": {"to": "district"}, "quasi_identifier": True},  # fmt: skip
+    {
+        "item": "住址",
+        "method": "generalize",
+        "params": {"to": "district"},
+        "quasi_identifier": True,
+    },
 ]
 
 
@@ -205,7 +231,9 @@ def child_bare(url: str, code: str) -> dict[str, Any]:
         report = scanner.report()
         del frame
         names = ", ".join(f'"{c}"' for c in out.columns)
-        cur.execute(f"CREATE TABLE bench_bare ({', '.join(f'{n} text' for n in names.split(', '))})")
+        cur.execute(
+            f"CREATE TABLE bench_bare ({', '.join(f'{n} text' for n in names.split(', '))})"
+        )
         with cur.copy(f"COPY bench_bare ({names}) FROM STDIN (FORMAT csv)") as cp:  # type: ignore[attr-defined]
             cp.write(out.write_csv(include_header=False).encode())
         raw.commit()

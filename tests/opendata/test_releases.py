@@ -240,3 +240,70 @@ def test_demo_releases_publishes_each_dataset_with_a_pool_once(
         assert ds.current_release_id is not None
     assert demo_releases(session) == 0  # already published: left alone
     assert session.scalar(select(func.count()).select_from(Release)) == 2
+
+
+def test_a_build_that_fails_keeps_no_table(
+    session: Session, world: World, oc: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from govdata.opendata import build
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(build, "run", broken)
+    release = releases.build(session, world.actor(session, "officer"), oc.person.code)
+    assert release.status == ReleaseStatus.FAILED.value
+    assert release.table_name is None and "RuntimeError" in release.error
+    assert not inspect(session.connection()).has_table(store.release_table_name(release.id))
+    with pytest.raises(ReleaseState):
+        releases.publish(session, world.actor(session, "officer"), oc.person.code, release.id)
+
+
+def test_the_periodic_job_builds_a_new_version_after_a_load(
+    session: Session, world: World, oc: OpenCity, test_sessionmaker: object
+) -> None:
+    from govdata.opendata import tasks
+
+    officer = world.actor(session, "officer")
+    first = releases.build(session, officer, oc.person.code)
+    releases.publish(session, officer, oc.person.code, first.id)
+    upsert(session, oc.city.police_pool, [{"公民身份号码": "500101199005050055", "姓名": "孙八"}])
+    session.commit()
+    tasks.rebuild_releases_job(test_sessionmaker)  # type: ignore[arg-type]
+    session.expire_all()
+    new = session.scalars(select(Release).where(Release.version == 2)).one()
+    assert (new.status, new.reason, new.row_count) == ("ready", "pool_changed", 4)
+    # It waits for the provider: the public still gets the published one.
+    assert session.get(OpenDataset, oc.person.id).current_release_id == first.id  # type: ignore[union-attr]
+
+
+def test_small_batches_give_the_same_release_with_awkward_text(
+    session: Session, world: World, oc: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Values with commas, quotes and line breaks cross batch boundaries (COPY's CSV on
+    # PostgreSQL, streamed partitions elsewhere) and come out whole.
+    from govdata.opendata import build
+
+    officer2 = world.actor(session, "officer2")
+    awkward = ['存续,"在营"', "注销\n第二行", '"', ""]
+    upsert(
+        session,
+        oc.city.market_pool,
+        [
+            {"公民身份号码": f"50010119900606{i:04d}", "姓名": "某", "经营状态": v}
+            for i, v in enumerate(awkward)
+        ],
+    )
+    whole = releases.build(session, officer2, oc.market.code)
+    monkeypatch.setattr(build, "_BATCH_BYTES", 8)
+    monkeypatch.setattr(build, "_READ_BYTES", 5)
+    monkeypatch.setattr(build, "BATCH_ROWS", 1)
+    batched = releases.build(session, officer2, oc.market.code)
+    assert batched.row_count == whole.row_count == 7
+
+    def values(r: Release) -> list[object]:
+        return sorted((str(x["公民身份号码"]), x["经营状态"]) for x in rows_of(session, r))
+
+    assert values(batched) == values(whole)
+    got = {v for _, v in values(batched)}
+    assert set(awkward) <= got

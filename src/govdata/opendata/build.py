@@ -11,6 +11,7 @@ pool of millions of rows by its file row number would cost more than the whole b
 from __future__ import annotations
 
 import io
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -29,6 +30,7 @@ from govdata.opendata.models import Release, RuleMethod
 
 BATCH_ROWS = 250_000
 _BATCH_BYTES = 48 * 1024 * 1024  # PostgreSQL: CSV read per batch
+_READ_BYTES = 8 * 1024 * 1024
 
 Progress = Callable[[int, int], None]  # (rows done, rows in the pool)
 
@@ -54,16 +56,24 @@ def _csv_frame(data: bytes, columns: Sequence[str]) -> pl.DataFrame:
 
 
 def _pg_batches(session: Session, table: Table, columns: Sequence[str]) -> Iterator[pl.DataFrame]:
-    """The pool's columns as all-text frames, through ``COPY … TO STDOUT``. A batch ends at a
-    line break outside quotes (an even number of quote characters before it)."""
+    """The pool's columns as all-text frames, through ``COPY … TO STDOUT``.
+
+    The COPY is spooled to a private temporary file first: the release is written by COPY on
+    the same connection (one transaction), and a connection runs one COPY at a time. The file
+    is removed when the read ends, however it ends. A batch ends at a line break outside
+    quotes (an even number of quote characters before it)."""
     raw = session.connection().connection.driver_connection
     assert raw is not None
     cols = ", ".join(f'"{c}"' for c in columns)
-    buffer = bytearray()
     # The table and its c1… columns are the pool's own names (``aggregation.tables``).
     sql = f'COPY (SELECT {cols} FROM "{table.name}") TO STDOUT (FORMAT csv)'  # noqa: S608
-    with raw.cursor() as cur, cur.copy(sql) as cp:
-        for chunk in cp:
+    with tempfile.TemporaryFile(prefix="govdata-release-") as spool:
+        with raw.cursor() as cur, cur.copy(sql) as cp:
+            for chunk in cp:
+                spool.write(chunk)
+        spool.seek(0)
+        buffer = bytearray()
+        while chunk := spool.read(_READ_BYTES):
             buffer += chunk
             if len(buffer) < _BATCH_BYTES:
                 continue
