@@ -1,12 +1,15 @@
 """Releases over JSON (Art. 31 ¶2), under ``/api/v1/opendata``; the provider's (or the city
 bureau's) only:
 
-- ``GET/PUT /datasets/{code:path}/rules``: the desensitization rule of each open item (defaults
+- ``GET/PUT /datasets/{code}/rules``: the desensitization rule of each open item (defaults
   shown where none is set); PUT replaces them all.
-- ``GET /datasets/{code:path}/releases``: the versions, newest first; ``POST`` starts a build (a
+- ``GET /datasets/{code}/releases``: the versions, newest first; ``POST`` starts a build (a
   job: 202 with the release in status ``building``).
-- ``GET /datasets/{code:path}/releases/{id}``: one version, with its scan report or progress.
-- ``POST /datasets/{code:path}/releases/{id}/publish``: publish a version that passed the scan.
+- ``GET /datasets/{code}/releases/{id}``: one version, with its scan report (while it builds
+  on PostgreSQL, ``scan`` is ``{"progress": {"rows", "total"}}``).
+- ``POST /datasets/{code}/releases/{id}/publish``: publish a version that passed the scan.
+
+Codes hold a slash (``301001000/000001``): the routes take the rest of the path.
 """
 
 from __future__ import annotations
