@@ -187,3 +187,17 @@ def test_the_rules_form_refuses_bad_numbers(sign_in: Any, session: Session, oc: 
     r = head.post(f"{url}/rules", data=form, follow_redirects=False)
     assert r.status_code == 400 and "保留前几位须为非负整数" in r.text
     assert _count(session, ReleaseRule) == 0
+
+
+def test_the_page_shows_a_running_build_and_refreshes(
+    sign_in: Any, session: Session, world: World, oc: OpenCity
+) -> None:
+    from govdata.opendata import releases
+
+    releases.request_build(session, world.actor(session, "officer"), oc.person.code)
+    session.commit()
+    page = sign_in("officer").get(f"/opendata/datasets/{oc.person.code}/release")
+    assert page.status_code == 200
+    assert 'data-testid="building"' in page.text and 'http-equiv="refresh"' in page.text
+    assert 'data-testid="build"' not in page.text  # one build at a time
+    assert "生成中" in page.text

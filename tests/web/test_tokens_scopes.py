@@ -161,6 +161,10 @@ READS: dict[str, Scoped | People | str] = {
     # Bulk delivery (Art. 22, 26 ¶2): department systems under a grant (sharing:read).
     "/api/v1/sharing/data/{grant_id}/export.csv": scoped("sharing:read"),
     "/api/v1/sharing/data/{grant_id}/export.parquet": scoped("sharing:read"),
+    # Open-data releases (Art. 31 ¶2): managed by the provider's people, never a system.
+    "/api/v1/opendata/datasets/{code:path}/rules": People("auth.people_only"),
+    "/api/v1/opendata/datasets/{code:path}/releases": People("auth.people_only"),
+    "/api/v1/opendata/datasets/{code:path}/releases/{release_id}": People("auth.people_only"),
 }
 
 #: Routes whose answer for an id naming nothing in this world is a refusal of its own rather
@@ -296,6 +300,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "application_id": 1,
         "objection_id": 1,
         "grant_id": 1,
+        "release_id": 1,
     }
     return path.replace(":path}", "}").format(**ids) + QUERIES.get(path, "")
 

@@ -35,13 +35,16 @@ from govdata.opendata import build as builder
 from govdata.opendata import datasets, desensitize, errors, policy, store
 from govdata.opendata.desensitize import Plan
 from govdata.opendata.models import OpenDataset, Release, ReleaseRule, ReleaseStatus, RuleMethod
+from govdata.org.policy import require_person
 
 log = structlog.get_logger(__name__)
 REASONS = ("manual", "pool_changed", "cycle")
 
 
 def managed_dataset(session: Session, actor: Actor, code: str) -> OpenDataset:
-    """The dataset by code, refused unless the actor manages it (Art. 29, 31)."""
+    """The dataset by code, refused unless the actor manages it (Art. 29, 31). People only:
+    no token scope opens release management (Art. 39, least privilege: a product decision)."""
+    require_person(actor)
     dataset = datasets.get_dataset(session, code)
     policy.require_manage(actor, dataset.department_id)
     return dataset
