@@ -155,7 +155,12 @@ SHARING_LINKS = [
 ]
 # Open data (Ch. 5): the portal for everyone; providers and the bureau answer applications and
 # correction requests; the bureau moderates feedback and reuses.
-OPEN_ANSWERS = ["/open", "/opendata/applications", "/opendata/corrections"]
+OPEN_ANSWERS = [
+    "/open",
+    "/opendata/releases",
+    "/opendata/applications",
+    "/opendata/corrections",
+]
 
 
 def _oversight(*opendata: str) -> list[str]:

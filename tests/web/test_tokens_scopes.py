@@ -180,6 +180,10 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/opendata/corrections": People("opendata.people_only"),
     "/api/v1/opendata/corrections/{request_id}": People("opendata.people_only"),
     "/api/v1/opendata/keys": People("opendata.people_only"),
+    # Open-data releases (Art. 31 ¶2): managed by the provider's people, never a system.
+    "/api/v1/opendata/datasets/{code:path}/rules": People("auth.people_only"),
+    "/api/v1/opendata/datasets/{code:path}/releases": People("auth.people_only"),
+    "/api/v1/opendata/datasets/{code:path}/releases/{release_id}": People("auth.people_only"),
 }
 
 #: Routes whose answer for an id naming nothing in this world is a refusal of its own rather
@@ -317,6 +321,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "grant_id": 1,
         "row": 1,
         "request_id": 1,
+        "release_id": 1,
     }
     return path.replace(":path}", "}").replace(":dataset_code}", "}").format(**ids) + QUERIES.get(
         path, ""

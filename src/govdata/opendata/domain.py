@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from govdata.core.actor import Actor
 from govdata.opendata import policy
 from govdata.opendata.store import is_release_table
-from govdata.web.domain import Domain, NavEntry
+from govdata.web.domain import Domain, NavEntry, PeriodicJob
 
 
 def _everyone(actor: Actor) -> bool:
@@ -42,6 +42,9 @@ DOMAIN = Domain(
     templates=Path(__file__).resolve().parent / "templates",
     name="opendata",
     model_modules=("govdata.opendata.models",),
+    job_modules=("govdata.opendata.tasks",),
+    # Releases rebuilt when their pool moved or their update cycle came round (Art. 31 ¶2).
+    periodic=(PeriodicJob("opendata.rebuild_releases", "30 2 * * *"),),
     api_routers=_api,
     page_routers=_pages,
     unmanaged_tables=is_release_table,
@@ -52,6 +55,13 @@ DOMAIN = Domain(
         NavEntry("目录纠错", "/open/corrections", _public, order=420),
         NavEntry("开发者密钥", "/open/developer/keys", _public, order=430),
         # The providers' and the bureau's side (Art. 31, 32 ¶2, 33 ¶2, 36, 37).
+        NavEntry(
+            "开放数据发布",
+            "/opendata/releases",
+            _answers,
+            also_under=("/opendata/datasets",),
+            order=435,
+        ),
         NavEntry("开放申请答复", "/opendata/applications", _answers, order=440),
         NavEntry("目录纠错答复", "/opendata/corrections", _answers, order=450),
         NavEntry("内容审核", "/opendata/moderation", policy.can_moderate, order=470),

@@ -185,3 +185,22 @@ def iter_batches(
             return
         last = int(chunk[-1][0])
         yield [tuple(r[1:]) for r in chunk]
+
+
+# --- the fast path: PostgreSQL's COPY ---------------------------------------------------------
+
+
+def copy_csv(conn: Connection, release: Release, data: bytes) -> None:
+    """Append rows given as CSV (``_row`` then the columns in ``release.columns`` order, no
+    header; an unquoted empty field is NULL) through ``COPY``: PostgreSQL only, an order of
+    magnitude faster than INSERTs for a release of millions of rows."""
+    if not data:
+        return
+    names = ", ".join([ROW_COLUMN, *(c["column"] for c in release.columns)])
+    raw = conn.connection.driver_connection
+    assert (
+        raw is not None and release.table_name is not None and is_release_table(release.table_name)
+    )
+    sql = f'COPY "{release.table_name}" ({names}) FROM STDIN (FORMAT csv)'
+    with raw.cursor() as cur, cur.copy(sql) as copy:
+        copy.write(data)

@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from govdata.core.schemas import ERROR_RESPONSES
-from govdata.opendata.api import applications, community, corrections, keys, portal
+from govdata.opendata.api import applications, community, corrections, keys, portal, releases
 
 router = APIRouter(prefix="/api/v1/opendata", tags=["opendata"], responses=ERROR_RESPONSES)
 
@@ -20,6 +20,7 @@ _PARTS: tuple[Any, ...] = (
     keys,
     applications,
     corrections,
+    releases,
     community,
     portal,
 )

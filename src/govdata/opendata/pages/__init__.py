@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from govdata.opendata.pages import (
+from govdata.opendata.pages import applications, community, corrections, downloads, identity, keys, portal, releases
     applications,
     community,
     corrections,
@@ -21,15 +21,7 @@ from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-_PARTS: tuple[Any, ...] = (
-    identity,
-    keys,
-    applications,
-    corrections,
-    community,
-    portal,
-    downloads,
-)
+_PARTS: tuple[Any, ...] = (identity, keys, applications, corrections, releases, community, portal, downloads,)
 for _part in _PARTS:
     router.include_router(_part.router)
 
