@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 
-from govdata.opendata.pages import applications, community, corrections, downloads, identity, keys, portal, releases
+from govdata.opendata.pages import (
     applications,
     community,
     corrections,
@@ -16,12 +16,22 @@ from govdata.opendata.pages import applications, community, corrections, downloa
     identity,
     keys,
     portal,
+    releases,
 )
 from govdata.web.deps import form_csrf
 
 router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
-_PARTS: tuple[Any, ...] = (identity, keys, applications, corrections, releases, community, portal, downloads,)
+_PARTS: tuple[Any, ...] = (
+    identity,
+    keys,
+    applications,
+    corrections,
+    releases,
+    community,
+    portal,
+    downloads,
+)
 for _part in _PARTS:
     router.include_router(_part.router)
 
