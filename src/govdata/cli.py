@@ -190,6 +190,9 @@ def demo(
         from govdata.sharing.demo import run_demo_step  # after the pools: sharing uses them
 
         run_demo_step(make_sessionmaker(engine), console)
+        from govdata.opendata.demo import run_demo_step as run_opendata_step
+
+        run_opendata_step(make_sessionmaker(engine), console)  # after sharing: its identities
     # Everything loaded is sealed and signed before anyone looks (the key is made on first run).
     from govdata.core.audit_seal import seal
 
