@@ -20,21 +20,30 @@ NAV = 'nav[aria-label="主导航"]'
 CATALOG_NAV = ["政务数据资源目录", "开放目录"]
 AGGREGATION_NAV = ["数据资源池", "数据质量", "基础数据库", "主题数据库", "数据校核"]
 SHARING_NAV = ["共享目录", "共享申请", "共享授权", "共享调用", "共享异议", "签名密钥"]
-OVERSIGHT_NAV = [
-    "首页",
-    "行政区域",
-    "部门",
-    "人员与角色",
-    "目录审核",
-    *CATALOG_NAV,
-    *AGGREGATION_NAV,
-    *SHARING_NAV,
-    "安全监测",
-    "工作日历",
-    "审计日志",
-    "调用记录",
-    "我的账户",
-]
+OPEN_ANSWERS_NAV = ["开放门户", "开放数据发布", "开放申请答复", "目录纠错答复"]
+
+
+def _oversight(*opendata: str) -> list[str]:
+    return [
+        "首页",
+        "行政区域",
+        "部门",
+        "人员与角色",
+        "目录审核",
+        *CATALOG_NAV,
+        *AGGREGATION_NAV,
+        *SHARING_NAV,
+        *opendata,
+        "安全监测",
+        "工作日历",
+        "审计日志",
+        "调用记录",
+        "我的账户",
+    ]
+
+
+CITY_NAV = _oversight(*OPEN_ANSWERS_NAV, "内容审核")
+AUDITOR_NAV = _oversight("开放门户")
 DISTRICT_NAV = [
     "首页",
     "行政区域",
@@ -44,6 +53,7 @@ DISTRICT_NAV = [
     *CATALOG_NAV,
     *AGGREGATION_NAV,
     *SHARING_NAV,
+    "开放门户",
     "工作日历",
     "调用记录",
     "我的账户",
@@ -57,20 +67,31 @@ DEPARTMENT_NAV = [
     *CATALOG_NAV,
     *AGGREGATION_NAV,
     *SHARING_NAV,
+    *OPEN_ANSWERS_NAV,
     "工作日历",
     "我的账户",
 ]
-PUBLIC_NAV = ["首页", "开放目录", "谁用了我的数据", "我的账户"]
+PUBLIC_NAV = [
+    "首页",
+    "开放目录",
+    "谁用了我的数据",
+    "开放门户",
+    "实名认证",
+    "开放申请",
+    "目录纠错",
+    "开发者密钥",
+    "我的账户",
+]
 
 # From the domains' NavEntry rules (govdata.app.domains) and each demo account's role, written out.
 EXPECTED_NAV = {
-    "demo.city": OVERSIGHT_NAV,
+    "demo.city": CITY_NAV,
     "demo.district": DISTRICT_NAV,
     "demo.officer": DEPARTMENT_NAV,
     "demo.head": DEPARTMENT_NAV,
     "demo.officer2": DEPARTMENT_NAV,
     "demo.district_officer": DEPARTMENT_NAV,
-    "demo.auditor": OVERSIGHT_NAV,
+    "demo.auditor": AUDITOR_NAV,
     "demo.citizen": PUBLIC_NAV,
     "demo.company": PUBLIC_NAV,
 }

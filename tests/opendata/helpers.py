@@ -26,7 +26,7 @@ from govdata.org.models import Person
 from tests.aggregation.base_helpers import City, build_city
 from tests.world import World
 
-CITIZEN_ID = "500103199001010018"
+CITIZEN_ID = "500103199001010010"  # a valid check digit (GB 11643)
 
 
 @dataclass
