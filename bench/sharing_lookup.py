@@ -11,8 +11,9 @@ Measured, in this order:
 1. ``wrk -t2 -c64 -d<D>s --latency`` (a Lua script picks a random subject of the million per
    request): the bare route, lookup and verification on the hot path (decision 0014), and
    lookup on the ordinary path (``--plain``: a second server with the hot path off);
-2. ``hey -z <D>s -c 50 -q 10`` (a steady 500 req/s, one subject; p99 also after the first second, when hey opens its connections): p99 of lookup and
-   verification on the hot path;
+2. ``hey -z <D>s -c 50 -q 10`` (a steady 500 req/s, one subject): p99 of lookup and
+   verification on the hot path, over every request and over those sent after the first
+   second (when hey opens its 50 connections at once);
 3. the access records after: allowed records of each action against the 2xx responses the
    clients counted (calls without a record: must be 0).
 
