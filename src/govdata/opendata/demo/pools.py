@@ -77,7 +77,8 @@ def demo_open_pools(factory: sessionmaker[Session], *, datasets: int = 200, rows
         return 0
     fake = Faker("zh_CN")
     fake.seed_instance(SEED)
-    maker = RowMaker(random.Random(SEED), fake, districts, calendar.today())
+    rng = random.Random(SEED)  # noqa: S311 - demo data, reproducible on purpose
+    maker = RowMaker(rng, fake, districts, calendar.today())
     officers: dict[int, Actor] = {}
     loaded = 0
     for choice in chosen:
@@ -136,7 +137,7 @@ def _choose(session: Session, count: int) -> list[_Choice]:
         .where(OpenDataset.withdrawn.is_(False), OpenDataset.resource_id.not_in(pooled))
         .order_by(OpenDataset.code)
     ).all()
-    rng = random.Random(SEED)
+    rng = random.Random(SEED)  # noqa: S311 - a reproducible choice
     chosen: list[_Choice] = []
     for open_type in (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value):
         by_dept: dict[int, dict[str, list[_Choice]]] = defaultdict(lambda: defaultdict(list))
