@@ -417,3 +417,19 @@ class IdentityLink(Base):
     subject: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class OpenSearchKey(Base):
+    """The open catalog's search index (``search.py``; a product decision for search speed):
+    one row per (kind, term, dataset) — ``t`` a jieba token of its text, ``k`` a tag, ``g`` its
+    theme — so a query or a tag/theme filter is an index lookup, never a scan of the texts.
+    Kept current by ``search`` on every flush of an ``OpenDataset``."""
+
+    __tablename__ = "open_search_keys"
+    __table_args__ = (Index("ix_open_search_keys_dataset", "dataset_id"),)
+
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("open_datasets.id", ondelete="CASCADE"), primary_key=True
+    )

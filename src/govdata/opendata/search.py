@@ -1,15 +1,23 @@
 """Finding open datasets (Art. 32): the portal's search and CKAN's ``package_search``.
 
 A query is plain text, segmented with the catalog search's jieba (``catalog.search``): every
-term must occur among a dataset's tokens (name, abstract, items, department, tags). Filters are
-exact; facets count the matching set per dimension (department, theme, format, open type,
-update cycle, tags). Sorting: newest (metadata modified), most downloaded, name, or, with a
-query, relevance (terms in the name first).
+term must be one of a dataset's tokens (name, abstract, items, department, tags; indexed with
+``cut_for_search``, so a query's precise-mode words are among them). Filters are exact; facets
+count the matching set per dimension (department, theme, format, open type, update cycle, tags).
+Sorting: newest (metadata modified), most downloaded, name, code, or, with a query, relevance
+(terms in the name first).
+
+Speed (a product decision, 100,000 datasets within 50 ms at p95): the terms, tags and theme of
+each dataset are kept in ``open_search_keys`` (``reindex`` after every flush of an
+``OpenDataset``, ``rebuild`` after bulk loads), so a query term or a tag/theme filter is an index
+lookup on both engines; facets are grouped counts in SQL over the narrow columns, computed only
+for the dimensions asked for.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -19,10 +27,11 @@ from sqlalchemy.orm import Session
 
 from govdata.catalog.search import query_terms
 from govdata.opendata.datasets import ensure_synced
-from govdata.opendata.models import OpenDataset
+from govdata.opendata.models import OpenDataset, OpenSearchKey
+from govdata.opendata.search_index import TAG, TERM_CHARS, THEME, TOKEN, rebuild, reindex, theme_of
 
-Sort = Literal["relevance", "newest", "downloads", "name", "oldest"]
-SORTS: tuple[Sort, ...] = ("relevance", "newest", "downloads", "name", "oldest")
+Sort = Literal["relevance", "newest", "downloads", "name", "oldest", "code"]
+SORTS: tuple[Sort, ...] = ("relevance", "newest", "downloads", "name", "oldest", "code")
 MAX_ROWS = 1000
 FACETS = ("department", "theme", "format", "open_type", "update_cycle", "tags")
 
@@ -39,6 +48,7 @@ class DatasetFilter:
     modified_from: datetime | None = None
     modified_until: datetime | None = None
     codes: tuple[str, ...] = ()
+    licences: tuple[str, ...] = ()
 
 
 @dataclass
@@ -51,20 +61,23 @@ class DatasetPage:
     limit: int = 20
 
 
-def theme_of(class_path: str) -> str:
-    first = class_path.replace("＞", "/").replace(">", "/").split("/")[0].strip()
-    return first or "未分类"
+# --- the query ---------------------------------------------------------------------------------
 
 
-def _tokens_match(term: str) -> ColumnElement[bool]:
-    # search_text is space-joined tokens: a term matches a whole token or a token's part.
-    return OpenDataset.search_text.contains(term, autoescape=True)
+def _keyed(kind: str, terms: Sequence[str]) -> ColumnElement[bool]:
+    k = OpenSearchKey
+    match = k.term == terms[0] if len(terms) == 1 else k.term.in_(terms)
+    return OpenDataset.id.in_(select(k.dataset_id).where(k.kind == kind, match))
 
 
 def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool]]:
     d = OpenDataset
     conds: list[ColumnElement[bool]] = [d.withdrawn.is_(False)]
-    conds += [_tokens_match(t) for t in terms]
+    conds += [_keyed(TOKEN, [t[:TERM_CHARS]]) for t in terms]
+    if flt.themes:
+        conds.append(_keyed(THEME, flt.themes))
+    for tag in flt.tags:  # every tag asked for (CKAN's fq tags:a tags:b)
+        conds.append(_keyed(TAG, [tag]))
     if flt.department_ids:
         conds.append(d.department_id.in_(flt.department_ids))
     if flt.department_codes:
@@ -77,18 +90,13 @@ def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool
         conds.append(d.update_cycle.in_(flt.update_cycles))
     if flt.codes:
         conds.append(d.code.in_(flt.codes))
+    if flt.licences:
+        conds.append(d.licence.in_(flt.licences))
     if flt.modified_from is not None:
         conds.append(d.metadata_modified >= flt.modified_from)
     if flt.modified_until is not None:
         conds.append(d.metadata_modified <= flt.modified_until)
     return conds
-
-
-def _post_filter(row: Any, flt: DatasetFilter) -> bool:
-    """Filters on values derived in Python (theme, tags): applied to the narrow rows."""
-    if flt.themes and theme_of(row.class_path) not in flt.themes:
-        return False
-    return not (flt.tags and not set(flt.tags) & set(row.tags or ()))
 
 
 def _order(stmt: Select[Any], sort: Sort, terms: list[str]) -> Select[Any]:
@@ -103,9 +111,54 @@ def _order(stmt: Select[Any], sort: Sort, terms: list[str]) -> Select[Any]:
         return stmt.order_by(d.downloads.desc(), d.code)
     if sort == "name":
         return stmt.order_by(d.name, d.code)
+    if sort == "code":
+        return stmt.order_by(d.code)
     if sort == "oldest":
-        return stmt.order_by(d.metadata_modified, d.code)
-    return stmt.order_by(d.metadata_modified.desc(), d.code)
+        return stmt.order_by(d.metadata_modified, d.id)
+    # Newest first; ties by id, so the listing index serves the order without a sort.
+    return stmt.order_by(d.metadata_modified.desc(), d.id.desc())
+
+
+def _facet_counts(
+    session: Session, where: ColumnElement[bool], wanted: Sequence[str]
+) -> tuple[dict[str, Counter[str]], dict[str, str], int | None]:
+    """Grouped counts over the matching set for the dimensions wanted; and the set's size when
+    the grouped query saw all of it."""
+    d = OpenDataset
+    counts: dict[str, Counter[str]] = {f: Counter() for f in wanted}
+    names: dict[str, str] = {}
+    by_column = {
+        "department": (d.department_code, d.department_name),
+        "theme": (d.class_path,),
+        "format": (d.format,),
+        "open_type": (d.open_type,),
+        "update_cycle": (d.update_cycle,),
+    }
+    cols = [c for f in wanted if f in by_column for c in by_column[f]]
+    total: int | None = None
+    if cols:
+        n = func.count().label("n")
+        total = 0
+        for row in session.execute(select(*cols, n).where(where).group_by(*cols)).mappings():
+            total += row["n"]
+            if "department" in counts:
+                counts["department"][row["department_code"]] += row["n"]
+                names[row["department_code"]] = row["department_name"]
+            if "theme" in counts:
+                counts["theme"][theme_of(row["class_path"])] += row["n"]
+            for f in ("format", "open_type", "update_cycle"):
+                if f in counts and row[f]:
+                    counts[f][row[f]] += row["n"]
+    if "tags" in counts:
+        k = OpenSearchKey
+        stmt = (
+            select(k.term, func.count())
+            .where(k.kind == TAG, k.dataset_id.in_(select(d.id).where(where)))
+            .group_by(k.term)
+        )
+        for tag_row in session.execute(stmt):
+            counts["tags"][tag_row[0]] = int(tag_row[1])
+    return counts, names, total
 
 
 def search(
@@ -117,58 +170,38 @@ def search(
     offset: int = 0,
     limit: int = 20,
     facets: bool = True,
+    facet_fields: Sequence[str] | None = None,
 ) -> DatasetPage:
     """Open datasets matching ``q`` and ``flt``; a page of them with facet counts.
 
-    Browsing needs no sign-in (Art. 32): nothing here is personal; withdrawn datasets never
-    appear."""
+    ``facet_fields``: the dimensions to count (of ``FACETS``); None: all of them when
+    ``facets``. Browsing needs no sign-in (Art. 32): nothing here is personal; withdrawn
+    datasets never appear."""
     ensure_synced(session)
     flt = flt or DatasetFilter()
     terms = query_terms(q) if q.strip() else []
     offset = max(offset, 0)
     limit = min(max(limit, 0), MAX_ROWS)
+    wanted = [f for f in (FACETS if facet_fields is None else facet_fields) if f in FACETS]
+    if not facets:
+        wanted = []
     d = OpenDataset
     where = and_(*_conditions(terms, flt))
-    narrow = select(
-        d.id,
-        d.department_code,
-        d.department_name,
-        d.class_path,
-        d.format,
-        d.open_type,
-        d.update_cycle,
-        d.tags,
-    ).where(where)
-    derived = bool(flt.themes or flt.tags)
-    counts: dict[str, Counter[str]] = {f: Counter() for f in FACETS}
-    names: dict[str, str] = {}
-    ids: list[int] = []
-    if facets or derived:
-        for row in session.execute(narrow):
-            if derived and not _post_filter(row, flt):
-                continue
-            ids.append(row.id)
-            counts["department"][row.department_code] += 1
-            names[row.department_code] = row.department_name
-            counts["theme"][theme_of(row.class_path)] += 1
-            if row.format:
-                counts["format"][row.format] += 1
-            counts["open_type"][row.open_type] += 1
-            counts["update_cycle"][row.update_cycle] += 1
-            for tag in row.tags or ():
-                counts["tags"][tag] += 1
-        total = len(ids)
-    else:
+    counts, names, total = _facet_counts(session, where, wanted)
+    if total is None:
         total = int(session.scalar(select(func.count()).select_from(d).where(where)) or 0)
-    page = select(d).where(where)
-    if derived:
-        page = page.where(d.id.in_(ids))
-    hits = list(session.scalars(_order(page, sort, terms).offset(offset).limit(limit)))
+    hits: list[OpenDataset] = []
+    if limit and offset < total:
+        page = select(d).where(where)
+        hits = list(session.scalars(_order(page, sort, terms).offset(offset).limit(limit)))
     return DatasetPage(
         total=total,
         hits=hits,
-        facets={k: dict(v.most_common()) for k, v in counts.items()} if facets else {},
+        facets={k: dict(v.most_common()) for k, v in counts.items()},
         department_names=names,
         offset=offset,
         limit=limit,
     )
+
+
+__all__ = ["DatasetFilter", "DatasetPage", "rebuild", "reindex", "search", "theme_of"]

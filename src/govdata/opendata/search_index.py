@@ -1,0 +1,95 @@
+"""The open catalog's search index (``OpenSearchKey``; a product decision for search speed).
+
+Each open dataset's jieba tokens (``t``), tags (``k``) and theme (``g``) are rows of
+``open_search_keys``, so ``search`` finds a term or a tag/theme filter by an index lookup on
+both engines. The index follows the read model in the same transaction: every flush that writes
+an ``OpenDataset``'s indexed columns reindexes it (``datasets`` imports this module, which
+registers the listener); ``rebuild`` redoes it whole after bulk loads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, delete, event, insert, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from govdata.opendata.models import OpenDataset, OpenSearchKey
+
+TOKEN, TAG, THEME = "t", "k", "g"  # OpenSearchKey.kind
+TERM_CHARS = 100
+
+
+def theme_of(class_path: str) -> str:
+    first = class_path.replace("＞", "/").replace(">", "/").split("/")[0].strip()
+    return first or "未分类"
+
+
+def keys_of(search_text: str, tags: Iterable[str] | None, class_path: str) -> set[tuple[str, str]]:
+    """A dataset's index keys: (kind, term)."""
+    keys = {(TOKEN, t[:TERM_CHARS]) for t in (search_text or "").split() if t}
+    keys |= {(TAG, t[:TERM_CHARS]) for t in (tags or ()) if t}
+    keys.add((THEME, theme_of(class_path or "")[:TERM_CHARS]))
+    return keys
+
+
+def _write_keys(conn: Connection | Session, rows: Iterable[Any]) -> int:
+    values = [
+        {"kind": kind, "term": term, "dataset_id": r.id}
+        for r in rows
+        if not r.withdrawn
+        for kind, term in keys_of(r.search_text, r.tags, r.class_path)
+    ]
+    if values:
+        conn.execute(insert(OpenSearchKey), values)
+    return len(values)
+
+
+_SOURCE = (
+    OpenDataset.id,
+    OpenDataset.search_text,
+    OpenDataset.tags,
+    OpenDataset.class_path,
+    OpenDataset.withdrawn,
+)
+
+
+def reindex(conn: Connection | Session, dataset_ids: Sequence[int]) -> None:
+    """Replace the keys of these datasets (a withdrawn one keeps none)."""
+    for start in range(0, len(dataset_ids), 500):
+        chunk = list(dataset_ids[start : start + 500])
+        conn.execute(delete(OpenSearchKey).where(OpenSearchKey.dataset_id.in_(chunk)))
+        _write_keys(conn, conn.execute(select(*_SOURCE).where(OpenDataset.id.in_(chunk))).all())
+
+
+def rebuild(session: Session, *, batch: int = 5000) -> int:
+    """The whole index again, from every open dataset (after a bulk load); keys written."""
+    session.execute(delete(OpenSearchKey))
+    written, last = 0, 0
+    while True:
+        rows = session.execute(
+            select(*_SOURCE).where(OpenDataset.id > last).order_by(OpenDataset.id).limit(batch)
+        ).all()
+        if not rows:
+            return written
+        written += _write_keys(session, rows)
+        last = rows[-1].id
+
+
+_INDEXED = ("search_text", "tags", "class_path", "withdrawn")
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_index_current(session: Session, _ctx: UOWTransaction) -> None:
+    # Every ORM write of a dataset (sync, a test's row) reindexes it in the same transaction,
+    # so the index never lags the read model. New/dirty still hold the pre-flush sets here.
+    ids = [o.id for o in session.new if isinstance(o, OpenDataset)]
+    for o in session.dirty:
+        if isinstance(o, OpenDataset):
+            state = sa_inspect(o)
+            if any(state.attrs[a].history.has_changes() for a in _INDEXED):
+                ids.append(o.id)
+    if ids:
+        reindex(session.connection(), ids)
