@@ -26,13 +26,14 @@ from sqlalchemy.orm import Session
 from govdata.core.actor import Actor
 from govdata.core.errors import NotFound
 from govdata.opendata import ckan_datastore, search
+from govdata.opendata.ckan_datastore import ckan_name, find_dataset
 from govdata.opendata.ckan_query import (
     ValidationError,
     as_bool,
     as_int,
     search_params,
 )
-from govdata.opendata.datasets import ensure_synced, get_dataset
+from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
 from govdata.opendata.search_index import theme_of
 from govdata.opendata.vocab import DEFAULT_LICENCE, LICENCES
@@ -118,7 +119,8 @@ def group_dict(theme: str, count: int | None = None) -> dict[str, Any]:
 
 
 def resource_id(ds: OpenDataset, release: Release | None) -> str:
-    return f"{ds.code}-r{release.version}" if release is not None else ds.code
+    name = ckan_name(ds.code)
+    return f"{name}-r{release.version}" if release is not None else name
 
 
 def resource_dict(ds: OpenDataset, release: Release | None, base: str) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def resource_dict(ds: OpenDataset, release: Release | None, base: str) -> dict[s
     when = release.published_at if release is not None else None
     return {
         "id": resource_id(ds, release),
-        "package_id": ds.code,
+        "package_id": ds.code,  # the package's id
         "name": f"{ds.name}（第{release.version}版）" if release is not None else ds.name,
         "description": "经脱敏处理并通过泄露扫描的开放数据（第三十一条）。"
         if released
@@ -166,7 +168,7 @@ def package_dict(ds: OpenDataset, release: Release | None, base: str) -> dict[st
     tags = list(ds.tags or [])
     return {
         "id": ds.code,
-        "name": ds.code,
+        "name": ckan_name(ds.code),
         "title": ds.name,
         "notes": ds.abstract,
         "type": "dataset",
@@ -267,7 +269,7 @@ def _dataset(session: Session, params: dict[str, Any]) -> OpenDataset:
     code = params.get("id") or params.get("name_or_id") or params.get("name")
     if code is None or str(code).strip() == "":
         raise ValidationError("id", "缺少参数 id。")
-    return get_dataset(session, str(code).strip())
+    return find_dataset(session, str(code).strip())
 
 
 def package_show(
@@ -291,7 +293,7 @@ def package_list(
         stmt = stmt.limit(limit)
     if offset:
         stmt = stmt.offset(offset)
-    return list(session.scalars(stmt))
+    return [ckan_name(c) for c in session.scalars(stmt)]
 
 
 def _organizations(session: Session) -> list[tuple[str, str, int]]:

@@ -20,13 +20,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
 from govdata.opendata import entitlement, errors, store
 from govdata.opendata.access import record_open_access
 from govdata.opendata.ckan_query import ValidationError, as_bool, as_dict, as_int, as_list
-from govdata.opendata.datasets import get_dataset
+from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
 
 ACTION = "opendata.api"
@@ -48,6 +49,33 @@ _TYPES = {
 }
 
 
+def ckan_name(code: str) -> str:
+    """A package's CKAN name: CKAN allows only ``[a-z0-9_-]`` (a harvesting CKAN validates it),
+    so the code's "/" (classification code / sequence) becomes "-" and letters are lowercased."""
+    return code.replace("/", "-").lower()
+
+
+def find_dataset(session: Session, ident: str) -> OpenDataset:
+    """An open dataset by its code (the package id) or its CKAN name."""
+    ensure_synced(session)
+    ident = ident.strip()
+    candidates = {ident, ident.replace("-", "/"), ident.replace("-", "/").upper()}
+    if "/" not in ident and "-" in ident:
+        head, _, tail = ident.rpartition("-")  # only the last "-" was the "/"
+        candidates |= {f"{head}/{tail}", f"{head}/{tail}".upper()}
+    rows = list(
+        session.scalars(
+            select(OpenDataset)
+            .where(OpenDataset.code.in_(candidates), OpenDataset.withdrawn.is_(False))
+            .limit(2)
+        )
+    )
+    exact = [r for r in rows if r.code == ident or ckan_name(r.code) == ident]
+    if not exact:
+        raise errors.DatasetNotFound()
+    return exact[0]
+
+
 def current_release(session: Session, ds: OpenDataset) -> Release | None:
     if ds.current_release_id is None:
         return None
@@ -64,12 +92,12 @@ def resolve(
     n is the current one."""
     m = _RESOURCE.fullmatch(resource)
     try:
-        ds = get_dataset(session, resource)
+        ds = find_dataset(session, resource)
         version = None
     except errors.DatasetNotFound:
         if m is None:
             raise
-        ds = get_dataset(session, m["code"])
+        ds = find_dataset(session, m["code"])
         version = int(m["version"])
     release = current_release(session, ds)
     if version is not None and (release is None or release.version != version):
