@@ -5,7 +5,8 @@ Revises: 0016
 Create Date: 2026-12-05 22:10:00.000000
 
 ``open_search_keys``: one row per (kind, term, dataset): a jieba token of the dataset's text
-(``t``), a tag (``k``) or its theme (``g``). A query term or a tag/theme filter is then an
+(``t``), a tag (``k``), its theme (``g``), department code (``d``), format (``f``), open type
+(``o``) or update cycle (``u``). A query term or a tag/theme filter is then an
 index lookup on both engines instead of a substring scan of every dataset's text. Datasets
 already synced get their keys here.
 """
@@ -39,7 +40,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("kind", "term", "dataset_id", name=op.f("pk_open_search_keys")),
     )
     with op.batch_alter_table("open_search_keys", schema=None) as batch_op:
-        batch_op.create_index("ix_open_search_keys_dataset", ["dataset_id"], unique=False)
+        batch_op.create_index(
+            "ix_open_search_keys_dataset", ["dataset_id", "kind", "term"], unique=False
+        )
     from govdata.opendata.search_index import rebuild
 
     with Session(bind=op.get_bind()) as session:

@@ -422,11 +422,13 @@ class IdentityLink(Base):
 class OpenSearchKey(Base):
     """The open catalog's search index (``search.py``; a product decision for search speed):
     one row per (kind, term, dataset) — ``t`` a jieba token of its text, ``k`` a tag, ``g`` its
-    theme — so a query or a tag/theme filter is an index lookup, never a scan of the texts.
+    theme, ``d``/``f``/``o``/``u`` its department code, format, open type and update cycle —
+    so a query or a filter is an index lookup, never a scan of the wide rows.
     Kept current by ``search`` on every flush of an ``OpenDataset``."""
 
     __tablename__ = "open_search_keys"
-    __table_args__ = (Index("ix_open_search_keys_dataset", "dataset_id"),)
+    # A dataset's keys read by the index alone: facets over a matching set.
+    __table_args__ = (Index("ix_open_search_keys_dataset", "dataset_id", "kind", "term"),)
 
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
     term: Mapped[str] = mapped_column(String(100), primary_key=True)

@@ -16,8 +16,9 @@ for the dimensions asked for.
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -28,7 +29,20 @@ from sqlalchemy.orm import Session
 from govdata.catalog.search import query_terms
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, OpenSearchKey
-from govdata.opendata.search_index import TAG, TERM_CHARS, THEME, TOKEN, rebuild, reindex, theme_of
+from govdata.opendata.search_index import (
+    CYCLE,
+    DEPARTMENT,
+    FORMAT,
+    OPEN_TYPE,
+    TAG,
+    TERM_CHARS,
+    THEME,
+    TOKEN,
+    rebuild,
+    reindex,
+    theme_of,
+)
+from govdata.org.models import Department
 
 Sort = Literal["relevance", "newest", "downloads", "name", "oldest", "code"]
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "downloads", "name", "oldest", "code")
@@ -78,16 +92,16 @@ def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool
         conds.append(_keyed(THEME, flt.themes))
     for tag in flt.tags:  # every tag asked for (CKAN's fq tags:a tags:b)
         conds.append(_keyed(TAG, [tag]))
+    for kind, values in (
+        (DEPARTMENT, flt.department_codes),
+        (FORMAT, flt.formats),
+        (OPEN_TYPE, flt.open_types),
+        (CYCLE, flt.update_cycles),
+    ):
+        if values:
+            conds.append(_keyed(kind, values))
     if flt.department_ids:
         conds.append(d.department_id.in_(flt.department_ids))
-    if flt.department_codes:
-        conds.append(d.department_code.in_(flt.department_codes))
-    if flt.formats:
-        conds.append(d.format.in_(flt.formats))
-    if flt.open_types:
-        conds.append(d.open_type.in_(flt.open_types))
-    if flt.update_cycles:
-        conds.append(d.update_cycle.in_(flt.update_cycles))
     if flt.codes:
         conds.append(d.code.in_(flt.codes))
     if flt.licences:
@@ -119,46 +133,78 @@ def _order(stmt: Select[Any], sort: Sort, terms: list[str]) -> Select[Any]:
     return stmt.order_by(d.metadata_modified.desc(), d.id.desc())
 
 
-def _facet_counts(
-    session: Session, where: ColumnElement[bool], wanted: Sequence[str]
-) -> tuple[dict[str, Counter[str]], dict[str, str], int | None]:
-    """Grouped counts over the matching set for the dimensions wanted; and the set's size when
-    the grouped query saw all of it."""
+_KINDS = {
+    "department": DEPARTMENT,
+    "theme": THEME,
+    "format": FORMAT,
+    "open_type": OPEN_TYPE,
+    "update_cycle": CYCLE,
+    "tags": TAG,
+}
+_DIMENSIONS = {v: k for k, v in _KINDS.items()}
+# Facets of the whole open catalog (no query, no filter: the portal's landing, a harvester's
+# first call) by database and catalog fingerprint; recomputed when the catalog changes.
+_WHOLE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
+_WHOLE_LOCK = threading.Lock()
+
+
+def _grouped(
+    session: Session, where: ColumnElement[bool], kinds: Sequence[str]
+) -> dict[str, Counter[str]]:
+    k = OpenSearchKey
+    counts: dict[str, Counter[str]] = {_DIMENSIONS[kind]: Counter() for kind in kinds}
+    stmt = (
+        select(k.kind, k.term, func.count())
+        .where(k.kind.in_(kinds), k.dataset_id.in_(select(OpenDataset.id).where(where)))
+        .group_by(k.kind, k.term)
+    )
+    for kind, term, n in session.execute(stmt).tuples():
+        counts[_DIMENSIONS[kind]][term] = int(n)
+    return counts
+
+
+def _fingerprint(session: Session) -> tuple[tuple[Any, ...], int]:
+    """What changes whenever the open catalog does (sync stamps ``metadata_modified`` on every
+    change and withdrawal), and the number of open datasets."""
     d = OpenDataset
-    counts: dict[str, Counter[str]] = {f: Counter() for f in wanted}
-    names: dict[str, str] = {}
-    by_column = {
-        "department": (d.department_code, d.department_name),
-        "theme": (d.class_path,),
-        "format": (d.format,),
-        "open_type": (d.open_type,),
-        "update_cycle": (d.update_cycle,),
-    }
-    cols = [c for f in wanted if f in by_column for c in by_column[f]]
-    total: int | None = None
-    if cols:
-        n = func.count().label("n")
-        total = 0
-        for row in session.execute(select(*cols, n).where(where).group_by(*cols)).mappings():
-            total += row["n"]
-            if "department" in counts:
-                counts["department"][row["department_code"]] += row["n"]
-                names[row["department_code"]] = row["department_name"]
-            if "theme" in counts:
-                counts["theme"][theme_of(row["class_path"])] += row["n"]
-            for f in ("format", "open_type", "update_cycle"):
-                if f in counts and row[f]:
-                    counts[f][row[f]] += row["n"]
-    if "tags" in counts:
-        k = OpenSearchKey
-        stmt = (
-            select(k.term, func.count())
-            .where(k.kind == TAG, k.dataset_id.in_(select(d.id).where(where)))
-            .group_by(k.term)
-        )
-        for tag_row in session.execute(stmt):
-            counts["tags"][tag_row[0]] = int(tag_row[1])
-    return counts, names, total
+    rows = session.execute(
+        select(d.withdrawn, func.count(), func.max(d.metadata_modified)).group_by(d.withdrawn)
+    ).all()
+    live = sum(int(r[1]) for r in rows if not r[0])
+    bind = session.get_bind()
+    return (str(bind.engine.url), *sorted((bool(r[0]), int(r[1]), r[2]) for r in rows)), live
+
+
+def _facet_counts(
+    session: Session, where: ColumnElement[bool], wanted: Sequence[str], *, whole: bool
+) -> tuple[dict[str, Counter[str]], int | None]:
+    """Facet counts over the matching set for the dimensions wanted; with ``whole`` (nothing
+    narrows the set) also the number of open datasets."""
+    if not wanted:
+        return {}, None
+    kinds = [_KINDS[f] for f in wanted]
+    if not whole:
+        return _grouped(session, where, kinds), None
+    key, live = _fingerprint(session)
+    with _WHOLE_LOCK:
+        cached = _WHOLE.get(key)
+    if cached is None:
+        cached = _grouped(session, where, list(_KINDS.values()))
+        with _WHOLE_LOCK:
+            if len(_WHOLE) > 8:
+                _WHOLE.clear()
+            _WHOLE[key] = cached
+    return {f: Counter(cached[f]) for f in wanted}, live
+
+
+def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
+    codes = list(codes)
+    if not codes:
+        return {}
+    rows = session.execute(
+        select(Department.code, Department.name).where(Department.code.in_(codes))
+    ).tuples()
+    return {c: n for c, n in rows if c is not None}
 
 
 def search(
@@ -187,7 +233,9 @@ def search(
         wanted = []
     d = OpenDataset
     where = and_(*_conditions(terms, flt))
-    counts, names, total = _facet_counts(session, where, wanted)
+    whole = not terms and flt == DatasetFilter()
+    counts, total = _facet_counts(session, where, wanted, whole=whole)
+    names = _department_names(session, counts.get("department", {}))
     if total is None:
         total = int(session.scalar(select(func.count()).select_from(d).where(where)) or 0)
     hits: list[OpenDataset] = []

@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 
-TOKEN, TAG, THEME = "t", "k", "g"  # OpenSearchKey.kind
+# OpenSearchKey.kind: a token of the text, a tag, the theme, and the columns filters and facets
+# use (department code, format, open type, update cycle).
+TOKEN, TAG, THEME = "t", "k", "g"
+DEPARTMENT, FORMAT, OPEN_TYPE, CYCLE = "d", "f", "o", "u"
 TERM_CHARS = 100
 
 
@@ -27,11 +30,19 @@ def theme_of(class_path: str) -> str:
     return first or "未分类"
 
 
-def keys_of(search_text: str, tags: Iterable[str] | None, class_path: str) -> set[tuple[str, str]]:
+def keys_of(row: Any) -> set[tuple[str, str]]:
     """A dataset's index keys: (kind, term)."""
-    keys = {(TOKEN, t[:TERM_CHARS]) for t in (search_text or "").split() if t}
-    keys |= {(TAG, t[:TERM_CHARS]) for t in (tags or ()) if t}
-    keys.add((THEME, theme_of(class_path or "")[:TERM_CHARS]))
+    keys = {(TOKEN, t[:TERM_CHARS]) for t in (row.search_text or "").split() if t}
+    keys |= {(TAG, t[:TERM_CHARS]) for t in (row.tags or ()) if t}
+    keys.add((THEME, theme_of(row.class_path or "")[:TERM_CHARS]))
+    for kind, value in (
+        (DEPARTMENT, row.department_code),
+        (FORMAT, row.format),
+        (OPEN_TYPE, row.open_type),
+        (CYCLE, row.update_cycle),
+    ):
+        if value:
+            keys.add((kind, value[:TERM_CHARS]))
     return keys
 
 
@@ -40,7 +51,7 @@ def _write_keys(conn: Connection | Session, rows: Iterable[Any]) -> int:
         {"kind": kind, "term": term, "dataset_id": r.id}
         for r in rows
         if not r.withdrawn
-        for kind, term in keys_of(r.search_text, r.tags, r.class_path)
+        for kind, term in keys_of(r)
     ]
     if values:
         conn.execute(insert(OpenSearchKey), values)
@@ -52,6 +63,10 @@ _SOURCE = (
     OpenDataset.search_text,
     OpenDataset.tags,
     OpenDataset.class_path,
+    OpenDataset.department_code,
+    OpenDataset.format,
+    OpenDataset.open_type,
+    OpenDataset.update_cycle,
     OpenDataset.withdrawn,
 )
 
@@ -78,7 +93,16 @@ def rebuild(session: Session, *, batch: int = 5000) -> int:
         last = rows[-1].id
 
 
-_INDEXED = ("search_text", "tags", "class_path", "withdrawn")
+_INDEXED = (
+    "search_text",
+    "tags",
+    "class_path",
+    "department_code",
+    "format",
+    "open_type",
+    "update_cycle",
+    "withdrawn",
+)
 
 
 @event.listens_for(Session, "after_flush")
