@@ -38,6 +38,7 @@ from govdata.opendata.search_index import (
     TERM_CHARS,
     THEME,
     TOKEN,
+    generation,
     rebuild,
     reindex,
     theme_of,
@@ -158,21 +159,24 @@ def _grouped(
         .where(k.kind.in_(kinds), k.dataset_id.in_(select(OpenDataset.id).where(where)))
         .group_by(k.kind, k.term)
     )
-    for kind, term, n in session.execute(stmt).tuples():
-        counts[_DIMENSIONS[kind]][term] = int(n)
+    for row in session.execute(stmt):
+        counts[_DIMENSIONS[row[0]]][row[1]] = int(row[2])
     return counts
 
 
 def _fingerprint(session: Session) -> tuple[tuple[Any, ...], int]:
     """What changes whenever the open catalog does (sync stamps ``metadata_modified`` on every
-    change and withdrawal), and the number of open datasets."""
+    change and withdrawal; this process's own writes move ``generation``), and the number of
+    open datasets. A bulk UPDATE of indexed columns that bypasses both is not seen: write
+    datasets through the ORM (or ``reindex``)."""
     d = OpenDataset
     rows = session.execute(
         select(d.withdrawn, func.count(), func.max(d.metadata_modified)).group_by(d.withdrawn)
     ).all()
     live = sum(int(r[1]) for r in rows if not r[0])
     bind = session.get_bind()
-    return (str(bind.engine.url), *sorted((bool(r[0]), int(r[1]), r[2]) for r in rows)), live
+    fingerprint = sorted((bool(r[0]), int(r[1]), r[2]) for r in rows)
+    return (str(bind.engine.url), generation.value, *fingerprint), live
 
 
 def _facet_counts(
@@ -203,8 +207,8 @@ def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
         return {}
     rows = session.execute(
         select(Department.code, Department.name).where(Department.code.in_(codes))
-    ).tuples()
-    return {c: n for c, n in rows if c is not None}
+    )
+    return {r[0]: r[1] for r in rows if r[0] is not None}
 
 
 def search(

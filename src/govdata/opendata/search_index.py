@@ -71,8 +71,19 @@ _SOURCE = (
 )
 
 
+class _Generation:
+    """Counts this process's reindexing: a cache of search results keys on it (with the
+    catalog's own fingerprint, which other processes' changes move)."""
+
+    value = 0
+
+
+generation = _Generation()
+
+
 def reindex(conn: Connection | Session, dataset_ids: Sequence[int]) -> None:
     """Replace the keys of these datasets (a withdrawn one keeps none)."""
+    generation.value += 1
     for start in range(0, len(dataset_ids), 500):
         chunk = list(dataset_ids[start : start + 500])
         conn.execute(delete(OpenSearchKey).where(OpenSearchKey.dataset_id.in_(chunk)))
@@ -81,6 +92,7 @@ def reindex(conn: Connection | Session, dataset_ids: Sequence[int]) -> None:
 
 def rebuild(session: Session, *, batch: int = 5000) -> int:
     """The whole index again, from every open dataset (after a bulk load); keys written."""
+    generation.value += 1
     session.execute(delete(OpenSearchKey))
     written, last = 0, 0
     while True:
