@@ -7,8 +7,9 @@ Create Date: 2026-12-05 22:10:00.000000
 ``open_search_keys``: one row per (kind, term, dataset): a jieba token of the dataset's text
 (``t``), a tag (``k``), its theme (``g``), department code (``d``), format (``f``), open type
 (``o``) or update cycle (``u``). A query term or a tag/theme filter is then an
-index lookup on both engines instead of a substring scan of every dataset's text. Datasets
-already synced get their keys here.
+index lookup on both engines instead of a substring scan of every dataset's text. Beside it,
+``ix_open_datasets_rank`` lets a match's sort keys (modified, downloads) be read from an index.
+Datasets already synced get their keys here.
 """
 
 from __future__ import annotations
@@ -43,6 +44,12 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_open_search_keys_dataset", ["dataset_id", "kind", "term"], unique=False
         )
+    with op.batch_alter_table("open_datasets", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_open_datasets_rank",
+            ["id", "withdrawn", "metadata_modified", "downloads"],
+            unique=False,
+        )
     from govdata.opendata.search_index import rebuild
 
     with Session(bind=op.get_bind()) as session:
@@ -51,6 +58,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("open_datasets", schema=None) as batch_op:
+        batch_op.drop_index("ix_open_datasets_rank")
     with op.batch_alter_table("open_search_keys", schema=None) as batch_op:
         batch_op.drop_index("ix_open_search_keys_dataset")
     op.drop_table("open_search_keys")

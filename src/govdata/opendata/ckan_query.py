@@ -108,7 +108,7 @@ def parse_fq(fq: str, flt: DatasetFilter | None = None) -> DatasetFilter:
         value = raw[1:-1].replace('\\"', '"') if raw.startswith('"') else raw
         if name in _ALWAYS or name == "site_id":
             if name in _ALWAYS and value != _ALWAYS[name]:
-                flt = replace(flt, codes=("\0",))  # nothing of the open catalog is that
+                flt = replace(flt, codes=("",))  # no dataset has an empty code: none matches
             continue
         target = _FQ_FIELDS.get(name)
         if target is None:
@@ -118,12 +118,12 @@ def parse_fq(fq: str, flt: DatasetFilter | None = None) -> DatasetFilter:
         if target == "tags":
             flt = replace(flt, tags=(*flt.tags, *vs))
             continue
-        # Two values of one single-valued field: nothing has both.
+        # Two values of one single-valued field: nothing has both ("" matches no dataset).
         current = tuple(getattr(flt, target))
         wanted = tuple(dict.fromkeys(vs))
-        merged = wanted if len(wanted) == 1 else ("\0",)
+        merged = wanted if len(wanted) == 1 else ("",)
         if current:
-            merged = tuple(v for v in current if v in merged) or ("\0",)
+            merged = tuple(v for v in current if v in merged) or ("",)
         changes: dict[str, Any] = {target: merged}
         flt = replace(flt, **changes)
     return flt

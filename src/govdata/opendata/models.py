@@ -45,6 +45,8 @@ class OpenDataset(Base):
     __table_args__ = (
         Index("ix_open_datasets_listing", "withdrawn", "metadata_modified"),
         Index("ix_open_datasets_department", "department_id", "withdrawn"),
+        # search.py: a match's sort keys read from the index, never from its wide row.
+        Index("ix_open_datasets_rank", "id", "withdrawn", "metadata_modified", "downloads"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -16,11 +16,12 @@ from sqlalchemy import Connection, delete, event, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
+from govdata.catalog.search import segment
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 
-# OpenSearchKey.kind: a token of the text, a tag, the theme, and the columns filters and facets
-# use (department code, format, open type, update cycle).
-TOKEN, TAG, THEME = "t", "k", "g"
+# OpenSearchKey.kind: a token of the text, a token of the name (relevance), a tag, the theme,
+# and the columns filters and facets use (department code, format, open type, update cycle).
+TOKEN, NAME, TAG, THEME = "t", "n", "k", "g"
 DEPARTMENT, FORMAT, OPEN_TYPE, CYCLE = "d", "f", "o", "u"
 TERM_CHARS = 100
 
@@ -33,6 +34,7 @@ def theme_of(class_path: str) -> str:
 def keys_of(row: Any) -> set[tuple[str, str]]:
     """A dataset's index keys: (kind, term)."""
     keys = {(TOKEN, t[:TERM_CHARS]) for t in (row.search_text or "").split() if t}
+    keys |= {(NAME, t[:TERM_CHARS]) for t in segment(row.name or "") if t}
     keys |= {(TAG, t[:TERM_CHARS]) for t in (row.tags or ()) if t}
     keys.add((THEME, theme_of(row.class_path or "")[:TERM_CHARS]))
     for kind, value in (
@@ -60,6 +62,7 @@ def _write_keys(conn: Connection | Session, rows: Iterable[Any]) -> int:
 
 _SOURCE = (
     OpenDataset.id,
+    OpenDataset.name,
     OpenDataset.search_text,
     OpenDataset.tags,
     OpenDataset.class_path,
@@ -106,6 +109,7 @@ def rebuild(session: Session, *, batch: int = 5000) -> int:
 
 
 _INDEXED = (
+    "name",
     "search_text",
     "tags",
     "class_path",
