@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
@@ -296,25 +296,22 @@ def package_list(
     return [ckan_name(c) for c in session.scalars(stmt)]
 
 
+def _whole(session: Session, dimension: str) -> search.DatasetPage:
+    # The whole open catalog's facet counts: cached by search until the catalog changes.
+    return search.search(session, "", limit=0, facet_fields=[dimension])
+
+
 def _organizations(session: Session) -> list[tuple[str, str, int]]:
-    ensure_synced(session)
-    d = OpenDataset
-    stmt = (
-        select(d.department_code, d.department_name, func.count())
-        .where(_open())
-        .group_by(d.department_code, d.department_name)
-        .order_by(d.department_name, d.department_code)
-    )
-    return [(c, n, int(k)) for c, n, k in session.execute(stmt)]
+    page = _whole(session, "department")
+    orgs = [
+        (code, page.department_names.get(code, code), n)
+        for code, n in page.facets.get("department", {}).items()
+    ]
+    return sorted(orgs, key=lambda o: (o[1], o[0]))
 
 
 def _groups(session: Session) -> list[tuple[str, int]]:
-    ensure_synced(session)
-    counts: dict[str, int] = {}
-    stmt = select(OpenDataset.class_path, func.count()).where(_open())
-    for path, n in session.execute(stmt.group_by(OpenDataset.class_path)):
-        counts[theme_of(path)] = counts.get(theme_of(path), 0) + int(n)
-    return sorted(counts.items())
+    return sorted(_whole(session, "theme").facets.get("theme", {}).items())
 
 
 def _listing(params: dict[str, Any], entries: list[Any]) -> list[Any]:
@@ -378,11 +375,8 @@ def group_show(
 
 
 def tag_list(session: Session, actor: Actor | None, params: dict[str, Any], base: str) -> list[Any]:
-    ensure_synced(session)
     query = str(params.get("query") or params.get("q") or "").strip()
-    tags: set[str] = set()
-    for row in session.scalars(select(OpenDataset.tags).where(_open())):
-        tags.update(row or ())
+    tags = _whole(session, "tags").facets.get("tags", {})
     names = sorted(t for t in tags if query in t)
     if as_bool(params, "all_fields", False):
         return [{"id": t, "name": t, "vocabulary_id": None} for t in names]
