@@ -115,7 +115,7 @@ def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool
     return conds
 
 
-def _order(sort: Sort, terms: list[str]) -> list[Any]:
+def _order(sort: Sort, terms: list[str], *, narrowed: bool = False) -> list[Any]:
     """The order, on columns ``ix_open_datasets_rank`` and the key index hold (except name
     and code): ties go to the newer dataset."""
     d = OpenDataset
@@ -132,7 +132,9 @@ def _order(sort: Sort, terms: list[str]) -> list[Any]:
     if sort == "name":
         return [d.name, d.code]
     if sort == "code":
-        return [d.code]
+        # With a narrowing filter, sort the matches (an expression the planner cannot walk
+        # the code index for); without one, walking the code index is the fast way.
+        return [d.code.concat("")] if narrowed else [d.code]
     if sort == "oldest":
         return [d.metadata_modified, d.id]
     return newest
@@ -149,7 +151,7 @@ _KINDS = {
 _DIMENSIONS = {v: k for k, v in _KINDS.items()}
 # Facets of the whole open catalog (no query, no filter: the portal's landing, a harvester's
 # first call) by database and catalog fingerprint; recomputed when the catalog changes.
-_WHOLE: dict[tuple[Any, ...], dict[str, Counter[str]]] = {}
+_WHOLE: dict[tuple[Any, ...], tuple[dict[str, Counter[str]], int]] = {}
 _WHOLE_LOCK = threading.Lock()
 
 
@@ -168,19 +170,18 @@ def _grouped(
     return counts
 
 
-def _fingerprint(session: Session) -> tuple[tuple[Any, ...], int]:
-    """What changes whenever the open catalog does (sync stamps ``metadata_modified`` on every
-    change and withdrawal; this process's own writes move ``generation``), and the number of
-    open datasets. A bulk UPDATE of indexed columns that bypasses both is not seen: write
-    datasets through the ORM (or ``reindex``)."""
+def _fingerprint(session: Session) -> tuple[Any, ...]:
+    """What changes whenever the open catalog does: sync stamps ``metadata_modified`` on every
+    change and withdrawal, a new dataset has a new id, and this process's own writes move
+    ``generation``. Three index lookups. A bulk UPDATE of indexed columns that bypasses all of
+    them is not seen: write datasets through the ORM (or ``reindex``)."""
     d = OpenDataset
-    rows = session.execute(
-        select(d.withdrawn, func.count(), func.max(d.metadata_modified)).group_by(d.withdrawn)
-    ).all()
-    live = sum(int(r[1]) for r in rows if not r[0])
-    bind = session.get_bind()
-    fingerprint = sorted((bool(r[0]), int(r[1]), r[2]) for r in rows)
-    return (str(bind.engine.url), generation.value, *fingerprint), live
+    stamps = tuple(
+        session.scalar(select(func.max(d.metadata_modified)).where(d.withdrawn.is_(flag)))
+        for flag in (False, True)
+    )
+    last = session.scalar(select(func.max(d.id)))
+    return (str(session.get_bind().engine.url), generation.value, last, *stamps)
 
 
 def _facet_counts(
@@ -193,16 +194,18 @@ def _facet_counts(
     kinds = [_KINDS[f] for f in wanted]
     if not whole:
         return _grouped(session, where, kinds), None
-    key, live = _fingerprint(session)
+    key = _fingerprint(session)
     with _WHOLE_LOCK:
         cached = _WHOLE.get(key)
     if cached is None:
-        cached = _grouped(session, where, list(_KINDS.values()))
+        counts = _grouped(session, where, list(_KINDS.values()))
+        live = int(session.scalar(select(func.count()).select_from(OpenDataset).where(where)) or 0)
+        cached = (counts, live)
         with _WHOLE_LOCK:
             if len(_WHOLE) > 8:
                 _WHOLE.clear()
             _WHOLE[key] = cached
-    return {f: Counter(cached[f]) for f in wanted}, live
+    return {f: Counter(cached[0][f]) for f in wanted}, cached[1]
 
 
 def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
@@ -251,7 +254,11 @@ def search(
         # The page's ids first (narrow columns only), then just their rows.
         ids = list(
             session.scalars(
-                select(d.id).where(where).order_by(*_order(sort, terms)).offset(offset).limit(limit)
+                select(d.id)
+                .where(where)
+                .order_by(*_order(sort, terms, narrowed=not whole))
+                .offset(offset)
+                .limit(limit)
             )
         )
         rows = {r.id: r for r in session.scalars(select(d).where(d.id.in_(ids)))}
