@@ -6,7 +6,7 @@ Create Date: 2026-12-05 22:10:00.000000
 
 ``open_search_keys``: one row per (kind, term, dataset): a jieba token of the dataset's text
 (``t``), a tag (``k``), its theme (``g``), department code (``d``), format (``f``), open type
-(``o``) or update cycle (``u``). A query term or a tag/theme filter is then an
+(``o``) or update cycle (``u``), and one packing all its facet values (``x``). A query term or a tag/theme filter is then an
 index lookup on both engines instead of a substring scan of every dataset's text. Beside it,
 ``ix_open_datasets_rank`` lets a match's sort keys (modified, downloads) be read from an index.
 Datasets already synced get their keys here.
@@ -30,7 +30,7 @@ def upgrade() -> None:
     op.create_table(
         "open_search_keys",
         sa.Column("kind", sa.String(length=1), nullable=False),
-        sa.Column("term", sa.String(length=100), nullable=False),
+        sa.Column("term", sa.String(length=255), nullable=False),
         sa.Column("dataset_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["dataset_id"],

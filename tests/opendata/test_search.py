@@ -97,3 +97,23 @@ def test_facets_count_the_matching_set_and_only_what_is_asked(
     datasets.sync(session)
     whole = search.search(session, "")
     assert whole.facets["department"] == {"500000-007": 1} and whole.total == 1
+
+
+def test_the_packed_facet_key_keeps_its_values_and_fits() -> None:
+    from types import SimpleNamespace
+
+    from govdata.opendata.search_index import PACKED_CHARS, packed, unpacked
+
+    row = SimpleNamespace(
+        department_code="500000-007",
+        class_path="社会保障/人口",
+        format="数据库",
+        open_type="unconditional",
+        update_cycle="monthly",
+        tags=["人口", "自然人", *[f"很长的标签{i:03d}" * 5 for i in range(20)]],
+    )
+    term = packed(row)
+    values, tags = unpacked(term)
+    assert values == ["500000-007", "社会保障", "数据库", "unconditional", "monthly"]
+    assert tags[:2] == ["人口", "自然人"] and len(term) <= PACKED_CHARS
+    assert all(t in row.tags for t in tags)  # a tag that does not fit is left out, never cut

@@ -424,7 +424,8 @@ class IdentityLink(Base):
 class OpenSearchKey(Base):
     """The open catalog's search index (``search.py``; a product decision for search speed):
     one row per (kind, term, dataset) — ``t`` a jieba token of its text, ``k`` a tag, ``g`` its
-    theme, ``d``/``f``/``o``/``u`` its department code, format, open type and update cycle —
+    theme, ``d``/``f``/``o``/``u`` its department code, format, open type and update cycle,
+    ``x`` all its facet values packed in one term (facet counts read one entry per match) —
     so a query or a filter is an index lookup, never a scan of the wide rows.
     Kept current by ``search`` on every flush of an ``OpenDataset``."""
 
@@ -433,7 +434,7 @@ class OpenSearchKey(Base):
     __table_args__ = (Index("ix_open_search_keys_dataset", "dataset_id", "kind", "term"),)
 
     kind: Mapped[str] = mapped_column(String(1), primary_key=True)
-    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    term: Mapped[str] = mapped_column(String(255), primary_key=True)
     dataset_id: Mapped[int] = mapped_column(
         ForeignKey("open_datasets.id", ondelete="CASCADE"), primary_key=True
     )

@@ -32,9 +32,11 @@ from govdata.opendata.models import OpenDataset, OpenSearchKey
 from govdata.opendata.search_index import (
     CYCLE,
     DEPARTMENT,
+    FACET_ROW,
     FORMAT,
     NAME,
     OPEN_TYPE,
+    PACKED_FIELDS,
     TAG,
     TERM_CHARS,
     THEME,
@@ -43,6 +45,7 @@ from govdata.opendata.search_index import (
     rebuild,
     reindex,
     theme_of,
+    unpacked,
 )
 from govdata.org.models import Department
 
@@ -140,15 +143,6 @@ def _order(sort: Sort, terms: list[str], *, narrowed: bool = False) -> list[Any]
     return newest
 
 
-_KINDS = {
-    "department": DEPARTMENT,
-    "theme": THEME,
-    "format": FORMAT,
-    "open_type": OPEN_TYPE,
-    "update_cycle": CYCLE,
-    "tags": TAG,
-}
-_DIMENSIONS = {v: k for k, v in _KINDS.items()}
 # Facets of the whole open catalog (no query, no filter: the portal's landing, a harvester's
 # first call) by database and catalog fingerprint; recomputed when the catalog changes.
 _WHOLE: dict[tuple[Any, ...], tuple[dict[str, Counter[str]], int]] = {}
@@ -156,17 +150,26 @@ _WHOLE_LOCK = threading.Lock()
 
 
 def _grouped(
-    session: Session, where: ColumnElement[bool], kinds: Sequence[str]
+    session: Session, where: ColumnElement[bool], wanted: Sequence[str]
 ) -> dict[str, Counter[str]]:
+    """Facet counts over the matching set: one packed key per match (``FACET_ROW``)."""
     k = OpenSearchKey
-    counts: dict[str, Counter[str]] = {_DIMENSIONS[kind]: Counter() for kind in kinds}
+    counts: dict[str, Counter[str]] = {f: Counter() for f in wanted}
     stmt = (
-        select(k.kind, k.term, func.count())
-        .where(k.kind.in_(kinds), k.dataset_id.in_(select(OpenDataset.id).where(where)))
-        .group_by(k.kind, k.term)
+        select(k.term, func.count())
+        .where(k.kind == FACET_ROW, k.dataset_id.in_(select(OpenDataset.id).where(where)))
+        .group_by(k.term)
     )
+    fields = [(i, f) for i, f in enumerate(PACKED_FIELDS) if f in counts]
     for row in session.execute(stmt):
-        counts[_DIMENSIONS[row[0]]][row[1]] = int(row[2])
+        values, tags = unpacked(row[0])
+        n = int(row[1])
+        for i, f in fields:
+            if i < len(values) and values[i]:
+                counts[f][values[i]] += n
+        if "tags" in counts:
+            for tag in tags:
+                counts["tags"][tag] += n
     return counts
 
 
@@ -191,14 +194,13 @@ def _facet_counts(
     narrows the set) also the number of open datasets."""
     if not wanted:
         return {}, None
-    kinds = [_KINDS[f] for f in wanted]
     if not whole:
-        return _grouped(session, where, kinds), None
+        return _grouped(session, where, wanted), None
     key = _fingerprint(session)
     with _WHOLE_LOCK:
         cached = _WHOLE.get(key)
     if cached is None:
-        counts = _grouped(session, where, list(_KINDS.values()))
+        counts = _grouped(session, where, FACETS)
         live = int(session.scalar(select(func.count()).select_from(OpenDataset).where(where)) or 0)
         cached = (counts, live)
         with _WHOLE_LOCK:

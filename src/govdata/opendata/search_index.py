@@ -19,16 +19,48 @@ from sqlalchemy.orm import Session, UOWTransaction
 from govdata.catalog.search import segment
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 
-# OpenSearchKey.kind: a token of the text, a token of the name (relevance), a tag, the theme,
-# and the columns filters and facets use (department code, format, open type, update cycle).
-TOKEN, NAME, TAG, THEME = "t", "n", "k", "g"
-DEPARTMENT, FORMAT, OPEN_TYPE, CYCLE = "d", "f", "o", "u"
-TERM_CHARS = 100
-
 
 def theme_of(class_path: str) -> str:
     first = class_path.replace("＞", "/").replace(">", "/").split("/")[0].strip()
     return first or "未分类"
+
+
+# OpenSearchKey.kind: a token of the text, a token of the name (relevance), a tag, the theme,
+# and the columns filters and facets use (department code, format, open type, update cycle).
+TOKEN, NAME, TAG, THEME = "t", "n", "k", "g"
+DEPARTMENT, FORMAT, OPEN_TYPE, CYCLE = "d", "f", "o", "u"
+# One key per dataset packing all its facet values: facets over a matching set read one index
+# entry per match instead of one per dimension.
+FACET_ROW = "x"
+PACKED_CHARS = 255
+_SEP = "\x1f"  # the unit separator: in no code, theme, format or tag
+PACKED_FIELDS = ("department", "theme", "format", "open_type", "update_cycle")
+
+
+def packed(row: Any) -> str:
+    """``department code, theme, format, open type, cycle, tags…`` joined; trailing tags that
+    do not fit in ``PACKED_CHARS`` are left out of the facet counts."""
+    head = [
+        (row.department_code or "")[:32],
+        theme_of(row.class_path or "")[:60],
+        (row.format or "")[:32],
+        row.open_type or "",
+        row.update_cycle or "",
+    ]
+    text = _SEP.join(head)
+    for tag in row.tags or ():
+        if tag and len(text) + 1 + len(tag) <= PACKED_CHARS:
+            text += _SEP + tag
+    return text
+
+
+def unpacked(term: str) -> tuple[list[str], list[str]]:
+    """(the five facet values in ``PACKED_FIELDS`` order, the tags)."""
+    parts = term.split(_SEP)
+    return parts[:5], parts[5:]
+
+
+TERM_CHARS = 100
 
 
 def keys_of(row: Any) -> set[tuple[str, str]]:
@@ -37,6 +69,7 @@ def keys_of(row: Any) -> set[tuple[str, str]]:
     keys |= {(NAME, t[:TERM_CHARS]) for t in segment(row.name or "") if t}
     keys |= {(TAG, t[:TERM_CHARS]) for t in (row.tags or ()) if t}
     keys.add((THEME, theme_of(row.class_path or "")[:TERM_CHARS]))
+    keys.add((FACET_ROW, packed(row)))
     for kind, value in (
         (DEPARTMENT, row.department_code),
         (FORMAT, row.format),
