@@ -1,8 +1,11 @@
 """The open catalog's search index (``OpenSearchKey``; a product decision for search speed).
 
-Each open dataset's jieba tokens (``t``), tags (``k``) and theme (``g``) are rows of
-``open_search_keys``, so ``search`` finds a term or a tag/theme filter by an index lookup on
-both engines. The index follows the read model in the same transaction: every flush that writes
+Each open dataset's jieba tokens (``t``, and ``n`` for its name), tags (``k``), theme (``g``),
+department, format, open type and cycle (``d``/``f``/``o``/``u``) are rows of
+``open_search_keys``, so ``search`` finds a term or applies a filter by an index lookup on both
+engines; one more row (``x``) packs all its facet values, so facets read one entry per match.
+A bulk UPDATE that bypasses the ORM (a Core statement on the table) is not seen: reindex after
+it. The index follows the read model in the same transaction: every flush that writes
 an ``OpenDataset``'s indexed columns reindexes it (``datasets`` imports this module, which
 registers the listener); ``rebuild`` redoes it whole after bulk loads.
 """
