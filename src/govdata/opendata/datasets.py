@@ -24,6 +24,9 @@ from govdata.catalog.search import segment
 from govdata.catalog.vocab import OpenType
 from govdata.core.db import utcnow
 from govdata.opendata import errors
+
+# Imported for its flush listener: the search index follows every write of a dataset.
+from govdata.opendata import search_index as _search_index  # noqa: F401
 from govdata.opendata.models import OpenCatalogSync, OpenDataset
 from govdata.opendata.vocab import DEFAULT_LICENCE
 

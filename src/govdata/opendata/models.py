@@ -45,6 +45,8 @@ class OpenDataset(Base):
     __table_args__ = (
         Index("ix_open_datasets_listing", "withdrawn", "metadata_modified"),
         Index("ix_open_datasets_department", "department_id", "withdrawn"),
+        # search.py: a match's sort keys read from the index, never from its wide row.
+        Index("ix_open_datasets_rank", "id", "withdrawn", "metadata_modified", "downloads"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -417,3 +419,22 @@ class IdentityLink(Base):
     subject: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column()
+
+
+class OpenSearchKey(Base):
+    """The open catalog's search index (``search.py``; a product decision for search speed):
+    one row per (kind, term, dataset) — ``t`` a jieba token of its text, ``k`` a tag, ``g`` its
+    theme, ``d``/``f``/``o``/``u`` its department code, format, open type and update cycle,
+    ``x`` all its facet values packed in one term (facet counts read one entry per match) —
+    so a query or a filter is an index lookup, never a scan of the wide rows.
+    Kept current by ``search`` on every flush of an ``OpenDataset``."""
+
+    __tablename__ = "open_search_keys"
+    # A dataset's keys read by the index alone: facets over a matching set.
+    __table_args__ = (Index("ix_open_search_keys_dataset", "dataset_id", "kind", "term"),)
+
+    kind: Mapped[str] = mapped_column(String(1), primary_key=True)
+    term: Mapped[str] = mapped_column(String(255), primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(
+        ForeignKey("open_datasets.id", ondelete="CASCADE"), primary_key=True
+    )

@@ -28,6 +28,8 @@ for _part in _PARTS:
     router.include_router(_part.router)
 
 # Routers outside /api/v1 (CKAN's and DCAT's shapes).
-extra_routers: list[APIRouter] = []
+from govdata.opendata.api import ckan, dcat  # noqa: E402
+
+extra_routers: list[APIRouter] = [ckan.router, dcat.router]
 
 __all__ = ["extra_routers", "router"]
