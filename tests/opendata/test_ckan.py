@@ -449,3 +449,24 @@ def test_a_cookie_post_without_csrf_header_is_anonymous(
     assert _ok(r)["total"] == 3
     r = signed.post("/api/3/action/datastore_search", json={"resource_id": rid})
     assert _ok(r)["total"] == 3
+
+
+def test_a_keys_daily_quota_and_the_anonymous_budget_answer_429(
+    session: Session, world: World, app: Any, client: TestClient
+) -> None:
+    # Issue 14 §9: keys have daily quotas; anonymous use is rate-limited; 429 with Retry-After.
+    import dataclasses
+
+    build_open_city(session, world)
+    secret = keys.issue_key(session, world.people["citizen"], "限额", daily_quota=2).secret
+    headers = {"X-CKAN-API-Key": secret}
+    for _ in range(2):
+        _ok(client.get("/api/3/action/package_list", headers=headers))
+    r = client.get("/api/3/action/package_list", headers=headers)
+    err = _err(r, 429, "Rate Limit Error")
+    assert err["code"] == "opendata.key_quota_exceeded" and int(r.headers["Retry-After"]) > 0
+    app.state.settings = dataclasses.replace(app.state.settings, opendata_anonymous_rate="2/minute")
+    if hasattr(app.state, "opendata_anonymous_limit"):
+        del app.state.opendata_anonymous_limit
+    answers = [client.get("/api/3/action/package_list").status_code for _ in range(3)]
+    assert answers == [200, 200, 429]

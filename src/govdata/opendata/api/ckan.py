@@ -20,11 +20,11 @@ from starlette.concurrency import run_in_threadpool
 
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed, is_write_conflict, open_session
-from govdata.core.errors import DomainError, NotAuthenticated
+from govdata.core.errors import DomainError
+from govdata.opendata.api_auth import api_caller, presented_key
 from govdata.opendata.ckan import ACTIONS, WRITING_ACTIONS
-from govdata.opendata.keys import KEY_PREFIX, actor_for_key
+from govdata.opendata.keys import KEY_PREFIX
 from govdata.web.deps import CSRF_HEADER, resolve_actor
-from govdata.web.ratelimit import check_actor
 
 router = APIRouter(tags=["ckan"])
 
@@ -32,29 +32,27 @@ MAX_BODY = 64 * 1024
 
 
 def _caller(request: Request, session: Session) -> Actor | None:
-    """Who calls: a developer key (``X-CKAN-API-Key`` or ``Authorization``, CKAN's headers), a
-    department system's bearer token, else the session cookie. The ONE place this API decides
-    it (to be replaced by ``opendata.api_auth.api_caller``).
+    """Who calls: a developer key (CKAN's headers, charged to its daily quota:
+    ``opendata.api_auth.api_caller``), a department system's bearer token, a signed-in person's
+    session cookie, else an anonymous caller (charged to its address's budget, 429 past it).
 
     A POST carrying only the cookie and no CSRF header is anonymous: a cross-site form must not
     read (and leave records) in a signed-in person's name."""
-    header = request.headers.get("x-ckan-api-key") or request.headers.get("authorization") or ""
-    scheme, _, rest = header.strip().partition(" ")
-    secret = rest.strip() if scheme.lower() == "bearer" and rest else header.strip()
-    address = request.client.host if request.client is not None else None
-    if secret.startswith(KEY_PREFIX):
-        actor = actor_for_key(session, secret, address=address)
-        if actor is None:
-            raise NotAuthenticated("opendata.invalid_key", "开发者密钥无效或已被吊销。")
-        check_actor(request, actor)
-        return actor
-    if secret:
-        if scheme.lower() != "bearer":
-            raise NotAuthenticated("opendata.invalid_key", "开发者密钥无效或已被吊销。")
+    secret = presented_key(request) or ""
+    if secret and not secret.startswith(KEY_PREFIX) and _bearer(request):
         return resolve_actor(request, session)  # a department system's token (gd_…)
-    if request.method == "POST" and request.headers.get(CSRF_HEADER) is None:
-        return None
-    return resolve_actor(request, session, tokens=False)
+    if secret:
+        return api_caller(request, session)  # a developer key (invalid: 401)
+    if not (request.method == "POST" and request.headers.get(CSRF_HEADER) is None):
+        person = resolve_actor(request, session, tokens=False)
+        if person is not None:
+            return person
+    return api_caller(request, session)  # anonymous: the per-address budget
+
+
+def _bearer(request: Request) -> bool:
+    scheme, _, rest = request.headers.get("authorization", "").strip().partition(" ")
+    return scheme.lower() == "bearer" and bool(rest.strip())
 
 
 def _help(request: Request, action: str) -> str:
@@ -68,6 +66,8 @@ def _error(request: Request, action: str, exc: DomainError) -> JSONResponse:
     status = exc.status
     if exc.code == "opendata.ckan_search_query":
         kind = "Search Query Error"
+    elif status == 429:
+        kind = "Rate Limit Error"  # a key's daily quota or an address's budget (issue 14 §9)
     elif status in _TYPES:
         kind = _TYPES[status]
         status = 403 if status == 401 else status
@@ -78,12 +78,17 @@ def _error(request: Request, action: str, exc: DomainError) -> JSONResponse:
         "Authorization Error": "Access denied",
         "Search Query Error": "Search Query is invalid",
         "Validation Error": "Validation error",
+        "Rate Limit Error": "Too many requests",
     }[kind]
     error: dict[str, Any] = {"__type": kind, "message": f"{label}: {exc.message}", "code": exc.code}
     if kind == "Validation Error" and isinstance(exc.detail, dict):
         error.update({k: v for k, v in exc.detail.items() if k not in error})
     body = {"help": _help(request, action), "success": False, "error": error}
-    return JSONResponse(body, status_code=status)
+    response = JSONResponse(body, status_code=status)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def _attempt(request: Request, action: str, params: dict[str, Any], *, write: bool) -> Any:
