@@ -160,11 +160,36 @@ async def _action(request: Request, action: str) -> JSONResponse:
     return JSONResponse({"help": _help(request, action), "success": True, "result": result})
 
 
-@router.api_route("/api/3/action/{action}", methods=["GET", "POST"], summary="CKAN 兼容接口")
-async def action_v3(request: Request, action: str) -> JSONResponse:
-    return await _action(request, action)
+_CKAN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad request - 未知的操作名或无效的请求体（CKAN 的答复形式）"},
+    403: {"description": "Authorization Error：未认证身份、密钥无效、无权获取（CKAN 的 403）"},
+    404: {"description": "Not Found Error：数据集、资源或发布版本不存在"},
+    409: {"description": "Validation Error：参数不符合要求"},
+    429: {
+        "description": "Rate Limit Error：密钥当日调用次数已用完或匿名调用过于频繁（Retry-After）"
+    },
+}
 
 
-@router.api_route("/api/action/{action}", methods=["GET", "POST"], summary="CKAN 兼容接口")
-async def action_plain(request: Request, action: str) -> JSONResponse:
-    return await _action(request, action)
+def _routes(prefix: str, name: str) -> None:
+    """GET with query parameters and POST with a JSON body, as CKAN serves its actions."""
+
+    async def get(request: Request, action: str) -> JSONResponse:
+        return await _action(request, action)
+
+    async def post(request: Request, action: str) -> JSONResponse:
+        return await _action(request, action)
+
+    for method, endpoint in (("GET", get), ("POST", post)):
+        router.add_api_route(
+            f"{prefix}/{{action}}",
+            endpoint,
+            methods=[method],
+            summary="CKAN 兼容接口",
+            operation_id=f"ckan_{name}_{method.lower()}",
+            responses=_CKAN_ANSWERS,
+        )
+
+
+_routes("/api/3/action", "v3")
+_routes("/api/action", "plain")

@@ -4,7 +4,7 @@ they describe. Thin: ``opendata.dcat`` builds the graphs."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -15,6 +15,14 @@ from govdata.web.deps import DbSession, unit_of_work
 router = APIRouter(tags=["dcat"], responses=ERROR_RESPONSES)
 
 Page = Annotated[int, Query(ge=1, description="页码，从 1 开始")]
+
+
+def _answers(media_type: str) -> dict[int | str, dict[str, Any]]:
+    """The document's media type in OpenAPI (clients and schemathesis read it there)."""
+    return {
+        200: {"description": "DCAT-AP 文档", "content": {media_type: {}}},
+        404: {"description": "开放目录中没有该数据集或该页", "content": {"application/json": {}}},
+    }
 
 
 def _base(request: Request) -> str:
@@ -32,37 +40,61 @@ def _dataset(request: Request, session: DbSession, code: str, fmt: dcat.Format) 
     return Response(data, media_type=media_type)
 
 
-@router.get("/catalog.ttl", summary="开放目录（DCAT，Turtle）")
+@router.get(
+    "/catalog.ttl",
+    summary="开放目录（DCAT，Turtle）",
+    responses=_answers("text/turtle"),
+)
 @unit_of_work
 def catalog_ttl(request: Request, session: DbSession, page: Page = 1) -> Response:
     return _catalog(request, session, "ttl", page)
 
 
-@router.get("/catalog.jsonld", summary="开放目录（DCAT，JSON-LD）")
+@router.get(
+    "/catalog.jsonld",
+    summary="开放目录（DCAT，JSON-LD）",
+    responses=_answers("application/ld+json"),
+)
 @unit_of_work
 def catalog_jsonld(request: Request, session: DbSession, page: Page = 1) -> Response:
     return _catalog(request, session, "jsonld", page)
 
 
-@router.get("/catalog.rdf", summary="开放目录（DCAT，RDF/XML）")
+@router.get(
+    "/catalog.rdf",
+    summary="开放目录（DCAT，RDF/XML）",
+    responses=_answers("application/rdf+xml"),
+)
 @unit_of_work
 def catalog_rdf(request: Request, session: DbSession, page: Page = 1) -> Response:
     return _catalog(request, session, "rdf", page)
 
 
-@router.get("/open/datasets/{code:path}.ttl", summary="开放数据集（DCAT，Turtle）")
+@router.get(
+    "/open/datasets/{code:path}.ttl",
+    summary="开放数据集（DCAT，Turtle）",
+    responses=_answers("text/turtle"),
+)
 @unit_of_work
 def dataset_ttl(request: Request, session: DbSession, code: str) -> Response:
     return _dataset(request, session, code, "ttl")
 
 
-@router.get("/open/datasets/{code:path}.jsonld", summary="开放数据集（DCAT，JSON-LD）")
+@router.get(
+    "/open/datasets/{code:path}.jsonld",
+    summary="开放数据集（DCAT，JSON-LD）",
+    responses=_answers("application/ld+json"),
+)
 @unit_of_work
 def dataset_jsonld(request: Request, session: DbSession, code: str) -> Response:
     return _dataset(request, session, code, "jsonld")
 
 
-@router.get("/open/datasets/{code:path}.rdf", summary="开放数据集（DCAT，RDF/XML）")
+@router.get(
+    "/open/datasets/{code:path}.rdf",
+    summary="开放数据集（DCAT，RDF/XML）",
+    responses=_answers("application/rdf+xml"),
+)
 @unit_of_work
 def dataset_rdf(request: Request, session: DbSession, code: str) -> Response:
     return _dataset(request, session, code, "rdf")
