@@ -380,7 +380,7 @@ def test_an_application_is_approved_narrowed_and_only_granted_items_are_download
     expect(approve.get_by_label("经营场所")).to_be_checked()  # all asked for, until narrowed
     approve.get_by_label("经营场所").uncheck()
     _shot(officer, "3e-approve-form")
-    officer.get_by_role("button", name="同意开放").click()
+    officer.get_by_role("button", name="同意开放", exact=True).click()
     expect(officer.get_by_test_id("status")).to_have_text("已同意")
     expect(officer.get_by_test_id("answer")).to_contain_text("统一社会信用代码、字号名称、经营范围")
 
@@ -429,9 +429,10 @@ def test_a_correction_request_is_agreed_and_the_citizen_sees_the_answer(
     officer.goto("/opendata/corrections")
     expect(officer.get_by_role("link", name=f"第 {number} 号")).to_be_visible()
     officer.get_by_role("link", name=f"第 {number} 号").click()
+    _shot(officer, "4c-provider-detail")
     officer.get_by_label("答复意见（可不填）").fill("同意，下一版目录将更新摘要")
     _shot(officer, "4c-provider-answer")
-    officer.get_by_role("button", name="同意更正").click()
+    officer.get_by_role("button", name="同意更正", exact=True).click()
     expect(officer.get_by_test_id("status")).to_have_text("已同意更正")
 
     page.goto(f"/open/corrections/{number}")
