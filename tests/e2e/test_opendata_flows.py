@@ -61,6 +61,19 @@ NEWCOMER_ID = make_id_number("500105", date(1995, 11, 2), 44)
 PEOPLE = "e2e开放户籍人口信息"  # 市公安局, open unconditionally, 出生日期 not open
 SHOPS = "e2e开放个体工商户信息"  # 市市场监督管理局, open on conditions, 从业人数 not open
 
+PEOPLE_ITEMS = [
+    ("公民身份号码", "C", 18),
+    ("姓名", "C", 50),
+    ("出生日期", "C", 10),
+    ("户籍地址", "C", 200),
+]
+SHOP_ITEMS = [
+    ("统一社会信用代码", "C", 18),
+    ("字号名称", "C", 100),
+    ("经营范围", "C", 200),
+    ("经营场所", "C", 200),
+    ("从业人数", "C", 10),
+]
 PERSON_ROWS = [
     (make_id_number("500103", date(1980 + i, 1 + i, 3 + i), 11 + i), name, f"{district}某街道{i}号")
     for i, (name, district) in enumerate(
@@ -165,8 +178,7 @@ def flows(live_server: LiveServer, db: sessionmaker[Session]) -> Iterator[OpenFl
             deps["市公安局"],
             _resource(
                 PEOPLE,
-                [("公民身份号码", "C", 18), ("姓名", "C", 50), ("出生日期", "C", 10)]
-                + [("户籍地址", "C", 200)],
+                PEOPLE_ITEMS,
                 key="公民身份号码",
                 subject_kind="person",
                 open_type="unconditional",
@@ -188,8 +200,7 @@ def flows(live_server: LiveServer, db: sessionmaker[Session]) -> Iterator[OpenFl
             deps["市市场监督管理局"],
             _resource(
                 SHOPS,
-                [("统一社会信用代码", "C", 18), ("字号名称", "C", 100), ("经营范围", "C", 200)]
-                + [("经营场所", "C", 200), ("从业人数", "C", 10)],
+                SHOP_ITEMS,
                 key="统一社会信用代码",
                 subject_kind="legal_person",
                 open_type="conditional",
@@ -461,10 +472,13 @@ def test_an_unidentified_account_completes_identity(
     expect(page.get_by_role("heading", level=1)).to_have_text("实名认证")
     # A wrong number first: a zh-CN message, no code shown, nothing recorded on the account.
     page.get_by_label("姓名").fill("何晓东")
-    page.get_by_label("公民身份号码").fill(NEWCOMER_ID[:-1] + ("0" if NEWCOMER_ID[-1] != "0" else "1"))
+    page.get_by_label("公民身份号码").fill(
+        NEWCOMER_ID[:-1] + ("0" if NEWCOMER_ID[-1] != "0" else "1")
+    )
     page.get_by_role("button", name="提交认证").click()
     error = page.get_by_test_id("identity-error")
-    expect(error).to_be_visible()
+    expect(error).to_have_attribute("data-code", "opendata.id_number_invalid")
+    expect(error).to_contain_text("公民身份号码无效")
     expect(error).not_to_contain_text("opendata.")
     _shot(page, "5b-identity-refused")
     with db() as session:
