@@ -277,6 +277,9 @@ def test_an_anonymous_visitor_searches_filters_and_is_told_how_to_get_identity(
 ) -> None:
     _tall(page)
     page.goto("/open")
+    sign = page.get_by_test_id("portal-sign")  # the way in, for a visitor
+    expect(sign.get_by_role("link", name="登录")).to_have_attribute("href", "/login?next=/open")
+    expect(sign.get_by_role("link", name="实名注册")).to_have_attribute("href", "/open/register")
     _shot(page, "1a-home")
     page.fill("#q", "e2e开放")
     page.click("form.portal-search button")
@@ -323,6 +326,7 @@ def test_a_citizen_downloads_the_released_csv_and_the_access_is_recorded(
     _tall(page)
     login_ok(page, CITIZEN, PASSWORD)
     page.goto(f"/open/datasets/{flows.people}")
+    expect(page.get_by_test_id("portal-sign")).to_have_count(0)
     expect(page.get_by_test_id("refusal")).to_have_count(0)
     preview = page.get_by_test_id("preview")
     expect(preview).to_contain_text("刘*")
