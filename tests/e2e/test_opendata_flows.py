@@ -476,6 +476,8 @@ def test_an_unidentified_account_completes_identity(
     page.goto(f"/open/datasets/{flows.people}")
     refusal = page.get_by_test_id("refusal")
     expect(refusal).to_have_attribute("data-code", "opendata.identity_required")
+    expect(refusal).to_contain_text("您的账户尚未完成实名认证")
+    expect(refusal).not_to_contain_text("实名注册")  # it has an account already
     _shot(page, "5a-unidentified-dataset")
     refusal.get_by_role("link", name="完成实名身份认证").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("实名认证")
