@@ -408,3 +408,15 @@ def test_demo_makes_applications_and_corrections_in_every_state(
     fixes = session.scalars(select(CatalogCorrectionRequest.status)).all()
     assert sorted(set(fixes)) == ["agreed", "pending", "refused"]
     assert demo_applications(session) == 0  # once
+
+
+def test_text_with_a_control_character_is_refused_with_nothing_stored() -> None:
+    # PostgreSQL text cannot hold NUL: refused as input (a clear code), never a 500.
+    from govdata.core.errors import InvalidInput
+    from govdata.opendata.application_scope import text
+
+    assert text(" 第一行\n第二行\t", "x", "m") == "第一行\n第二行"
+    for bad in ("a\x00b", "a\x07b", "a\x7fb"):
+        with pytest.raises(InvalidInput) as refused:
+            text(bad, "x", "m")
+        assert refused.value.code == "opendata.text_control" and "控制字符" in refused.value.message

@@ -470,3 +470,13 @@ def test_a_keys_daily_quota_and_the_anonymous_budget_answer_429(
         del app.state.opendata_anonymous_limit
     answers = [client.get("/api/3/action/package_list").status_code for _ in range(3)]
     assert answers == [200, 200, 429]
+
+
+def test_a_control_character_in_an_id_is_not_found(
+    session: Session, world: World, client: TestClient
+) -> None:
+    # PostgreSQL text cannot hold NUL: an id holding one is simply not found, never a 500.
+    build_open_city(session, world)
+    for ident in ("\x00", "a\x07b"):
+        r = client.post("/api/3/action/package_show", json={"id": ident})
+        _err(r, 404, "Not Found Error")

@@ -120,6 +120,9 @@ def test_key_name_and_count_are_bounded(session: Session, citizen: Actor) -> Non
     with pytest.raises(InvalidInput) as bad:
         keys.create_key(session, citizen, "   ")
     assert bad.value.code == "opendata.key_name_invalid"
+    with pytest.raises(InvalidInput) as nul:  # found by schemathesis: PostgreSQL refused a NUL
+        keys.create_key(session, citizen, "a\x00b")
+    assert nul.value.code == "opendata.key_name_invalid" and "控制字符" in nul.value.message
     for i in range(keys.MAX_LIVE_KEYS):
         keys.create_key(session, citizen, f"k{i}")
     with pytest.raises(Conflict) as full:

@@ -57,8 +57,10 @@ def ckan_name(code: str) -> str:
 
 def find_dataset(session: Session, ident: str) -> OpenDataset:
     """An open dataset by its code (the package id) or its CKAN name."""
-    ensure_synced(session)
     ident = ident.strip()
+    if not ident or any(ord(c) < 32 or ord(c) == 127 for c in ident):
+        raise errors.DatasetNotFound()  # no code holds one (PostgreSQL text cannot hold NUL)
+    ensure_synced(session)
     candidates = {ident, ident.replace("-", "/"), ident.replace("-", "/").upper()}
     if "/" not in ident and "-" in ident:
         head, _, tail = ident.rpartition("-")  # only the last "-" was the "/"

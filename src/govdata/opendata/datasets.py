@@ -140,6 +140,8 @@ def ensure_synced(session: Session) -> None:
 
 def get_dataset(session: Session, code: str) -> OpenDataset:
     """An open dataset by its code; withdrawn ones are not found (nothing is served)."""
+    if not code or any(ord(c) < 32 or ord(c) == 127 for c in code):
+        raise errors.DatasetNotFound()  # no code holds one (PostgreSQL text cannot hold NUL)
     ensure_synced(session)
     row = session.scalar(
         select(OpenDataset).where(OpenDataset.code == code, OpenDataset.withdrawn.is_(False))

@@ -119,8 +119,11 @@ def create_key(session: Session, actor: Actor | None, name: str) -> IssuedKey:
     owner = _require_owner(session, actor)
     assert owner.person_id is not None
     clean = " ".join(name.split())
-    if not clean or len(clean) > 100:
-        raise InvalidInput("opendata.key_name_invalid", "请填写密钥名称（不超过100个字符）。")
+    # A control character is never what a person meant (and PostgreSQL text cannot hold NUL).
+    if not clean or len(clean) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in clean):
+        raise InvalidInput(
+            "opendata.key_name_invalid", "请填写密钥名称（不超过100个字符，不含控制字符）。"
+        )
     live = session.scalar(
         select(func.count())
         .select_from(DeveloperKey)
