@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from govdata.app import create_app
 from govdata.core.access import AccessRecord
 from govdata.core.settings import Settings
-from govdata.sharing import grants, hotpath, keys, signing
+from govdata.sharing import grants, hotpath, hotpath_sql, keys, signing
 from govdata.sharing.models import DocumentClass, GrantMode, GrantUsage
 from tests.aggregation.base_helpers import K1, K2
 from tests.live import LiveDb, live_database
@@ -166,7 +166,9 @@ def test_quota_revocation_and_fail_closed_on_the_hot_path(
     s.commit()
     before = _records(s)
     monkeypatch.setattr(
-        hotpath, "_CALL", hotpath._CALL.replace("INSERT INTO access_records", "INSERT INTO nowhere")
+        hotpath_sql,
+        "CALL",
+        hotpath_sql.CALL.replace("INSERT INTO access_records", "INSERT INTO nowhere"),
     )
     for r in (
         lookup(both.hot, sc.token, g3.id, K1),

@@ -13,6 +13,7 @@ from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.pagination import Page, paginate
 from govdata.opendata import policy
 from govdata.opendata.models import OpenApplication, OpenApplicationStatus, OpenDataset
+from govdata.opendata.text import has_control
 
 TEXT_MAX = 4000
 
@@ -33,8 +34,7 @@ def text(value: str | None, code: str, message: str, *, required: bool = True) -
         raise InvalidInput(code, message)
     if len(out) > TEXT_MAX:
         raise InvalidInput("opendata.text_too_long", f"填写的内容过长（不超过{TEXT_MAX}字）。")
-    # A control character is never what a person meant, and PostgreSQL text cannot hold NUL.
-    if any((ord(c) < 32 and c not in "\n\r\t") or ord(c) == 127 for c in out):
+    if has_control(out, multiline=True):
         raise InvalidInput("opendata.text_control", "填写的内容含有控制字符，请删除后再提交。")
     return out
 

@@ -29,6 +29,7 @@ from govdata.opendata.access import record_open_access
 from govdata.opendata.ckan_query import ValidationError, as_bool, as_dict, as_int, as_list
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
+from govdata.opendata.text import has_control
 
 ACTION = "opendata.api"
 DEFAULT_LIMIT = 100
@@ -58,7 +59,7 @@ def ckan_name(code: str) -> str:
 def find_dataset(session: Session, ident: str) -> OpenDataset:
     """An open dataset by its code (the package id) or its CKAN name."""
     ident = ident.strip()
-    if not ident or any(ord(c) < 32 or ord(c) == 127 for c in ident):
+    if not ident or has_control(ident):
         raise errors.DatasetNotFound()  # no code holds one (PostgreSQL text cannot hold NUL)
     ensure_synced(session)
     candidates = {ident, ident.replace("-", "/"), ident.replace("-", "/").upper()}

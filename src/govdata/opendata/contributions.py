@@ -14,7 +14,6 @@ contribute, how their text and links are checked, and the bureau's moderation de
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from sqlalchemy.orm import Session
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
 from govdata.opendata import policy
+from govdata.opendata.text import has_control
 
 TITLE_MAX = 200
 TEXT_MAX = 2000
@@ -31,8 +31,6 @@ URL_MAX = 500
 # Pending submissions one person may have of a kind (a product decision against flooding the
 # bureau's queue): more wait until the bureau has answered some.
 MAX_PENDING = 10
-# Control characters but tab, newline and carriage return (kept in multi-line text).
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class Decision(StrEnum):
@@ -72,7 +70,7 @@ def clean_text(
         raise InvalidInput("opendata.invalid_text", f"请填写{what}。")
     if len(text) > limit:
         raise InvalidInput("opendata.invalid_text", f"{what}过长（不超过{limit}字）。")
-    if _CONTROL.search(text):
+    if has_control(text, multiline=True):
         raise InvalidInput("opendata.invalid_text", f"{what}含有不允许的控制字符。")
     return text
 
@@ -84,7 +82,7 @@ def clean_url(value: str | None, *, required: bool = True) -> str:
         if required:
             raise InvalidInput("opendata.invalid_url", "请填写链接地址。")
         return ""
-    if len(url) > URL_MAX or _CONTROL.search(url) or any(c.isspace() for c in url):
+    if len(url) > URL_MAX or has_control(url) or any(c.isspace() for c in url):
         raise InvalidInput("opendata.invalid_url", "链接地址无效。")
     try:
         parts = urlsplit(url)

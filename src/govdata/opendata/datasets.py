@@ -28,6 +28,7 @@ from govdata.opendata import errors
 # Imported for its flush listener: the search index follows every write of a dataset.
 from govdata.opendata import search_index as _search_index  # noqa: F401
 from govdata.opendata.models import OpenCatalogSync, OpenDataset
+from govdata.opendata.text import has_control
 from govdata.opendata.vocab import DEFAULT_LICENCE
 
 OPEN_TYPES = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)
@@ -140,7 +141,7 @@ def ensure_synced(session: Session) -> None:
 
 def get_dataset(session: Session, code: str) -> OpenDataset:
     """An open dataset by its code; withdrawn ones are not found (nothing is served)."""
-    if not code or any(ord(c) < 32 or ord(c) == 127 for c in code):
+    if not code or has_control(code):
         raise errors.DatasetNotFound()  # no code holds one (PostgreSQL text cannot hold NUL)
     ensure_synced(session)
     row = session.scalar(

@@ -15,15 +15,16 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from govdata.core import audit
-from govdata.core.actor import Actor, Role, RoleGrant
+from govdata.core.actor import Actor
 from govdata.core.crypto import new_token, token_digest
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.settings import get_settings
 from govdata.opendata import policy
 from govdata.opendata.models import DeveloperKey, DeveloperKeyUsage
-from govdata.opendata.policy import require_identity
-from govdata.org.models import Person, RoleAssignment
+from govdata.opendata.text import has_control
+from govdata.org.models import Person
+from govdata.org.service import role_grants
 
 KEY_PREFIX = "od_"  # tells an open-data key from a department system's token (gd_)
 
@@ -77,12 +78,7 @@ def resolve_key(
     person = session.get(Person, key.person_id)
     if person is None or not person.active:
         return None
-    grants = tuple(
-        RoleGrant(Role(r.role), r.region_id, r.department_id)
-        for r in session.scalars(
-            select(RoleAssignment).where(RoleAssignment.person_id == person.id)
-        )
-    )
+    grants = role_grants(session, person.id)
     now = utcnow()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         # Written at most once a minute: not a write on every call.
@@ -112,15 +108,14 @@ def _require_owner(session: Session, actor: Actor | None) -> Actor:
     """Art. 33 ¶3: a key obtains open data, so only an identified person holds one (a checked
     public account or a staff account); a department system's token never makes keys."""
     policy.require_person(actor)
-    return require_identity(session, actor)
+    return policy.require_identity(session, actor)
 
 
 def create_key(session: Session, actor: Actor | None, name: str) -> IssuedKey:
     owner = _require_owner(session, actor)
     assert owner.person_id is not None
     clean = " ".join(name.split())
-    # A control character is never what a person meant (and PostgreSQL text cannot hold NUL).
-    if not clean or len(clean) > 100 or any(ord(c) < 32 or ord(c) == 127 for c in clean):
+    if not clean or len(clean) > 100 or has_control(clean):
         raise InvalidInput(
             "opendata.key_name_invalid", "请填写密钥名称（不超过100个字符，不含控制字符）。"
         )

@@ -39,11 +39,6 @@ def require_manage(actor: Actor, department_id: int) -> None:
         raise errors.NotProvider()
 
 
-def is_head(actor: Actor | None, department_id: int) -> bool:
-    """Extensions of the statutory answer period need the head's approval (Art. 32, 33)."""
-    return actor is not None and department_id in actor.department_ids(Role.DEPARTMENT_HEAD)
-
-
 def identity_checked(session: Session, actor: Actor | None) -> bool:
     """Art. 33 ¶3: a public account whose real-name identity was checked (its identity digest
     recorded by ``identity``), or a staff account (identified by its department). A department

@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from govdata.core.types import DbId
 from govdata.sharing import hotpath
+from govdata.sharing.api.data import LookupQuery, VerifyIn, requested_items
 
 _PREFIX = "/api/v1/sharing/data/"
 _LOOKUP = re.compile(r"/api/v1/sharing/data/([^/]+)/subjects/([^/]+)")
@@ -38,8 +39,6 @@ _grant_id: TypeAdapter[int] = TypeAdapter(DbId)
 
 def _lookup_args(request: Request, raw_grant: str, raw_key: str) -> tuple[Any, ...] | None:
     """The lookup route's parameters, validated as FastAPI validates them, or None."""
-    from govdata.sharing.api.data import LookupQuery
-
     query = request.query_params
     try:
         grant_id = _grant_id.validate_python(raw_grant)
@@ -48,9 +47,7 @@ def _lookup_args(request: Request, raw_grant: str, raw_key: str) -> tuple[Any, .
         )
     except ValidationError:
         return None
-    from govdata.sharing.api.data import _items
-
-    return grant_id, args.subject_key, args.purpose, _items(args.items)
+    return grant_id, args.subject_key, args.purpose, requested_items(args.items)
 
 
 class HotDispatch:
@@ -90,8 +87,6 @@ class HotDispatch:
         hot: hotpath.HotPath,
         raw_grant: str,
     ) -> None:
-        from govdata.sharing.api.data import VerifyIn
-
         body = await request.body()
         json_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         try:

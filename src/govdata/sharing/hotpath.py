@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hmac
 import time
 from collections.abc import Sequence
@@ -43,7 +42,6 @@ from typing import Any, Literal
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -55,9 +53,9 @@ from govdata.core.crypto import canonical_subject_key, subject_digest, token_dig
 from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
 from govdata.org.auth import TOKEN_PREFIX
 from govdata.sharing import errors, quota
+from govdata.sharing import hotpath_sql as sql_text
 from govdata.sharing.access import check_grant, choose_items, own_grant, require_system
 from govdata.sharing.data import as_json_value, canonical_text, signed_delivery
-from govdata.sharing.grants import RowCondition
 from govdata.sharing.models import Grant
 from govdata.sharing.sources import SharedSource, SourceItem, get_source
 from govdata.web.ratelimit import check_actor
@@ -65,86 +63,6 @@ from govdata.web.ratelimit import check_actor
 Kind = Literal["lookup", "verify"]
 LAYOUT_SECONDS = 1.0
 ROWS_FLUSH_SECONDS = 1.0
-
-_RESOLVE = """
-SELECT t.id, t.department_id, t.name, t.scopes, t.last_used_at, d.name,
-       g.id, g.requester_department_id, g.provider_department_id, g.status, g.valid_from,
-       g.expires_on, g.purpose_code, g.mode, g.items, g.row_condition, g.source_code,
-       g.daily_quota,
-       EXISTS (SELECT 1 FROM sharing_grant_systems s
-               WHERE s.grant_id = g.id AND s.token_id = t.id)
-FROM api_tokens t
-JOIN departments d ON d.id = t.department_id AND d.active
-LEFT JOIN sharing_grants g ON g.id = %(grant)s
-WHERE t.digest = %(digest)s AND t.revoked_at IS NULL AND t.expires_at > now()
-"""
-
-# Conditional, so that of several calls that saw a stale time only one writes it.
-_TOUCH = """UPDATE api_tokens SET last_used_at = now()
-WHERE id = %s AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds')"""
-
-_RECORD_COLUMNS = """(at, actor_id, token_id, actor_name, actor_department_id, address, action,
-  object_type, object_id, owner_department_id, rows, personal, fields, outcome, reason,
-  grant_id, purpose, subject_digest)"""
-
-# A constant column list; every value is bound.
-_REFUSAL = f"""
-INSERT INTO access_records {_RECORD_COLUMNS}
-VALUES (now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
-        %(object)s, %(owner)s, 0, %(personal)s, %(fields)s, 'refused', %(reason)s, %(grant)s,
-        %(purpose)s, %(digest)s)
-"""  # noqa: S608
-
-# The quota, taken in a transaction of its own that commits asynchronously: every call of a
-# grant updates its one usage row, and a row lock held across a durable commit would queue the
-# calls of a burst behind one WAL flush each. A call taken here and lost in a crash lets a few
-# more calls through that day; the access record, below, is what must be durable (Art. 40).
-_TAKE = """
-INSERT INTO sharing_grant_usage AS u (grant_id, day, calls, rows)
-VALUES (%(grant)s, %(day)s, 1, 0)
-ON CONFLICT (grant_id, day) DO UPDATE SET calls = u.calls + 1
-WHERE %(quota)s::integer IS NULL OR u.calls < %(quota)s::integer
-RETURNING calls, set_config('synchronous_commit', 'off', true)
-"""
-
-# A call the record could not be written for served nothing: it gives its call back.
-_GIVE_BACK = """
-UPDATE sharing_grant_usage SET calls = calls - 1
-WHERE grant_id = %(grant)s AND day = %(day)s AND calls > 0
-RETURNING set_config('synchronous_commit', 'off', true)
-"""
-
-# Rows returned, added for the usage dashboards a second at a time (``_flush_rows``).
-_ADD_ROWS = """
-UPDATE sharing_grant_usage SET rows = rows + %(rows)s
-WHERE grant_id = %(grant)s AND day = %(day)s
-RETURNING set_config('synchronous_commit', 'off', true)
-"""
-
-# {cols}, {allowed}, {table}, {key}: identifiers and the row condition, built per source.
-# Durable (synchronous commit): when it returns, the record is on disk.
-_CALL = f"""
-WITH d AS (
-  SELECT {{cols}}, {{allowed}} AS _allowed FROM {{table}} WHERE {{key}} = %(key)s LIMIT 1
-),
-s AS (
-  SELECT EXISTS (SELECT 1 FROM d) AS found, COALESCE((SELECT _allowed FROM d), false) AS inside
-),
-r AS (
-  INSERT INTO access_records {_RECORD_COLUMNS}
-  SELECT now(), NULL, %(token)s, %(name)s, %(dept)s, %(address)s, %(action)s, 'share_source',
-         %(object)s, %(owner)s,
-         CASE WHEN found AND inside THEN 1 ELSE 0 END, %(personal)s, %(fields)s,
-         CASE WHEN found AND inside THEN 'allowed' ELSE 'refused' END,
-         CASE WHEN NOT found THEN 'sharing.subject_not_found'
-              WHEN NOT inside THEN 'sharing.outside_row_conditions' ELSE '' END,
-         %(grant)s, %(purpose)s, %(digest)s
-  FROM s
-  RETURNING id
-)
-SELECT (SELECT id FROM r) AS _record, d.*
-FROM (SELECT 1) AS one LEFT JOIN d ON true
-"""  # noqa: S608
 
 
 @dataclass(frozen=True)
@@ -242,7 +160,9 @@ class HotPath:
         try:
             async with self.pool.connection() as conn:
                 for (grant_id, day), rows in pending.items():
-                    await conn.execute(_ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows})
+                    await conn.execute(
+                        sql_text.ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows}
+                    )
         except (PoolTimeout, psycopg.Error):
             for key, rows in pending.items():  # kept for the next flush
                 self._rows[key] = self._rows.get(key, 0) + rows
@@ -305,7 +225,7 @@ class HotPath:
         async def touch() -> None:
             try:
                 async with self.pool.connection() as conn:
-                    await conn.execute(_TOUCH, (token_id,))
+                    await conn.execute(sql_text.TOUCH, (token_id,))
             except (PoolTimeout, psycopg.Error):
                 pass  # the next call tries again
             finally:
@@ -407,7 +327,9 @@ class HotPath:
         secret = secret.strip()
         if scheme.lower() != "bearer" or not secret.startswith(TOKEN_PREFIX):
             raise NotAuthenticated("auth.invalid_token", "接口令牌无效、已过期或已被吊销。")
-        cur = await conn.execute(_RESOLVE, {"grant": grant_id, "digest": token_digest(secret)})
+        cur = await conn.execute(
+            sql_text.RESOLVE, {"grant": grant_id, "digest": token_digest(secret)}
+        )
         row = await cur.fetchone()
         if row is None:
             raise NotAuthenticated("auth.invalid_token", "接口令牌无效、已过期或已被吊销。")
@@ -508,7 +430,7 @@ class HotPath:
             "reason": reason[:80],
         }
         try:
-            await conn.execute(_REFUSAL, params)
+            await conn.execute(sql_text.REFUSAL, params)
         except psycopg.Error as exc:
             raise _Answer(errors.RecordUnavailable()) from exc
 
@@ -548,14 +470,14 @@ class HotPath:
         """A call from the day's quota (``sharing.quota``'s conditional upsert); none left: the
         refusal recorded (durably) and answered."""
         try:
-            cur = await conn.execute(_TAKE, params)
+            cur = await conn.execute(sql_text.TAKE, params)
             taken = await cur.fetchone()
         except psycopg.Error as exc:
             raise _Answer(errors.RecordUnavailable()) from exc
         if taken is not None:
             return
         try:
-            await conn.execute(_REFUSAL, params | {"reason": "sharing.quota_exceeded"})
+            await conn.execute(sql_text.REFUSAL, params | {"reason": "sharing.quota_exceeded"})
         except psycopg.Error as exc:
             raise _Answer(errors.RecordUnavailable()) from exc
         raise _Answer(quota.QuotaExceeded(quota.seconds_to_midnight()))
@@ -563,7 +485,7 @@ class HotPath:
     async def _give_back(self, conn: psycopg.AsyncConnection[Any], params: dict[str, Any]) -> None:
         # If this fails too, the call stays counted: the quota errs on the side of fewer calls.
         with contextlib.suppress(psycopg.Error):
-            await conn.execute(_GIVE_BACK, params)
+            await conn.execute(sql_text.GIVE_BACK, params)
 
     async def _read_and_record(
         self,
@@ -574,7 +496,7 @@ class HotPath:
         grant: Grant,
     ) -> dict[str, Any]:
         for attempt in range(2):
-            stmt, extra = _statement(source, chosen, grant)
+            stmt, extra = sql_text.statement(source, chosen, grant)
             try:
                 cur = await conn.execute(stmt, params | extra)
                 found = await cur.fetchone()
@@ -593,44 +515,6 @@ class HotPath:
             names = [c.name for c in cur.description or ()]
             return dict(zip(names, found, strict=True))
         raise _Answer(errors.SourceNotLoaded())
-
-
-def _statement(
-    source: SharedSource, chosen: tuple[SourceItem, ...], grant: Grant
-) -> tuple[bytes, dict[str, Any]]:
-    assert source.table_name is not None
-    cond = RowCondition.of(grant.row_condition)
-    extra: dict[str, Any] = {}
-    condition: str | None = None  # no row condition
-    if cond is not None:
-        item = source.item(cond.item)
-        condition = "" if item is None else item.column  # "": an item the source lost
-        if item is not None:
-            extra["row_values"] = list(cond.values)
-    columns = tuple(i.column for i in chosen)
-    return _render(_CALL, source.table_name, source.key_column, columns, condition), extra
-
-
-@functools.lru_cache(maxsize=1024)
-def _render(
-    template: str, table: str, key: str | None, columns: tuple[str, ...], condition: str | None
-) -> bytes:
-    """The call's statement for one layout, rendered once (composing it was a twentieth of a
-    call's CPU): identifiers only, every value is bound."""
-    cols = sql.SQL(", ").join(sql.Identifier(c) for c in columns)
-    if condition is None:
-        allowed: sql.Composable = sql.SQL("true")
-    elif not condition:
-        allowed = sql.SQL("false")  # an item the source no longer has: no row (fail closed)
-    else:
-        allowed = sql.SQL("COALESCE({}::text = ANY(%(row_values)s::text[]), false)").format(
-            sql.Identifier(condition)
-        )
-    key_sql: sql.Composable = sql.Identifier(key) if key else sql.SQL("NULL")
-    stmt = sql.SQL(template).format(
-        cols=cols, allowed=allowed, table=sql.Identifier(table), key=key_sql
-    )
-    return stmt.as_bytes(None)
 
 
 def _same(given: Any, stored: Any, *, key: bool) -> bool:

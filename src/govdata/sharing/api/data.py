@@ -108,7 +108,7 @@ class LookupQuery(BaseModel):
     items: Items = None
 
 
-def _items(raw: str | None) -> list[str] | None:
+def requested_items(raw: str | None) -> list[str] | None:
     if raw is None:
         return None
     names = [n.strip() for n in raw.split(",") if n.strip()]
@@ -185,7 +185,9 @@ def _lookup(
     purpose: str,
     items: str | None,
 ) -> LookupOut:
-    r = data.lookup(session, actor, grant_id, subject_key, purpose=purpose, items=_items(items))
+    r = data.lookup(
+        session, actor, grant_id, subject_key, purpose=purpose, items=requested_items(items)
+    )
     return LookupOut(
         grant_id=r.grant_id,
         source_code=r.source_code,
@@ -224,7 +226,9 @@ async def lookup(
     unit of work (which also answers a signed-in person's call: ``sharing.system_required``)."""
     hot = hotpath.for_app(request.app)
     if hot is not None and hotpath.has_bearer(request):
-        return await hot.serve(request, "lookup", grant_id, subject_key, purpose, _items(items))
+        return await hot.serve(
+            request, "lookup", grant_id, subject_key, purpose, requested_items(items)
+        )
     _require_credentials(request)
     return await _lookup_uow(
         request, grant_id=grant_id, subject_key=subject_key, purpose=purpose, items=items
@@ -293,7 +297,7 @@ def rows(
         actor,
         grant_id,
         purpose=purpose,
-        items=_items(items),
+        items=requested_items(items),
         filters=filters,
         cursor=cursor,
         limit=limit,
