@@ -164,6 +164,31 @@ def test_one_identity_one_account(session: Session) -> None:
     assert taken.value.code == "opendata.username_taken"
 
 
+def test_a_username_taken_by_a_racing_sign_up_is_a_conflict_not_a_500(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:  # Art. 33 ¶3
+    """Two sign-ups of one username at once both pass the username check; the one whose row
+    lands second is told the name is taken (and its attempt recorded), not a server error."""
+    checked = identity.check_identity
+
+    def and_meanwhile(*args: Any, **kwargs: Any) -> tuple[str, str]:
+        out = checked(*args, **kwargs)
+        # The other sign-up commits its row between this one's checks and its insert.
+        session.add(Person(username="zhangsan", name="李四", kind="public", password_hash="x"))
+        session.flush()
+        return out
+
+    monkeypatch.setattr(identity, "check_identity", and_meanwhile)
+    with pytest.raises(Conflict) as err:
+        identity.register(session, _reg())
+    assert err.value.code == "opendata.username_taken"
+    assert err.value.keep_changes
+    assert _refused_attempts(session) == ["opendata.username_taken"]
+    assert session.scalars(select(Person.name).where(Person.username == "zhangsan")).all() == [
+        "李四"
+    ]
+
+
 def test_sign_up_is_throttled_per_address(session: Session) -> None:  # a product decision
     for i in range(REGISTER_PER_ADDRESS):
         with pytest.raises(DomainError):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govdata.aggregation.models import BaseKind
@@ -227,8 +228,17 @@ def register(session: Session, data: Registration, *, address: str | None = None
         password_hash=hash_password(data.password),
         identity_digest=digest,
     )
-    session.add(person)
-    session.flush()
+    try:
+        # Two sign-ups of one username racing both pass the check above; the unique index
+        # decides, and the loser gets the same answer as if it had come second.
+        with session.begin_nested():
+            session.add(person)
+            session.flush()
+    except IntegrityError:
+        exc = Conflict("opendata.username_taken", f"用户名 {username} 已被使用。")
+        _record(session, anonymous, REGISTER, username[:80], exc.code, digest)
+        exc.keep_changes = True
+        raise exc from None
     session.add(RoleAssignment(person_id=person.id, role=role.value))
     actor = Actor(person_id=person.id, name=person.name, address=address)
     _record(session, actor, REGISTER, username, digest=digest)
