@@ -5,6 +5,7 @@ error types and status codes, the package/organization/group/tag shapes, and
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from govdata.core.access import AccessRecord
 from govdata.core.db import utcnow
 from govdata.opendata import datasets, keys
+from govdata.opendata.ckan import group_name
 from govdata.opendata.models import OpenDataset
 from tests.opendata.ckan_helpers import approve, publish
 from tests.opendata.helpers import OpenCity, build_open_city, set_open
@@ -76,7 +78,11 @@ def test_package_search_envelope_query_facets_and_both_paths(
         oc.person.name,
     )
     assert pkg["organization"]["title"] == "市公安局" and pkg["owner_org"] == "500000-007"
-    assert [g["name"] for g in pkg["groups"]] == ["社会保障"]
+    # CKAN names are [a-z0-9_-] (a harvesting CKAN creates the group by it); the theme titles it.
+    assert [(g["name"], g["title"]) for g in pkg["groups"]] == [
+        (group_name("社会保障"), "社会保障")
+    ]
+    assert re.fullmatch(r"[a-z0-9_-]{2,100}", pkg["groups"][0]["name"])
     assert {t["name"] for t in pkg["tags"]} >= {"社会保障", "人口"}
     extras = {e["key"]: e["value"] for e in pkg["extras"]}
     assert (
@@ -92,7 +98,9 @@ def test_package_search_envelope_query_facets_and_both_paths(
     items = {i["name"]: i for i in result["search_facets"]["organization"]["items"]}
     assert items["500000-026"]["display_name"] == "市市场监督管理局"
     assert items["500000-026"]["count"] == 1
-    assert result["facets"]["groups"] == {"社会保障": 1, "市场监管": 1}
+    assert result["facets"]["groups"] == {group_name("社会保障"): 1, group_name("市场监管"): 1}
+    titles = {i["name"]: i["display_name"] for i in result["search_facets"]["groups"]["items"]}
+    assert titles[group_name("市场监管")] == "市场监管"
     assert result["search_facets"]["tags"]["title"] == "tags"
     # A GET query gives facet.field as a JSON string, as CKAN's own clients do.
     result = _ok(
@@ -113,6 +121,7 @@ def test_package_search_fq_terms_sort_and_paging(
     assert names(fq="organization:500000-026") == [_name(oc.market)]
     assert names(fq='+tags:"社会保障"') == [_name(oc.person)]
     assert names(fq="groups:市场监管") == [_name(oc.market)]
+    assert names(fq=f"groups:{group_name('市场监管')}") == [_name(oc.market)]
     assert names(fq="organization:500000-026 organization:500000-007") == []
     assert names(fq="groups:社会保障 tags:人口 dataset_type:dataset") == [_name(oc.person)]
     # The harvester's incremental query: modified since a time.
@@ -231,9 +240,13 @@ def test_organizations_groups_tags_resource_and_status(
         404,
         "Not Found Error",
     )
-    assert sorted(_ok(client.get("/api/3/action/group_list"))) == ["市场监管", "社会保障"]
-    group = _ok(client.get("/api/3/action/group_show", params={"id": "市场监管"}))
-    assert group["package_count"] == 1 and group["is_organization"] is False
+    assert sorted(_ok(client.get("/api/3/action/group_list"))) == sorted(
+        [group_name("市场监管"), group_name("社会保障")]
+    )
+    for ident in (group_name("市场监管"), "市场监管"):  # by name, or by title
+        group = _ok(client.get("/api/3/action/group_show", params={"id": ident}))
+        assert group["package_count"] == 1 and group["is_organization"] is False
+        assert group["title"] == "市场监管"
     _err(client.get("/api/3/action/group_show", params={"id": "无此主题"}), 404, "Not Found Error")
     tags = _ok(client.get("/api/3/action/tag_list"))
     assert "社会保障" in tags and tags == sorted(tags)

@@ -16,7 +16,9 @@ Every action is ``f(session, actor, params, base) -> result`` with ``params`` CK
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,10 +101,17 @@ def organization_dict(code: str, name: str, count: int | None = None) -> dict[st
     return out
 
 
+def group_name(theme: str) -> str:
+    """A theme's CKAN group name: CKAN (and a harvesting CKAN creating the group) accepts only
+    ``[a-z0-9_-]{2,100}``, and themes are Chinese, so the name is a stable digest of the theme;
+    the theme itself is the group's title."""
+    return "theme-" + hashlib.sha256(theme.encode("utf-8")).hexdigest()[:12]
+
+
 def group_dict(theme: str, count: int | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "id": theme,
-        "name": theme,
+        "id": group_name(theme),
+        "name": group_name(theme),
         "title": theme,
         "display_name": theme,
         "description": "",
@@ -225,11 +234,15 @@ def package_search(
     session: Session, actor: Actor | None, params: dict[str, Any], base: str
 ) -> dict[str, Any]:
     p = search_params(params)
+    flt = p.flt
+    if flt.themes:  # fq groups: by the group's name or by its title (the theme)
+        themes = {group_name(t): t for t, _ in _groups(session)}
+        flt = replace(flt, themes=tuple(themes.get(t, t) for t in flt.themes))
     dims = [FACET_DIMENSIONS[f] for f in p.facet_fields if f in FACET_DIMENSIONS]
     page = search.search(
         session,
         p.q,
-        p.flt,
+        flt,
         sort=p.sort,
         offset=p.start,
         limit=p.rows,
@@ -246,15 +259,16 @@ def package_search(
         counts.sort(key=lambda kv: (-kv[1], kv[0]))
         if p.facet_limit >= 0:
             counts = counts[: p.facet_limit]
-        facets[name] = dict(counts)
-        items = [
-            {
-                "name": k,
-                "display_name": page.department_names.get(k, k) if dim == "department" else k,
-                "count": n,
-            }
-            for k, n in counts
-        ]
+        items: list[dict[str, Any]] = []
+        for k, n in counts:
+            if dim == "department":
+                items.append({"name": k, "display_name": page.department_names.get(k, k)})
+            elif dim == "theme":  # a group's name is its theme's digest; the theme its title
+                items.append({"name": group_name(k), "display_name": k})
+            else:
+                items.append({"name": k, "display_name": k})
+            items[-1]["count"] = n
+        facets[name] = {item["name"]: item["count"] for item in items}
         search_facets[name] = {"title": name, "items": items}
     return {
         "count": page.total,
@@ -360,7 +374,7 @@ def group_list(
     groups = _groups(session)
     if as_bool(params, "all_fields", False):
         return _listing(params, [group_dict(t, n) for t, n in groups])
-    return _listing(params, [t for t, _ in groups])
+    return _listing(params, [group_name(t) for t, _ in groups])
 
 
 def group_show(
@@ -368,7 +382,7 @@ def group_show(
 ) -> dict[str, Any]:
     wanted = _required(params)
     for theme, count in _groups(session):
-        if wanted == theme:
+        if wanted in (theme, group_name(theme)):
             out = group_dict(theme, count)
             return _with_packages(session, out, search.DatasetFilter(themes=(theme,)), params, base)
     raise NotFound("opendata.group_not_found", "开放目录中没有该主题。")
