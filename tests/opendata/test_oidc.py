@@ -5,6 +5,8 @@ PKCE, the id_token's signature and claims; each refusal has a stable code and a 
 from __future__ import annotations
 
 import dataclasses
+import html
+import re
 from collections.abc import Iterator
 from datetime import date
 
@@ -190,7 +192,24 @@ def test_off_when_not_configured(client: TestClient) -> None:
     assert client.get("/open/oidc/login", follow_redirects=False).status_code == 404
     assert client.get("/open/oidc/callback?code=x&state=y").status_code == 404
     assert "oidc-login" not in client.get("/open/register").text
+    # The shared sign-in page offers registration, not a platform that is not there.
+    page = client.get("/login?next=/open/applications").text
+    assert 'href="/open/register?next=/open/applications"' in page
+    assert "/open/oidc/login" not in page
 
 
 def test_the_button_shows_when_configured(browser: TestClient) -> None:
     assert 'data-testid="oidc-login"' in browser.get("/open/register").text
+    # Art. 33 ¶3: staff and the public share /login; it leads to the city's identity platform.
+    page = browser.get("/login?next=/open/applications").text
+    assert 'href="/open/oidc/login?next=/open/applications"' in page
+
+
+def test_the_platform_link_on_the_sign_in_page_completes_a_sign_in(
+    browser: TestClient, provider: Provider, session: Session
+) -> None:
+    page = browser.get("/login?next=/open/applications").text
+    link = re.search(r'href="(/open/oidc/login\?next=[^"]+)"', page)
+    assert link is not None
+    r = browser.get(html.unescape(link.group(1)), follow_redirects=False)
+    assert r.status_code in (302, 303, 307) and r.headers["location"].startswith(ISSUER)

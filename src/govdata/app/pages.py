@@ -42,7 +42,14 @@ router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 def login_form(request: Request, actor: OptionalActor, next: str | None = None) -> Response:
     if actor is not None:
         return RedirectResponse(safe_next(next), status_code=303)
-    return render(request, "login.html", {"next": safe_next(next)})
+    return render(request, "login.html", {"next": safe_next(next), **_other_ways(request)})
+
+
+def _other_ways(request: Request) -> dict[str, object]:
+    """The domains' other ways to sign in (the city's identity platform, registration)."""
+    settings = get_settings(request)
+    links = [link for d in request.app.state.domains for link in d.sign_in_links(settings)]
+    return {"sign_in_links": links}
 
 
 @router.post("/login")
@@ -71,7 +78,12 @@ def login(
         response = render(
             request,
             "login.html",
-            {"error": exc.message, "username": username, "next": safe_next(next)},
+            {
+                "error": exc.message,
+                "username": username,
+                "next": safe_next(next),
+                **_other_ways(request),
+            },
             status_code=exc.status,
         )
         retry_after = getattr(exc, "retry_after", None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
 
@@ -26,6 +27,15 @@ def _answers(actor: Actor) -> bool:
     return bool(actor.department_ids(*policy.STAFF_OF_DEPARTMENT)) or policy.is_bureau(actor)
 
 
+def _sign_in_links(settings: Any) -> list[tuple[str, str]]:
+    """Citizens and companies sign in through the city's unified identity platform when it is
+    configured, or register with their real-name data (Art. 33 ¶3)."""
+    from govdata.opendata import oidc
+
+    links = [("通过统一身份认证平台登录", "/open/oidc/login")] if oidc.enabled(settings) else []
+    return [*links, ("公众用户实名注册", "/open/register")]
+
+
 def _api() -> list[APIRouter]:
     from govdata.opendata.api import extra_routers, router
 
@@ -46,6 +56,7 @@ DOMAIN = Domain(
     # Releases rebuilt when their pool moved or their update cycle came round (Art. 31 ¶2).
     periodic=(PeriodicJob("opendata.rebuild_releases", "30 2 * * *"),),
     api_routers=_api,
+    sign_in_links=_sign_in_links,
     page_routers=_pages,
     unmanaged_tables=is_release_table,
     nav=(

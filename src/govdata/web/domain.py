@@ -89,3 +89,6 @@ class Domain:
     # Pure ASGI middlewares the domain puts innermost, inside the platform's own (rate limits,
     # body size, headers), ahead of routing: a hot path's dispatch (``sharing.hot_dispatch``).
     asgi_middleware: Callable[[], list[Any]] = lambda: []
+    # Other ways to sign in offered on the shared sign-in page, given the settings:
+    # (label, path); the page adds ``?next=`` (open data: the city's identity platform).
+    sign_in_links: Callable[[Any], list[tuple[str, str]]] = lambda settings: []
