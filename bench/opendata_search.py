@@ -255,6 +255,7 @@ def _serve(url: str, port: int) -> None:
         var_dir=ROOT / "bench" / "out",
         log_json=True,
         rate_limit_enabled=False,
+        opendata_anonymous_rate="off",  # one client makes every call: the limit is not measured
     )
     app = ready_to_serve(create_app(settings, make_engine(url)))
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)

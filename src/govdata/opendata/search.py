@@ -16,9 +16,8 @@ for the dimensions asked for.
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -27,16 +26,16 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.search import query_terms
+from govdata.opendata import search_facets
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, OpenSearchKey
+from govdata.opendata.search_facets import FACETS
 from govdata.opendata.search_index import (
     CYCLE,
     DEPARTMENT,
-    FACET_ROW,
     FORMAT,
     NAME,
     OPEN_TYPE,
-    PACKED_FIELDS,
     TAG,
     TERM_CHARS,
     THEME,
@@ -45,14 +44,11 @@ from govdata.opendata.search_index import (
     rebuild,
     reindex,
     theme_of,
-    unpacked,
 )
-from govdata.org.models import Department
 
 Sort = Literal["relevance", "newest", "downloads", "name", "oldest", "code"]
 SORTS: tuple[Sort, ...] = ("relevance", "newest", "downloads", "name", "oldest", "code")
 MAX_ROWS = 1000
-FACETS = ("department", "theme", "format", "open_type", "update_cycle", "tags")
 
 
 @dataclass(frozen=True)
@@ -143,43 +139,6 @@ def _order(sort: Sort, terms: list[str], *, narrowed: bool = False) -> list[Any]
     return newest
 
 
-# Facets of the whole open catalog (no query, no filter: the portal's landing, a harvester's
-# first call) by database and catalog fingerprint; recomputed when the catalog changes.
-_WHOLE: dict[tuple[Any, ...], tuple[dict[str, Counter[str]], int]] = {}
-_WHOLE_LOCK = threading.Lock()
-
-
-_CHUNK = 5000
-
-
-def _grouped(
-    session: Session, where: ColumnElement[bool], wanted: Sequence[str]
-) -> tuple[dict[str, Counter[str]], int]:
-    """Facet counts over the matching set, and its size: the matches' ids first, then one
-    packed key per match (``FACET_ROW``) looked up by id. Given as a list, the ids let both
-    planners seek the per-dataset index instead of scanning every dataset's packed key."""
-    k = OpenSearchKey
-    counts: dict[str, Counter[str]] = {f: Counter() for f in wanted}
-    ids = list(session.scalars(select(OpenDataset.id).where(where)))
-    fields = [(i, f) for i, f in enumerate(PACKED_FIELDS) if f in counts]
-    for start in range(0, len(ids), _CHUNK):
-        stmt = (
-            select(k.term, func.count())
-            .where(k.dataset_id.in_(ids[start : start + _CHUNK]), k.kind == FACET_ROW)
-            .group_by(k.term)
-        )
-        for row in session.execute(stmt):
-            values, tags = unpacked(row[0])
-            n = int(row[1])
-            for i, f in fields:
-                if i < len(values) and values[i]:
-                    counts[f][values[i]] += n
-            if "tags" in counts:
-                for tag in tags:
-                    counts["tags"][tag] += n
-    return counts, len(ids)
-
-
 def _fingerprint(session: Session) -> tuple[Any, ...]:
     """What changes whenever the open catalog does: sync stamps ``metadata_modified`` on every
     change and withdrawal, a new dataset has a new id, and this process's own writes move
@@ -192,37 +151,6 @@ def _fingerprint(session: Session) -> tuple[Any, ...]:
     )
     last = session.scalar(select(func.max(d.id)))
     return (str(session.get_bind().engine.url), generation.value, last, *stamps)
-
-
-def _facet_counts(
-    session: Session, where: ColumnElement[bool], wanted: Sequence[str], *, whole: bool
-) -> tuple[dict[str, Counter[str]], int | None]:
-    """Facet counts over the matching set for the dimensions wanted, and the set's size (None
-    when no facet is wanted); with ``whole`` (nothing narrows the set) from the cache."""
-    if not wanted:
-        return {}, None
-    if not whole:
-        return _grouped(session, where, wanted)
-    key = _fingerprint(session)
-    with _WHOLE_LOCK:
-        cached = _WHOLE.get(key)
-    if cached is None:
-        cached = _grouped(session, where, FACETS)
-        with _WHOLE_LOCK:
-            if len(_WHOLE) > 8:
-                _WHOLE.clear()
-            _WHOLE[key] = cached
-    return {f: Counter(cached[0][f]) for f in wanted}, cached[1]
-
-
-def _department_names(session: Session, codes: Iterable[str]) -> dict[str, str]:
-    codes = list(codes)
-    if not codes:
-        return {}
-    rows = session.execute(
-        select(Department.code, Department.name).where(Department.code.in_(codes))
-    )
-    return {r[0]: r[1] for r in rows if r[0] is not None}
 
 
 def search(
@@ -252,24 +180,37 @@ def search(
     d = OpenDataset
     where = and_(*_conditions(terms, flt))
     whole = not terms and flt == DatasetFilter()
-    counts, total = _facet_counts(session, where, wanted, whole=whole)
-    names = _department_names(session, counts.get("department", {}))
-    if total is None:
+    order = _order(sort, terms, narrowed=not whole)
+    counts: dict[str, Counter[str]] = {}
+    names: dict[str, str] = {}
+    page_ids: list[int] | None = None
+    if wanted:
+        facets_of = search_facets.table(session, _fingerprint(session))
+        if whole:
+            # The whole open catalog (a landing page, a harvester's first call): its counts
+            # are kept with the facet table until the catalog changes.
+            counts = {f: Counter(c) for f, c in facets_of.whole(wanted).items()}
+            total = facets_of.size
+        else:
+            # Every match's id in the order asked for: the facets count them, the page is a
+            # slice of them (one statement instead of a count, a page and the facets' own).
+            ids = list(session.scalars(select(d.id).where(where).order_by(*order)))
+            counts = facets_of.count(ids, wanted)
+            total = len(ids)
+            page_ids = ids[offset : offset + limit]
+        names = {c: facets_of.department_names.get(c, c) for c in counts.get("department", {})}
+    else:
         total = int(session.scalar(select(func.count()).select_from(d).where(where)) or 0)
     hits: list[OpenDataset] = []
     if limit and offset < total:
-        # The page's ids first (narrow columns only), then just their rows.
-        ids = list(
-            session.scalars(
-                select(d.id)
-                .where(where)
-                .order_by(*_order(sort, terms, narrowed=not whole))
-                .offset(offset)
-                .limit(limit)
+        if page_ids is None:  # the page's ids first (narrow columns only)
+            page_ids = list(
+                session.scalars(
+                    select(d.id).where(where).order_by(*order).offset(offset).limit(limit)
+                )
             )
-        )
-        rows = {r.id: r for r in session.scalars(select(d).where(d.id.in_(ids)))}
-        hits = [rows[i] for i in ids if i in rows]
+        rows = {r.id: r for r in session.scalars(select(d).where(d.id.in_(page_ids)))}
+        hits = [rows[i] for i in page_ids if i in rows]
     return DatasetPage(
         total=total,
         hits=hits,
