@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.access import AccessRecord
-from govdata.opendata import downloads
+from govdata.opendata import downloads, keys
+from govdata.opendata.api_auth import KEY_HEADER
 from govdata.opendata.errors import ConditionalNotGranted, IdentityRequired
 from govdata.opendata.models import OpenDataset
 from tests.opendata.helpers import OpenCity, build_open_city
@@ -248,3 +249,25 @@ def test_a_large_release_is_split_into_sheets_excel_can_hold(
         "500***0022",
         "500***0033",
     ]
+
+
+def test_a_developer_key_downloads_as_its_owner_within_its_quota(
+    client: Any, session: Session, world: World, oc: OpenCity
+) -> None:  # Art. 33 ¶3: a script fetches the resource URL with its owner's key
+    issued = keys.issue_key(session, world.people["citizen"], "脚本", daily_quota=2)
+    session.commit()
+    url = URL.format(code=oc.person.code, fmt="csv")
+    r = client.get(url, headers={"Authorization": f"Bearer {issued.secret}"})
+    assert r.status_code == 200, r.text
+    assert _csv(r.content)[0] == ["公民身份号码", "姓名"]
+    (record,) = _records(session, oc.person.code)
+    assert (record.outcome, record.actor_id) == ("allowed", world.people["citizen"])
+    # The key's quota counts downloads as any other call.
+    assert client.get(url, headers={KEY_HEADER: issued.secret}).status_code == 200
+    r = client.get(url, headers={KEY_HEADER: issued.secret})
+    assert r.status_code == 429 and r.json()["error"]["code"] == "opendata.key_quota_exceeded"
+    assert "Retry-After" in r.headers
+    # A key that is not one is refused, never downloaded as anonymous or as anyone.
+    r = client.get(url, headers={"Authorization": "Bearer od_not-a-key"})
+    assert r.status_code == 401 and r.json()["error"]["code"] == "opendata.invalid_key"
+    assert "500***" not in r.text
