@@ -43,7 +43,7 @@ def _oversight(*opendata: str) -> list[str]:
 
 
 CITY_NAV = _oversight(*OPEN_ANSWERS_NAV, "内容审核")
-AUDITOR_NAV = _oversight("开放门户")
+AUDITOR_NAV = _oversight("开放门户", "开放申请答复", "目录纠错答复")  # read-only (Art. 49)
 DISTRICT_NAV = [
     "首页",
     "行政区域",
@@ -54,6 +54,8 @@ DISTRICT_NAV = [
     *AGGREGATION_NAV,
     *SHARING_NAV,
     "开放门户",
+    "开放申请答复",  # its districts' departments', read-only (Art. 6 ¶2)
+    "目录纠错答复",
     "工作日历",
     "调用记录",
     "我的账户",

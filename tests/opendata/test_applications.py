@@ -286,7 +286,7 @@ def test_only_the_provider_answers_and_only_the_applicant_withdraws(
 
 def test_scoped_reads(session: Session, world: World, oc: OpenCity) -> None:
     a = apply(session, world, oc.market.code)
-    for who in ("citizen", "officer2", "city"):
+    for who in ("citizen", "officer2", "city", "auditor"):
         assert applications.get(session, world.actor(session, who), a.id).id == a.id
     for who in ("company", "officer", "head", "yz_admin", "jb_officer"):
         with pytest.raises(DomainError) as exc:
@@ -302,6 +302,30 @@ def test_scoped_reads(session: Session, world: World, oc: OpenCity) -> None:
     assert [x.id for x in mine.items] == [a.id]
     inbox = applications.list_applications(session, world.actor(session, "officer2"), view="inbox")
     assert [x.id for x in inbox.items] == [a.id]
+
+
+def test_auditors_and_district_bureaus_read_without_answering(
+    session: Session, world: World, oc: OpenCity
+) -> None:  # Art. 6 ¶2, 41, 49: oversight is read-only
+    a = apply(session, world, oc.market.code)
+    auditor = world.actor(session, "auditor")
+    assert "all" in applications.views(auditor)
+    listed = applications.list_applications(session, auditor, view="all")
+    assert [x.id for x in listed.items] == [a.id]
+    assert not applications.can_answer(auditor, a)
+    with pytest.raises(DomainError) as exc:
+        applications.approve(session, auditor, a.id)
+    assert exc.value.status in (403, 404)
+    # A district bureau reads what its districts' departments are asked, not the city's.
+    yz, jb = world.actor(session, "yz_admin"), world.actor(session, "jb_admin")
+    assert applications.list_applications(session, yz, view="all").items == []
+    a.provider_department_id = world.yz_police  # as if 渝中区公安分局 provided the dataset
+    session.flush()
+    assert [x.id for x in applications.list_applications(session, yz, view="all").items] == [a.id]
+    assert applications.get(session, yz, a.id).id == a.id and not applications.can_answer(yz, a)
+    with pytest.raises(DomainError) as exc:
+        applications.get(session, jb, a.id)
+    assert exc.value.status == 404
 
 
 # --- the clock: overdue and extension (Art. 33 ¶2, Art. 50(8)) ----------------------------------

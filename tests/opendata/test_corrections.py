@@ -136,15 +136,21 @@ def test_a_refusal_needs_reason_and_basis(session: Session, world: World, oc: Op
 
 def test_scoped_reads_and_who_answers(session: Session, world: World, oc: OpenCity) -> None:
     r = ask(session, world, oc.person.code)
-    for who in ("citizen", "officer", "head", "city"):
+    for who in ("citizen", "officer", "head", "city", "auditor"):
         assert corrections.get(session, world.actor(session, who), r.id).id == r.id
-    for who in ("company", "officer2", "yz_officer"):
+    for who in ("company", "officer2", "yz_officer", "yz_admin"):
         with pytest.raises(DomainError) as exc:
             corrections.get(session, world.actor(session, who), r.id)
         assert exc.value.status == 404
-    with pytest.raises(DomainError) as exc:
-        corrections.agree(session, world.actor(session, "citizen"), r.id)
-    assert exc.value.code == "opendata.not_provider_answer"
+    for who in ("citizen", "auditor"):  # Art. 49: auditors read, never answer
+        with pytest.raises(DomainError) as exc:
+            corrections.agree(session, world.actor(session, who), r.id)
+        assert exc.value.code == "opendata.not_provider_answer"
+    # Art. 6 ¶2: a district bureau reads its districts' departments' requests.
+    r.provider_department_id = world.yz_police
+    session.flush()
+    yz = world.actor(session, "yz_admin")
+    assert corrections.get(session, yz, r.id).id == r.id and not corrections.can_answer(yz, r)
     with pytest.raises(DomainError) as exc:
         corrections.agree(session, world.actor(session, "city"), r.id)
     assert exc.value.code == "opendata.not_provider_answer"

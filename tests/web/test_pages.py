@@ -184,7 +184,8 @@ def _oversight(*opendata: str) -> list[str]:
 
 
 CITY_LINKS = _oversight(*OPEN_ANSWERS, "/opendata/moderation")
-OVERSIGHT_LINKS = _oversight("/open")
+# Auditors read applications and correction requests, never answer (Art. 49).
+OVERSIGHT_LINKS = _oversight("/open", "/opendata/applications", "/opendata/corrections")
 DISTRICT_LINKS = [
     "/",
     "/org/regions",
@@ -196,6 +197,8 @@ DISTRICT_LINKS = [
     *AGGREGATION_LINKS,
     *SHARING_LINKS,
     "/open",
+    "/opendata/applications",  # its districts' departments', read-only (Art. 6 ¶2)
+    "/opendata/corrections",
     "/workdays",
     "/audit/access",  # its region's departments' access records (Art. 40)
     "/account",

@@ -43,17 +43,21 @@ def text(value: str | None, code: str, message: str, *, required: bool = True) -
 
 
 def visible(actor: Actor | None) -> Select[OpenApplication]:
-    """The applicant its own, the provider its department's, the city bureau all (Art. 33 ¶2,
-    Art. 29); a department system's token nothing."""
+    """The applicant its own, the provider its department's, the city bureau and auditors all
+    (Art. 29, 33 ¶2, 49), a district bureau its districts' departments' (Art. 6 ¶2); a
+    department system's token nothing."""
     stmt = select(OpenApplication)
     if actor is None or actor.token_id is not None or actor.person_id is None:
         return stmt.where(false())
-    if policy.is_bureau(actor):
+    if policy.oversees_all(actor):
         return stmt
     own = actor.department_ids(*policy.STAFF_OF_DEPARTMENT)
     clauses = [OpenApplication.applicant_id == actor.person_id]
     if own:
         clauses.append(OpenApplication.provider_department_id.in_(own))
+    overseen = policy.overseen_departments(actor)
+    if overseen is not None:
+        clauses.append(OpenApplication.provider_department_id.in_(overseen))
     return stmt.where(or_(*clauses))
 
 
@@ -77,8 +81,8 @@ def views(actor: Actor) -> list[str]:
     out = ["mine"]
     if actor.department_ids(*policy.STAFF_OF_DEPARTMENT):
         out.insert(0, "inbox")
-    if policy.is_bureau(actor):
-        out.append("all")
+    if policy.oversees_all(actor) or policy.overseen_departments(actor) is not None:
+        out.append("all")  # all the actor oversees (read-only but for the bureau's own)
     return out
 
 

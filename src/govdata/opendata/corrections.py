@@ -64,12 +64,15 @@ def visible(actor: Actor | None) -> Select[CatalogCorrectionRequest]:
     stmt = select(CatalogCorrectionRequest)
     if actor is None or actor.token_id is not None or actor.person_id is None:
         return stmt.where(false())
-    if policy.is_bureau(actor):
+    if policy.oversees_all(actor):
         return stmt
     own = actor.department_ids(*policy.STAFF_OF_DEPARTMENT)
     clauses = [CatalogCorrectionRequest.requester_id == actor.person_id]
     if own:
         clauses.append(CatalogCorrectionRequest.provider_department_id.in_(own))
+    overseen = policy.overseen_departments(actor)
+    if overseen is not None:
+        clauses.append(CatalogCorrectionRequest.provider_department_id.in_(overseen))
     return stmt.where(or_(*clauses))
 
 

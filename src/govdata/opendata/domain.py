@@ -27,6 +27,15 @@ def _answers(actor: Actor) -> bool:
     return bool(actor.department_ids(*policy.STAFF_OF_DEPARTMENT)) or policy.is_bureau(actor)
 
 
+def _reads_answers(actor: Actor) -> bool:
+    """Auditors and district bureaus read the answers too, without answering (Art. 6 ¶2, 49)."""
+    return (
+        _answers(actor)
+        or policy.oversees_all(actor)
+        or policy.overseen_departments(actor) is not None
+    )
+
+
 def _sign_in_links(settings: Any) -> list[tuple[str, str]]:
     """Citizens and companies sign in through the city's unified identity platform when it is
     configured, or register with their real-name data (Art. 33 ¶3)."""
@@ -73,8 +82,8 @@ DOMAIN = Domain(
             also_under=("/opendata/datasets",),
             order=435,
         ),
-        NavEntry("开放申请答复", "/opendata/applications", _answers, order=440),
-        NavEntry("目录纠错答复", "/opendata/corrections", _answers, order=450),
+        NavEntry("开放申请答复", "/opendata/applications", _reads_answers, order=440),
+        NavEntry("目录纠错答复", "/opendata/corrections", _reads_answers, order=450),
         NavEntry("内容审核", "/opendata/moderation", policy.can_moderate, order=470),
     ),
 )

@@ -235,10 +235,10 @@ def register(session: Session, data: Registration, *, address: str | None = None
             session.add(person)
             session.flush()
     except IntegrityError:
-        exc = Conflict("opendata.username_taken", f"用户名 {username} 已被使用。")
-        _record(session, anonymous, REGISTER, username[:80], exc.code, digest)
-        exc.keep_changes = True
-        raise exc from None
+        taken = Conflict("opendata.username_taken", f"用户名 {username} 已被使用。")
+        _record(session, anonymous, REGISTER, username[:80], taken.code, digest)
+        taken.keep_changes = True
+        raise taken from None
     session.add(RoleAssignment(person_id=person.id, role=role.value))
     actor = Actor(person_id=person.id, name=person.name, address=address)
     _record(session, actor, REGISTER, username, digest=digest)

@@ -5,17 +5,19 @@ needs identity authentication (Art. 33 ¶3): a public account whose real-name id
 checked (``Person.identity_digest`` set) or a staff account. Conditionally open data needs an
 approved application in force (Art. 33 ¶2). The providing department manages its datasets'
 releases and answers their applications and correction requests (Art. 31, 32 ¶2, 33 ¶2);
-the city bureau oversees all of them (Art. 6, 29).
+the city bureau oversees all of them (Art. 6, 29); auditors read them all and district bureaus
+their districts' departments', without answering (Art. 6 ¶2, 41, 49).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor, Role
 from govdata.opendata import errors
-from govdata.org.models import Person
+from govdata.org.models import Department, Person
+from govdata.org.policy import sees_everything
 
 STAFF_OF_DEPARTMENT = (Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)
 
@@ -27,6 +29,21 @@ def is_bureau(actor: Actor | None) -> bool:
 def is_provider(actor: Actor | None, department_id: int) -> bool:
     """Art. 31, 33 ¶2: the department that provides the dataset (its officer or head)."""
     return actor is not None and department_id in actor.department_ids(*STAFF_OF_DEPARTMENT)
+
+
+def oversees_all(actor: Actor | None) -> bool:
+    """Reads every application and correction request: the city bureau (Art. 29) and
+    auditors, read-only (Art. 41, 49)."""
+    return actor is not None and sees_everything(actor)
+
+
+def overseen_departments(actor: Actor) -> Select[int] | None:
+    """A district bureau reads, without answering, what its districts' departments are asked
+    (Art. 6 ¶2, 49): their ids, or None for an actor that is no district bureau."""
+    regions = actor.region_ids()
+    if not regions:
+        return None
+    return select(Department.id).where(Department.region_id.in_(regions))
 
 
 def can_manage(actor: Actor | None, department_id: int) -> bool:
