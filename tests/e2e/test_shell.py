@@ -23,7 +23,7 @@ SHARING_NAV = ["共享目录", "共享申请", "共享授权", "共享调用", "
 OPEN_ANSWERS_NAV = ["开放门户", "开放数据发布", "开放申请答复", "目录纠错答复"]
 
 
-def _oversight(*opendata: str) -> list[str]:
+def _oversight(*opendata: str, synonyms: bool = False) -> list[str]:
     return [
         "首页",
         "行政区域",
@@ -31,6 +31,7 @@ def _oversight(*opendata: str) -> list[str]:
         "人员与角色",
         "目录审核",
         *CATALOG_NAV,
+        *(["检索同义词"] if synonyms else []),  # the city bureau keeps them
         *AGGREGATION_NAV,
         *SHARING_NAV,
         *opendata,
@@ -42,7 +43,7 @@ def _oversight(*opendata: str) -> list[str]:
     ]
 
 
-CITY_NAV = _oversight(*OPEN_ANSWERS_NAV, "内容审核")
+CITY_NAV = _oversight(*OPEN_ANSWERS_NAV, "内容审核", synonyms=True)
 AUDITOR_NAV = _oversight("开放门户", "开放申请答复", "目录纠错答复")  # read-only (Art. 49)
 DISTRICT_NAV = [
     "首页",

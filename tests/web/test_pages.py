@@ -163,7 +163,7 @@ OPEN_ANSWERS = [
 ]
 
 
-def _oversight(*opendata: str) -> list[str]:
+def _oversight(*opendata: str, synonyms: bool = False) -> list[str]:
     return [
         "/",
         "/org/regions",
@@ -172,6 +172,7 @@ def _oversight(*opendata: str) -> list[str]:
         "/catalog/review",
         "/catalog",
         "/catalog/open",
+        *(["/catalog/synonyms"] if synonyms else []),  # the city bureau keeps them
         *AGGREGATION_LINKS,
         *SHARING_LINKS,
         *opendata,
@@ -183,7 +184,7 @@ def _oversight(*opendata: str) -> list[str]:
     ]
 
 
-CITY_LINKS = _oversight(*OPEN_ANSWERS, "/opendata/moderation")
+CITY_LINKS = _oversight(*OPEN_ANSWERS, "/opendata/moderation", synonyms=True)
 # Auditors read applications and correction requests, never answer (Art. 49).
 OVERSIGHT_LINKS = _oversight("/open", "/opendata/applications", "/opendata/corrections")
 DISTRICT_LINKS = [

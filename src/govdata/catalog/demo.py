@@ -15,7 +15,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog import demands, review, service, updates
-from govdata.catalog.models import EntryStatus, Resource, ReviewEntry, SubmissionStatus
+from govdata.catalog.models import (
+    EntryStatus,
+    Resource,
+    ReviewEntry,
+    SearchSynonym,
+    SubmissionStatus,
+)
 from govdata.catalog.schemas import ChangeIn, DemandIn, InfoItemIn, ResourceIn
 from govdata.core import audit, calendar
 from govdata.core.actor import Actor, Role, RoleGrant
@@ -356,11 +362,36 @@ def load_demo_catalog(session: Session, *, per_city_department: int = 40) -> Dem
         )
         or 0
     )
+    _demo_synonyms(session, actor)
     return DemoCatalog(
         resources=created + 1,
         published=version.resource_count,
         pending_entries=pending,
         demands=made,
+    )
+
+
+# Words citizens and officers type, and what the catalog calls them (issue 16).
+DEMO_SYNONYMS = (
+    ("社保", "社会保险"),
+    ("医保", "医疗保险"),
+    ("身份证", "公民身份号码"),
+    ("户口", "户籍"),
+    ("营业执照", "市场主体登记"),
+)
+
+
+def _demo_synonyms(session: Session, actor: Actor) -> None:
+    for word, expansion in DEMO_SYNONYMS:
+        session.add(SearchSynonym(word=word, expansion=expansion))
+    audit.record(
+        session,
+        actor,
+        "demo.catalog.synonyms",
+        object_type="search_synonym",
+        object_id="demo",
+        summary=f"载入演示检索同义词：{len(DEMO_SYNONYMS)} 组",
+        change={"synonyms": [list(p) for p in DEMO_SYNONYMS]},
     )
 
 

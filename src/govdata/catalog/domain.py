@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from govdata.catalog import policy
+from govdata.org import policy as org_policy
 from govdata.web.domain import Domain, HomeSections, NavEntry
 
 
@@ -59,6 +60,8 @@ DOMAIN = Domain(
         ),
         NavEntry("政务数据资源目录", "/catalog", policy.can_read_published, order=80),
         NavEntry("开放目录", "/catalog/open", policy.can_read_open_catalog, order=90),
+        # The city bureau keeps the search synonyms (others read them on the search page).
+        NavEntry("检索同义词", "/catalog/synonyms", org_policy.is_city_admin, order=95),
     ),
     home_sections=_home,
     unmanaged_tables=is_unmanaged_table,

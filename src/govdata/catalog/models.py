@@ -377,3 +377,18 @@ class CatalogChange(Base):
 
 
 Index("ix_catalog_revisions_filters", ResourceRevision.share_type, ResourceRevision.open_type)
+
+
+class SearchSynonym(Base):
+    """检索同义词: a word a user types and what else it finds (社保 → 社会保险), kept by the city
+    bureau for the catalog's and the open portal's search alike (Art. 12 ¶3, 32; a product
+    feature). One way: the reverse is a row of its own."""
+
+    __tablename__ = "catalog_search_synonyms"
+    __table_args__ = (UniqueConstraint("word", "expansion"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    word: Mapped[str] = mapped_column(String(50), index=True)
+    expansion: Mapped[str] = mapped_column(String(50))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

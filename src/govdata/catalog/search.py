@@ -29,7 +29,9 @@ version (after bulk loads). Both run in the caller's transaction, so the index c
 catalog or not at all.
 
 A query is plain text, never search syntax: it is segmented (precise mode) and every term must
-match (AND); ``"``, ``*``, ``-``, ``OR``, ``(`` are punctuation or words like any other. Results
+match (AND), a term the city bureau's synonym list expands by any of its synonyms
+(``synonyms``: 社保 finds 社会保险 too); ``"``, ``*``, ``-``, ``OR``, ``(`` are punctuation or
+words like any other. Results
 are ordered by relevance, ties by resource code. Facet counts are over the matching set (the
 query and every given filter), one dict per filter dimension.
 """
@@ -106,6 +108,8 @@ _BATCH = 1000
 # of only such a word still finds what contains it). A product decision.
 _QUERY_STOPWORDS = frozenset({"的", "之", "和", "与", "及", "或", "等", "了", "以及", "及其"})
 _WORD = re.compile(r"[^\W_]+")
+# A query term's alternatives (itself, the city bureau's synonyms), each the terms it needs.
+Group = tuple[tuple[str, ...], ...]
 
 
 def is_index_table(name: str) -> bool:
@@ -189,6 +193,18 @@ def _segment_item_name(name: str) -> str:
     return " ".join(segment(name))
 
 
+def precise_words(text: str) -> list[str]:
+    """``text`` cut in precise mode (as a query is), lowercased, punctuation dropped."""
+    return _words(_jieba().cut(_normalise(text)))
+
+
+def query_groups(session: Session, q: str) -> list[Group]:
+    """``query_terms`` with the city bureau's synonyms: one group of alternatives per term."""
+    from govdata.catalog.synonyms import expansions
+
+    return expansions(session).groups(query_terms(q))
+
+
 def query_terms(q: str) -> list[str]:
     """The terms every match must contain, or ``InvalidInput`` for an unusable query.
 
@@ -204,7 +220,7 @@ def query_terms(q: str) -> list[str]:
             f"检索词不能超过{MAX_QUERY_CHARS}个字符。",
             detail={"max_chars": MAX_QUERY_CHARS},
         )
-    terms = list(dict.fromkeys(_words(_jieba().cut(_normalise(q)))))
+    terms = list(dict.fromkeys(precise_words(q)))
     if not terms:
         raise InvalidInput(
             "catalog.search_query_empty", "检索词中没有可检索的文字，请输入中文、字母或数字。"
@@ -367,24 +383,49 @@ class SearchResult:
     limit: int = 20
 
 
-def _fts5_query(terms: list[str]) -> str:
-    # Every term a quoted string (a literal, never an operator), all of them required.
-    return " ".join('"' + t.replace('"', '""') + '"' for t in terms)
+def _fts5_query(groups: Sequence[Group]) -> str:
+    # Every term a quoted string (a literal, never an operator), every group required, one of
+    # a group's alternatives enough (a synonym), all of an alternative's terms required.
+    def alternative(alt: Sequence[str]) -> str:
+        return " AND ".join('"' + t.replace('"', '""') + '"' for t in alt)
+
+    def either(group: Group) -> str:
+        if len(group) == 1:
+            return alternative(group[0])
+        return "(" + " OR ".join(f"({alternative(a)})" for a in group) + ")"
+
+    return " AND ".join(either(g) for g in groups)  # explicit: FTS5 wants it after a ")"
+
+
+def _tsquery(groups: Sequence[Group]) -> ColumnElement[Any]:
+    # plainto_tsquery of each alternative (its terms ANDed, never parsed as operators); a
+    # group's alternatives ORed (||), the groups ANDed (&&).
+    def alternative(alt: Sequence[str]) -> ColumnElement[Any]:
+        return func.plainto_tsquery(literal_column("'simple'"), literal(" ".join(alt), String))
+
+    query: ColumnElement[Any] | None = None
+    for group in groups:
+        either = alternative(group[0])
+        for alt in group[1:]:
+            either = either.op("||")(alternative(alt))
+        query = either if query is None else query.op("&&")(either)
+    assert query is not None  # query_terms never returns no term
+    return query
 
 
 def _matching(
-    session: Session, terms: list[str]
+    session: Session, groups: Sequence[Group]
 ) -> tuple[TableClause, list[ColumnElement[bool]], ColumnElement[Any], list[FromClause]]:
     """The docs table, the match conditions, a rank (ascending: best first) and the FROMs."""
     if _is_sqlite(session):
         docs = _SQLITE_DOCS
         match = [
-            _FTS_TABLE.op("MATCH")(literal(_fts5_query(terms), String)),
+            _FTS_TABLE.op("MATCH")(literal(_fts5_query(groups), String)),
             _fts.c.rowid == docs.c.revision_id,
         ]
         return docs, match, func.bm25(_FTS_TABLE, *_BM25_WEIGHTS), [_fts, docs]
     docs = _PG_DOCS
-    tsquery = func.plainto_tsquery(literal_column("'simple'"), literal(" ".join(terms), String))
+    tsquery = _tsquery(groups)
     match = [docs.c.document.op("@@")(tsquery)]
     return docs, match, -func.ts_rank(docs.c.document, tsquery), [docs]
 
@@ -492,11 +533,11 @@ def search(
     unusable query; ``NotFound`` (``catalog.no_published_version``) before the first version.
     """
     policy.require_read_published(actor)
-    terms = query_terms(q)
+    groups = query_groups(session, q)
     version = get_version(session)
     offset = max(offset, 0)
     limit = min(max(limit, 1), MAX_LIMIT)
-    docs, match, rank, froms = _matching(session, terms)
+    docs, match, rank, froms = _matching(session, groups)
     conditions = list(match)
     if flt is not None and (moved := _filter(docs, flt)) is not None:
         conditions.append(moved)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from govdata.catalog.pages import demands, lists, published, review, transfer
+from govdata.catalog.pages import demands, lists, published, review, synonyms, transfer
 from govdata.web.deps import form_csrf
 
 router = APIRouter(prefix="/catalog", dependencies=[Depends(form_csrf)], include_in_schema=False)
@@ -24,5 +24,6 @@ router.include_router(review.router)
 router.add_api_route("", published.published_catalog, methods=["GET"])
 router.include_router(published.router)
 router.include_router(transfer.router)
+router.include_router(synonyms.router)
 
 __all__ = ["router"]
