@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from govdata.catalog.search import query_terms
+from govdata.catalog.search import Group, query_groups
 from govdata.opendata import search_facets
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, OpenSearchKey
@@ -85,10 +85,21 @@ def _keyed(kind: str, terms: Sequence[str]) -> ColumnElement[bool]:
     return OpenDataset.id.in_(select(k.dataset_id).where(k.kind == kind, match))
 
 
-def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool]]:
+def _matched(group: Group) -> ColumnElement[bool]:
+    """One of the group's alternatives (a term, or the city bureau's synonyms of it), each
+    needing all its terms."""
+    single = [alt[0][:TERM_CHARS] for alt in group if len(alt) == 1]
+    either: list[ColumnElement[bool]] = [_keyed(TOKEN, single)] if single else []
+    for alt in group:
+        if len(alt) > 1:
+            either.append(and_(*(_keyed(TOKEN, [t[:TERM_CHARS]]) for t in alt)))
+    return either[0] if len(either) == 1 else or_(*either)
+
+
+def _conditions(groups: list[Group], flt: DatasetFilter) -> list[ColumnElement[bool]]:
     d = OpenDataset
     conds: list[ColumnElement[bool]] = [d.withdrawn.is_(False)]
-    conds += [_keyed(TOKEN, [t[:TERM_CHARS]]) for t in terms]
+    conds += [_matched(g) for g in groups]
     if flt.themes:
         conds.append(_keyed(THEME, flt.themes))
     for tag in flt.tags:  # every tag asked for (CKAN's fq tags:a tags:b)
@@ -114,15 +125,16 @@ def _conditions(terms: list[str], flt: DatasetFilter) -> list[ColumnElement[bool
     return conds
 
 
-def _order(sort: Sort, terms: list[str], *, narrowed: bool = False) -> list[Any]:
+def _order(sort: Sort, groups: list[Group], *, narrowed: bool = False) -> list[Any]:
     """The order, on columns ``ix_open_datasets_rank`` and the key index hold (except name
     and code): ties go to the newer dataset."""
     d = OpenDataset
     newest: list[Any] = [d.metadata_modified.desc(), d.id.desc()]
-    if sort == "relevance" and terms:
-        # Relevance: how many of the terms are in the name (NAME keys), then the newest.
+    names = [[alt[0][:TERM_CHARS] for alt in g if len(alt) == 1] for g in groups]
+    if sort == "relevance" and any(names):
+        # Relevance: how many of the terms (or a synonym) are in the name, then the newest.
         in_name = sum(
-            (case((_keyed(NAME, [t[:TERM_CHARS]]), 1), else_=0) for t in terms),
+            (case((_keyed(NAME, n), 1), else_=0) for n in names if n),
             start=literal(0),
         )
         return [in_name.desc(), *newest]
@@ -171,16 +183,16 @@ def search(
     datasets never appear."""
     ensure_synced(session)
     flt = flt or DatasetFilter()
-    terms = query_terms(q) if q.strip() else []
+    groups = query_groups(session, q) if q.strip() else []
     offset = max(offset, 0)
     limit = min(max(limit, 0), MAX_ROWS)
     wanted = [f for f in (FACETS if facet_fields is None else facet_fields) if f in FACETS]
     if not facets:
         wanted = []
     d = OpenDataset
-    where = and_(*_conditions(terms, flt))
-    whole = not terms and flt == DatasetFilter()
-    order = _order(sort, terms, narrowed=not whole)
+    where = and_(*_conditions(groups, flt))
+    whole = not groups and flt == DatasetFilter()
+    order = _order(sort, groups, narrowed=not whole)
     counts: dict[str, Counter[str]] = {}
     names: dict[str, str] = {}
     page_ids: list[int] | None = None
