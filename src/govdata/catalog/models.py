@@ -392,3 +392,19 @@ class SearchSynonym(Base):
     expansion: Mapped[str] = mapped_column(String(50))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BroadTermAnswer(Base):
+    """A broad word's search answer, computed when the index changes (``search_broad``; a
+    product decision for search speed): its total, facet counts and best-ranked revisions in
+    the version it was computed for."""
+
+    __tablename__ = "catalog_search_broad"
+
+    version_id: Mapped[int] = mapped_column(
+        ForeignKey("catalog_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    total: Mapped[int] = mapped_column(Integer)
+    facets: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)
+    ranked: Mapped[list[int]] = mapped_column(JSON)  # revision ids, best first

@@ -334,6 +334,13 @@ def reindex(session: Session, resource_ids: list[int]) -> None:
             .where(Resource.id.in_(chunk))
         ).all()
         _write(session, rows)
+    _refresh_broad(session)
+
+
+def _refresh_broad(session: Session) -> None:
+    from govdata.catalog import search_broad
+
+    search_broad.refresh(session)
 
 
 def rebuild(session: Session) -> int:
@@ -366,6 +373,7 @@ def rebuild(session: Session) -> int:
         # Move GIN's pending entries into the index proper, and give the planner statistics.
         session.execute(text("SELECT gin_clean_pending_list('ix_catalog_search_document')"))
         session.execute(text("ANALYZE catalog_search"))
+    _refresh_broad(session)
     return count
 
 
@@ -514,6 +522,26 @@ def _facets_and_page(
     return facets, hits
 
 
+def run_query(
+    session: Session,
+    groups: Sequence[Group],
+    flt: CatalogFilter | None,
+    offset: int,
+    limit: int,
+) -> tuple[dict[str, dict[str, int]], list[ResourceRevision]]:
+    """The facets and one page of the index's matches of ``groups`` and ``flt``."""
+    docs, match, rank, froms = _matching(session, groups)
+    conditions = list(match)
+    if flt is not None and (moved := _filter(docs, flt)) is not None:
+        conditions.append(moved)
+    matches = (
+        select(docs.c.revision_id, *(docs.c[c] for c in _DOC_COLUMNS), rank.label("rank"))
+        .select_from(*froms)
+        .where(*conditions)
+    )
+    return _facets_and_page(session, matches, offset, limit)
+
+
 def search(
     session: Session,
     actor: Actor,
@@ -532,21 +560,19 @@ def search(
     ``InvalidInput`` (``catalog.search_query_empty``, ``catalog.search_query_too_long``) for an
     unusable query; ``NotFound`` (``catalog.no_published_version``) before the first version.
     """
+    from govdata.catalog import search_broad
+
     policy.require_read_published(actor)
     groups = query_groups(session, q)
     version = get_version(session)
     offset = max(offset, 0)
     limit = min(max(limit, 1), MAX_LIMIT)
-    docs, match, rank, froms = _matching(session, groups)
-    conditions = list(match)
-    if flt is not None and (moved := _filter(docs, flt)) is not None:
-        conditions.append(moved)
-    matches = (
-        select(docs.c.revision_id, *(docs.c[c] for c in _DOC_COLUMNS), rank.label("rank"))
-        .select_from(*froms)
-        .where(*conditions)
-    )
-    facets, hits = _facets_and_page(session, matches, offset, limit)
+    # A broad word alone: its answer was computed when the index last changed.
+    answered = search_broad.answer(session, version.id, groups, flt, offset, limit)
+    if answered is not None:
+        facets, hits = answered
+    else:
+        facets, hits = run_query(session, groups, flt, offset, limit)
     return SearchResult(
         version=version,
         total=sum(facets["department_id"].values()),
