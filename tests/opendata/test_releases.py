@@ -273,6 +273,14 @@ def test_the_periodic_job_builds_a_new_version_after_a_load(
     session.expire_all()
     new = session.scalars(select(Release).where(Release.version == 2)).one()
     assert (new.status, new.reason, new.row_count) == ("ready", "pool_changed", 4)
+    # Art. 41: the schedule's version is on the audit trail, saying why it was made.
+    event = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "opendata.release_requested",
+            AuditEvent.object_id == str(new.id),
+        )
+    ).one()
+    assert event.actor_name == "开放数据定期更新" and "资源池数据已更新" in event.summary
     # It waits for the provider: the public still gets the published one.
     assert session.get(OpenDataset, oc.person.id).current_release_id == first.id  # type: ignore[union-attr]
 

@@ -189,6 +189,37 @@ def test_the_rules_form_refuses_bad_numbers(sign_in: Any, session: Session, oc: 
     assert _count(session, ReleaseRule) == 0
 
 
+def test_the_provider_sets_k_for_the_quasi_identifiers(
+    sign_in: Any, session: Session, oc: OpenCity
+) -> None:  # Art. 31 ¶2: k-anonymity, k >= 5 unless the provider asks more
+    head = sign_in("head")
+    url = f"/opendata/datasets/{oc.person.code}/release"
+    assert 'data-testid="k"' in head.get(url).text and 'value="5"' in head.get(url).text
+    form = {
+        "item": ["公民身份号码", "姓名"],
+        "method": ["mask", "keep"],
+        "keep_first": ["3", ""],
+        "keep_last": ["4", ""],
+        "to": ["year", "year"],
+        "band": ["", ""],
+        "qi": ["姓名"],
+        "k": "20",
+    }
+    r = head.post(f"{url}/rules", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    session.expire_all()
+    stored = {x.item: x.params for x in session.scalars(select(ReleaseRule))}
+    assert stored["姓名"].get("k") == 20 and "k" not in stored["公民身份号码"]
+    assert 'value="20"' in head.get(url).text
+    # Bad input: a zh-CN message, nothing changed.
+    r = head.post(f"{url}/rules", data={**form, "k": "二十"}, follow_redirects=False)
+    assert r.status_code == 400 and "k 值须为非负整数" in r.text
+    r = head.post(f"{url}/rules", data={**form, "k": "1"}, follow_redirects=False)
+    assert r.status_code == 400 and "规则参数 k 须为 2 至 1000 之间的整数" in r.text
+    session.expire_all()
+    assert {x.item: x.params for x in session.scalars(select(ReleaseRule))} == stored
+
+
 def test_the_page_shows_a_running_build_and_refreshes(
     sign_in: Any, session: Session, world: World, oc: OpenCity
 ) -> None:

@@ -14,12 +14,16 @@ import structlog
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from govdata.core import audit
+from govdata.core.actor import Actor
 from govdata.core.db import transaction
 from govdata.core.jobs import job
 from govdata.opendata import build, releases
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
 
 log = structlog.get_logger(__name__)
+REBUILDER = Actor(person_id=None, name="开放数据定期更新")
+REASON_LABELS = {"pool_changed": "资源池数据已更新", "cycle": "到达更新周期"}
 
 
 def run_build(factory: sessionmaker[Session], release_id: int) -> None:
@@ -58,9 +62,20 @@ def rebuild_releases_job(factory: sessionmaker[Session]) -> None:
             with transaction(factory) as session:
                 dataset = session.get(OpenDataset, dataset_id)
                 assert dataset is not None
-                release_id = releases.create_release(
-                    session, dataset, reason=reason, built_by=None
-                ).id
+                release = releases.create_release(session, dataset, reason=reason, built_by=None)
+                release_id = release.id
+                # The schedule's own version is on the audit trail as a provider's is (Art. 41).
+                audit.record(
+                    session,
+                    REBUILDER,
+                    "opendata.release_requested",
+                    object_type="open_release",
+                    object_id=release_id,
+                    summary=f"按计划生成{dataset.name}的开放数据第{release.version}版"
+                    f"（{REASON_LABELS.get(reason, reason)}）",
+                    change={"dataset": dataset.code, "version": release.version, "reason": reason},
+                    department_id=dataset.department_id,
+                )
             run_build(factory, release_id)
         except Exception:
             log.exception("opendata.rebuild_failed", dataset_id=dataset_id)

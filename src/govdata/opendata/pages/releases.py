@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from govdata.core.errors import InvalidInput
 from govdata.core.types import DbId
-from govdata.opendata import datasets, policy, releases
+from govdata.opendata import datasets, leakscan, policy, releases
 from govdata.opendata.api.releases import start_in_background
 from govdata.opendata.desensitize import GENERALIZE_TO
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus, RuleMethod
@@ -73,13 +73,17 @@ def release_page(
     dataset = releases.managed_dataset(session, actor, code)
     history = releases.list_releases(session, actor, code)
     pool = releases.pool_of(session, dataset)
+    rules = releases.rules_view(session, actor, code)
+    given_k = [int(r.params["k"]) for r in rules if "k" in r.params]
     return render(
         request,
         "opendata/releases_dataset.html",
         {
             "title": f"开放数据发布 · {dataset.name}",
             "dataset": dataset,
-            "rules": releases.rules_view(session, actor, code),
+            "rules": rules,
+            "default_k": leakscan.DEFAULT_K,
+            "current_k": max(given_k, default=leakscan.DEFAULT_K),
             "history": history,
             "building": any(r.status == ReleaseStatus.BUILDING.value for r in history),
             "pool": pool,
@@ -112,6 +116,7 @@ def save_rules(
     to: Annotated[list[str], Form(max_length=500)],
     band: Annotated[list[str], Form(max_length=500)],
     qi: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006 - FastAPI copies it
+    k: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     if not len(item) == len(method) == len(keep_first) == len(keep_last) == len(to) == len(band):
         raise InvalidInput("opendata.rule_form", "规则表单不完整，请刷新页面后重试。")
@@ -131,6 +136,9 @@ def save_rules(
             n = _int_param(band[i], "年龄段跨度")
             if n is not None:
                 params["band"] = n
+        threshold = _int_param(k, "k 值")
+        if threshold is not None and name in qi:  # the scan takes the largest k given
+            params["k"] = threshold
         rules.append(
             {"item": name, "method": method[i], "params": params, "quasi_identifier": name in qi}
         )
