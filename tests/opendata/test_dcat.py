@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from rdflib import Graph, URIRef
-from rdflib.namespace import DCAT, DCTERMS, RDF
+from rdflib.namespace import DCAT, DCTERMS, RDF, SKOS
 from sqlalchemy.orm import Session
 
 from govdata.opendata import dcat
-from govdata.opendata.dcat import ACCESS, FILE_TYPE, FREQ, HYDRA
+from govdata.opendata.dcat import ACCESS, DATA_THEME, FILE_TYPE, FREQ, HYDRA
 from tests.opendata.ckan_helpers import publish
 from tests.opendata.helpers import build_open_city
 from tests.world import World
@@ -48,6 +48,16 @@ def test_every_catalog_page_parses_and_lists_each_dataset_once(
     assert client.get(f"/catalog.{fmt}", params={"page": 0}).status_code == 422
 
 
+def test_themes_map_to_the_eu_data_themes() -> None:
+    from govdata.opendata.vocab import eu_data_theme
+
+    assert eu_data_theme("社会保障") == "SOCI"
+    assert eu_data_theme("市场监管") == "ECON"
+    assert eu_data_theme("医疗卫生") == "HEAL"
+    assert eu_data_theme("公共交通") == "TRAN"  # not GOVE, though 公共 is in it
+    assert eu_data_theme("未分类") == "OP_DATPRO"
+
+
 def test_a_dataset_in_dcat_ap_terms(session: Session, world: World, client: TestClient) -> None:
     oc = build_open_city(session, world)
     release = publish(session, oc.person, [("姓名", "C")], [("张三",)])
@@ -65,8 +75,11 @@ def test_a_dataset_in_dcat_ap_terms(session: Session, world: World, client: Test
     assert g.value(node, DCTERMS.accrualPeriodicity) == FREQ.MONTHLY
     assert g.value(node, DCTERMS.accessRights) == ACCESS.PUBLIC
     assert {str(k) for k in g.objects(node, DCAT.keyword)} >= {"社会保障", "人口"}
-    theme = g.value(node, DCAT.theme)
-    assert theme is not None
+    themes = set(g.objects(node, DCAT.theme))
+    # The city's own theme (a skos:Concept titled 社会保障) and the EU data theme it maps to.
+    own = [t for t in themes if (t, RDF.type, SKOS.Concept) in g]
+    assert [str(g.value(t, SKOS.prefLabel)) for t in own] == ["社会保障"]
+    assert DATA_THEME.SOCI in themes and len(themes) == 2
     dist = g.value(node, DCAT.distribution)
     assert dist is not None and (dist, RDF.type, DCAT.Distribution) in g
     assert str(g.value(dist, DCAT.downloadURL)).endswith(

@@ -5,7 +5,8 @@ with a ``hydra:PartialCollectionView`` saying where the other pages are, as ckan
 ``dataset_graph`` is one dataset. A dataset: ``dct:title``/``description`` (@zh),
 ``dct:publisher`` (its department, a ``foaf:Organization``), ``dct:issued``/``modified``,
 ``dct:license``, ``dct:accrualPeriodicity`` and ``dct:accessRights`` (EU authority tables),
-``dcat:theme`` (its theme, a ``skos:Concept``), ``dcat:keyword`` (tags), ``dcat:landingPage``,
+``dcat:theme`` (its theme, a ``skos:Concept``, and the EU data theme it maps to),
+``dcat:keyword`` (tags), ``dcat:landingPage``,
 and, once released, one ``dcat:Distribution`` (the current release: ``accessURL``,
 ``downloadURL``, ``dct:format`` CSV, ``dcat:mediaType``). Only what the open catalog lists is
 described (Art. 30): no item that is not open, no withdrawn dataset.
@@ -30,12 +31,13 @@ from govdata.opendata.ckan_datastore import find_dataset
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, Release
 from govdata.opendata.search_index import theme_of
-from govdata.opendata.vocab import DEFAULT_LICENCE, LICENCES
+from govdata.opendata.vocab import DEFAULT_LICENCE, LICENCES, eu_data_theme
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 FREQ = Namespace("http://publications.europa.eu/resource/authority/frequency/")
 ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
 FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
+DATA_THEME = Namespace("http://publications.europa.eu/resource/authority/data-theme/")
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -118,6 +120,8 @@ def _add_dataset(g: Graph, ds: OpenDataset, release: Release | None, base: str) 
     g.add((node, DCAT.theme, theme_node))
     g.add((theme_node, RDF.type, SKOS.Concept))
     g.add((theme_node, SKOS.prefLabel, _zh(theme)))
+    # DCAT-AP: a theme of the EU data-theme table beside the city's own.
+    g.add((node, DCAT.theme, DATA_THEME[eu_data_theme(theme)]))
     for tag in ds.tags or ():
         g.add((node, DCAT.keyword, _zh(tag)))
     landing = URIRef(absolute(base, f"/open/datasets/{ds.code}"))
