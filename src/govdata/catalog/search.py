@@ -106,7 +106,7 @@ _BM25_WEIGHTS = (10.0, 4.0, 1.0)
 _BATCH = 1000
 # Function words dropped from a query that has other terms (never from the index, so a query
 # of only such a word still finds what contains it). A product decision.
-_QUERY_STOPWORDS = frozenset({"的", "之", "和", "与", "及", "或", "等", "了", "以及", "及其"})
+QUERY_STOPWORDS = frozenset({"的", "之", "和", "与", "及", "或", "等", "了", "以及", "及其"})
 _WORD = re.compile(r"[^\W_]+")
 # A query term's alternatives (itself, the city bureau's synonyms), each the terms it needs.
 Group = tuple[tuple[str, ...], ...]
@@ -225,7 +225,7 @@ def query_terms(q: str) -> list[str]:
         raise InvalidInput(
             "catalog.search_query_empty", "检索词中没有可检索的文字，请输入中文、字母或数字。"
         )
-    meaningful = [t for t in terms if t not in _QUERY_STOPWORDS]
+    meaningful = [t for t in terms if t not in QUERY_STOPWORDS]
     return (meaningful or terms)[:MAX_QUERY_TERMS]
 
 
