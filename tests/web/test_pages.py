@@ -227,6 +227,7 @@ PUBLIC_LINKS = [
     "/open/applications",
     "/open/corrections",
     "/open/developer/keys",
+    "/open/my",
     "/account",
 ]
 NO_ROLE_LINKS = ["/", "/catalog/open", "/open", "/account"]

@@ -74,6 +74,7 @@ DOMAIN = Domain(
         NavEntry("开放申请", "/open/applications", _public, order=410),
         NavEntry("目录纠错", "/open/corrections", _public, order=420),
         NavEntry("开发者密钥", "/open/developer/keys", _public, order=430),
+        NavEntry("我的参与", "/open/my", _public, order=432),
         # The providers' and the bureau's side (Art. 31, 32 ¶2, 33 ¶2, 36, 37).
         NavEntry(
             "开放数据发布",

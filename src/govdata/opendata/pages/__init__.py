@@ -15,6 +15,7 @@ from govdata.opendata.pages import (
     downloads,
     identity,
     keys,
+    mine,
     portal,
     releases,
 )
@@ -29,6 +30,7 @@ _PARTS: tuple[Any, ...] = (
     corrections,
     releases,
     community,
+    mine,
     portal,
     downloads,
 )
