@@ -140,7 +140,7 @@ def test_a_small_run_loads_pools_once_through_the_pipeline(
     assert demo_open_pools(test_sessionmaker, datasets=3, rows=20) == 3
     pooled = _pooled(session)
     new = set(pooled) - before
-    # Unconditional datasets first (a product decision): the conditional one waits.
+    # A fifth conditional (none of three), the rest unconditional: the conditional one waits.
     assert new == {demo_city[h].code for h in ("permits", "venues", "licences")}
     loads = list(session.scalars(select(Load).where(Load.filename.like(f"{FILE_PREFIX}%"))))
     assert len(loads) == 3
@@ -163,6 +163,16 @@ def test_the_choice_goes_round_the_departments(
     assert demo_open_pools(test_sessionmaker, datasets=2, rows=5) == 2
     loads = list(session.scalars(select(Load).where(Load.filename.like(f"{FILE_PREFIX}%"))))
     assert {load.department_id for load in loads} == {world.police, world.market}
+
+
+def test_a_fifth_of_the_pools_are_conditional_data(
+    session: Session,
+    test_sessionmaker: sessionmaker[Session],
+    demo_city: dict[str, Resource],
+) -> None:  # Art. 33 ¶2: an approved application in the demo has data to obtain
+    assert demo_open_pools(test_sessionmaker, datasets=5, rows=10) == 4
+    pooled = _pooled(session)
+    assert demo_city["residents"].code in pooled  # though unconditional ones remained
 
 
 def test_conditional_person_data_is_loaded_once_unconditional_runs_out(

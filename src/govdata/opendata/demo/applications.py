@@ -228,6 +228,8 @@ def demo_applications(session: Session) -> int:
     if not open_sets or not checked:
         return 0
     made = 0
+    # One with a published release first: the approved applicant then has data to obtain.
+    conditional.sort(key=lambda d: d.current_release_id is None)
     if conditional:
         made += _play_applications(session, conditional[0], checked)
     made += _play_corrections(session, open_sets[0], checked[0])

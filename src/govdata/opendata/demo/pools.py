@@ -122,8 +122,8 @@ def _loaded_before(session: Session) -> int:
 
 
 def _choose(session: Session, count: int) -> list[_Choice]:
-    """Open datasets without a pool: unconditional first, then conditional; within each, one
-    per department in turn, each department's taken theme by theme (seeded shuffle)."""
+    """Open datasets without a pool: a fifth conditional, the rest unconditional; within each,
+    one per department in turn, each department's taken theme by theme (seeded shuffle)."""
     pooled = select(Pool.resource_id)
     candidates = session.execute(
         select(
@@ -139,16 +139,27 @@ def _choose(session: Session, count: int) -> list[_Choice]:
     ).all()
     rng = random.Random(SEED)  # noqa: S311 - a reproducible choice
     chosen: list[_Choice] = []
-    for open_type in (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value):
+    # A fifth conditional (so an approved application has data to obtain, Art. 33 ¶2), the
+    # rest unconditional; either fills in for the other when it runs out.
+    quota = {OpenType.CONDITIONAL.value: count // 5}
+    for open_type in (
+        OpenType.CONDITIONAL.value,
+        OpenType.UNCONDITIONAL.value,
+        OpenType.CONDITIONAL.value,
+    ):
+        limit = min(count, len(chosen) + quota.pop(open_type, count))
         by_dept: dict[int, dict[str, list[_Choice]]] = defaultdict(lambda: defaultdict(list))
         for code, dept_id, dept_name, theme, kind, items in candidates:
             if kind == open_type and items:  # a dataset with no open item releases nothing
                 by_dept[dept_id][theme].append(_Choice(code, dept_id, dept_name))
         queues = [_themes_in_turn(themes, rng) for _, themes in sorted(by_dept.items())]
         rng.shuffle(queues)
-        while queues and len(chosen) < count:
+        taken = {c.code for c in chosen}
+        queues = [[c for c in q if c.code not in taken] for q in queues]
+        queues = [q for q in queues if q]
+        while queues and len(chosen) < limit:
             for queue in list(queues):
-                if len(chosen) == count:
+                if len(chosen) == limit:
                     break
                 chosen.append(queue.pop(0))
                 if not queue:
