@@ -232,3 +232,29 @@ def test_the_page_shows_a_running_build_and_refreshes(
     assert 'data-testid="building"' in page.text and 'http-equiv="refresh"' in page.text
     assert 'data-testid="build"' not in page.text  # one build at a time
     assert "生成中" in page.text
+
+
+def test_a_build_in_this_process_reports_its_progress_to_the_page(
+    sign_in: Any,
+    session: Session,
+    world: World,
+    oc: OpenCity,
+    test_sessionmaker: object,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # SQLite's builds run in the serving process; the page shows how far they got
+    from govdata.opendata import releases, tasks
+
+    release = releases.request_build(session, world.actor(session, "officer"), oc.person.code)
+    session.commit()
+    officer = sign_in("officer")
+    seen: list[str] = []
+
+    def build_and_look(s: Session, release_id: int, *, progress: Any = None) -> Any:
+        progress(1200, 4800)
+        seen.append(officer.get(f"/opendata/datasets/{oc.person.code}/release").text)
+        return None
+
+    monkeypatch.setattr(releases, "execute_build", build_and_look)
+    tasks.run_build(test_sessionmaker, release.id)  # type: ignore[arg-type]
+    assert "已处理 1200 / 4800 条" in seen[0]
+    assert release.id not in tasks.LOCAL_PROGRESS  # gone once the build ends

@@ -23,17 +23,25 @@ from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
 
 log = structlog.get_logger(__name__)
 REBUILDER = Actor(person_id=None, name="开放数据定期更新")
+# Builds running in this process on SQLite: release id → (rows done, rows in all).
+LOCAL_PROGRESS: dict[int, tuple[int, int]] = {}
 REASON_LABELS = {"pool_changed": "资源池数据已更新", "cycle": "到达更新周期"}
 
 
 def run_build(factory: sessionmaker[Session], release_id: int) -> None:
     """Build one requested release to its end (READY, BLOCKED or FAILED)."""
     bind = factory.kw.get("bind")
-    progress: build.Progress | None = None
+
+    def in_process(done: int, total: int) -> None:
+        LOCAL_PROGRESS[release_id] = (done, total)
+
+    # SQLite (and a test's connection): the build holds the one writer's lock, so its progress
+    # stays in this process, where SQLite's builds run, for the page to read.
+    progress: build.Progress = in_process
     if isinstance(bind, Engine) and bind.dialect.name != "sqlite":
         engine = bind
 
-        def progress(done: int, total: int) -> None:
+        def in_database(done: int, total: int) -> None:
             with engine.begin() as conn:
                 conn.execute(
                     update(Release)
@@ -41,8 +49,13 @@ def run_build(factory: sessionmaker[Session], release_id: int) -> None:
                     .values(scan={"progress": {"rows": done, "total": total}})
                 )
 
-    with transaction(factory) as session:
-        releases.execute_build(session, release_id, progress=progress)
+        progress = in_database
+
+    try:
+        with transaction(factory) as session:
+            releases.execute_build(session, release_id, progress=progress)
+    finally:
+        LOCAL_PROGRESS.pop(release_id, None)
 
 
 @job("opendata.build_release")

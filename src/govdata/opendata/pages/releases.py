@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from govdata.core.errors import InvalidInput
 from govdata.core.types import DbId
-from govdata.opendata import datasets, leakscan, policy, releases
+from govdata.opendata import datasets, leakscan, policy, releases, tasks
 from govdata.opendata.api.releases import start_in_background
 from govdata.opendata.desensitize import GENERALIZE_TO
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus, RuleMethod
@@ -86,6 +86,7 @@ def release_page(
             "current_k": max(given_k, default=leakscan.DEFAULT_K),
             "history": history,
             "building": any(r.status == ReleaseStatus.BUILDING.value for r in history),
+            "local_progress": tasks.LOCAL_PROGRESS,
             "pool": pool,
             "methods": list(RuleMethod),
             "labels": {s.value: s.label for s in ReleaseStatus},
