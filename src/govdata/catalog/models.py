@@ -314,8 +314,14 @@ class Submission(Base):
     )
 
 
+class ReviewStage(StrEnum):
+    DISTRICT = "district"  # returned by the district bureau before compiling (Art. 12 ¶1)
+    CITY = "city"  # decided by the city bureau (Art. 12 ¶3)
+
+
 class ReviewEntry(Base):
-    """One entry of a submission, decided by the city bureau: approve, or return with a reason."""
+    """One entry of a submission: a district bureau may return it before forwarding (Art. 12
+    ¶1); the city bureau approves it or returns it with a reason (Art. 12 ¶3)."""
 
     __tablename__ = "catalog_review_entries"
 
@@ -329,6 +335,8 @@ class ReviewEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
+    # Who decided it: the district bureau (a return before forwarding) or the city bureau.
+    decided_stage: Mapped[str | None] = mapped_column(String(10))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id"))
 
     submission: Mapped[Submission] = relationship(lazy="raise", back_populates="entries")
