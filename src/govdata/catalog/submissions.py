@@ -276,16 +276,12 @@ def get_compilation(
     )
     counts: dict[tuple[int, bool], int] = {}
     rows = session.execute(
-        select(
-            ReviewEntry.submission_id,
-            ReviewEntry.decided_stage == ReviewStage.DISTRICT,
-            func.count(),
-        )
+        select(ReviewEntry.submission_id, ReviewEntry.decided_stage, func.count())
         .where(ReviewEntry.submission_id.in_([s.id for s in subs]))
-        .group_by(ReviewEntry.submission_id, ReviewEntry.decided_stage == ReviewStage.DISTRICT)
+        .group_by(ReviewEntry.submission_id, ReviewEntry.decided_stage)
     )
-    for sub_id, by_district, n in rows.all():
-        key = (sub_id, bool(by_district))
+    for sub_id, stage, n in rows.all():
+        key = (sub_id, stage == ReviewStage.DISTRICT)
         counts[key] = counts.get(key, 0) + n
     return compilation, [
         CompiledSubmission(
@@ -293,3 +289,18 @@ def get_compilation(
         )
         for s in subs
     ]
+
+
+def entry_counts(session: Session, submission_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many entries of each submission are in each status, for queue tables."""
+    counts: dict[int, dict[str, int]] = {}
+    if not submission_ids:
+        return counts
+    rows = session.execute(
+        select(ReviewEntry.submission_id, ReviewEntry.status, func.count())
+        .where(ReviewEntry.submission_id.in_(submission_ids))
+        .group_by(ReviewEntry.submission_id, ReviewEntry.status)
+    )
+    for sub_id, status, n in rows.all():
+        counts.setdefault(sub_id, {})[status] = n
+    return counts
