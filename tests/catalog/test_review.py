@@ -357,3 +357,43 @@ def test_the_city_queue_keeps_only_submissions_with_entries_to_decide(session, w
     assert preview.next_count == 1
     with pytest.raises(PermissionDenied):
         submissions.publication_preview(session, officer)
+
+
+def _publish_all(session, city) -> None:  # type: ignore[no-untyped-def]
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+
+
+def test_any_two_versions_compare(session, world) -> None:  # type: ignore[no-untyped-def]
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    a = service.create_resource(session, officer, world.police, person_resource("甲资源"))
+    b = service.create_resource(session, officer, world.police, person_resource("乙资源"))
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v1: 甲 乙
+    service.update_resource(
+        session, officer, a.id, person_resource("甲资源", update_cycle="weekly")
+    )
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v2: 甲 changed
+    service.withdraw_resource(session, officer, b.id)
+    service.create_resource(session, officer, world.police, person_resource("丙资源"))
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v3: 乙 withdrawn, 丙 added
+
+    d = versions.compare(session, officer, 3, 1)  # either order: the older is the base
+    assert (d.old.number if d.old else None, d.new.number) == (1, 3)
+    assert [r.name for r in d.added] == ["丙资源"]
+    assert [r.name for r in d.removed] == ["乙资源"]
+    assert [(c.code, [f.field for f in c.changes]) for c in d.changed] == [
+        (a.code, ["update_cycle"])
+    ]
+    assert versions.version_numbers(session, officer) == [3, 2, 1]
+    with pytest.raises(InvalidInput) as same:
+        versions.compare(session, officer, 2, 2)
+    assert same.value.code == "catalog.compare_same_version"
+    with pytest.raises(NotFound) as missing:
+        versions.compare(session, officer, 1, 9)
+    assert missing.value.code == "catalog.version_not_found"
+    with pytest.raises(PermissionDenied):
+        versions.compare(session, world.actor(session, "citizen"), 1, 3)

@@ -152,3 +152,32 @@ def test_a_decided_submission_leaves_the_queue_and_publishing_asks_first(
     # Only the city bureau publishes: the confirmation page is refused to others.
     assert sign_in("auditor").get("/catalog/publish", headers=HTML).status_code == 403
     assert sign_in("officer").get("/catalog/publish", headers=HTML).status_code == 403
+
+
+def test_two_versions_are_chosen_and_compared(sign_in, session, world: World) -> None:  # type: ignore[no-untyped-def]
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    names = ["甲资源", "乙资源", "丙资源"]
+    for name in names:  # three versions, one resource added in each
+        service.create_resource(session, officer, world.police, person_resource(name))
+        review.submit(session, officer, world.police)
+        for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+            review.decide(session, city, entry.id, approve=True)
+        review.publish(session, city)
+    session.commit()
+    reader = sign_in("officer2")
+    listing = reader.get("/catalog/versions", headers=HTML).text
+    assert 'data-testid="compare-versions"' in listing
+    assert 'action="/catalog/versions/compare"' in listing
+    r = reader.get("/catalog/versions/compare?old=1&new=3", headers=HTML)
+    assert r.status_code == 200
+    assert "第 1 版 → 第 3 版" in r.text
+    assert "新增 2 条、撤销 0 条、变更 0 条" in r.text
+    assert "乙资源" in r.text and "丙资源" in r.text
+    same = reader.get("/catalog/versions/compare?old=2&new=2", headers=HTML)
+    assert same.status_code == 400 and "请选择两个不同的版本" in same.text
+    assert reader.get("/catalog/versions/compare?old=1&new=7", headers=HTML).status_code == 404
+    assert reader.get("/catalog/versions/compare?old=x&new=2", headers=HTML).status_code in (
+        400,
+        422,
+    )
+    assert 'data-testid="compare-versions"' in reader.get("/catalog/versions/3", headers=HTML).text
