@@ -181,3 +181,40 @@ def test_two_versions_are_chosen_and_compared(sign_in, session, world: World) ->
         422,
     )
     assert 'data-testid="compare-versions"' in reader.get("/catalog/versions/3", headers=HTML).text
+
+
+def _effect(html: str, testid: str) -> str:
+    match = re.search(rf'data-testid="{testid}">(.*?)</p>', html, re.S)
+    assert match, f"no {testid}"
+    return match.group(1)
+
+
+def test_withdrawing_and_deleting_say_what_they_will_do_first(
+    sign_in, session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    from govdata.catalog import demands
+    from govdata.catalog.schemas import DemandIn
+
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    published = service.create_resource(session, officer, world.police, person_resource("甲资源"))
+    review.submit(session, officer, world.police)
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+    later = service.create_resource(session, officer, world.police, person_resource("新草稿"))
+    demand = demands.create_demand(session, officer, world.police, DemandIn(title="婚姻登记信息"))
+    session.commit()
+    c = sign_in("officer")
+
+    # The withdrawal sits behind a disclosure that states its effect; no JavaScript needed.
+    page = c.get(f"/catalog/working/{later.id}", headers=HTML).text
+    assert 'data-testid="withdraw-confirm"' in page and "<summary>撤销该资源…</summary>" in page
+    assert "直接删除它及其 3 个信息项" in _effect(page, "withdraw-effect")
+    page = c.get(f"/catalog/working/{published.id}", headers=HTML).text
+    effect = _effect(page, "withdraw-effect")
+    assert "含 3 个信息项" in effect and "移出政务数据资源目录" in effect
+    page = c.get(f"/catalog/demands/{demand.id}", headers=HTML).text
+    assert "删除尚未提交的需求“婚姻登记信息”（1 项）" in _effect(page, "delete-effect")
+    # Who may not edit sees no such controls.
+    other = sign_in("head").get(f"/catalog/working/{published.id}", headers=HTML).text
+    assert 'data-testid="withdraw-confirm"' not in other
