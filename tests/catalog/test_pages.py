@@ -353,7 +353,9 @@ def test_district_list_is_compiled_returned_and_published(sign_in, session, worl
     ).status_code in (403, 409)
 
     r = city.post("/catalog/publish", data={"note": "第一版", "confirm": "yes"}, headers=HTML)
-    assert r.status_code == 200 and "第 1 版" in r.text and "甲资源" in r.text
+    assert r.status_code == 200 and "政务数据资源目录第 1 版" in r.text  # the job's page
+    r = city.get("/catalog/versions/1", headers=HTML)
+    assert "第 1 版" in r.text and "甲资源" in r.text
     assert "甲资源" in officer.get("/catalog", headers=HTML).text
     listing = officer.get(f"/catalog/departments/{world.yz_police}/list", headers=HTML).text
     assert "退回理由：缺少更新周期的依据" in listing

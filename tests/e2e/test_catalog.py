@@ -113,7 +113,9 @@ def test_district_list_is_compiled_returned_with_a_reason_and_published(
     expect(city.get_by_test_id("count-added")).to_contain_text("条")
     city.get_by_label("发布说明").fill("e2e发布")
     city.get_by_role("button", name="确认发布").click()
-    expect(city.get_by_role("status")).to_have_text("已发布新版政务数据资源目录。")
+    # Publishing runs in the background; its page follows it until it has ended.
+    expect(city.get_by_test_id("publication-state")).to_have_text("已发布", timeout=30_000)
+    city.get_by_test_id("publication-result").get_by_role("link").click()
     expect(city.get_by_role("heading", level=1)).to_contain_text("政务数据资源目录第")
     expect(city.locator("main")).to_contain_text("e2e渝中甲资源")
 

@@ -10,10 +10,12 @@ must review within 5 working days of receiving it (Art. 14 ¶2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from govdata.catalog import district, policy, updates
+from govdata.catalog import district, policy, search, updates
 from govdata.catalog.models import (
     CatalogChange,
     CatalogVersion,
@@ -122,6 +124,7 @@ def submit(
         ).all()
     )
     for resource in resources:
+        data = snapshot(resource, department, resource.classification)
         if resource.withdrawn:
             # Also for one submitted before but never published: the withdrawal is reviewed.
             action = EntryAction.WITHDRAW
@@ -143,7 +146,8 @@ def submit(
             open_type=resource.open_type,
             update_cycle=resource.update_cycle,
             withdrawn=resource.withdrawn,
-            data=snapshot(resource, department, resource.classification),
+            data=data,
+            search_terms=search.document(data),
         )
         session.add(revision)
         session.flush()
@@ -324,13 +328,25 @@ def current_version(session: Session) -> CatalogVersion | None:
     return session.scalar(select(CatalogVersion).order_by(CatalogVersion.number.desc()).limit(1))
 
 
-def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion:
+#: ``progress(stage, done, total)``: what ``publish`` is doing, for the page that follows it.
+Progress = Callable[[str, int, int], None]
+
+
+def publish(
+    session: Session, actor: Actor, *, note: str = "", progress: Progress | None = None
+) -> CatalogVersion:
     """Publish the next version of the city catalog with every approved entry (Art. 12 ¶3).
 
     Set-based, so a catalog of 100,000 resources publishes in a handful of statements. The
     responsibility lists, share catalog and open catalog are derived from the version, so they
-    change with it (Art. 13 ¶1, Art. 14 ¶2 "同步更新责任清单").
+    change with it (Art. 13 ¶1, Art. 14 ¶2 "同步更新责任清单"). The pages run it as a
+    background job (``publishing``), reporting its stages through ``progress``.
     """
+
+    def report(stage: str, done: int = 0, total: int = 0) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
     policy.require_city_review(actor)
     approved = (
         select(ReviewEntry.resource_id, ReviewEntry.revision_id, ReviewEntry.action)
@@ -345,6 +361,7 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
     )
     if not counts:
         raise InvalidInput("catalog.nothing_to_publish", "没有审核通过待发布的条目。")
+    report("members", 0, sum(counts.values()))
     previous = current_version(session)
     version = CatalogVersion(
         number=(previous.number if previous else 0) + 1,
@@ -402,6 +419,7 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
         session.scalar(select(func.count()).where(members.version_id == version.id)) or 0
     )
 
+    report("resources", 0, sum(counts.values()))
     entry_of = (
         select(ReviewEntry.revision_id)
         .where(
@@ -444,15 +462,16 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
+    report("submissions")
     for submission in session.scalars(
         select(Submission).where(Submission.status == SubmissionStatus.PENDING_CITY)
     ):
         _close_if_done(session, actor, submission)
     session.flush()
 
-    from govdata.catalog import search
-
-    search.reindex(session, [r for r in touched_resources if r is not None])
+    indexed = [r for r in touched_resources if r is not None]
+    report("index", 0, len(indexed))
+    search.reindex(session, indexed, progress=lambda done, total: report("index", done, total))
     audit.record(
         session,
         actor,

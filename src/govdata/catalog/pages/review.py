@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from govdata.catalog import demands, district, review, submissions, updates, versions
-from govdata.catalog.models import (
-    SubmissionStatus,
+from govdata.catalog import (
+    demands,
+    district,
+    publishing,
+    review,
+    submissions,
+    updates,
+    versions,
 )
+from govdata.catalog.models import PublicationStatus, SubmissionStatus
 from govdata.catalog.pages.common import (
     FIELD_LABELS,
     PAGE_SIZE,
@@ -329,15 +335,17 @@ def publish_confirm(request: Request, session: DbSession, actor: CurrentActor) -
 @router.post("/publish")
 def publish(
     request: Request,
+    background: BackgroundTasks,
     session: DbSession,
     actor: CurrentActor,
     note: Annotated[str, Form(max_length=2000)] = "",
     confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    """Confirmed: record the publication and run it as a background job (Art. 12 ¶3)."""
     if confirm != "yes":  # not from the confirmation page: show what it would do first
         return RedirectResponse("/catalog/publish", status_code=303)
     try:
-        version = review.publish(session, actor, note=note)
+        publication = publishing.request(session, actor, note=note)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
@@ -349,4 +357,35 @@ def publish(
             {"preview": preview, "error": message, "note": note},
             status_code=exc.status,
         )
-    return RedirectResponse(f"/catalog/versions/{version.number}?msg=published", status_code=303)
+    state = request.app.state
+    # After the response, when the publication row is committed.
+    background.add_task(
+        publishing.start, state.sessionmaker, state.engine, state.settings.jobs, publication.id
+    )
+    return RedirectResponse(f"/catalog/publications/{publication.id}", status_code=303)
+
+
+@router.get("/publications/{publication_id}")
+def publication_page(
+    request: Request, session: DbSession, actor: CurrentActor, publication_id: DbId
+) -> Response:
+    """A publication's stage and progress; the page reloads itself until it has ended."""
+    publication = publishing.get(session, actor, publication_id)
+    status = PublicationStatus(publication.status)
+    live = publishing.live(publication.id)
+    stage, done, total = (
+        (live.stage, live.done, live.total)
+        if live is not None and not status.finished
+        else (publication.stage, publication.done, publication.total)
+    )
+    return _page(
+        request,
+        "catalog/publication.html",
+        {
+            "p": publication,
+            "status": status,
+            "stage": publishing.STAGES.get(stage, stage),
+            "done": done,
+            "total": total,
+        },
+    )
