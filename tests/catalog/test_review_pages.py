@@ -100,6 +100,9 @@ def test_the_district_returns_an_entry_and_forwards_the_rest(
     city_page = city.get(f"/catalog/submissions/{sub.id}", headers=HTML).text
     assert "区县退回理由：缺少共享条件" in city_page
     assert city_page.count('action="/catalog/entries/') == 1  # only the forwarded entry
+    # Approve and return look different (green, red): not two buttons of the same colour.
+    assert 'value="approve" class="approve">通过' in city_page
+    assert 'value="return" class="danger">退回' in city_page
 
 
 def test_a_decided_submission_leaves_the_queue_and_publishing_asks_first(
