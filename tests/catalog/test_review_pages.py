@@ -140,7 +140,9 @@ def test_a_decided_submission_leaves_the_queue_and_publishing_asks_first(
     queue = city.get("/catalog/review", headers=HTML).text
     # Every entry decided: out of the queue at once, listed as waiting for publication.
     assert f"/catalog/submissions/{sub.id}" not in _table(queue, "city-queue")
-    assert f"/catalog/submissions/{sub.id}" in _table(queue, "decided-queue")
+    decided = _table(queue, "decided-queue")
+    assert f"/catalog/submissions/{sub.id}" in decided
+    assert "已全部审核，1 条已通过，1 条已退回" in decided
     assert "新增 1 条、变更 0 条、撤销 0 条" in queue
 
     # A post that did not come from the confirmation page only leads to it.
