@@ -223,3 +223,23 @@ def test_withdrawing_and_deleting_say_what_they_will_do_first(
     # Who may not edit sees no such controls.
     other = sign_in("head").get(f"/catalog/working/{published.id}", headers=HTML).text
     assert 'data-testid="withdraw-confirm"' not in other
+
+
+def test_the_district_history_pages_through_every_compilation(
+    sign_in, session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    yz, admin = world.actor(session, "yz_officer"), world.actor(session, "yz_admin")
+    for n in range(12):
+        service.create_resource(session, yz, world.yz_police, company_resource(f"资源{n:02d}"))
+        review.submit(session, yz, world.yz_police)
+        review.compile_district(session, admin, world.yuzhong, note=f"第{n}批")
+    session.commit()
+    district = sign_in("yz_admin")
+    queue = district.get("/catalog/review", headers=HTML).text
+    assert _table(queue, "compilations").count("次汇总</a>") == 10  # the latest ten
+    url = f"/catalog/districts/{world.yuzhong}/compilations"
+    assert f'href="{url}"' in queue and "全部汇总报送记录（12）" in queue
+    page = district.get(url, headers=HTML).text
+    assert _table(page, "compilations").count("次汇总</a>") == 12 and "第0批" in page
+    assert sign_in("jb_admin").get(url, headers=HTML).status_code == 404
+    assert sign_in("yz_officer").get(url, headers=HTML).status_code in (403, 404)

@@ -162,6 +162,27 @@ def compile_district(
     return RedirectResponse(f"/catalog/compilations/{compilation.id}?msg=compiled", status_code=303)
 
 
+@router.get("/districts/{region_id}/compilations")
+def compilation_history(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    region_id: DbId,
+    offset: Offset = 0,
+) -> Response:
+    """Everything a district bureau compiled and forwarded, newest first (Art. 12 ¶1)."""
+    org_policy.require_staff(actor)
+    history = submissions.list_compilations(
+        session, actor, region_id, offset=offset, limit=PAGE_SIZE
+    )
+    region = org_service.get_region(session, actor, region_id)
+    return _page(
+        request,
+        "catalog/compilations.html",
+        {"region": region, "history": history},
+    )
+
+
 @router.get("/compilations/{compilation_id}")
 def compilation_page(
     request: Request,
