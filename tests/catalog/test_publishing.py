@@ -3,6 +3,7 @@ submission so that publishing does not segment a whole version."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -198,3 +199,15 @@ def test_on_postgresql_the_worker_publishes_and_the_row_shows_progress(
             assert done.version_number == 1 and done.stage == "done"
     finally:
         engine.dispose()
+
+
+def test_the_review_page_shows_the_running_publication_and_holds_the_next(
+    sign_in, session: Session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    _approved(session, world, "甲资源")
+    publication = publishing.request(session, world.actor(session, "city"))
+    session.commit()
+    queue = sign_in("city").get("/catalog/review", headers=HTML).text
+    assert f'href="/catalog/publications/{publication.id}"' in queue and "（排队中）" in queue
+    assert "发布正在后台进行，完成后才能再次发布" in queue
+    assert not re.search(r'<form method="get" action="/catalog/publish">', queue)

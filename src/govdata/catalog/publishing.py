@@ -120,6 +120,16 @@ def request(session: Session, actor: Actor, *, note: str = "") -> CatalogPublica
     return publication
 
 
+def latest(session: Session, actor: Actor) -> CatalogPublication | None:
+    """The newest publication, for the review page to show while (and after) it runs."""
+    org_policy.require_staff(actor)
+    if not org_policy.sees_everything(actor):
+        return None
+    return session.scalar(
+        select(CatalogPublication).order_by(CatalogPublication.id.desc()).limit(1)
+    )
+
+
 def get(session: Session, actor: Actor, publication_id: int) -> CatalogPublication:
     """A publication, for the city bureau and those who oversee it."""
     org_policy.require_staff(actor)

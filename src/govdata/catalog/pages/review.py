@@ -112,6 +112,8 @@ def _review_page(
             "depts": org_service.departments_by_id(session, actor, dept_ids),
             "can_publish": can_publish,
             "preview": submissions.publication_preview(session, actor) if can_publish else None,
+            "publication": publishing.latest(session, actor) if can_publish else None,
+            "PublicationStatus": PublicationStatus,
             "can_compile": actor.has(Role.DISTRICT_BUREAU_ADMIN),
             "base_query": _query_without(request, "offset", "msg"),
             "flash": flash,
