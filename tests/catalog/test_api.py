@@ -170,3 +170,31 @@ def test_a_department_system_keeps_its_list_with_a_scoped_token(session, world, 
     # Reading the published catalog needs catalog:read.
     r = client.get("/api/v1/catalog/published", headers={"Authorization": f"Bearer {write}"})
     assert r.status_code == 403 and _error(r)["code"] == "auth.scope_missing"
+
+
+def test_the_api_diffs_any_two_versions(sign_in, session, world) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from govdata.catalog import review, service
+    from govdata.catalog.models import ReviewEntry
+
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    codes = []
+    for name in ("甲资源", "乙资源", "丙资源"):  # versions 1, 2, 3: one added in each
+        codes.append(
+            service.create_resource(session, officer, world.police, person_resource(name)).code
+        )
+        review.submit(session, officer, world.police)
+        for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+            review.decide(session, city, entry.id, approve=True)
+        review.publish(session, city)
+    session.commit()
+    reader = sign_in("officer2")
+    diff = reader.get("/api/v1/catalog/versions/3/diff?against=1").json()
+    assert (diff["old_version"], diff["new_version"]) == (1, 3)
+    assert sorted(a["code"] for a in diff["added"]) == sorted(codes[1:])
+    assert reader.get("/api/v1/catalog/versions/1/diff?against=3").json()["old_version"] == 1
+    assert reader.get("/api/v1/catalog/versions/3/diff").json()["old_version"] == 2
+    same = reader.get("/api/v1/catalog/versions/2/diff?against=2")
+    assert same.status_code == 400 and _error(same)["code"] == "catalog.compare_same_version"
+    assert reader.get("/api/v1/catalog/versions/2/diff?against=0").status_code == 422

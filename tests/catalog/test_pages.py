@@ -309,8 +309,11 @@ def test_district_list_is_compiled_returned_and_published(sign_in, session, worl
     district = sign_in("yz_admin")
     queue = district.get("/catalog/review", headers=HTML).text
     assert "渝中区待汇总的部门清单" in queue and "渝中区公安分局" in queue
+    sub_id = int(sub_url.rsplit("/", 1)[1])
     r = district.post(
-        f"/catalog/districts/{world.yuzhong}/compile", data={"note": ""}, headers=HTML
+        f"/catalog/districts/{world.yuzhong}/compile",
+        data={"note": "", "submission_id": str(sub_id)},
+        headers=HTML,
     )
     assert r.status_code == 200 and "已汇总并报送" in r.text
     assert sign_in("jb_admin").post(
@@ -349,8 +352,10 @@ def test_district_list_is_compiled_returned_and_published(sign_in, session, worl
         f"/catalog/entries/{entries[keep.id]}/decide", data={"decision": "approve"}, headers=HTML
     ).status_code in (403, 409)
 
-    r = city.post("/catalog/publish", data={"note": "第一版"}, headers=HTML)
-    assert r.status_code == 200 and "第 1 版" in r.text and "甲资源" in r.text
+    r = city.post("/catalog/publish", data={"note": "第一版", "confirm": "yes"}, headers=HTML)
+    assert r.status_code == 200 and "政务数据资源目录第 1 版" in r.text  # the job's page
+    r = city.get("/catalog/versions/1", headers=HTML)
+    assert "第 1 版" in r.text and "甲资源" in r.text
     assert "甲资源" in officer.get("/catalog", headers=HTML).text
     listing = officer.get(f"/catalog/departments/{world.yz_police}/list", headers=HTML).text
     assert "退回理由：缺少更新周期的依据" in listing

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from govdata.catalog import review, service, versions
+from govdata.catalog import district, review, service, submissions, versions
 from govdata.catalog.models import (
     EntryAction,
     EntryStatus,
     ResourceState,
     ReviewEntry,
+    ReviewStage,
     SubmissionStatus,
 )
 from govdata.core.audit import AuditEvent
@@ -249,3 +250,150 @@ def test_published_reads_check_the_reader(session, world) -> None:  # type: igno
         versions.public_revision(session, None, closed.code)
     assert err.value.code == "catalog.resource_not_found"
     assert versions.public_revision(session, officer, closed.code).code == closed.code
+
+
+def test_the_district_returns_some_entries_and_forwards_the_rest(session, world) -> None:  # type: ignore[no-untyped-def]
+    # Art. 12 ¶1: the district bureau reviews each submission before compiling it.
+    yz_officer, yz_admin = world.actor(session, "yz_officer"), world.actor(session, "yz_admin")
+    city = world.actor(session, "city")
+    keep = service.create_resource(session, yz_officer, world.yz_police, company_resource("甲资源"))
+    back = service.create_resource(session, yz_officer, world.yz_police, company_resource("乙资源"))
+    sub = review.submit(session, yz_officer, world.yz_police)
+    entries = {
+        e.resource_id: e
+        for e in session.scalars(select(ReviewEntry).where(ReviewEntry.submission_id == sub.id))
+    }
+
+    # Refused: no reason, nothing chosen, an entry of another submission, another district.
+    with pytest.raises(InvalidInput) as err:
+        district.return_entries(session, yz_admin, sub.id, [entries[back.id].id], "  ")
+    assert err.value.code == "catalog.return_reason_required"
+    with pytest.raises(InvalidInput) as err:
+        district.return_entries(session, yz_admin, sub.id, [], "理由")
+    assert err.value.code == "catalog.no_entries_selected"
+    with pytest.raises(NotFound):
+        district.return_entries(session, yz_admin, sub.id, [entries[back.id].id, 10**6], "理由")
+    with pytest.raises(NotFound):  # outside the Jiangbei bureau's scope
+        district.return_entries(
+            session, world.actor(session, "jb_admin"), sub.id, [entries[back.id].id], "理由"
+        )
+    with pytest.raises(PermissionDenied):  # the city does not act for the district
+        district.return_entries(session, city, sub.id, [entries[back.id].id], "理由")
+    assert entries[back.id].status == EntryStatus.PENDING  # nothing half-written
+
+    district.return_entries(session, yz_admin, sub.id, [entries[back.id].id], "摘要过于简略")
+    assert entries[back.id].status == EntryStatus.RETURNED
+    assert entries[back.id].decided_stage == ReviewStage.DISTRICT
+    assert back.state == ResourceState.RETURNED and keep.state == ResourceState.SUBMITTED
+    with pytest.raises(Conflict):
+        district.return_entries(session, yz_admin, sub.id, [entries[back.id].id], "再退")
+
+    compilation = review.compile_district(session, yz_admin, world.yuzhong, submission_ids=[sub.id])
+    session.refresh(sub)
+    assert sub.status == SubmissionStatus.PENDING_CITY and sub.compilation_id == compilation.id
+    with pytest.raises(Conflict) as err:  # forwarded: no longer the district's to return
+        district.return_entries(session, yz_admin, sub.id, [entries[keep.id].id], "理由")
+    assert err.value.code == "catalog.submission_not_at_district"
+    # The city sees only the forwarded entry to decide.
+    with pytest.raises(Conflict):
+        review.decide(session, city, entries[back.id].id, approve=True)
+    review.decide(session, city, entries[keep.id].id, approve=True)
+    assert entries[keep.id].decided_stage == ReviewStage.CITY
+
+    found, rows = submissions.get_compilation(session, yz_admin, compilation.id)
+    assert found.id == compilation.id
+    assert [(r.submission.id, r.forwarded, r.returned) for r in rows] == [(sub.id, 1, 1)]
+    history = submissions.list_compilations(session, yz_admin, world.yuzhong)
+    assert [c.id for c in history.items] == [compilation.id]
+    with pytest.raises(NotFound):
+        submissions.get_compilation(session, world.actor(session, "jb_admin"), compilation.id)
+    assert submissions.get_compilation(session, world.actor(session, "auditor"), compilation.id)
+    assert session.scalar(
+        select(AuditEvent.action).where(AuditEvent.action == "catalog.entry.district_return")
+    )
+
+
+def test_a_submission_returned_in_full_is_closed_not_forwarded(session, world) -> None:  # type: ignore[no-untyped-def]
+    yz_officer, yz_admin = world.actor(session, "yz_officer"), world.actor(session, "yz_admin")
+    only = service.create_resource(session, yz_officer, world.yz_police, company_resource("甲资源"))
+    sub = review.submit(session, yz_officer, world.yz_police)
+    (entry,) = session.scalars(select(ReviewEntry).where(ReviewEntry.resource_id == only.id))
+    district.return_entries(session, yz_admin, sub.id, [entry.id], "不属于本部门职责")
+    with pytest.raises(Conflict) as err:  # a submission not waiting in this district
+        review.compile_district(session, yz_admin, world.yuzhong, submission_ids=[sub.id, 10**6])
+    assert err.value.code == "catalog.submission_not_at_district"
+    with pytest.raises(InvalidInput) as nothing:
+        review.compile_district(session, yz_admin, world.yuzhong, submission_ids=[])
+    assert nothing.value.code == "catalog.no_submissions_selected"
+    compilation = review.compile_district(session, yz_admin, world.yuzhong)
+    session.refresh(sub)
+    assert sub.status == SubmissionStatus.CLOSED and sub.received_on is None
+    assert sub.compilation_id == compilation.id
+    _, rows = submissions.get_compilation(session, yz_admin, compilation.id)
+    assert [(r.forwarded, r.returned) for r in rows] == [(0, 1)]
+
+
+def test_the_city_queue_keeps_only_submissions_with_entries_to_decide(session, world) -> None:  # type: ignore[no-untyped-def]
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    service.create_resource(session, officer, world.police, person_resource("甲资源"))
+    sub = review.submit(session, officer, world.police)
+    queue = submissions.list_submissions(
+        session, city, status=SubmissionStatus.PENDING_CITY, undecided=True
+    )
+    assert [s.id for s in queue.items] == [sub.id]
+    (entry,) = session.scalars(select(ReviewEntry).where(ReviewEntry.submission_id == sub.id))
+    review.decide(session, city, entry.id, approve=True)
+    # Decided but not yet published: out of the queue at once, waiting for the next version.
+    queue = submissions.list_submissions(
+        session, city, status=SubmissionStatus.PENDING_CITY, undecided=True
+    )
+    assert queue.items == []
+    waiting = submissions.list_submissions(
+        session, city, status=SubmissionStatus.PENDING_CITY, undecided=False
+    )
+    assert [s.id for s in waiting.items] == [sub.id]
+    preview = submissions.publication_preview(session, city)
+    assert (preview.number, preview.added, preview.changed, preview.withdrawn) == (1, 1, 0, 0)
+    assert preview.next_count == 1
+    with pytest.raises(PermissionDenied):
+        submissions.publication_preview(session, officer)
+
+
+def _publish_all(session, city) -> None:  # type: ignore[no-untyped-def]
+    for entry in session.scalars(select(ReviewEntry).where(ReviewEntry.status == "pending")):
+        review.decide(session, city, entry.id, approve=True)
+    review.publish(session, city)
+
+
+def test_any_two_versions_compare(session, world) -> None:  # type: ignore[no-untyped-def]
+    officer, city = world.actor(session, "officer"), world.actor(session, "city")
+    a = service.create_resource(session, officer, world.police, person_resource("甲资源"))
+    b = service.create_resource(session, officer, world.police, person_resource("乙资源"))
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v1: 甲 乙
+    service.update_resource(
+        session, officer, a.id, person_resource("甲资源", update_cycle="weekly")
+    )
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v2: 甲 changed
+    service.withdraw_resource(session, officer, b.id)
+    service.create_resource(session, officer, world.police, person_resource("丙资源"))
+    review.submit(session, officer, world.police)
+    _publish_all(session, city)  # v3: 乙 withdrawn, 丙 added
+
+    d = versions.compare(session, officer, 3, 1)  # either order: the older is the base
+    assert (d.old.number if d.old else None, d.new.number) == (1, 3)
+    assert [r.name for r in d.added] == ["丙资源"]
+    assert [r.name for r in d.removed] == ["乙资源"]
+    assert [(c.code, [f.field for f in c.changes]) for c in d.changed] == [
+        (a.code, ["update_cycle"])
+    ]
+    assert versions.version_numbers(session, officer) == [3, 2, 1]
+    with pytest.raises(InvalidInput) as same:
+        versions.compare(session, officer, 2, 2)
+    assert same.value.code == "catalog.compare_same_version"
+    with pytest.raises(NotFound) as missing:
+        versions.compare(session, officer, 1, 9)
+    assert missing.value.code == "catalog.version_not_found"
+    with pytest.raises(PermissionDenied):
+        versions.compare(session, world.actor(session, "citizen"), 1, 3)

@@ -75,8 +75,14 @@ def test_district_list_is_compiled_returned_with_a_reason_and_published(
     district.locator(NAV).get_by_role("link", name="目录审核").click()
     pending = district.get_by_test_id("district-pending")
     expect(pending.get_by_role("link", name=f"第 {number} 号")).to_be_visible()
-    district.get_by_role("button", name="汇总报送").click()
+    district.get_by_role("button", name="汇总报送所选清单").click()
     expect(district.get_by_role("status")).to_have_text("已汇总并报送市数据主管部门。")
+    # Each compilation has its own page: what was forwarded, what returned (Art. 12 ¶1).
+    expect(district.get_by_role("heading", level=1)).to_contain_text("次汇总报送")
+    compiled = district.get_by_test_id("compiled-submissions")
+    row = compiled.locator("tr").filter(has_text=f"第 {number} 号")
+    expect(row).to_contain_text("2 条")  # both entries forwarded
+    district.locator(NAV).get_by_role("link", name="目录审核").click()
     expect(pending.get_by_role("link", name=f"第 {number} 号")).to_have_count(0)
 
     # The city bureau returns one entry with a reason, approves the other and publishes.
@@ -101,9 +107,15 @@ def test_district_list_is_compiled_returned_with_a_reason_and_published(
     expect(keep.get_by_test_id("entry-status")).to_have_text("已通过")
 
     city.goto("/catalog/review")
-    city.get_by_label("发布说明").fill("e2e发布")
     city.get_by_role("button", name="发布新版目录").click()
-    expect(city.get_by_role("status")).to_have_text("已发布新版政务数据资源目录。")
+    # The confirmation step says what publishing will do before doing it.
+    expect(city.get_by_role("heading", level=1)).to_contain_text("发布政务数据资源目录第")
+    expect(city.get_by_test_id("count-added")).to_contain_text("条")
+    city.get_by_label("发布说明").fill("e2e发布")
+    city.get_by_role("button", name="确认发布").click()
+    # Publishing runs in the background; its page follows it until it has ended.
+    expect(city.get_by_test_id("publication-state")).to_have_text("已发布", timeout=30_000)
+    city.get_by_test_id("publication-result").get_by_role("link").click()
     expect(city.get_by_role("heading", level=1)).to_contain_text("政务数据资源目录第")
     expect(city.locator("main")).to_contain_text("e2e渝中甲资源")
 

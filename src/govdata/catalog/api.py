@@ -212,8 +212,17 @@ def list_versions(session: DbSession, actor: CurrentActor) -> list[VersionOut]:
 
 @router.get("/versions/{number}/diff", response_model=DiffOut)
 @unit_of_work
-def version_diff(session: DbSession, actor: CurrentActor, number: DbId) -> DiffOut:
-    d = versions.diff(session, actor, number)
+def version_diff(  # ``against``: any other version (default the previous); the older is the base
+    session: DbSession,
+    actor: CurrentActor,
+    number: DbId,
+    against: VersionNumber = None,
+) -> DiffOut:
+    d = (
+        versions.diff(session, actor, number)
+        if against is None
+        else versions.compare(session, actor, number, against)
+    )
     return DiffOut(
         old_version=d.old.number if d.old else None,
         new_version=d.new.number,

@@ -55,7 +55,13 @@ DOMAIN = Domain(
             "目录审核",
             "/catalog/review",
             policy.can_view_review,
-            also_under=("/catalog/submissions", "/catalog/districts"),
+            also_under=(
+                "/catalog/submissions",
+                "/catalog/districts",
+                "/catalog/compilations",
+                "/catalog/publish",
+                "/catalog/publications",
+            ),
             order=70,
         ),
         NavEntry("政务数据资源目录", "/catalog", policy.can_read_published, order=80),
@@ -65,4 +71,5 @@ DOMAIN = Domain(
     ),
     home_sections=_home,
     unmanaged_tables=is_unmanaged_table,
+    job_modules=("govdata.catalog.publishing",),
 )

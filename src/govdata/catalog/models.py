@@ -237,6 +237,9 @@ class ResourceRevision(Base):
     update_cycle: Mapped[str] = mapped_column(String(16))
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The snapshot's search text, segmented when it was submitted (``search.document``), so
+    # that publishing does not segment a whole version's text; None: segmented when indexed.
+    search_terms: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("resource_id", "number"),)
@@ -268,6 +271,49 @@ class CatalogVersionMember(Base):
     )
     resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resources.id"), primary_key=True)
     revision_id: Mapped[int] = mapped_column(ForeignKey("catalog_revisions.id"))
+
+
+class PublicationStatus(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "queued": "排队中",
+            "running": "发布中",
+            "succeeded": "已发布",
+            "failed": "发布失败",
+        }[self.value]
+
+    @property
+    def finished(self) -> bool:
+        return self in (PublicationStatus.SUCCEEDED, PublicationStatus.FAILED)
+
+
+class CatalogPublication(Base):
+    """One request of the city bureau to publish the next version (Art. 12 ¶3), run as a
+    background job; the page that follows it reads its stage and progress."""
+
+    __tablename__ = "catalog_publications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default=PublicationStatus.QUEUED, index=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    requested_by_name: Mapped[str] = mapped_column(String(64), default="")
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the job is doing: the stage and, within it, how far (``done`` of ``total``).
+    stage: Mapped[str] = mapped_column(String(20), default="")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    version_number: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str] = mapped_column(Text, default="")
 
 
 class DistrictCompilation(Base):
@@ -314,8 +360,14 @@ class Submission(Base):
     )
 
 
+class ReviewStage(StrEnum):
+    DISTRICT = "district"  # returned by the district bureau before compiling (Art. 12 ¶1)
+    CITY = "city"  # decided by the city bureau (Art. 12 ¶3)
+
+
 class ReviewEntry(Base):
-    """One entry of a submission, decided by the city bureau: approve, or return with a reason."""
+    """One entry of a submission: a district bureau may return it before forwarding (Art. 12
+    ¶1); the city bureau approves it or returns it with a reason (Art. 12 ¶3)."""
 
     __tablename__ = "catalog_review_entries"
 
@@ -329,6 +381,8 @@ class ReviewEntry(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
     decided_at: Mapped[datetime | None] = mapped_column()
+    # Who decided it: the district bureau (a return before forwarding) or the city bureau.
+    decided_stage: Mapped[str | None] = mapped_column(String(10))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("catalog_versions.id"))
 
     submission: Mapped[Submission] = relationship(lazy="raise", back_populates="entries")

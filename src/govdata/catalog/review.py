@@ -10,10 +10,12 @@ must review within 5 working days of receiving it (Art. 14 ¶2).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import and_, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from govdata.catalog import policy, updates
+from govdata.catalog import district, policy, search, updates
 from govdata.catalog.models import (
     CatalogChange,
     CatalogVersion,
@@ -27,6 +29,7 @@ from govdata.catalog.models import (
     ResourceRevision,
     ResourceState,
     ReviewEntry,
+    ReviewStage,
     Submission,
     SubmissionStatus,
 )
@@ -121,6 +124,7 @@ def submit(
         ).all()
     )
     for resource in resources:
+        data = snapshot(resource, department, resource.classification)
         if resource.withdrawn:
             # Also for one submitted before but never published: the withdrawal is reviewed.
             action = EntryAction.WITHDRAW
@@ -142,7 +146,8 @@ def submit(
             open_type=resource.open_type,
             update_cycle=resource.update_cycle,
             withdrawn=resource.withdrawn,
-            data=snapshot(resource, department, resource.classification),
+            data=data,
+            search_terms=search.document(data),
         )
         session.add(revision)
         session.flush()
@@ -187,22 +192,45 @@ def submit(
 
 
 def compile_district(
-    session: Session, actor: Actor, region_id: int, *, note: str = ""
+    session: Session,
+    actor: Actor,
+    region_id: int,
+    *,
+    note: str = "",
+    submission_ids: list[int] | None = None,
 ) -> DistrictCompilation:
-    """The district bureau compiles its departments' submissions and forwards them (Art. 12)."""
+    """The district bureau compiles its departments' submissions and forwards them (Art. 12).
+
+    ``submission_ids``: the submissions it compiles now (default: every one waiting). Their
+    entries the bureau did not return (``district.return_entries``) go to the city; a
+    submission it returned in full is closed, not forwarded. Every one is linked to the
+    compilation, the record of what was compiled and forwarded.
+    """
     policy.require_compile_district(actor, region_id)
-    pending = list(
-        session.scalars(
-            select(Submission)
-            .where(
-                Submission.region_id == region_id,
-                Submission.status == SubmissionStatus.PENDING_DISTRICT,
-            )
-            .order_by(Submission.id)
-        )
+    stmt = select(Submission).where(
+        Submission.region_id == region_id,
+        Submission.status == SubmissionStatus.PENDING_DISTRICT,
     )
+    if submission_ids is not None:
+        wanted = set(submission_ids)
+        if not wanted:
+            raise InvalidInput("catalog.no_submissions_selected", "请先勾选要汇总报送的清单。")
+        stmt = stmt.where(Submission.id.in_(wanted))
+    pending = list(session.scalars(stmt.order_by(Submission.id)))
+    if submission_ids is not None and len(pending) != len(set(submission_ids)):
+        raise Conflict(
+            "catalog.submission_not_at_district", "所选清单中有不属于本区县待汇总的清单。"
+        )
     if not pending:
         raise InvalidInput("catalog.nothing_to_compile", "本区县没有待汇总的部门清单。")
+    still_pending = set(
+        session.scalars(
+            select(ReviewEntry.submission_id).where(
+                ReviewEntry.submission_id.in_([s.id for s in pending]),
+                ReviewEntry.status == EntryStatus.PENDING,
+            )
+        )
+    )
     compilation = DistrictCompilation(
         region_id=region_id,
         compiled_by=actor.person_id,
@@ -211,19 +239,30 @@ def compile_district(
     )
     session.add(compilation)
     session.flush()
+    forwarded, closed = [], []
     for submission in pending:
         submission.compilation_id = compilation.id
-        _receive(session, actor, submission)
+        if submission.id in still_pending:
+            _receive(session, actor, submission)
+            forwarded.append(submission.id)
+        else:  # every entry returned to the department: nothing to forward
+            submission.status = SubmissionStatus.CLOSED
+            submission.closed_on = calendar.today()
+            closed.append(submission.id)
     session.flush()
     region = session.get(Region, region_id)
+    where = region.name if region else str(region_id)
+    summary = f"{where}汇总{len(pending)}份部门清单，报送市级{len(forwarded)}份"
+    if closed:
+        summary += f"，{len(closed)}份已全部退回部门"
     audit.record(
         session,
         actor,
         "catalog.list.compile",
         object_type="district_compilation",
         object_id=compilation.id,
-        summary=f"{region.name if region else region_id}汇总{len(pending)}份部门清单报送市级",
-        change={"submissions": [s.id for s in pending]},
+        summary=summary,
+        change={"submissions": [s.id for s in pending], "forwarded": forwarded, "closed": closed},
         region_id=region_id,
     )
     return compilation
@@ -247,23 +286,9 @@ def decide(
     reason = reason.strip()
     if not approve and not reason:
         raise InvalidInput("catalog.return_reason_required", "退回时须说明理由。")
-    entry.status = EntryStatus.APPROVED if approve else EntryStatus.RETURNED
-    entry.reason = reason
-    entry.decided_by = actor.person_id
-    entry.decided_at = utcnow()
-    label = ""
-    if entry.resource_id is not None:
-        resource = session.get(Resource, entry.resource_id)
-        assert resource is not None
-        resource.state = ResourceState.APPROVED if approve else ResourceState.RETURNED
-        label = f"“{resource.name}”（{resource.code}）"
-    if entry.demand_id is not None:
-        demand = session.get(Demand, entry.demand_id)
-        assert demand is not None
-        demand.status = DemandStatus.ACCEPTED if approve else DemandStatus.RETURNED
-        demand.return_reason = "" if approve else reason
-        demand.updated_at = utcnow()
-        label = f"需求“{demand.title}”"
+    label = district.settle(
+        session, actor, entry, approve=approve, reason=reason, stage=ReviewStage.CITY
+    )
     session.flush()
     _close_if_done(session, actor, submission)
     audit.record(
@@ -303,13 +328,25 @@ def current_version(session: Session) -> CatalogVersion | None:
     return session.scalar(select(CatalogVersion).order_by(CatalogVersion.number.desc()).limit(1))
 
 
-def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion:
+#: ``progress(stage, done, total)``: what ``publish`` is doing, for the page that follows it.
+Progress = Callable[[str, int, int], None]
+
+
+def publish(
+    session: Session, actor: Actor, *, note: str = "", progress: Progress | None = None
+) -> CatalogVersion:
     """Publish the next version of the city catalog with every approved entry (Art. 12 ¶3).
 
     Set-based, so a catalog of 100,000 resources publishes in a handful of statements. The
     responsibility lists, share catalog and open catalog are derived from the version, so they
-    change with it (Art. 13 ¶1, Art. 14 ¶2 "同步更新责任清单").
+    change with it (Art. 13 ¶1, Art. 14 ¶2 "同步更新责任清单"). The pages run it as a
+    background job (``publishing``), reporting its stages through ``progress``.
     """
+
+    def report(stage: str, done: int = 0, total: int = 0) -> None:
+        if progress is not None:
+            progress(stage, done, total)
+
     policy.require_city_review(actor)
     approved = (
         select(ReviewEntry.resource_id, ReviewEntry.revision_id, ReviewEntry.action)
@@ -324,6 +361,7 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
     )
     if not counts:
         raise InvalidInput("catalog.nothing_to_publish", "没有审核通过待发布的条目。")
+    report("members", 0, sum(counts.values()))
     previous = current_version(session)
     version = CatalogVersion(
         number=(previous.number if previous else 0) + 1,
@@ -381,6 +419,7 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
         session.scalar(select(func.count()).where(members.version_id == version.id)) or 0
     )
 
+    report("resources", 0, sum(counts.values()))
     entry_of = (
         select(ReviewEntry.revision_id)
         .where(
@@ -423,15 +462,16 @@ def publish(session: Session, actor: Actor, *, note: str = "") -> CatalogVersion
         .execution_options(synchronize_session=False)
     )
     session.expire_all()
+    report("submissions")
     for submission in session.scalars(
         select(Submission).where(Submission.status == SubmissionStatus.PENDING_CITY)
     ):
         _close_if_done(session, actor, submission)
     session.flush()
 
-    from govdata.catalog import search
-
-    search.reindex(session, [r for r in touched_resources if r is not None])
+    indexed = [r for r in touched_resources if r is not None]
+    report("index", 0, len(indexed))
+    search.reindex(session, indexed, progress=lambda done, total: report("index", done, total))
     audit.record(
         session,
         actor,

@@ -45,7 +45,7 @@ import stat
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -265,6 +265,7 @@ _PG_INSERT = text(
 _SOURCE = (
     ResourceRevision.id.label("revision_id"),
     ResourceRevision.data,
+    ResourceRevision.search_terms,
     *(getattr(ResourceRevision, c) for c in _DOC_COLUMNS),
 )
 
@@ -273,8 +274,12 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _document(data: dict[str, Any]) -> dict[str, str]:
-    """The segmented, space-joined text of one revision snapshot, by field."""
+def document(data: dict[str, Any]) -> dict[str, str]:
+    """The segmented, space-joined text of one revision snapshot, by field.
+
+    ``review.submit`` stores it on the revision (``search_terms``): segmentation, the slow part
+    of indexing, then happens a department's list at a time, not a whole version at publishing.
+    """
     items = data.get("items") or []
     return {
         "name": " ".join(segment(str(data.get("name") or ""))),
@@ -291,7 +296,7 @@ def _write(session: Session, rows: Sequence[Any]) -> None:
         return
     params = [
         {"revision_id": r.revision_id, **{c: getattr(r, c) for c in _DOC_COLUMNS}}
-        | _document(r.data)
+        | (r.search_terms or document(r.data))
         for r in rows
     ]
     if _is_sqlite(session):
@@ -314,12 +319,17 @@ def _delete(session: Session, revision_ids: Select[Any] | None) -> None:
         session.execute(stmt)
 
 
-def reindex(session: Session, resource_ids: list[int]) -> None:
+def reindex(
+    session: Session,
+    resource_ids: list[int],
+    progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Bring the index in line with the published revisions of ``resource_ids``.
 
     Whatever revision of a resource was indexed goes; its current published revision (none for a
     retired or never-published resource) comes in. ``review.publish`` calls this with every
     resource it touched (Art. 12 ¶3: the published version is what is searched).
+    ``progress(done, total)`` is called after each batch.
     """
     ids = sorted(set(resource_ids))
     for start in range(0, len(ids), _BATCH):  # bounded IN lists
@@ -334,6 +344,8 @@ def reindex(session: Session, resource_ids: list[int]) -> None:
             .where(Resource.id.in_(chunk))
         ).all()
         _write(session, rows)
+        if progress is not None:
+            progress(start + len(chunk), len(ids))
     _refresh_broad(session)
 
 

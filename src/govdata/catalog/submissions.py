@@ -6,17 +6,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from govdata.catalog import policy
 from govdata.catalog.models import (
+    CatalogVersion,
     Demand,
+    DistrictCompilation,
     EntryAction,
     EntryStatus,
     Resource,
     ResourceRevision,
     ReviewEntry,
+    ReviewStage,
     Submission,
     SubmissionStatus,
 )
@@ -36,6 +39,13 @@ def visible_submissions(actor: Actor) -> Select[Submission]:
     )
 
 
+def has_pending_entries() -> ColumnElement[bool]:
+    """A submission with an entry nobody has decided yet: still to be reviewed."""
+    return exists().where(
+        ReviewEntry.submission_id == Submission.id, ReviewEntry.status == EntryStatus.PENDING
+    )
+
+
 def list_submissions(
     session: Session,
     actor: Actor,
@@ -43,13 +53,18 @@ def list_submissions(
     status: SubmissionStatus | None = None,
     department_id: int | None = None,
     region_id: int | None = None,
+    undecided: bool | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> Page[Submission]:
+    """``undecided``: only submissions with an entry still to decide (True), or only those whose
+    every entry is decided (False): the city's queue leaves the latter at once."""
     org_policy.require_staff(actor)
     stmt = visible_submissions(actor)
     if status is not None:
         stmt = stmt.where(Submission.status == status.value)
+    if undecided is not None:
+        stmt = stmt.where(has_pending_entries() if undecided else ~has_pending_entries())
     if department_id is not None:
         stmt = stmt.where(Submission.department_id == department_id)
     if region_id is not None:
@@ -171,3 +186,121 @@ def has_unpublished_approvals(session: Session) -> bool:
         )
         is not None
     )
+
+
+@dataclass(frozen=True)
+class PublicationPreview:
+    """What ``review.publish`` would do now (Art. 12 ¶3), for the page that confirms it."""
+
+    number: int  # the version it would publish
+    current_count: int  # resources in the current version
+    added: int
+    changed: int
+    withdrawn: int
+
+    @property
+    def total(self) -> int:
+        return self.added + self.changed + self.withdrawn
+
+    @property
+    def next_count(self) -> int:
+        return self.current_count + self.added - self.withdrawn
+
+
+def publication_preview(session: Session, actor: Actor) -> PublicationPreview:
+    """The approved entries waiting for the next version, by action."""
+    policy.require_city_review(actor)
+    counts = dict(
+        session.execute(
+            select(ReviewEntry.action, func.count())
+            .where(
+                ReviewEntry.status == EntryStatus.APPROVED,
+                ReviewEntry.action != EntryAction.DEMAND,
+            )
+            .group_by(ReviewEntry.action)
+        ).all()
+    )
+    current = session.scalar(select(CatalogVersion).order_by(CatalogVersion.number.desc()).limit(1))
+    return PublicationPreview(
+        number=(current.number if current else 0) + 1,
+        current_count=current.resource_count if current else 0,
+        added=counts.get(EntryAction.ADD, 0),
+        changed=counts.get(EntryAction.MODIFY, 0),
+        withdrawn=counts.get(EntryAction.WITHDRAW, 0),
+    )
+
+
+# --- district compilations (Art. 12 ¶1) -------------------------------------------------------
+
+
+def _require_region(actor: Actor, region_id: int) -> None:
+    policy.require_read_lists(actor)
+    if not (org_policy.sees_everything(actor) or region_id in actor.region_ids()):
+        raise NotFound("catalog.compilation_not_found", "未找到该汇总报送记录。")
+
+
+def list_compilations(
+    session: Session, actor: Actor, region_id: int, *, offset: int = 0, limit: int = 20
+) -> Page[DistrictCompilation]:
+    """A district bureau's compilations, newest first: the history of what it forwarded."""
+    _require_region(actor, region_id)
+    stmt = (
+        select(DistrictCompilation)
+        .where(DistrictCompilation.region_id == region_id)
+        .order_by(DistrictCompilation.id.desc())
+    )
+    return paginate(session, stmt, offset, limit)
+
+
+@dataclass(frozen=True)
+class CompiledSubmission:
+    submission: Submission
+    forwarded: int  # entries sent on to the city
+    returned: int  # entries the district returned to the department
+
+
+def get_compilation(
+    session: Session, actor: Actor, compilation_id: int
+) -> tuple[DistrictCompilation, list[CompiledSubmission]]:
+    """One compilation with its submissions and, for each, what was forwarded and returned."""
+    compilation = session.get(DistrictCompilation, compilation_id)
+    if compilation is None:
+        raise NotFound("catalog.compilation_not_found", "未找到该汇总报送记录。")
+    _require_region(actor, compilation.region_id)
+    subs = list(
+        session.scalars(
+            select(Submission)
+            .where(Submission.compilation_id == compilation.id)
+            .order_by(Submission.id)
+        )
+    )
+    counts: dict[tuple[int, bool], int] = {}
+    rows = session.execute(
+        select(ReviewEntry.submission_id, ReviewEntry.decided_stage, func.count())
+        .where(ReviewEntry.submission_id.in_([s.id for s in subs]))
+        .group_by(ReviewEntry.submission_id, ReviewEntry.decided_stage)
+    )
+    for sub_id, stage, n in rows.all():
+        key = (sub_id, stage == ReviewStage.DISTRICT)
+        counts[key] = counts.get(key, 0) + n
+    return compilation, [
+        CompiledSubmission(
+            s, forwarded=counts.get((s.id, False), 0), returned=counts.get((s.id, True), 0)
+        )
+        for s in subs
+    ]
+
+
+def entry_counts(session: Session, submission_ids: list[int]) -> dict[int, dict[str, int]]:
+    """How many entries of each submission are in each status, for queue tables."""
+    counts: dict[int, dict[str, int]] = {}
+    if not submission_ids:
+        return counts
+    rows = session.execute(
+        select(ReviewEntry.submission_id, ReviewEntry.status, func.count())
+        .where(ReviewEntry.submission_id.in_(submission_ids))
+        .group_by(ReviewEntry.submission_id, ReviewEntry.status)
+    )
+    for sub_id, status, n in rows.all():
+        counts.setdefault(sub_id, {})[status] = n
+    return counts

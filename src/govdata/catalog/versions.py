@@ -18,7 +18,7 @@ from govdata.catalog import policy
 from govdata.catalog.models import CatalogVersion, CatalogVersionMember, ResourceRevision
 from govdata.catalog.vocab import OpenType, ShareType
 from govdata.core.actor import Actor
-from govdata.core.errors import NotFound
+from govdata.core.errors import InvalidInput, NotFound
 from govdata.core.pagination import Page, paginate
 
 
@@ -264,6 +264,22 @@ def diff(
         result.changed.append(ChangedResource(after.code, after.name, changes))
     result.changed.sort(key=lambda c: c.code)
     return result
+
+
+def compare(session: Session, actor: Actor, first: int, second: int) -> VersionDiff:
+    """What changed between any two published versions, the older taken as the base."""
+    if first == second:
+        raise InvalidInput("catalog.compare_same_version", "请选择两个不同的版本进行比较。")
+    old, new = sorted((first, second))
+    return diff(session, actor, new, old)
+
+
+def version_numbers(session: Session, actor: Actor) -> list[int]:
+    """Every published version's number, newest first (for choosing what to compare)."""
+    policy.require_read_published(actor)
+    return list(
+        session.scalars(select(CatalogVersion.number).order_by(CatalogVersion.number.desc()))
+    )
 
 
 def _revisions(session: Session, ids: set[int]) -> dict[int, ResourceRevision]:

@@ -155,12 +155,19 @@ def _person_context(session: DbSession, actor: CurrentActor, person: Person) -> 
         if dept is None
         else policy.can_manage_department_people(actor, dept)
     )
+    grants = service.grants_of(session, person.id)
+    regions = service.list_regions(session, actor)
     return {
         "person": person,
         "dept": dept,
-        "grants": service.grants_of(session, person.id),
+        "grants": grants,
+        # A grant's scope by name, not by number.
+        "grant_depts": service.departments_by_id(
+            session, actor, {g.department_id for g in grants if g.department_id}
+        ),
+        "region_names": {r.id: r.name for r in regions},
         "roles": sorted(policy.grantable_roles(actor)),
-        "regions": service.list_regions(session, actor),
+        "regions": regions,
         "can_manage": can_manage,
         "Role": Role,
     }

@@ -53,6 +53,7 @@ FLASHES = {
     "compiled": "已汇总并报送市数据主管部门。",
     "decided": "已审核该条目。",
     "published": "已发布新版政务数据资源目录。",
+    "district_returned": "已将所选条目退回部门；其余条目可汇总报送市数据主管部门。",
     "demand_created": "已新增需求。",
     "demand_updated": "需求已保存。",
     "demand_deleted": "需求已删除。",

@@ -142,6 +142,26 @@ def version_list(request: Request, session: DbSession, actor: CurrentActor) -> R
     )
 
 
+VersionNumber = Annotated[int, Query(ge=1, le=MAX_DB_ID)]
+
+
+@router.get("/versions/compare")
+def compare_versions(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    old: VersionNumber,
+    new: VersionNumber,
+) -> Response:
+    """Any two versions side by side, not only consecutive ones (Art. 12 ¶3)."""
+    diff = versions.compare(session, actor, old, new)
+    return _page(
+        request,
+        "catalog/compare.html",
+        {"diff": diff, "numbers": versions.version_numbers(session, actor)},
+    )
+
+
 @router.get("/versions/{number}")
 def version_page(
     request: Request,
@@ -151,7 +171,15 @@ def version_page(
     msg: str | None = None,
 ) -> Response:
     diff = versions.diff(session, actor, number)
-    return _page(request, "catalog/version.html", {"diff": diff, "flash": _flash(msg)})
+    return _page(
+        request,
+        "catalog/version.html",
+        {
+            "diff": diff,
+            "numbers": versions.version_numbers(session, actor),
+            "flash": _flash(msg),
+        },
+    )
 
 
 @router.get("/resources/{code:path}")

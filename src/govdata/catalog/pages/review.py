@@ -6,14 +6,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from govdata.catalog import demands, review, submissions, updates, versions
-from govdata.catalog.models import (
-    SubmissionStatus,
+from govdata.catalog import (
+    demands,
+    district,
+    publishing,
+    review,
+    submissions,
+    updates,
+    versions,
 )
+from govdata.catalog.models import PublicationStatus, SubmissionStatus
 from govdata.catalog.pages.common import (
     FIELD_LABELS,
     PAGE_SIZE,
@@ -27,6 +33,7 @@ from govdata.core.errors import DomainError, PermissionDenied
 from govdata.core.types import DbId, Offset
 from govdata.org import policy as org_policy
 from govdata.org import service as org_service
+from govdata.org.models import Person
 from govdata.web.deps import CurrentActor, DbSession
 
 router = APIRouter()
@@ -42,19 +49,31 @@ def _require_bureau_or_oversight(actor: Actor) -> None:
         )
 
 
-@router.get("/review")
-def review_queue(
+def _review_page(
     request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    offset: Offset = 0,
-    msg: str | None = None,
+    session: Session,
+    actor: Actor,
+    *,
+    offset: int = 0,
+    flash: str | None = None,
+    error: str | None = None,
+    error_region: int | None = None,
+    status_code: int = 200,
 ) -> Response:
     _require_bureau_or_oversight(actor)
-    city_queue = None
+    city_queue = decided = None
     if org_policy.sees_everything(actor):
+        # Only what is still to decide; a submission decided in full leaves the queue at once.
         city_queue = submissions.list_submissions(
-            session, actor, status=SubmissionStatus.PENDING_CITY, offset=offset, limit=PAGE_SIZE
+            session,
+            actor,
+            status=SubmissionStatus.PENDING_CITY,
+            undecided=True,
+            offset=offset,
+            limit=PAGE_SIZE,
+        )
+        decided = submissions.list_submissions(
+            session, actor, status=SubmissionStatus.PENDING_CITY, undecided=False, limit=100
         )
     districts = []
     for region_id in sorted(actor.region_ids()):
@@ -66,43 +85,134 @@ def review_queue(
             region_id=region_id,
             limit=200,
         )
-        districts.append((region, pending))
+        history = submissions.list_compilations(session, actor, region_id, limit=10)
+        districts.append((region, pending, history))
     report = updates.overdue(session, actor)
     unmet = demands.list_demands(session, actor, unmet=True, limit=100)
-    subs = list(city_queue.items if city_queue else []) + [s for _, p in districts for s in p.items]
+    subs = [s for page in (city_queue, decided) if page for s in page.items] + [
+        s for _, p, _ in districts for s in p.items
+    ]
     dept_ids = (
         {s.department_id for s in subs}
         | {s.department_id for s in report.reviews}
         | {c.department_id for c in report.changes}
         | {d.department_id for d in unmet.items}
     )
+    can_publish = org_policy.is_city_admin(actor)
     return _page(
         request,
         "catalog/review.html",
         {
             "city_queue": city_queue,
+            "decided": decided,
             "districts": districts,
+            "counts": submissions.entry_counts(session, [s.id for s in subs]),
             "report": report,
             "unmet": unmet,
             "depts": org_service.departments_by_id(session, actor, dept_ids),
-            "can_publish": org_policy.is_city_admin(actor),
-            "has_approved": submissions.has_unpublished_approvals(session),
+            "can_publish": can_publish,
+            "preview": submissions.publication_preview(session, actor) if can_publish else None,
+            "publication": publishing.latest(session, actor) if can_publish else None,
+            "PublicationStatus": PublicationStatus,
             "can_compile": actor.has(Role.DISTRICT_BUREAU_ADMIN),
             "base_query": _query_without(request, "offset", "msg"),
-            "flash": _flash(msg),
+            "flash": flash,
+            "error": error,
+            "error_region": error_region,
         },
+        status_code=status_code,
     )
+
+
+@router.get("/review")
+def review_queue(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    offset: Offset = 0,
+    msg: str | None = None,
+) -> Response:
+    return _review_page(request, session, actor, offset=offset, flash=_flash(msg))
 
 
 @router.post("/districts/{region_id}/compile")
 def compile_district(
+    request: Request,
     session: DbSession,
     actor: CurrentActor,
     region_id: DbId,
     note: Annotated[str, Form(max_length=2000)] = "",
+    submission_id: Annotated[list[DbId] | None, Form()] = None,
 ) -> Response:
-    review.compile_district(session, actor, region_id, note=note)
-    return RedirectResponse("/catalog/review?msg=compiled", status_code=303)
+    """Compile the submissions ticked on the review page (Art. 12 ¶1) and forward them."""
+    try:
+        compilation = review.compile_district(
+            session, actor, region_id, note=note, submission_ids=submission_id or []
+        )
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        message = _refused(session, exc)
+        return _review_page(
+            request,
+            session,
+            actor,
+            error=message,
+            error_region=region_id,
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/catalog/compilations/{compilation.id}?msg=compiled", status_code=303)
+
+
+@router.get("/districts/{region_id}/compilations")
+def compilation_history(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    region_id: DbId,
+    offset: Offset = 0,
+) -> Response:
+    """Everything a district bureau compiled and forwarded, newest first (Art. 12 ¶1)."""
+    org_policy.require_staff(actor)
+    history = submissions.list_compilations(
+        session, actor, region_id, offset=offset, limit=PAGE_SIZE
+    )
+    region = org_service.get_region(session, actor, region_id)
+    return _page(
+        request,
+        "catalog/compilations.html",
+        {"region": region, "history": history},
+    )
+
+
+@router.get("/compilations/{compilation_id}")
+def compilation_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    compilation_id: DbId,
+    msg: str | None = None,
+) -> Response:
+    """One compilation of a district bureau: what it forwarded and returned (Art. 12 ¶1)."""
+    org_policy.require_staff(actor)
+    compilation, rows = submissions.get_compilation(session, actor, compilation_id)
+    region = org_service.get_region(session, actor, compilation.region_id)
+    depts = org_service.departments_by_id(
+        session, actor, {r.submission.department_id for r in rows}
+    )
+    compiler = session.get(Person, compilation.compiled_by) if compilation.compiled_by else None
+    return _page(
+        request,
+        "catalog/compilation.html",
+        {
+            "c": compilation,
+            "region": region,
+            "rows": rows,
+            "depts": depts,
+            "compiler": compiler.name if compiler else "",
+            "flash": _flash(msg),
+        },
+    )
 
 
 # The reviewer compares the fields the page labels (the provider's code cannot change).
@@ -118,6 +228,9 @@ def _submission_page(
     flash: str | None = None,
     errors: dict[int, str] | None = None,
     reasons: dict[int, str] | None = None,
+    district_error: str | None = None,
+    district_reason: str = "",
+    district_chosen: frozenset[int] = frozenset(),
     status_code: int = 200,
 ) -> Response:
     submission = submissions.get_submission(session, actor, submission_id)
@@ -146,6 +259,12 @@ def _submission_page(
             "clock": updates.review_clock(submission),
             "can_decide": org_policy.is_city_admin(actor)
             and submission.status == SubmissionStatus.PENDING_CITY,
+            # The district bureau reviews before compiling (Art. 12 ¶1).
+            "can_district_review": submission.status == SubmissionStatus.PENDING_DISTRICT
+            and submission.region_id in actor.region_ids(),
+            "district_error": district_error,
+            "district_reason": district_reason,
+            "district_chosen": district_chosen,
             "errors": errors or {},
             "reasons": reasons or {},
             "flash": flash,
@@ -164,6 +283,38 @@ def submission_page(
 ) -> Response:
     org_policy.require_staff(actor)
     return _submission_page(request, session, actor, submission_id, flash=_flash(msg))
+
+
+@router.post("/submissions/{submission_id}/district-return")
+def district_return(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    submission_id: DbId,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    entry_id: Annotated[list[DbId] | None, Form()] = None,
+) -> Response:
+    """The district bureau returns the ticked entries with a reason (Art. 12 ¶1)."""
+    chosen = entry_id or []
+    try:
+        district.return_entries(session, actor, submission_id, chosen, reason)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        message = _refused(session, exc)
+        return _submission_page(
+            request,
+            session,
+            actor,
+            submission_id,
+            district_error=message,
+            district_reason=reason,
+            district_chosen=frozenset(chosen),
+            status_code=exc.status,
+        )
+    return RedirectResponse(
+        f"/catalog/submissions/{submission_id}?msg=district_returned", status_code=303
+    )
 
 
 @router.post("/entries/{entry_id}/decide")
@@ -197,11 +348,67 @@ def decide_entry(
     )
 
 
+@router.get("/publish")
+def publish_confirm(request: Request, session: DbSession, actor: CurrentActor) -> Response:
+    """Say what publishing will do, with its counts, before it is done (Art. 12 ¶3)."""
+    preview = submissions.publication_preview(session, actor)
+    return _page(request, "catalog/publish.html", {"preview": preview})
+
+
 @router.post("/publish")
 def publish(
+    request: Request,
+    background: BackgroundTasks,
     session: DbSession,
     actor: CurrentActor,
     note: Annotated[str, Form(max_length=2000)] = "",
+    confirm: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    version = review.publish(session, actor, note=note)
-    return RedirectResponse(f"/catalog/versions/{version.number}?msg=published", status_code=303)
+    """Confirmed: record the publication and run it as a background job (Art. 12 ¶3)."""
+    if confirm != "yes":  # not from the confirmation page: show what it would do first
+        return RedirectResponse("/catalog/publish", status_code=303)
+    try:
+        publication = publishing.request(session, actor, note=note)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        message = _refused(session, exc)
+        preview = submissions.publication_preview(session, actor)
+        return _page(
+            request,
+            "catalog/publish.html",
+            {"preview": preview, "error": message, "note": note},
+            status_code=exc.status,
+        )
+    state = request.app.state
+    # After the response, when the publication row is committed.
+    background.add_task(
+        publishing.start, state.sessionmaker, state.engine, state.settings.jobs, publication.id
+    )
+    return RedirectResponse(f"/catalog/publications/{publication.id}", status_code=303)
+
+
+@router.get("/publications/{publication_id}")
+def publication_page(
+    request: Request, session: DbSession, actor: CurrentActor, publication_id: DbId
+) -> Response:
+    """A publication's stage and progress; the page reloads itself until it has ended."""
+    publication = publishing.get(session, actor, publication_id)
+    status = PublicationStatus(publication.status)
+    live = publishing.live(publication.id)
+    stage, done, total = (
+        (live.stage, live.done, live.total)
+        if live is not None and not status.finished
+        else (publication.stage, publication.done, publication.total)
+    )
+    return _page(
+        request,
+        "catalog/publication.html",
+        {
+            "p": publication,
+            "status": status,
+            "stage": publishing.STAGES.get(stage, stage),
+            "done": done,
+            "total": total,
+        },
+    )
