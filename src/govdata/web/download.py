@@ -1,0 +1,41 @@
+"""Names of the files the platform hands out (issue 16): after the department (or the subject)
+and the date, as an office files them (``市公安局-目录清单-2026-12-05.xlsx``), sent with an
+RFC 6266 ``Content-Disposition``: ``filename*`` in UTF-8 (RFC 5987) for browsers, and an ASCII
+``filename`` for the few clients that read only that.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import quote
+
+# Characters no file system or header should carry: path separators, Windows' reserved ones,
+# quotes, controls.
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f;]+')
+_NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def export_name(*parts: str | int | None, ext: str, on: date | None = None) -> str:
+    """``部门-内容-日期.ext`` from the parts given (empty ones left out); the date is today's
+    Beijing date unless ``on`` is given."""
+    from govdata.core import calendar
+
+    day = on or calendar.today()
+    words = [_clean(str(p)) for p in parts if p is not None and str(p).strip()]
+    words = [w for w in words if w]
+    return "-".join([*words, day.isoformat()]) + "." + ext
+
+
+def _clean(text: str) -> str:
+    return _UNSAFE.sub("_", text).strip(" ._")
+
+
+def content_disposition(filename: str, *, fallback: str | None = None) -> str:
+    """``attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>``.
+
+    The ASCII fallback is ``fallback`` if given, else the name with every non-ASCII run
+    replaced by ``_`` (``_-_-2026-12-05.xlsx`` says little; give a fallback such as
+    ``catalog-list-12-2026-12-05.xlsx``)."""
+    ascii_name = _NOT_ASCII_NAME.sub("_", fallback or filename).strip("_") or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
