@@ -35,7 +35,10 @@ def content_disposition(filename: str, *, fallback: str | None = None) -> str:
     """``attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>``.
 
     The ASCII fallback is ``fallback`` if given, else the name with every non-ASCII run
-    replaced by ``_`` (``_-_-2026-12-05.xlsx`` says little; give a fallback such as
-    ``catalog-list-12-2026-12-05.xlsx``)."""
-    ascii_name = _NOT_ASCII_NAME.sub("_", fallback or filename).strip("_") or "download"
+    replaced by ``_`` (``download.xlsx`` if nothing is left; a name of Chinese words says
+    little in ASCII, so give a fallback such as ``catalog-list-12-2026-12-05.xlsx``)."""
+    stem, dot, ext = (fallback or filename).partition(".")
+    ascii_stem = _NOT_ASCII_NAME.sub("_", stem).strip("_.-") or "download"
+    ascii_ext = _NOT_ASCII_NAME.sub("", ext)
+    ascii_name = f"{ascii_stem}.{ascii_ext}" if dot and ascii_ext else ascii_stem
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
