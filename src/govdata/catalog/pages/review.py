@@ -10,7 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from govdata.catalog import demands, review, submissions, updates, versions
+from govdata.catalog import demands, policy, review, submissions, updates, versions
 from govdata.catalog.models import (
     SubmissionStatus,
 )
@@ -146,6 +146,11 @@ def _submission_page(
             "clock": updates.review_clock(submission),
             "can_decide": org_policy.is_city_admin(actor)
             and submission.status == SubmissionStatus.PENDING_CITY,
+            # Where "back" leads: the queue for those who may open it, the department's own
+            # list for its officers (never a link to a 403 page; issue 16).
+            "can_view_review": policy.can_view_review(actor),
+            "keeps_list": submission.department_id
+            in actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD),
             "errors": errors or {},
             "reasons": reasons or {},
             "flash": flash,
