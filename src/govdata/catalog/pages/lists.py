@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from govdata.catalog import inputs, policy, review, service, submissions, updates
+from govdata.catalog import inputs, policy, review, rules, service, submissions, updates
 from govdata.catalog.models import EntryStatus, Resource, ResourceState
 from govdata.catalog.pages.common import (
     FIELD_LABELS,
@@ -28,6 +28,7 @@ from govdata.catalog.pages.common import (
     _text,
 )
 from govdata.catalog.schemas import ResourceIn
+from govdata.catalog.vocab import OpenType, ShareType
 from govdata.core.actor import Actor, Role
 from govdata.core.errors import DomainError, InvalidInput, NotFound
 from govdata.core.types import DbId, Offset
@@ -254,21 +255,22 @@ def _where(path: tuple[str | int, ...]) -> str:
     return FIELD_LABELS.get(str(path[0]), str(path[0])) if path else ""
 
 
-def _refusal(read: inputs.Read) -> InvalidInput:
-    """Every problem of the form in one message (the schema's first, then the rules'), each
-    also in the detail with its field and code."""
+def _refusal(read: inputs.Read, found: list[rules.Problem]) -> InvalidInput:
+    """Every problem of the form in one message (the schema's first, then the rules', then
+    what the database tells: an unknown related code, a name taken), each also in the detail
+    with its field and code."""
+    problems = [*read.problems, *found]
     parts = [f"{_where(e.path)}{e.explain or '取值无效。'}" for e in read.schema]
-    parts += [p.message for p in read.problems]
+    parts += [p.message for p in problems]
     listed = "；".join(part.rstrip("。") for part in parts)
     detail: list[dict[str, object]] = [
         {"field": ".".join(map(str, e.path)), "code": "catalog.value_invalid", "message": text}
         for e, text in zip(read.schema, parts, strict=False)
     ]
     detail += [
-        {"field": p.field, "item": p.item, "code": p.code, "message": p.message}
-        for p in read.problems
+        {"field": p.field, "item": p.item, "code": p.code, "message": p.message} for p in problems
     ]
-    code = read.problems[0].code if read.problems and not read.schema else "catalog.value_invalid"
+    code = problems[0].code if problems and not read.schema else "catalog.value_invalid"
     return InvalidInput(
         code,
         f"填写内容有 {len(parts)} 处问题：{listed}。",
@@ -276,9 +278,16 @@ def _refusal(read: inputs.Read) -> InvalidInput:
     )
 
 
-def _input_of(values: dict[str, str], items: list[dict[str, str]]) -> ResourceIn:
+def _input_of(
+    session: Session,
+    department_id: int,
+    values: dict[str, str],
+    items: list[dict[str, str]],
+    resource: Resource | None = None,
+) -> ResourceIn:
     """The form's text as the service's input; blank item rows are left out. Every problem of
-    the form is refused at once: the schema's and the regulation's rules (``inputs``)."""
+    the form is refused at once: the schema's, the regulation's rules (``inputs``) and the
+    database's (``service.lookup_problems``)."""
     data: dict[str, Any] = {k: v for k, v in values.items() if v.strip() != ""}
     data["related_codes"] = [
         c for c in re.split(r"[\s,，、;；]+", values.get("related_codes", "")) if c
@@ -296,9 +305,34 @@ def _input_of(values: dict[str, str], items: list[dict[str, str]]) -> ResourceIn
         if i["name"].strip()
     ]
     read = inputs.read(data)
-    if read.data is None:
-        raise _refusal(read)
+    found = service.lookup_problems(
+        session,
+        department_id,
+        name=values.get("name", ""),
+        related_codes=data["related_codes"],
+        resource_id=resource.id if resource is not None else None,
+        own_code=resource.code if resource is not None else None,
+    )
+    if read.data is None or found:
+        raise _refusal(read, found)
     return read.data
+
+
+RESTRICTED = {
+    ShareType.CONDITIONAL.value,
+    ShareType.NONE.value,
+    OpenType.CONDITIONAL.value,
+    OpenType.NONE.value,
+}
+
+
+def legal_basis_required(values: dict[str, str], items: list[dict[str, str]]) -> bool:
+    """Whether the form as filled needs a legal basis: the resource or one of its items is
+    shared or opened with conditions or not at all (Art. 25, 31; the rule is
+    ``rules.check_resource``'s, this only labels the field)."""
+    kinds = [values.get("share_type", ""), values.get("open_type", "")]
+    kinds += [i[k] for i in items if i["name"].strip() for k in ("share_type", "open_type")]
+    return any(kind in RESTRICTED for kind in kinds)
 
 
 def _form_page(
@@ -323,6 +357,7 @@ def _form_page(
             "v": values,
             "rows": rows,
             "error": error,
+            "legal_basis_required": legal_basis_required(values, rows),
             "action": (
                 f"/catalog/working/{resource.id}"
                 if resource is not None
@@ -360,7 +395,9 @@ def create_resource(
             extra_rows=len([i for i in items if not i["name"].strip()]) + MORE_ITEM_ROWS,
         )
     try:
-        resource = service.create_resource(session, actor, dept.id, _input_of(values, items))
+        resource = service.create_resource(
+            session, actor, dept.id, _input_of(session, dept.id, values, items)
+        )
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status in (403, 404):
             raise
@@ -435,7 +472,12 @@ def update_resource(
             extra_rows=len([i for i in items if not i["name"].strip()]) + MORE_ITEM_ROWS,
         )
     try:
-        service.update_resource(session, actor, resource.id, _input_of(values, items))
+        service.update_resource(
+            session,
+            actor,
+            resource.id,
+            _input_of(session, dept.id, values, items, resource),
+        )
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status in (403, 404):
             raise
