@@ -188,3 +188,13 @@ def test_service_refuses_other_roles(session: Session, world: World) -> None:
 
     with pytest.raises(PermissionDenied):
         audit_view.export(session, world.actor(session, "officer"), AuditFilter(), "csv")
+
+
+def test_access_records_link_the_audit_log_only_for_its_readers(sign_in) -> None:  # type: ignore[no-untyped-def]
+    # A district bureau reads its region's access records (Art. 40) but not the audit chain.
+    district = sign_in("yz_admin")
+    page = district.get("/audit/access", headers=HTML)
+    assert page.status_code == 200
+    assert 'href="/audit"' not in page.text
+    assert district.get("/audit", headers=HTML).status_code == 403
+    assert 'href="/audit"' in sign_in("auditor").get("/audit/access", headers=HTML).text

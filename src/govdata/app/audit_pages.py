@@ -24,6 +24,7 @@ from govdata.core.audit_query import (
 from govdata.core.errors import NotFound
 from govdata.core.types import Offset
 from govdata.org.models import Department
+from govdata.org.policy import can_view_audit
 from govdata.web.deps import (
     CurrentActor,
     DbSession,
@@ -181,5 +182,7 @@ def access_records_page(
             "until": until or "",
             "departments": names,
             "base_query": urlencode(params),
+            # A district bureau reads its region's access records but not the audit chain.
+            "can_view_audit": can_view_audit(actor),
         },
     )
