@@ -30,6 +30,7 @@ from govdata.web.deps import (
     DbSession,
     form_csrf,
     get_settings,
+    unit_of_work,
 )
 from govdata.web.download import content_disposition, export_name
 from govdata.web.templating import render
@@ -105,6 +106,7 @@ def audit_page(
 
 
 @router.get("/audit/export.{fmt}")
+@unit_of_work  # a GET that writes (its audit event): on SQLite, run again as a writer if it lost
 def audit_export(
     session: DbSession,
     actor: CurrentActor,
