@@ -119,3 +119,71 @@ def test_load_report_is_named_after_department_and_pool(
     assert fallback == f"load-{load_id}-report-{today}.xlsx"
     api = c.get(f"/api/v1/aggregation/loads/{load_id}/report.xlsx")
     assert api.headers["content-disposition"] == report.headers["content-disposition"]
+
+
+def test_demand_and_responsibility_lists_export_named_and_excel_safe(
+    sign_in, session: Session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from openpyxl import load_workbook  # type: ignore[import-untyped]
+
+    from govdata.catalog import demands
+    from govdata.catalog.schemas import DemandIn
+
+    officer = world.actor(session, "officer")
+    demands.create_demand(
+        session,
+        officer,
+        world.police,
+        DemandIn(
+            title='=HYPERLINK("http://x")',  # Art. 39: never a live formula in Excel
+            purpose="户籍核验",
+            provider_department_id=world.market,
+        ),
+    )
+    _publish_one(session, world)
+    today = calendar.today().isoformat()
+    c = sign_in("officer")
+    page = c.get(f"/catalog/departments/{world.police}/demands", headers=HTML).text
+    assert f'href="/catalog/departments/{world.police}/demands/export.xlsx"' in page
+    r = c.get(f"/catalog/departments/{world.police}/demands/export.xlsx")
+    assert r.status_code == 200, r.text
+    assert _names(r.headers["content-disposition"]) == (
+        f"市公安局-需求清单-{today}.xlsx",
+        f"demand-list-500000-007-{today}.xlsx",
+    )
+    ws = load_workbook(io.BytesIO(r.content)).active
+    rows = list(ws.iter_rows())
+    assert [cell.value for cell in rows[0]][:6] == [
+        "需求名称",
+        "需求描述",
+        "所需信息项",
+        "用途（履职依据）",
+        "希望的提供方",
+        "状态",
+    ]
+    title = rows[1][0]
+    assert title.value == '=HYPERLINK("http://x")' and title.data_type == "s"
+    assert rows[1][4].value == "市市场监督管理局"
+
+    page = c.get(f"/catalog/responsibility/{world.police}", headers=HTML).text
+    assert f'href="/catalog/responsibility/{world.police}/export.xlsx"' in page
+    r = c.get(f"/catalog/responsibility/{world.police}/export.xlsx")
+    utf8, fallback = _names(r.headers["content-disposition"])
+    assert utf8.startswith("市公安局-责任清单-第") and utf8.endswith(f"版-{today}.xlsx")
+    assert fallback.startswith("responsibility-list-500000-007-v")
+    ws = load_workbook(io.BytesIO(r.content)).active
+    values = list(ws.values)
+    assert values[0][:3] == ("资源代码", "资源名称", "更新周期") and len(values) == 2
+    assert values[1][3] in ("无条件共享", "有条件共享", "不予共享")  # a label, not a code
+
+
+def test_list_exports_keep_their_pages_scope(sign_in, world: World) -> None:  # type: ignore[no-untyped-def]
+    other = sign_in("officer2")  # 市市场监督管理局
+    r = other.get(f"/catalog/departments/{world.police}/demands/export.xlsx")
+    assert r.status_code == 404
+    assert (
+        sign_in("citizen").get(f"/catalog/responsibility/{world.police}/export.xlsx").status_code
+        == 403
+    )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from govdata.catalog import policy
+from govdata.catalog import list_exports, policy
 from govdata.catalog.models import CatalogVersion
 from govdata.catalog.pages.common import Filter, _department_context, _page, _refused
 from govdata.core.db import finish_failed
@@ -159,4 +159,28 @@ def export_published(
     label = f"第{number}版" if number else None
     return _download(
         content, fmt, ["政务数据资源目录", label], ["catalog", f"v{number}" if number else None]
+    )
+
+
+XLSX = "xlsx"
+
+
+@router.get("/departments/{department_id}/demands/export.xlsx")
+def export_demands(session: DbSession, actor: CurrentActor, department_id: DbId) -> Response:
+    """The department's 需求清单 (Art. 12 ¶2), e.g. ``市公安局-需求清单-2026-12-05.xlsx``."""
+    dept, content = list_exports.demands_xlsx(session, actor, department_id)
+    return _download(
+        content, XLSX, [dept.name, "需求清单"], ["demand-list", dept.code or str(dept.id)]
+    )
+
+
+@router.get("/responsibility/{department_id}/export.xlsx")
+def export_responsibility(session: DbSession, actor: CurrentActor, department_id: DbId) -> Response:
+    """The department's 责任清单 in the published catalog (Art. 13)."""
+    dept, number, content = list_exports.responsibility_xlsx(session, actor, department_id)
+    return _download(
+        content,
+        XLSX,
+        [dept.name, "责任清单", f"第{number}版"],
+        ["responsibility-list", dept.code or str(dept.id), f"v{number}"],
     )
