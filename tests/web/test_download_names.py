@@ -48,6 +48,9 @@ def test_export_name_has_the_parts_and_the_date() -> None:
     # path separators and quotes of a department's name cannot make a path or break the header
     assert export_name('a/b\\c"d', ext="json", on=day) == "a_b_c_d-2026-12-05.json"
     assert export_name("x", ext="csv").endswith(f"-{calendar.today().isoformat()}.csv")
+    # a period in the name already dates it
+    period = export_name("共享调用记录", "2026-11-01至2026-11-30", ext="xlsx", dated=False)
+    assert period == "共享调用记录-2026-11-01至2026-11-30.xlsx"
 
 
 def test_content_disposition_is_rfc_5987_with_an_ascii_fallback() -> None:
@@ -186,4 +189,13 @@ def test_list_exports_keep_their_pages_scope(sign_in, world: World) -> None:  # 
     assert (
         sign_in("citizen").get(f"/catalog/responsibility/{world.police}/export.xlsx").status_code
         == 403
+    )
+
+
+def test_usage_export_is_named_after_its_period(sign_in) -> None:  # type: ignore[no-untyped-def]
+    r = sign_in("officer").get("/sharing/usage/export.xlsx?since=2026-11-01&until=2026-11-30")
+    assert r.status_code == 200, r.text
+    assert _names(r.headers["content-disposition"]) == (
+        "共享调用记录-2026-11-01至2026-11-30.xlsx",
+        "sharing-usage-2026-11-01-2026-11-30.xlsx",
     )

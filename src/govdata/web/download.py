@@ -16,15 +16,19 @@ _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f;]+')
 _NOT_ASCII_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def export_name(*parts: str | int | None, ext: str, on: date | None = None) -> str:
+def export_name(
+    *parts: str | int | None, ext: str, on: date | None = None, dated: bool = True
+) -> str:
     """``部门-内容-日期.ext`` from the parts given (empty ones left out); the date is today's
-    Beijing date unless ``on`` is given."""
+    Beijing date unless ``on`` is given, and left out (``dated=False``) when a part already
+    says the period (``共享调用记录-2026-11-01至2026-11-30.xlsx``)."""
     from govdata.core import calendar
 
-    day = on or calendar.today()
     words = [_clean(str(p)) for p in parts if p is not None and str(p).strip()]
     words = [w for w in words if w]
-    return "-".join([*words, day.isoformat()]) + "." + ext
+    if dated:
+        words.append((on or calendar.today()).isoformat())
+    return "-".join(words) + "." + ext
 
 
 def _clean(text: str) -> str:

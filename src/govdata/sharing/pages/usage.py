@@ -117,8 +117,10 @@ def usage_export_xlsx(
     export = usage_export.export_xlsx(session, actor, f)
     since_d, until_d = f.period()
     period = f"{since_d.isoformat()}至{until_d.isoformat()}"
-    name = export_name("共享调用记录", period, ext="xlsx")
-    fallback = export_name("sharing-usage", since_d.isoformat(), until_d.isoformat(), ext="xlsx")
+    name = export_name("共享调用记录", period, ext="xlsx", dated=False)
+    fallback = export_name(
+        "sharing-usage", since_d.isoformat(), until_d.isoformat(), ext="xlsx", dated=False
+    )
     return Response(
         export.content,
         media_type=XLSX,
