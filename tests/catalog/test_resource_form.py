@@ -9,7 +9,7 @@ import re
 from sqlalchemy.orm import Session
 
 from govdata.catalog import service
-from govdata.catalog.pages.lists import legal_basis_required
+from govdata.catalog.pages.form_values import legal_basis_required
 from tests.catalog.factories import person_resource
 from tests.catalog.test_pages import _form, _resources
 from tests.world import World
