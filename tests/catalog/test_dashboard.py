@@ -34,9 +34,20 @@ def test_home_pages_count_the_catalog(session, world, sign_in) -> None:  # type:
     review.submit(session, yz, world.yz_police)
     session.commit()
 
-    html = sign_in("officer").get("/", headers=HTML).text
+    c = sign_in("officer")
+    html = c.get("/", headers=HTML).text
     assert _stat(html, "catalog_resources") == "3"
-    assert _stat(html, "catalog_unsent") == "1"
+    assert _stat(html, "catalog_drafts") == "1"
+    assert _stat(html, "catalog_returned") == "0"
+    # Each tile opens the list filtered to what it counts (issue 16).
+    link = re.search(r'href="([^"]+)" data-testid="stat-catalog_drafts"', html)
+    assert link and link.group(1) == f"/catalog/departments/{world.police}/list?state=draft"
+    drafts = c.get(link.group(1), headers=HTML).text
+    assert "草稿资源" in drafts and "流动人口信息" not in drafts
+    assert (
+        f'href="/catalog/departments/{world.police}/list?state=returned" '
+        'data-testid="stat-catalog_returned"' in html
+    )
     assert _stat(html, "catalog_change_overdue") == "1"  # due 2026-03-04, not applied
     assert _stat(html, "catalog_pending") is None  # not the bureau's figure
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 
 from govdata.aggregation import policy
 from govdata.org.policy import is_staff
-from govdata.web.domain import Domain, NavEntry, PeriodicJob
+from govdata.web.domain import Domain, HomeSections, NavEntry, PeriodicJob
 
 
 def _api() -> list[APIRouter]:
@@ -28,6 +28,12 @@ def _cli(root: typer.Typer) -> None:
     from govdata.aggregation.cli import pool_app
 
     root.add_typer(pool_app, name="pool")
+
+
+def _home() -> HomeSections:
+    from govdata.aggregation.dashboard import sections
+
+    return sections
 
 
 def is_unmanaged_table(name: str) -> bool:
@@ -51,6 +57,7 @@ DOMAIN = Domain(
         NavEntry("主题数据库", "/aggregation/thematic", is_staff, order=130),
         NavEntry("数据校核", "/aggregation/corrections", policy.can_open_pools, order=140),
     ),
+    home_sections=_home,
     # Loads a killed process left behind are failed and cleaned up (decision 0005).
     periodic=(PeriodicJob("aggregation.sweep", "*/10 * * * *"),),
     unmanaged_tables=is_unmanaged_table,

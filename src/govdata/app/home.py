@@ -21,7 +21,8 @@ def sections(session: Session, actor: Actor) -> list[Section]:
     out: list[Section] = []
     now = utcnow()
     if policy.can_view_audit(actor):
-        today = datetime.combine(now.astimezone(BEIJING).date(), time.min, BEIJING)
+        day = now.astimezone(BEIJING).date()
+        today = datetime.combine(day, time.min, BEIJING)
         total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
         today_n = (
             session.scalar(
@@ -45,12 +46,14 @@ def sections(session: Session, actor: Actor) -> list[Section]:
                 "审计监督",
                 [
                     Stat("audit_total", "审计事件总数", total, "/audit"),
-                    Stat("audit_today", "今日事件", today_n, "/audit"),
+                    Stat("audit_today", "今日事件", today_n, f"/audit?since={day.isoformat()}"),
                     Stat(
                         "failed_logins",
                         "24小时内登录失败",
                         failed,
-                        "/audit?action=auth.sign_in_failed",
+                        # The list by day: yesterday and today hold the last 24 hours.
+                        "/audit?action=auth.sign_in_failed"
+                        f"&since={(day - timedelta(days=1)).isoformat()}",
                     ),
                 ],
             )
@@ -80,8 +83,12 @@ def sections(session: Session, actor: Actor) -> list[Section]:
         out.append(
             Section(
                 "数据开放",
-                [Stat("account", "账户类型", "、".join(r.label for r in actor.roles), "/account")],
-                note="开放数据门户将随数据开放模块上线，届时可在此申请和获取开放数据。",
+                [
+                    Stat(
+                        "account", "账户类型", "、".join(r.label for r in actor.roles), "/account"
+                    ),
+                    Stat("open_portal", "开放数据门户", "进入", "/open"),
+                ],
             )
         )
     return out

@@ -88,7 +88,8 @@ def sections(session: Session, actor: Actor) -> list[Section]:
             Resource.department_id == dept.id,
             Resource.state != ResourceState.RETIRED,
         )
-        unsent = mine.where(Resource.state.in_([ResourceState.DRAFT, ResourceState.RETURNED]))
+        drafts = mine.where(Resource.state == ResourceState.DRAFT)
+        returned = mine.where(Resource.state == ResourceState.RETURNED)
         overdue = select(CatalogChange.id).where(
             CatalogChange.department_id == dept.id,
             CatalogChange.applied_on.is_(None),
@@ -100,7 +101,19 @@ def sections(session: Session, actor: Actor) -> list[Section]:
                 f"{dept.name}目录清单",
                 [
                     Stat("catalog_resources", "目录清单资源", _count(session, mine), link),
-                    Stat("catalog_unsent", "草稿及退回待处理", _count(session, unsent), link),
+                    # Each figure opens the list filtered to what it counts.
+                    Stat(
+                        "catalog_drafts",
+                        "草稿（未报送）",
+                        _count(session, drafts),
+                        link + "?state=draft",
+                    ),
+                    Stat(
+                        "catalog_returned",
+                        "退回待修改",
+                        _count(session, returned),
+                        link + "?state=returned",
+                    ),
                     Stat(
                         "catalog_change_overdue",
                         "逾期未申请的目录更新",

@@ -271,6 +271,34 @@ def _check_name_free(
         raise Conflict("catalog.resource_name_taken", f"本部门目录清单中已有名为“{name}”的资源。")
 
 
+def lookup_problems(
+    session: Session,
+    department_id: int,
+    *,
+    name: str,
+    related_codes: list[str],
+    resource_id: int | None = None,
+    own_code: str | None = None,
+) -> list[rules.Problem]:
+    """The problems only the database can tell (an unknown related code, a name already in
+    the list), as ``rules.Problem``s: a form reports them together with the schema's and the
+    rules' problems, every one at once (issue 16), before the service would refuse the first."""
+    out: list[rules.Problem] = []
+    checks: list[tuple[str, Callable[[], None]]] = [
+        ("related_codes", lambda: check_related_codes(session, related_codes, own_code)),
+    ]
+    if name.strip():
+        checks.append(
+            ("name", lambda: _check_name_free(session, department_id, name.strip(), resource_id))
+        )
+    for field_name, check in checks:
+        try:
+            check()
+        except (InvalidInput, Conflict) as exc:
+            out.append(rules.Problem(exc.code, exc.message, field_name))
+    return out
+
+
 def _apply(
     session: Session, resource: Resource, data: ResourceIn, classification: Classification
 ) -> None:

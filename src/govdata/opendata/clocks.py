@@ -21,8 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core import calendar, obligations
+from govdata.core.actor import Actor
 from govdata.core.deadlines import Clock
 from govdata.core.workdays import Deadline, WorkCalendar
+from govdata.opendata import policy
 from govdata.opendata.models import CatalogCorrectionRequest, OpenApplication
 from govdata.org.models import Department
 
@@ -70,6 +72,14 @@ def _follow_correction(session: Session, ob: obligations.Obligation) -> None:
 
 #: Art. 33 ¶2: the provider answers a conditional-open application within 10 working days,
 #: once extended by at most 10 with its head's approval.
+def _opens_for(actor: Actor, ob: obligations.Obligation) -> bool:
+    """The answer pages open for the providing department and the city bureau (Art. 29, 33
+    ¶2), not for auditors, who see the clock on their list without a link."""
+    return policy.is_bureau(actor) or (
+        ob.department_id is not None and policy.is_provider(actor, ob.department_id)
+    )
+
+
 APPLICATION = obligations.register(
     obligations.Kind(
         code="opendata.application",
@@ -78,6 +88,7 @@ APPLICATION = obligations.register(
         working_days=ANSWER_WORKING_DAYS,
         extendable=True,
         href="/opendata/applications/{subject_id}",
+        opens_for=_opens_for,
         on_due_changed=_follow_application,
     )
 )
@@ -92,6 +103,7 @@ CORRECTION = obligations.register(
         working_days=ANSWER_WORKING_DAYS,
         extendable=True,
         href="/opendata/corrections/{subject_id}",
+        opens_for=_opens_for,
         on_due_changed=_follow_correction,
     )
 )

@@ -62,7 +62,6 @@ def sections(session: Session, actor: Actor) -> list[Section]:
                         f"/org/departments/{dept.id}/tokens",
                     ),
                 ],
-                note="数据汇聚、共享等业务功能将随后续模块上线。",
             )
         )
     return out

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from govdata.core.actor import Role
-from govdata.core.errors import InvalidInput, NotFound
+from govdata.core.errors import InvalidInput, NotFound, PermissionDenied
 from govdata.core.types import MAX_DB_ID, DbId, Offset
 from govdata.org import auth, policy, service
 from govdata.org.models import Person
@@ -178,6 +178,9 @@ def new_person_form(
     request: Request, session: DbSession, actor: CurrentActor, department_id: DbId | None = None
 ) -> Response:
     policy.require_staff(actor)
+    roles = policy.grantable_roles(actor)
+    if not roles:  # the form only for those who may submit it (issue 16)
+        raise PermissionDenied("org.cannot_manage_people", "您无权新建人员账户。")
     depts = service.manageable_departments(session, actor)
     return render(
         request,
@@ -185,7 +188,7 @@ def new_person_form(
         {
             "departments": depts,
             "department_id": department_id,
-            "roles": sorted(policy.grantable_roles(actor)),
+            "roles": sorted(roles),
             "is_city_admin": policy.is_city_admin(actor),
         },
     )

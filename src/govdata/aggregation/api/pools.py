@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, Response, UploadFile
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from govdata.aggregation import loading, pools, reading, report, specs, tasks
-from govdata.aggregation.models import BadRowPolicy, LoadMode
+from govdata.aggregation.models import BadRowPolicy, Load, LoadMode, Pool
 from govdata.aggregation.schemas import (
     LoadOut,
     PoolOut,
@@ -22,7 +24,9 @@ from govdata.aggregation.schemas import (
     SpecOut,
 )
 from govdata.core.types import DbId, Offset
+from govdata.org.models import Department
 from govdata.web.deps import ApiActor, CurrentActor, DbSession, unit_of_work
+from govdata.web.download import content_disposition, export_name
 
 router = APIRouter()
 Limit = Annotated[int, Query(ge=1, le=1000)]
@@ -143,7 +147,25 @@ def load_report(session: DbSession, actor: CurrentActor, load_id: DbId) -> Respo
     return Response(
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="load-{load_id}-report.xlsx"'},
+        headers={"Content-Disposition": report_disposition(session, load_id)},
+    )
+
+
+def report_disposition(session: Session, load_id: int) -> str:
+    """``市公安局-人口基本信息-加载报告12-2026-12-05.xlsx`` (issue 16: named after the department
+    and the date), ASCII fallback ``load-12-report-2026-12-05.xlsx``. Called after
+    ``report.xlsx`` has checked that the actor may read the load."""
+    row = session.execute(
+        select(Department.name, Pool.name)
+        .select_from(Load)
+        .join(Pool, Pool.id == Load.pool_id)
+        .join(Department, Department.id == Load.department_id)
+        .where(Load.id == load_id)
+    ).first()
+    dept, pool = row if row is not None else (None, None)
+    return content_disposition(
+        export_name(dept, pool, f"加载报告{load_id}", ext="xlsx"),
+        fallback=export_name("load", load_id, "report", ext="xlsx"),
     )
 
 

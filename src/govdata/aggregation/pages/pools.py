@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
 from govdata.aggregation import corrections, loading, policy, pools, report, specs
-from govdata.aggregation.api.pools import receive_file, start_in_background
+from govdata.aggregation.api.pools import receive_file, report_disposition, start_in_background
 from govdata.aggregation.models import BadRowPolicy, LoadMode, LoadStatus, Pool
 from govdata.catalog import published
 from govdata.catalog.published import PublishedResource
@@ -127,7 +127,7 @@ def load_report(session: DbSession, actor: CurrentActor, load_id: DbId) -> Respo
     return Response(
         report.xlsx(session, actor, load_id),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="load-{load_id}-report.xlsx"'},
+        headers={"Content-Disposition": report_disposition(session, load_id)},
     )
 
 

@@ -4,19 +4,16 @@ working copy and form.
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
-from starlette.datastructures import FormData
 
-from govdata.catalog import inputs, policy, review, service, submissions, updates
+from govdata.catalog import policy, review, service, submissions, updates
 from govdata.catalog.models import EntryStatus, Resource, ResourceState
 from govdata.catalog.pages.common import (
-    FIELD_LABELS,
     PAGE_SIZE,
     FormIn,
     _department_context,
@@ -27,7 +24,13 @@ from govdata.catalog.pages.common import (
     _refused,
     _text,
 )
-from govdata.catalog.schemas import ResourceIn
+from govdata.catalog.pages.form_values import (
+    blank_item,
+    input_of,
+    legal_basis_required,
+    values_from_form,
+    values_of,
+)
 from govdata.core.actor import Actor, Role
 from govdata.core.errors import DomainError, InvalidInput, NotFound
 from govdata.core.types import DbId, Offset
@@ -160,147 +163,6 @@ MORE_ITEM_ROWS = 5
 # --- a resource's working copy and its form ---------------------------------------------------
 
 
-def _blank_item() -> dict[str, str]:
-    return {
-        "name": "",
-        "data_type": "C",
-        "length": "",
-        "share_type": "",
-        "open_type": "",
-        "key": "",
-    }
-
-
-def _values_of(data: ResourceIn | None) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """A resource input as the form's text values (a new resource: the usual defaults)."""
-    if data is None:
-        values = {
-            "category": "department",
-            "format": "spreadsheet",
-            "share_type": "conditional",
-            "open_type": "none",
-            "update_cycle": "monthly",
-            "security_level": "internal",
-        }
-        return values, []
-    dumped = data.model_dump(mode="json")
-    values = {}
-    for key, value in dumped.items():
-        if key == "items":
-            continue
-        if key == "related_codes":
-            values[key] = "\n".join(value)
-        else:
-            values[key] = "" if value is None else str(value)
-    items = [
-        {
-            "name": i["name"],
-            "data_type": i["data_type"],
-            "length": "" if i["length"] is None else str(i["length"]),
-            "share_type": i["share_type"] or "",
-            "open_type": i["open_type"] or "",
-            "key": "on" if i["is_subject_key"] else "",
-        }
-        for i in dumped["items"]
-    ]
-    return values, items
-
-
-def _values_from_form(form: FormData) -> tuple[dict[str, str], list[dict[str, str]]]:
-    values = {key: _text(form, key) for key in ResourceIn.model_fields if key not in ("items",)}
-    names = form.getlist("item_name")
-    types = form.getlist("item_type")
-    lengths = form.getlist("item_length")
-    shares = form.getlist("item_share")
-    opens = form.getlist("item_open")
-    keys = {str(k) for k in form.getlist("item_key")}
-    items = []
-    for n, name in enumerate(names):
-
-        def at(column: list[Any], n: int = n) -> str:
-            value = column[n] if n < len(column) else ""
-            return value if isinstance(value, str) else ""
-
-        items.append(
-            {
-                "name": name if isinstance(name, str) else "",
-                "data_type": at(types),
-                "length": at(lengths),
-                "share_type": at(shares),
-                "open_type": at(opens),
-                "key": "on" if str(n) in keys else "",
-            }
-        )
-    return values, items
-
-
-# The form's names of an item's fields, for a problem in item row n ("第2行信息项长度").
-ITEM_FIELD_LABELS = {
-    "name": "名称",
-    "data_type": "数据类型",
-    "length": "长度",
-    "share_type": "共享属性",
-    "open_type": "开放属性",
-    "is_subject_key": "主体标识",
-}
-
-
-def _where(path: tuple[str | int, ...]) -> str:
-    if path and path[0] == "items":
-        if len(path) >= 2 and isinstance(path[1], int):
-            field = ITEM_FIELD_LABELS.get(str(path[2]), "") if len(path) >= 3 else ""
-            return f"第{path[1] + 1}行信息项{field}"
-        return "信息项"
-    return FIELD_LABELS.get(str(path[0]), str(path[0])) if path else ""
-
-
-def _refusal(read: inputs.Read) -> InvalidInput:
-    """Every problem of the form in one message (the schema's first, then the rules'), each
-    also in the detail with its field and code."""
-    parts = [f"{_where(e.path)}{e.explain or '取值无效。'}" for e in read.schema]
-    parts += [p.message for p in read.problems]
-    listed = "；".join(part.rstrip("。") for part in parts)
-    detail: list[dict[str, object]] = [
-        {"field": ".".join(map(str, e.path)), "code": "catalog.value_invalid", "message": text}
-        for e, text in zip(read.schema, parts, strict=False)
-    ]
-    detail += [
-        {"field": p.field, "item": p.item, "code": p.code, "message": p.message}
-        for p in read.problems
-    ]
-    code = read.problems[0].code if read.problems and not read.schema else "catalog.value_invalid"
-    return InvalidInput(
-        code,
-        f"填写内容有 {len(parts)} 处问题：{listed}。",
-        detail={"problems": detail},
-    )
-
-
-def _input_of(values: dict[str, str], items: list[dict[str, str]]) -> ResourceIn:
-    """The form's text as the service's input; blank item rows are left out. Every problem of
-    the form is refused at once: the schema's and the regulation's rules (``inputs``)."""
-    data: dict[str, Any] = {k: v for k, v in values.items() if v.strip() != ""}
-    data["related_codes"] = [
-        c for c in re.split(r"[\s,，、;；]+", values.get("related_codes", "")) if c
-    ]
-    data["items"] = [
-        {
-            "name": i["name"],
-            "data_type": i["data_type"],
-            "length": i["length"].strip() or None,
-            "share_type": i["share_type"] or None,
-            "open_type": i["open_type"] or None,
-            "is_subject_key": i["key"] == "on",
-        }
-        for i in items
-        if i["name"].strip()
-    ]
-    read = inputs.read(data)
-    if read.data is None:
-        raise _refusal(read)
-    return read.data
-
-
 def _form_page(
     request: Request,
     *,
@@ -313,7 +175,7 @@ def _form_page(
     status_code: int = 200,
 ) -> Response:
     filled = [i for i in items if i["name"].strip()]
-    rows = filled + [_blank_item() for _ in range(max(extra_rows, len(items) - len(filled)))]
+    rows = filled + [blank_item() for _ in range(max(extra_rows, len(items) - len(filled)))]
     return _page(
         request,
         "catalog/resource_form.html",
@@ -323,6 +185,7 @@ def _form_page(
             "v": values,
             "rows": rows,
             "error": error,
+            "legal_basis_required": legal_basis_required(values, rows),
             "action": (
                 f"/catalog/working/{resource.id}"
                 if resource is not None
@@ -339,7 +202,7 @@ def new_resource_form(
 ) -> Response:
     dept = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, dept.id)
-    values, items = _values_of(None)
+    values, items = values_of(None)
     return _form_page(request, dept=dept, resource=None, values=values, items=items, extra_rows=5)
 
 
@@ -349,7 +212,7 @@ def create_resource(
 ) -> Response:
     dept = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, dept.id)
-    values, items = _values_from_form(form)
+    values, items = values_from_form(form)
     if _text(form, "more"):
         return _form_page(
             request,
@@ -360,7 +223,9 @@ def create_resource(
             extra_rows=len([i for i in items if not i["name"].strip()]) + MORE_ITEM_ROWS,
         )
     try:
-        resource = service.create_resource(session, actor, dept.id, _input_of(values, items))
+        resource = service.create_resource(
+            session, actor, dept.id, input_of(session, dept.id, values, items)
+        )
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status in (403, 404):
             raise
@@ -413,7 +278,7 @@ def edit_resource_form(
     resource = service.get_resource(session, actor, resource_id)
     policy.require_edit_list(actor, resource.department_id)
     dept = org_service.get_department(session, actor, resource.department_id)
-    values, items = _values_of(service.as_input(resource))
+    values, items = values_of(service.as_input(resource))
     return _form_page(request, dept=dept, resource=resource, values=values, items=items)
 
 
@@ -424,7 +289,7 @@ def update_resource(
     resource = service.get_resource(session, actor, resource_id)
     policy.require_edit_list(actor, resource.department_id)
     dept = org_service.get_department(session, actor, resource.department_id)
-    values, items = _values_from_form(form)
+    values, items = values_from_form(form)
     if _text(form, "more"):
         return _form_page(
             request,
@@ -435,7 +300,12 @@ def update_resource(
             extra_rows=len([i for i in items if not i["name"].strip()]) + MORE_ITEM_ROWS,
         )
     try:
-        service.update_resource(session, actor, resource.id, _input_of(values, items))
+        service.update_resource(
+            session,
+            actor,
+            resource.id,
+            input_of(session, dept.id, values, items, resource),
+        )
     except (DomainError, ValidationError) as exc:
         if isinstance(exc, DomainError) and exc.status in (403, 404):
             raise

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from govdata.catalog import (
     demands,
     district,
+    policy,
     publishing,
     review,
     submissions,
@@ -265,6 +266,11 @@ def _submission_page(
             "district_error": district_error,
             "district_reason": district_reason,
             "district_chosen": district_chosen,
+            # Where "back" leads: the queue for those who may open it, the department's own
+            # list for its officers (never a link to a 403 page; issue 16).
+            "can_view_review": policy.can_view_review(actor),
+            "keeps_list": submission.department_id
+            in actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD),
             "errors": errors or {},
             "reasons": reasons or {},
             "flash": flash,

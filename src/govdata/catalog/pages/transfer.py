@@ -7,14 +7,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
+from sqlalchemy import func, select
 
-from govdata.catalog import policy
+from govdata.catalog import list_exports, policy
+from govdata.catalog.models import CatalogVersion
 from govdata.catalog.pages.common import Filter, _department_context, _page, _refused
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput, NotFound
 from govdata.core.types import MAX_DB_ID, DbId
 from govdata.org import policy as org_policy
+from govdata.org import service as org_service
 from govdata.web.deps import CurrentActor, DbSession
+from govdata.web.download import content_disposition, export_name
 
 router = APIRouter()
 
@@ -29,11 +33,20 @@ EXPORT_TYPES = {
 EXTENSIONS = {"xlsx": "xlsx", "csv": "csv.zip", "json": "json"}
 
 
-def _download(content: bytes, fmt: str, filename: str) -> Response:
+def _download(
+    content: bytes, fmt: str, name: list[str | None], fallback: list[str | None]
+) -> Response:
+    """The file named after its department (or subject) and today's date, e.g.
+    ``市公安局-目录清单-2026-12-05.xlsx``, with an ASCII fallback (RFC 6266, RFC 5987)."""
+    ext = EXTENSIONS[fmt]
     return Response(
         content,
         media_type=EXPORT_TYPES[fmt],
-        headers={"Content-Disposition": f'attachment; filename="{filename}.{EXTENSIONS[fmt]}"'},
+        headers={
+            "Content-Disposition": content_disposition(
+                export_name(*name, ext=ext), fallback=export_name(*fallback, ext=ext)
+            )
+        },
     )
 
 
@@ -112,7 +125,12 @@ def import_report(
         ]
     except (ValueError, TypeError, IndexError, KeyError):
         raise InvalidInput("catalog.bad_report", "问题清单格式有误，请重新导入后下载。") from None
-    return _download(spreadsheet.problems_report_xlsx(parsed), "xlsx", "import-problems")
+    return _download(
+        spreadsheet.problems_report_xlsx(parsed),
+        "xlsx",
+        ["目录导入问题清单"],
+        ["catalog-import-problems"],
+    )
 
 
 @router.get("/departments/{department_id}/export.{fmt}")
@@ -120,7 +138,10 @@ def export_list(session: DbSession, actor: CurrentActor, department_id: DbId, fm
     from govdata.catalog import spreadsheet
 
     content = spreadsheet.export_list(session, actor, department_id, _fmt(fmt))
-    return _download(content, fmt, f"catalog-list-{department_id}")
+    dept = org_service.get_department(session, actor, department_id)
+    return _download(
+        content, fmt, [dept.name, "目录清单"], ["catalog-list", dept.code or str(dept.id)]
+    )
 
 
 @router.get("/export.{fmt}")
@@ -134,4 +155,32 @@ def export_published(
     from govdata.catalog import spreadsheet
 
     content = spreadsheet.export_published(session, actor, _fmt(fmt), number=version, flt=flt)
-    return _download(content, fmt, f"catalog-v{version or 'current'}")
+    number = version or session.scalar(select(func.max(CatalogVersion.number)))
+    label = f"第{number}版" if number else None
+    return _download(
+        content, fmt, ["政务数据资源目录", label], ["catalog", f"v{number}" if number else None]
+    )
+
+
+XLSX = "xlsx"
+
+
+@router.get("/departments/{department_id}/demands/export.xlsx")
+def export_demands(session: DbSession, actor: CurrentActor, department_id: DbId) -> Response:
+    """The department's 需求清单 (Art. 12 ¶2), e.g. ``市公安局-需求清单-2026-12-05.xlsx``."""
+    dept, content = list_exports.demands_xlsx(session, actor, department_id)
+    return _download(
+        content, XLSX, [dept.name, "需求清单"], ["demand-list", dept.code or str(dept.id)]
+    )
+
+
+@router.get("/responsibility/{department_id}/export.xlsx")
+def export_responsibility(session: DbSession, actor: CurrentActor, department_id: DbId) -> Response:
+    """The department's 责任清单 in the published catalog (Art. 13)."""
+    dept, number, content = list_exports.responsibility_xlsx(session, actor, department_id)
+    return _download(
+        content,
+        XLSX,
+        [dept.name, "责任清单", f"第{number}版"],
+        ["responsibility-list", dept.code or str(dept.id), f"v{number}"],
+    )

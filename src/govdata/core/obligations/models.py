@@ -9,6 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import Boolean, Date, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from govdata.core.actor import Actor
 from govdata.core.db import Base, utcnow
 from govdata.core.deadlines import Clock
 from govdata.core.errors import Conflict
@@ -101,6 +102,12 @@ class Kind:
     extendable: bool = False
     href: str | None = None
     on_due_changed: Callable[[Session, Obligation], None] | None = field(
+        default=None, compare=False, repr=False
+    )
+    # Who the ``href`` page opens for, when that is narrower than who sees the obligation
+    # (an auditor oversees every clock but may not open every object): to anyone else the
+    # to-do list shows the item without a link, never a link to a refusal (issue 16).
+    opens_for: Callable[[Actor, Obligation], bool] | None = field(
         default=None, compare=False, repr=False
     )
 

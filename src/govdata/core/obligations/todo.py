@@ -47,7 +47,11 @@ class TodoItem:
 def _todo(ob: Obligation, actor: Actor, today: date, cal: WorkCalendar) -> TodoItem:
     kind = KINDS.get(ob.kind)
     href = None
-    if kind is not None and kind.href is not None:
+    if (
+        kind is not None
+        and kind.href is not None
+        and (kind.opens_for is None or kind.opens_for(actor, ob))
+    ):
         href = kind.href.format(
             subject_id=ob.subject_id, department_id=ob.department_id, region_id=ob.region_id
         )

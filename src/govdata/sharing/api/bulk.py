@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
-from urllib.parse import quote
 
 import anyio
 import structlog
@@ -27,6 +26,7 @@ from govdata.core.types import DbId
 from govdata.sharing import bulk
 from govdata.sharing.applications import PURPOSE_CODE
 from govdata.web.deps import ApiActor, DbSession, unit_of_work
+from govdata.web.download import content_disposition, export_name
 
 log = structlog.get_logger(__name__)
 
@@ -58,12 +58,15 @@ _MEDIA = {"csv": "text/csv; charset=utf-8", "parquet": "application/vnd.apache.p
 
 def _response(request: Request, export: bulk.Export) -> StreamingResponse:
     factory: sessionmaker[Session] = request.app.state.sessionmaker
-    name = quote(export.filename)
+    name = content_disposition(
+        export_name(f"共享授权{export.grant_id}", export.source_code, ext=export.fmt),
+        fallback=export.filename,
+    )
     return StreamingResponse(
         _stream(factory, export),
         media_type=_MEDIA[export.fmt],
         headers={
-            "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+            "Content-Disposition": name,
             "Cache-Control": "no-store",
             "X-Access-Record": str(export.record_id),
         },

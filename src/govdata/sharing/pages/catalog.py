@@ -20,6 +20,7 @@ from govdata.core.types import MAX_DB_ID, Offset
 from govdata.sharing import catalog, grant_views, grants, policy
 from govdata.sharing.models import SourceKind
 from govdata.web.deps import CurrentActor, DbSession, form_csrf
+from govdata.web.download import content_disposition, export_name
 from govdata.web.templating import render
 
 router = APIRouter(prefix="/sharing", dependencies=[Depends(form_csrf)], include_in_schema=False)
@@ -125,10 +126,11 @@ def catalog_export(
 ) -> Response:
     flt = _filters(q, department_id, share_type, kind, loaded)
     body = catalog.export_xlsx(session, actor, flt)
-    name = f"share-catalog-{calendar.today().isoformat()}.xlsx"
-    return Response(
-        body, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    name = content_disposition(
+        export_name("政务数据共享目录", ext="xlsx"),
+        fallback=export_name("share-catalog", ext="xlsx"),
     )
+    return Response(body, media_type=XLSX, headers={"Content-Disposition": name})
 
 
 @router.get("/catalog/{code:path}")

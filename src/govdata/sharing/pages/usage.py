@@ -14,6 +14,7 @@ from govdata.core.actor import Actor, Role
 from govdata.core.types import Offset
 from govdata.sharing import charts, usage, usage_export
 from govdata.web.deps import CurrentActor, DbSession, form_csrf
+from govdata.web.download import content_disposition, export_name
 from govdata.web.templating import render
 
 router = APIRouter(
@@ -115,12 +116,16 @@ def usage_export_xlsx(
     )
     export = usage_export.export_xlsx(session, actor, f)
     since_d, until_d = f.period()
-    name = f"sharing-usage-{since_d.isoformat()}-{until_d.isoformat()}.xlsx"
+    period = f"{since_d.isoformat()}至{until_d.isoformat()}"
+    name = export_name("共享调用记录", period, ext="xlsx", dated=False)
+    fallback = export_name(
+        "sharing-usage", since_d.isoformat(), until_d.isoformat(), ext="xlsx", dated=False
+    )
     return Response(
         export.content,
         media_type=XLSX,
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": content_disposition(name, fallback=fallback),
             "X-Export-Rows": str(export.rows),
             "X-Export-Total": str(export.total),
         },
