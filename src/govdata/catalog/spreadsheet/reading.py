@@ -38,6 +38,7 @@ from govdata.catalog.spreadsheet.columns import (
     Cell,
     ImportProblem,
     ImportRejected,
+    SheetLayout,
     _column_letter,
     _header_key,
     _parse_item,
@@ -49,7 +50,14 @@ from govdata.catalog.spreadsheet.columns import (
 )
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import Settings, get_settings
-from govdata.core.xlsx_limits import XlsxTooLarge, check_xlsx, limits_for
+from govdata.core.sheet_layout import SEARCH_ROWS, find_header, is_footer
+from govdata.core.xlsx_limits import (
+    OLE_SIGNATURE,
+    XlsxTooLarge,
+    check_xls,
+    check_xlsx,
+    limits_for,
+)
 from govdata.org.models import Department
 
 # --- limits (a product decision: far above any department's list, far below a denial of service)
@@ -70,23 +78,8 @@ def _refuse(code: str, message: str, status: int | None = None, **detail: Any) -
     return InvalidInput(code, message, detail=detail or None, status=status)
 
 
-def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
-    """The two sheets as rows of cells (row 0 is the spreadsheet's row 1), or a refusal."""
-    if not content:
-        raise _refuse("catalog.import_empty", "上传的文件是空的。")
-    if len(content) > MAX_FILE_BYTES:
-        raise _refuse(
-            "catalog.import_too_large",
-            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入。",
-            status=413,
-        )
-    not_xlsx = _refuse(
-        "catalog.import_not_xlsx",
-        "文件不是 Excel 工作簿（.xlsx）。如为 .xls、.csv 或 WPS 格式，"
-        "请在 Excel 中另存为 .xlsx 后导入。",
-    )
-    if not content.startswith(b"PK\x03\x04"):
-        raise not_xlsx
+def _check_xlsx(content: bytes, not_xlsx: InvalidInput) -> None:
+    """An xlsx is a zip holding a workbook, and expands within the limits (Art. 39)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
@@ -107,6 +100,34 @@ def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
         ) from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise not_xlsx from None
+
+
+def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
+    """The two sheets as rows of cells (row 0 is the spreadsheet's row 1), or a refusal."""
+    if not content:
+        raise _refuse("catalog.import_empty", "上传的文件是空的。")
+    if len(content) > MAX_FILE_BYTES:
+        raise _refuse(
+            "catalog.import_too_large",
+            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入。",
+            status=413,
+        )
+    not_xlsx = _refuse(
+        "catalog.import_not_xlsx",
+        "文件不是 Excel 工作簿（.xlsx 或 .xls）。如为 .csv 或其他格式，"
+        "请在 Excel 或 WPS 中另存为 .xlsx 后导入。",
+    )
+    if content.startswith(b"PK\x03\x04"):
+        _check_xlsx(content, not_xlsx)
+    elif content.startswith(OLE_SIGNATURE):
+        # Legacy Excel (.xls), as many offices and WPS still save: no zip to bomb, and a grid
+        # the format bounds (``check_xls``).
+        try:
+            check_xls(limits_for(get_settings(), catalog=True))
+        except XlsxTooLarge as exc:
+            raise _refuse("catalog.import_too_large", exc.message, status=413) from None
+    else:
+        raise not_xlsx
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except CalamineError:
@@ -141,6 +162,10 @@ def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
         workbook.close()
 
 
+def _header_text(value: Cell) -> str:
+    return _header_key(_text(value))
+
+
 def _read_sheet(
     name: str,
     rows: list[list[Cell]],
@@ -148,7 +173,24 @@ def _read_sheet(
     required: Sequence[str],
     problems: list[ImportProblem],
 ) -> _Sheet:
-    header = [_header_key(_text(c)) for c in rows[0]] if rows else []
+    """The sheet's columns and data rows. The header is the row (or two rows: a merged group
+    above its columns) among the first rows that names the most known columns, whatever stands
+    above it (a title, notes); the data ends where notes such as 填表说明 or 制表人 begin."""
+    found = find_header(rows, set(known), key=_header_text)
+    header = found.names
+    at = found.first + 1  # the header's row as the spreadsheet numbers it
+    if rows and found.matched == 0:
+        problems.append(
+            ImportProblem(
+                name,
+                at,
+                "",
+                "catalog.import_header_not_found",
+                f"工作表“{name}”的前 {SEARCH_ROWS} 行中没有列名行（应有"
+                f"{'、'.join(f'“{r}”' for r in required)}等列名）。请使用导出的模板填写。",
+            )
+        )
+        return _Sheet(name, {}, [], SheetLayout(name, at, at))
     columns: dict[str, int] = {}
     for index, text in enumerate(header):
         if not text:
@@ -157,7 +199,7 @@ def _read_sheet(
             problems.append(
                 ImportProblem(
                     name,
-                    1,
+                    at,
                     text,
                     "catalog.import_header_duplicate",
                     f"列名“{text}”出现了不止一次（第 {_column_letter(columns[text])} 列和第 "
@@ -168,7 +210,7 @@ def _read_sheet(
             problems.append(
                 ImportProblem(
                     name,
-                    1,
+                    at,
                     text,
                     "catalog.import_header_unknown",
                     f"无法识别的列名“{text}”（第 {_column_letter(index)} 列）。可用的列名："
@@ -182,33 +224,38 @@ def _read_sheet(
             problems.append(
                 ImportProblem(
                     name,
-                    1,
+                    at,
                     text,
                     "catalog.import_header_missing",
-                    f"工作表“{name}”的第 1 行缺少必需的列“{text}”。",
+                    f"工作表“{name}”的{found.rows_label()}（表头）缺少必需的列“{text}”。",
                 )
             )
     data: list[tuple[int, list[Cell]]] = []
     blank_with_data: set[int] = set()
-    for number, cells in enumerate(rows[1:], start=2):
-        if all(_text(c) == "" for c in cells):
+    footer: int | None = None
+    for number, cells in enumerate(rows[found.data_start :], start=found.data_start + 1):
+        texts = [_text(c) for c in cells]
+        if not any(texts):
             continue
+        if is_footer(texts):
+            footer = number  # 填表说明, 制表人…: it and what follows are not data
+            break
         data.append((number, cells))
-        for index, c in enumerate(cells):
-            if (index >= len(header) or not header[index]) and _text(c) != "":
+        for index, text in enumerate(texts):
+            if (index >= len(header) or not header[index]) and text != "":
                 blank_with_data.add(index)
     for index in sorted(blank_with_data):
         letter = _column_letter(index)
         problems.append(
             ImportProblem(
                 name,
-                1,
+                at,
                 letter,
                 "catalog.import_header_blank",
                 f"第 {letter} 列有数据但没有列名，请填写列名或删除该列数据。",
             )
         )
-    return _Sheet(name, columns, data)
+    return _Sheet(name, columns, data, SheetLayout(name, at, found.last + 1, footer))
 
 
 # --- checking rows ----------------------------------------------------------------------------
@@ -310,7 +357,7 @@ def _existing_codes(session: Session, codes: Iterable[str]) -> set[str]:
 
 def _check(
     session: Session, department: Department, content: bytes
-) -> tuple[list[_ResourceRow], _Problems]:
+) -> tuple[list[_ResourceRow], _Problems, tuple[SheetLayout, ...]]:
     """Parse and check every row; ``data`` is set on each row whose cells could all be read."""
     sheets = _open_workbook(content)
     header_problems: list[ImportProblem] = []
@@ -321,12 +368,14 @@ def _check(
         ITEM_SHEET, sheets[ITEM_SHEET], ITEM_HEADERS, ITEM_REQUIRED, header_problems
     )
     del sheets  # the cells live on in the sheets' rows until those are parsed
+    layouts = tuple(s.layout for s in (rsheet, isheet) if s.layout is not None)
     if header_problems:
-        raise ImportRejected(header_problems)  # rows cannot be read against unknown columns
+        # Rows cannot be read against unknown columns.
+        raise ImportRejected(header_problems, layouts)
     if not rsheet.rows:
         raise _refuse(
             "catalog.import_no_rows",
-            f"工作表“{RESOURCE_SHEET}”没有数据行（第 1 行为列名，数据从第 2 行开始）。",
+            f"工作表“{RESOURCE_SHEET}”没有数据行（列名行之下应为每个资源一行）。",
         )
     problems = _Problems()
     records = [_parse_resource(rsheet, n, cells, department, problems) for n, cells in rsheet.rows]
@@ -370,7 +419,7 @@ def _check(
             continue
         record.data = _normalized(result.data)
         record.fields, record.items = {}, []  # all in ``data`` now (10,000 rows: ~50 MB)
-    return records, problems
+    return records, problems, layouts
 
 
 def _check_unique(records: list[_ResourceRow], problems: _Problems) -> dict[str, _ResourceRow]:
