@@ -156,7 +156,7 @@ def test_the_static_scripts_a_page_names_exist(client: TestClient) -> None:
     names = set()
     for path in TEMPLATES:
         names.update(re.findall(r'<script src="([^"]+)"', path.read_text(encoding="utf-8")))
-    assert names >= {"/static/load.js", "/static/back.js"}
+    assert names >= {"/static/load.js", "/static/back.js", "/static/nav.js"}
     for name in names:
         r = client.get(name)
         assert r.status_code == 200 and "javascript" in r.headers["content-type"], name
