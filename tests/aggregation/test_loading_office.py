@@ -163,3 +163,26 @@ def test_xls_is_a_supported_file_name() -> None:
         reading.file_format("户籍人口.xlsb")
     assert err.value.code == "aggregation.unsupported_format"
     assert ".xls" in err.value.message
+
+
+def test_a_two_row_header_merged_over_its_items(
+    session: Session, world: World, resource: Resource, tmp_path: Path
+) -> None:
+    # 公民身份号码 and 姓名 merged down over two rows; 其他信息 merged across the other three.
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(["户籍人口测试数据"])
+    ws.append(["公民身份号码", "姓名", "其他信息", None, None])
+    ws.append([None, None, "出生日期", "子女数", "在册"])
+    ws.merge_cells("A2:A3")
+    ws.merge_cells("B2:B3")
+    ws.merge_cells("C2:E2")
+    ws.append([pid(1), "张三", "1990-01-02", 1, "是"])
+    wb.save(tmp_path / "p.xlsx")
+    load = run(session, world, resource, tmp_path / "p.xlsx")
+    assert load.status == LoadStatus.SUCCEEDED, load.error_message
+    assert current(session, world, load)[pid(1)]["子女数"] == 1
+    assert [n[3] for n in notes(session, load)] == [
+        "以第 2–3 行为表头（其上 1 行标题或说明未读取）。"
+    ]

@@ -16,7 +16,13 @@ import polars as pl
 
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import get_settings
-from govdata.core.sheet_layout import SEARCH_ROWS, Header, find_header, is_footer
+from govdata.core.sheet_layout import (
+    SEARCH_ROWS,
+    Header,
+    find_header,
+    is_footer,
+    starts_footer,
+)
 from govdata.core.xlsx_limits import XlsxTooLarge, check_xls, check_xlsx, limits_for
 
 ROW = "_row"
@@ -144,6 +150,18 @@ def _letter(index: int) -> str:
     return letters
 
 
+def _check_unnamed(cells: list[str | None], names: list[str], number: int, found: Header) -> None:
+    """A value in a column the header gives no name is refused (it would be lost unseen)."""
+    stray = next((i for i, c in enumerate(cells) if c and (i >= len(names) or not names[i])), None)
+    if stray is not None:
+        raise InvalidInput(
+            "aggregation.unnamed_column",
+            f"第 {number} 行第 {_letter(stray)} 列有数据，但该列在表头（{found.rows_label()}）"
+            "中没有列名。请填写列名（信息项名称）或删除该列数据。",
+            detail={"row": number, "column": _letter(stray)},
+        )
+
+
 def _cell_name(value: Any) -> str:
     return (_text(value) or "").strip()
 
@@ -182,6 +200,7 @@ def xlsx_batches(
     names = found.names
     keep = [i for i, name in enumerate(names) if name]  # a column without a name is no item
     header = check_header([names[i] for i in keep])
+    whole = len(keep) == len(names)  # every column named: rows are taken as they are
     if layout is not None:
         layout.header_first, layout.header_last = found.first + 1, found.last + 1
     buffer: list[list[str | None]] = []
@@ -190,23 +209,17 @@ def xlsx_batches(
     for row in itertools.chain(head[found.data_start :], rows):
         number += 1
         cells = [_text(v) if v != "" else None for v in row]
-        if not any(cells):
-            continue
-        if is_footer([c.strip() if c else "" for c in cells]):
+        first = cells[0] if cells and cells[0] else next((c for c in cells if c), None)
+        if first is None:
+            continue  # a blank row is no record
+        if starts_footer(first) and is_footer([c.strip() if c else "" for c in cells]):
             if layout is not None:
                 layout.footer_first = number  # it and what follows are notes, not records
             break
-        stray = next(
-            (i for i, c in enumerate(cells) if c and (i >= len(names) or not names[i])), None
-        )
-        if stray is not None:
-            raise InvalidInput(
-                "aggregation.unnamed_column",
-                f"第 {number} 行第 {_letter(stray)} 列有数据，但该列在表头（{found.rows_label()}）"
-                "中没有列名。请填写列名（信息项名称）或删除该列数据。",
-                detail={"row": number, "column": _letter(stray)},
-            )
-        buffer.append([cells[i] if i < len(cells) else None for i in keep])
+        if not whole or len(cells) > len(names):
+            _check_unnamed(cells, names, number, found)
+            cells = [cells[i] if i < len(cells) else None for i in keep]
+        buffer.append(cells)
         numbers.append(number)
         if len(buffer) >= batch_rows:
             yield _frame(header, buffer, numbers)

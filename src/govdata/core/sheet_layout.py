@@ -19,11 +19,33 @@ SEARCH_ROWS = 20  # the header is looked for in the sheet's first rows
 
 # A note below the data starts with one of these words, followed by a colon (“制表人：张三”,
 # “注：1. …”), or is the word alone (“填表说明”).
-_FOOTER = re.compile(
-    r"^(?:填表说明|填报说明|填写说明|说明|备注|注|附注|制表人|制表单位|制表日期|填表人|填报人|"
-    r"填表日期|填报日期|填报单位|审核人|审核|负责人|单位负责人|联系人|联系电话|签字|盖章)"
-    r"\s*(?:[:：]|$)"
+_FOOTER_WORDS = (
+    "填表说明",
+    "填报说明",
+    "填写说明",
+    "说明",
+    "备注",
+    "注",
+    "附注",
+    "制表人",
+    "制表单位",
+    "制表日期",
+    "填表人",
+    "填报人",
+    "填表日期",
+    "填报日期",
+    "填报单位",
+    "审核人",
+    "审核",
+    "负责人",
+    "单位负责人",
+    "联系人",
+    "联系电话",
+    "签字",
+    "盖章",
 )
+_FOOTER = re.compile(rf"^(?:{'|'.join(_FOOTER_WORDS)})\s*(?:[:：]|$)")
+_FOOTER_INITIALS = frozenset(word[0] for word in _FOOTER_WORDS)
 _LABELLED = re.compile(r"^[^:：]{1,12}[:：]")
 
 
@@ -94,6 +116,13 @@ def find_header(
         return best
     first = next((i for i, names in enumerate(head) if any(names)), 0)
     return Header(first, first, head[first] if head else [], 0)
+
+
+def starts_footer(text: str) -> bool:
+    """Whether a cell's text starts as a note below the data does (a cheap first test, run on
+    every row of a load: most rows fail on their first character)."""
+    text = text.lstrip()
+    return text[:1] in _FOOTER_INITIALS and _FOOTER.match(text.rstrip()) is not None
 
 
 def is_footer(cells: Sequence[str]) -> bool:

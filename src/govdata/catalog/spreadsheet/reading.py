@@ -50,7 +50,7 @@ from govdata.catalog.spreadsheet.columns import (
 )
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import Settings, get_settings
-from govdata.core.sheet_layout import SEARCH_ROWS, find_header, is_footer
+from govdata.core.sheet_layout import SEARCH_ROWS, find_header, is_footer, starts_footer
 from govdata.core.xlsx_limits import (
     OLE_SIGNATURE,
     XlsxTooLarge,
@@ -235,9 +235,10 @@ def _read_sheet(
     footer: int | None = None
     for number, cells in enumerate(rows[found.data_start :], start=found.data_start + 1):
         texts = [_text(c) for c in cells]
-        if not any(texts):
+        first = next((t for t in texts if t), None)
+        if first is None:
             continue
-        if is_footer(texts):
+        if starts_footer(first) and is_footer(texts):
             footer = number  # 填表说明, 制表人…: it and what follows are not data
             break
         data.append((number, cells))
