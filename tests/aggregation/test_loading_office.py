@@ -25,6 +25,7 @@ from tests.aggregation.test_loading import HEADER, ITEMS, current, pid, run
 from tests.world import World
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "office"
+HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture
@@ -186,3 +187,22 @@ def test_a_two_row_header_merged_over_its_items(
     assert [n[3] for n in notes(session, load)] == [
         "以第 2–3 行为表头（其上 1 行标题或说明未读取）。"
     ]
+
+
+def test_the_load_page_takes_an_xls_and_reports_the_header_row(  # type: ignore[no-untyped-def]
+    sign_in, session: Session, resource: Resource
+) -> None:
+    session.commit()
+    c = sign_in("officer")
+    form = c.get(f"/aggregation/pools/load?resource={resource.code}", headers=HTML)
+    assert form.status_code == 200 and ".xls," in form.text
+    r = c.post(
+        "/aggregation/pools/loads",
+        data={"resource": resource.code, "policy": "reject_file", "mode": "replace"},
+        files={"file": ("户籍人口.xls", (FIXTURES / "people_office.xls").read_bytes())},
+        headers=HTML,
+        follow_redirects=True,
+    )
+    assert r.status_code == 200, r.text
+    assert "已完成" in r.text and "户籍人口.xls" in r.text
+    assert "aggregation.header_row" in r.text and "以第 3 行为表头" in r.text
