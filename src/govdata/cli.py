@@ -399,6 +399,8 @@ def catalog_import(
         f"已导入 {file.name} 到部门 {department}：新增 {result.created} 条，"
         f"修改 {result.updated} 条，未变 {result.unchanged} 条。"
     )
+    for note in result.layout_notes:  # which rows were the header, below a title or notes
+        console.print(note)
 
 
 @catalog_app.command("export")
