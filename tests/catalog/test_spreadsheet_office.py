@@ -168,14 +168,15 @@ def test_problems_keep_the_spreadsheets_row_numbers(session: Session, world) -> 
 
 def test_no_header_in_the_first_rows_is_one_clear_problem(session: Session, world) -> None:  # type: ignore[no-untyped-def]
     officer = world.actor(session, "officer")
-    filler = [[f"说明第 {n} 行"] for n in range(sheet_layout.SEARCH_ROWS)]
+    filler = [[], *([f"说明第 {n} 行"] for n in range(sheet_layout.SEARCH_ROWS))]
     content = office_xlsx([person_row()], person_items(), above=filler)
     err = rejected(session, officer, world.police, content)
     assert where(err.problems) == [
-        (RESOURCE_SHEET, 1, "", "catalog.import_header_not_found"),
-        (ITEM_SHEET, 1, "", "catalog.import_header_not_found"),
+        (RESOURCE_SHEET, 2, "", "catalog.import_header_not_found"),
+        (ITEM_SHEET, 2, "", "catalog.import_header_not_found"),
     ]
     assert "前 20 行" in err.problems[0].message and "信息资源名称" in err.problems[0].message
+    assert "为表头" not in err.message  # no row was taken as the header
 
 
 def test_a_resource_named_like_a_note_is_still_data(session: Session, world) -> None:  # type: ignore[no-untyped-def]

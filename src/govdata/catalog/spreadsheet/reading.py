@@ -190,7 +190,7 @@ def _read_sheet(
                 f"{'、'.join(f'“{r}”' for r in required)}等列名）。请使用导出的模板填写。",
             )
         )
-        return _Sheet(name, {}, [], SheetLayout(name, at, at))
+        return _Sheet(name, {}, [])  # no header taken: nothing to say of its rows
     columns: dict[str, int] = {}
     for index, text in enumerate(header):
         if not text:
