@@ -111,3 +111,19 @@ def test_back_after_sign_out_shows_no_personal_data_on_any_page_back(page: Page)
         expect(page.get_by_label("用户名", exact=True)).to_be_visible()
         expect(page.get_by_text("demo.officer", exact=True)).to_have_count(0)
         expect(page.get_by_text("陈市管")).to_have_count(0)
+
+
+def test_no_page_of_the_navigation_scrolls_sideways_on_a_phone(phone: Page) -> None:
+    # Wide tables scroll in their own box; long select options and forms shrink to the screen.
+    login_ok(phone, "demo.city")
+    hrefs = phone.eval_on_selector_all(
+        "#main-nav-list a", "links => links.map(a => a.getAttribute('href'))"
+    )
+    assert len(hrefs) > 10
+    wide = []
+    for href in hrefs:
+        phone.goto(href)
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        if width > PHONE["width"]:
+            wide.append((href, width))
+    assert wide == []
