@@ -19,6 +19,7 @@ from govdata.core.settings import get_settings
 from govdata.core.sheet_layout import (
     SEARCH_ROWS,
     Header,
+    describe_rows,
     find_header,
     is_footer,
     starts_footer,
@@ -124,20 +125,8 @@ class SheetRows:
     footer_first: int | None = None
 
     def describe(self) -> str:
-        """A zh-CN note for the load's report; empty when the header is row 1 and nothing
-        followed the data."""
-        if (self.header_first, self.header_last, self.footer_first) == (1, 1, None):
-            return ""
-        if self.header_first == self.header_last:
-            rows = f"第 {self.header_first} 行"
-        else:
-            rows = f"第 {self.header_first}–{self.header_last} 行"
-        text = f"以{rows}为表头"
-        if self.header_first > 1:
-            text += f"（其上 {self.header_first - 1} 行标题或说明未读取）"
-        if self.footer_first is not None:
-            text += f"；第 {self.footer_first} 行起为表尾说明（填表说明、制表人等），未读取"
-        return text + "。"
+        """A zh-CN note for the load's report (empty: the header on row 1, nothing below)."""
+        return describe_rows(self.header_first, self.header_last, self.footer_first)
 
 
 def _letter(index: int) -> str:

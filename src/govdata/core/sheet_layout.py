@@ -134,3 +134,21 @@ def is_footer(cells: Sequence[str]) -> bool:
     if not filled or not _FOOTER.match(filled[0]):
         return False
     return len(filled) == 1 or all(_LABELLED.match(c) for c in filled)
+
+
+def describe_rows(header_first: int, header_last: int, footer_first: int | None) -> str:
+    """Which rows were read, as the spreadsheet numbers them, in a zh-CN sentence: “以第 3 行为
+    表头（其上 2 行标题或说明未读取）；第 15 行起为表尾说明…，未读取。”; empty when the header is
+    row 1 and nothing followed the data (nothing worth saying)."""
+    if (header_first, header_last, footer_first) == (1, 1, None):
+        return ""
+    if header_first == header_last:
+        rows = f"第 {header_first} 行"
+    else:
+        rows = f"第 {header_first}–{header_last} 行"
+    text = f"以{rows}为表头"
+    if header_first > 1:
+        text += f"（其上 {header_first - 1} 行标题或说明未读取）"
+    if footer_first is not None:
+        text += f"；第 {footer_first} 行起为表尾说明（填表说明、制表人等），未读取"
+    return text + "。"

@@ -21,6 +21,7 @@ from govdata.catalog.vocab import (
     UpdateCycle,
 )
 from govdata.core.errors import InvalidInput
+from govdata.core.sheet_layout import describe_rows
 from govdata.org.models import Department
 
 # --- layout -----------------------------------------------------------------------------------
@@ -170,20 +171,12 @@ class SheetLayout:
     @property
     def usual(self) -> bool:
         """The header on row 1 and nothing below the data: nothing worth saying."""
-        return self.header_first == 1 and self.header_last == 1 and self.footer_first is None
+        return not describe_rows(self.header_first, self.header_last, self.footer_first)
 
     def describe(self) -> str:
         """A zh-CN sentence saying which rows were taken as the header and which were left."""
-        if self.header_first == self.header_last:
-            rows = f"第 {self.header_first} 行"
-        else:
-            rows = f"第 {self.header_first}–{self.header_last} 行"
-        text = f"工作表“{self.sheet}”以{rows}为表头"
-        if self.header_first > 1:
-            text += f"（其上 {self.header_first - 1} 行标题或说明未读取）"
-        if self.footer_first is not None:
-            text += f"；第 {self.footer_first} 行起为表尾说明（填表说明、制表人等），未读取"
-        return text + "。"
+        rows = describe_rows(self.header_first, self.header_last, self.footer_first)
+        return f"工作表“{self.sheet}”{rows}"
 
 
 class ImportRejected(InvalidInput):
