@@ -89,16 +89,16 @@ def _read_sheet(
     blank_with_data: set[int] = set()
     footer: int | None = None
     for number, cells in enumerate(rows[found.data_start :], start=found.data_start + 1):
-        texts = [_text(c) for c in cells]
-        first = next((t for t in texts if t), None)
+        # The first filled cell only: most rows are data (500,000 item rows at most).
+        first = next((text for c in cells if (text := _text(c))), None)
         if first is None:
             continue
-        if starts_footer(first) and is_footer(texts):
+        if starts_footer(first) and is_footer([_text(c) for c in cells]):
             footer = number  # 填表说明, 制表人…: it and what follows are not data
             break
         data.append((number, cells))
-        for index, text in enumerate(texts):
-            if (index >= len(header) or not header[index]) and text != "":
+        for index, c in enumerate(cells):
+            if (index >= len(header) or not header[index]) and _text(c) != "":
                 blank_with_data.add(index)
     for index in sorted(blank_with_data):
         letter = _column_letter(index)
