@@ -345,11 +345,13 @@ def _print_json(data: object) -> None:
 
 @catalog_app.command("import")
 def catalog_import(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="目录清单 .xlsx 文件")],
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="目录清单 .xlsx 或 .xls 文件")
+    ],
     department: Annotated[str, typer.Option(help="导入到的部门代码")],
     as_json: Annotated[bool, typer.Option("--json", help="以 JSON 输出结果或问题清单")] = False,
 ) -> None:
-    """Import a department's catalog list from xlsx: every row or nothing; exit 1 on problems."""
+    """Import a department's list (xlsx or xls): every row or nothing; exit 1 on problems."""
     from dataclasses import asdict
 
     from govdata.catalog.spreadsheet import MAX_FILE_BYTES, ImportRejected, import_catalog
@@ -397,6 +399,8 @@ def catalog_import(
         f"已导入 {file.name} 到部门 {department}：新增 {result.created} 条，"
         f"修改 {result.updated} 条，未变 {result.unchanged} 条。"
     )
+    for note in result.layout_notes:  # which rows were the header, below a title or notes
+        console.print(note)
 
 
 @catalog_app.command("export")

@@ -59,6 +59,8 @@ def zh_cn_only(message: str) -> bool:
         "Lines",
         "Excel",
         "xlsx",
+        "xls",
+        "WPS",
     }
 
 

@@ -187,3 +187,13 @@ def test_export_published_versions(cli_db, tmp_path: Path) -> None:  # type: ign
     r = invoke("catalog", "export", str(tmp_path / "v9.xlsx"), "--version", "9")
     assert r.exit_code == 2
     assert "catalog.version_not_found" in r.stderr  # type: ignore[attr-defined]
+
+
+def test_an_office_xls_imports_and_says_which_rows_were_the_header(cli_db) -> None:  # type: ignore[no-untyped-def]
+    engine, _ = cli_db
+    path = Path(__file__).parents[1] / "fixtures" / "office" / "catalog_office.xls"
+    r = invoke("catalog", "import", str(path), "--department", POLICE)
+    assert r.exit_code == 0, r.output  # type: ignore[attr-defined]
+    out = r.output  # type: ignore[attr-defined]
+    assert "新增 1 条" in out and "以第 3–4 行为表头" in out and "第 7 行起为表尾说明" in out
+    assert resources(engine) == 1

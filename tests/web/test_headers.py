@@ -109,6 +109,8 @@ def test_sign_in_and_sign_out_pages_are_never_stored(app: FastAPI) -> None:
         assert token
         r = c.post("/logout", data={"csrf_token": token.group(1)}, follow_redirects=False)
         assert r.status_code == 303 and r.headers["cache-control"] == "no-store"
+        # Sign-out empties the browser's cache of the site, back/forward cache included.
+        assert r.headers["clear-site-data"] == '"cache"'
 
 
 def test_static_assets_stay_cacheable_for_a_signed_in_browser(sign_in) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +156,7 @@ def test_the_static_scripts_a_page_names_exist(client: TestClient) -> None:
     names = set()
     for path in TEMPLATES:
         names.update(re.findall(r'<script src="([^"]+)"', path.read_text(encoding="utf-8")))
-    assert names >= {"/static/load.js", "/static/back.js"}
+    assert names >= {"/static/load.js", "/static/back.js", "/static/nav.js"}
     for name in names:
         r = client.get(name)
         assert r.status_code == 200 and "javascript" in r.headers["content-type"], name

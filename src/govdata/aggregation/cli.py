@@ -33,7 +33,7 @@ def _print_json(data: object) -> None:
 @pool_app.command("load")
 def pool_load(
     file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CSV、xlsx 或 JSONL 文件")
+        Path, typer.Argument(exists=True, dir_okay=False, help="CSV、xlsx、xls 或 JSONL 文件")
     ],
     resource: Annotated[str, typer.Option("--resource", help="政务数据资源代码")],
     policy: Annotated[

@@ -1,11 +1,13 @@
-"""Reading xlsx and JSON Lines load files (CSV is ``reading``'s own): rows of cells or JSON
+"""Reading xlsx, xls and JSON Lines load files (CSV is ``reading``'s own): rows of cells or JSON
 objects into frames of String columns plus ``_row``, as ``reading.batches`` yields them."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,15 @@ import polars as pl
 
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import get_settings
-from govdata.core.xlsx_limits import XlsxTooLarge, check_xlsx, limits_for
+from govdata.core.sheet_layout import (
+    SEARCH_ROWS,
+    Header,
+    describe_rows,
+    find_header,
+    is_footer,
+    starts_footer,
+)
+from govdata.core.xlsx_limits import XlsxTooLarge, check_xls, check_xlsx, limits_for
 
 ROW = "_row"
 MAX_LINE = 32 << 20  # the longest JSON line a load reads
@@ -44,8 +54,8 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _frame(header: list[str], rows: list[list[str | None]], first_row: int) -> pl.DataFrame:
-    data: dict[str, Any] = {ROW: pl.Series(ROW, range(first_row, first_row + len(rows)), pl.Int64)}
+def _frame(header: list[str], rows: list[list[str | None]], numbers: list[int]) -> pl.DataFrame:
+    data: dict[str, Any] = {ROW: pl.Series(ROW, numbers, pl.Int64)}
     for i, name in enumerate(header):
         data[name] = pl.Series(name, [r[i] if i < len(r) else None for r in rows], pl.String)
     return pl.DataFrame(data)
@@ -78,10 +88,14 @@ def check_header(header: list[str]) -> list[str]:
     return names
 
 
-def _check_size(path: Path) -> None:
-    """Art. 39: a zip bomb or a sparse sheet is refused before calamine spends the memory."""
+def _check_size(path: Path, *, legacy: bool) -> None:
+    """Art. 39: a zip bomb or a sparse sheet is refused before calamine spends the memory (an
+    .xls is not compressed and its grid is bounded by the format: ``check_xls``)."""
     try:
-        check_xlsx(path, limits_for(get_settings()))
+        if legacy:
+            check_xls(limits_for(get_settings()))
+        else:
+            check_xlsx(path, limits_for(get_settings()))
     except XlsxTooLarge as exc:
         raise InvalidInput(
             "aggregation.file_too_large_expanded",
@@ -96,35 +110,111 @@ def _check_size(path: Path) -> None:
 def _malformed() -> InvalidInput:
     return InvalidInput(
         "aggregation.malformed_xlsx",
-        "无法读取该 Excel 文件：文件已损坏，或不是 .xlsx 格式的工作簿。"
-        "请在 Excel 中另存为 .xlsx 后重新上传。",
+        "无法读取该 Excel 文件：文件已损坏，或不是 Excel 工作簿（.xlsx 或 .xls）。"
+        "请在 Excel 或 WPS 中另存为 .xlsx 后重新上传。",
     )
 
 
-def xlsx_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:
+@dataclass
+class SheetRows:
+    """Which rows of a spreadsheet load were read: the header (rows ``header_first``..
+    ``header_last``, as the spreadsheet numbers them) and where notes below the data began."""
+
+    header_first: int = 1
+    header_last: int = 1
+    footer_first: int | None = None
+
+    def describe(self) -> str:
+        """A zh-CN note for the load's report (empty: the header on row 1, nothing below)."""
+        return describe_rows(self.header_first, self.header_last, self.footer_first)
+
+
+def _letter(index: int) -> str:
+    """A column's letters as the spreadsheet shows them (0: A, 26: AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _check_unnamed(cells: list[str | None], names: list[str], number: int, found: Header) -> None:
+    """A value in a column the header gives no name is refused (it would be lost unseen)."""
+    stray = next((i for i, c in enumerate(cells) if c and (i >= len(names) or not names[i])), None)
+    if stray is not None:
+        raise InvalidInput(
+            "aggregation.unnamed_column",
+            f"第 {number} 行第 {_letter(stray)} 列有数据，但该列在表头（{found.rows_label()}）"
+            "中没有列名。请填写列名（信息项名称）或删除该列数据。",
+            detail={"row": number, "column": _letter(stray)},
+        )
+
+
+def _cell_name(value: Any) -> str:
+    return (_text(value) or "").strip()
+
+
+def xlsx_batches(
+    path: Path,
+    batch_rows: int,
+    *,
+    legacy: bool = False,
+    expected: Collection[str] = (),
+    layout: SheetRows | None = None,
+) -> Iterator[pl.DataFrame]:
+    """The first sheet's rows (xlsx, or ``legacy`` .xls) in frames.
+
+    The header is the row (or two rows, a merged group above its items) among the first
+    ``SEARCH_ROWS`` that names the most ``expected`` items, whatever stands above it (a merged
+    title, the unit's name); the data ends where notes such as 填表说明 or 制表人 begin. Blank
+    rows are no records. ``layout`` is told which rows were taken.
+    """
     from python_calamine import CalamineWorkbook
 
-    _check_size(path)
+    _check_size(path, legacy=legacy)
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
         rows = sheet.iter_rows()
-        header_row = next(rows, None)
+        head = list(itertools.islice(rows, SEARCH_ROWS))
     except Exception:  # calamine raises its own error types (in English) for damaged files
         raise _malformed() from None
-    if header_row is None:
+    if not head:
         return
-    header = check_header([_text(h) or "" for h in header_row])
+    if expected:
+        found = find_header(head, set(expected), key=_cell_name)
+    else:
+        found = Header(0, 0, [_cell_name(v) for v in head[0]], 0)
+    names = found.names
+    keep = [i for i, name in enumerate(names) if name]  # a column without a name is no item
+    header = check_header([names[i] for i in keep])
+    whole = len(keep) == len(names)  # every column named: rows are taken as they are
+    if layout is not None:
+        layout.header_first, layout.header_last = found.first + 1, found.last + 1
     buffer: list[list[str | None]] = []
-    first = 2
-    for row in rows:
-        buffer.append([_text(v) if v != "" else None for v in row])
+    numbers: list[int] = []
+    number = found.data_start
+    for row in itertools.chain(head[found.data_start :], rows):
+        number += 1
+        cells = [_text(v) if v != "" else None for v in row]
+        first = cells[0] if cells and cells[0] else next((c for c in cells if c), None)
+        if first is None:
+            continue  # a blank row is no record
+        if starts_footer(first) and is_footer([c.strip() if c else "" for c in cells]):
+            if layout is not None:
+                layout.footer_first = number  # it and what follows are notes, not records
+            break
+        if not whole or len(cells) > len(names):
+            _check_unnamed(cells, names, number, found)
+            cells = [cells[i] if i < len(cells) else None for i in keep]
+        buffer.append(cells)
+        numbers.append(number)
         if len(buffer) >= batch_rows:
-            yield _frame(header, buffer, first)
-            first += len(buffer)
-            buffer = []
+            yield _frame(header, buffer, numbers)
+            buffer, numbers = [], []
     if buffer:
-        yield _frame(header, buffer, first)
+        yield _frame(header, buffer, numbers)
 
 
 def jsonl_batches(path: Path, batch_rows: int) -> Iterator[pl.DataFrame]:

@@ -4,7 +4,8 @@ Every reader yields Polars data frames of at most ``batch_rows`` rows whose colu
 file's header names, all of type String, plus ``_row``: the row's number in the file (the header
 is row 1), which every problem report quotes. Nothing holds the whole file: CSV is parsed by
 Polars a record-aligned chunk at a time, GB18030 is first transcoded to a UTF-8 spool file in
-chunks, JSON Lines is read line by line, and xlsx rows are streamed by calamine.
+chunks, JSON Lines is read line by line, and xlsx and legacy xls rows are streamed by calamine
+(a spreadsheet's header is found below a title or notes, and notes below the data are left).
 
 Whatever a file holds, memory stays bounded and a bad file is refused before anything is stored,
 with a stable code, its row and item, and a zh-CN message (``csv_faults``): a stray or unclosed
@@ -21,18 +22,41 @@ import os
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from govdata.aggregation import csv_faults
-from govdata.aggregation.formats import JSON_TYPE, ROW, check_header, jsonl_batches, xlsx_batches
+from govdata.aggregation.formats import (
+    JSON_TYPE,
+    ROW,
+    SheetRows,
+    check_header,
+    jsonl_batches,
+    xlsx_batches,
+)
 from govdata.core.errors import InvalidInput
 
-__all__ = ["JSON_TYPE", "ROW", "Source", "batches", "estimate_rows", "file_format"]
-FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+__all__ = [
+    "JSON_TYPE",
+    "ROW",
+    "SheetRows",
+    "Source",
+    "batches",
+    "estimate_rows",
+    "file_format",
+]
+FORMATS = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".xlsx": "xlsx",
+    ".xls": "xls",  # legacy Excel (BIFF8), as many offices and WPS still save
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+}
+SPREADSHEETS = ("xlsx", "xls")
 ENCODINGS = ("utf-8", "gb18030")
 _SNIFF_BYTES = 1 << 20
 _TRANSCODE_CHUNK = 8 << 20
@@ -46,7 +70,8 @@ def file_format(filename: str) -> str:
     if fmt is None:
         raise InvalidInput(
             "aggregation.unsupported_format",
-            "不支持的文件格式：请上传 CSV（.csv）、Excel（.xlsx）或 JSON Lines（.jsonl）文件。",
+            "不支持的文件格式：请上传 CSV（.csv）、Excel（.xlsx 或 .xls）或 JSON Lines（.jsonl）"
+            "文件。",
             detail={"filename": filename},
         )
     return fmt
@@ -77,6 +102,9 @@ class Source:
     path: Path
     file_format: str
     encoding: str = ""
+    # A spreadsheet's header is looked for by these names (the pool's items) in its first rows.
+    expected: frozenset[str] = frozenset()
+    layout: SheetRows = field(default_factory=SheetRows)  # which rows a spreadsheet's were
 
     @property
     def size(self) -> int:
@@ -302,8 +330,14 @@ def batches(source: Source, batch_rows: int = 200_000) -> Iterator[pl.DataFrame]
     """The file's rows in batches of all-String columns plus ``_row``."""
     if source.file_format == "csv":
         it = _csv_batches(source, batch_rows)
-    elif source.file_format == "xlsx":
-        it = xlsx_batches(source.path, batch_rows)
+    elif source.file_format in SPREADSHEETS:
+        it = xlsx_batches(
+            source.path,
+            batch_rows,
+            legacy=source.file_format == "xls",
+            expected=source.expected,
+            layout=source.layout,
+        )
     else:
         source.encoding = "utf-8"
         it = jsonl_batches(source.path, batch_rows)
@@ -314,9 +348,9 @@ def batches(source: Source, batch_rows: int = 200_000) -> Iterator[pl.DataFrame]
 def estimate_rows(source: Source, sample: pl.DataFrame) -> int | None:
     """Rows in the whole file, estimated from the first batch's share of the bytes (CSV, JSONL).
 
-    Used for the progress bar only; None for xlsx (compressed, no useful ratio).
+    Used for the progress bar only; None for spreadsheets (compressed, or cells of many kinds).
     """
-    if source.file_format == "xlsx" or sample.height == 0:
+    if source.file_format in SPREADSHEETS or sample.height == 0:
         return None
     sample_bytes = sample.drop(ROW).estimated_size()
     if sample_bytes <= 0:

@@ -318,3 +318,25 @@ def check_xlsx(source: Path | bytes | BinaryIO, limits: XlsxLimits) -> None:
         total = 0
         for info in infos:
             total = _scan_entry(archive, info, limits, total)
+
+
+# --- legacy Excel (.xls) ------------------------------------------------------------------------
+
+# An .xls is an OLE compound file holding a BIFF8 workbook (Excel 97–2003, and WPS's default in
+# many offices). It is not compressed, so no bomb; its grid is at most 65,536 rows × 256
+# columns, which calamine holds densely (about 1 GB for a 6 KB file with cells at A1 and IV65536).
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+XLS_MAX_ROWS = 65_536
+XLS_MAX_COLUMNS = 256
+
+
+def check_xls(limits: XlsxLimits) -> None:
+    """Refuse every .xls when the limits are below BIFF8's own grid (the file is not scanned:
+    the format bounds it), so that a lowered limit holds for .xls as it does for .xlsx."""
+    if limits.max_rows < XLS_MAX_ROWS or limits.max_cells < XLS_MAX_ROWS * XLS_MAX_COLUMNS:
+        raise XlsxTooLarge(
+            "cells",
+            "本平台当前的单元格上限低于 .xls 格式可容纳的范围，无法安全读取 .xls 文件。"
+            "请在 Excel 或 WPS 中另存为 .xlsx 后重新上传。",
+            limit=limits.max_cells,
+        )

@@ -22,5 +22,13 @@ def set_session_cookie(response: Response, settings: Settings, secret: str) -> N
     response.delete_cookie(ANON_COOKIE, path="/")
 
 
+# Sign-out also empties what the browser kept of this site's pages: its HTTP cache and its
+# back/forward cache, so that Back shows no page of the person who signed out (pages carry
+# no-store already, web/headers.py; Chromium may still keep a no-store page in its back/forward
+# cache). Cookies and storage are left: the sign-in cookie is deleted by name just below.
+CLEAR_SITE_DATA = '"cache"'
+
+
 def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(SESSION_COOKIE, path="/")
+    response.headers["Clear-Site-Data"] = CLEAR_SITE_DATA

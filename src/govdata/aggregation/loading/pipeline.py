@@ -96,20 +96,45 @@ def _file_error(code: str, message: str, **detail: Any) -> InvalidInput:
     return InvalidInput(code, message, detail=detail or None)
 
 
-def _check_header(rules: validation.Rules, header: list[str]) -> None:
+def _check_header(rules: validation.Rules, header: list[str], taken: str = "") -> None:
+    """``taken``: which rows of a spreadsheet were read as its header, said in the refusal."""
     unknown, missing = validation.header_problems(rules, header)
     if unknown:
         raise _file_error(
             "aggregation.unknown_column",
-            f"文件中有该资源没有的信息项：{'、'.join(unknown)}。列名应与目录中的信息项名称一致。",
+            f"文件中有该资源没有的信息项：{'、'.join(unknown)}。列名应与目录中的信息项名称一致。"
+            + taken,
             columns=unknown,
         )
     if missing:
         raise _file_error(
             "aggregation.missing_column",
-            f"文件缺少必填信息项：{'、'.join(missing)}。",
+            f"文件缺少必填信息项：{'、'.join(missing)}。" + taken,
             columns=missing,
         )
+
+
+def _note_layout(session: Session, load: Load, source: reading.Source, counts: _Counts) -> None:
+    """Which rows of a spreadsheet were its header (and where notes below the data began), as a
+    note in the load's report, when not simply row 1."""
+    note = source.layout.describe()
+    if not note or counts.problems >= MAX_PROBLEMS:
+        return
+    session.execute(
+        insert(LoadProblem),
+        [
+            {
+                "load_id": load.id,
+                "row_number": source.layout.header_first,
+                "column": "",
+                "code": "aggregation.header_row",
+                "message": note,
+                "value": "",
+                "kind": "cleaned",
+            }
+        ],
+    )
+    counts.problems += 1
 
 
 @dataclass(frozen=True)
@@ -218,6 +243,11 @@ class _SideWrites:
         self.problems.clear()
         self.bad_rows.clear()
 
+    def finish(self, source: reading.Source) -> None:
+        """The last writes, and a note of which rows of a spreadsheet were its header."""
+        self.flush()
+        _note_layout(self.session, self.load, source, self.counts)
+
 
 @contextlib.contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
@@ -276,7 +306,9 @@ def _stage(
     batch_rows: int,
 ) -> Load:
     rules = _rules(session, pool)
-    source = reading.Source(Path(load.spool_path), load.file_format, load.encoding)
+    source = reading.Source(
+        Path(load.spool_path), load.file_format, load.encoding, frozenset(rules.by_name())
+    )
     conn = session.connection()
     conn.execute(text(f'DROP TABLE IF EXISTS "{staging}"'))
     pools.create_data_table(conn, staging, pool.columns, pool.subject_column)
@@ -296,7 +328,9 @@ def _stage(
     try:
         for frame in reading.batches(source, batch_rows):
             if not header_checked:
-                _check_header(rules, [c for c in frame.columns if c != reading.ROW])
+                _check_header(
+                    rules, [c for c in frame.columns if c != reading.ROW], source.layout.describe()
+                )
                 estimated = reading.estimate_rows(source, frame)
                 header_checked = True
             result = validation.check_batch(rules, frame)
@@ -317,7 +351,7 @@ def _stage(
     except BaseException:
         writer.abort()
         raise
-    side.flush()
+    side.finish(source)
     load.encoding = source.encoding or load.encoding
     load.rows_estimated = estimated
     load.rows_read, load.rows_bad, load.problems_recorded = counts.read, counts.bad, counts.problems

@@ -21,6 +21,7 @@ from govdata.catalog.vocab import (
     UpdateCycle,
 )
 from govdata.core.errors import InvalidInput
+from govdata.core.sheet_layout import describe_rows
 from govdata.org.models import Department
 
 # --- layout -----------------------------------------------------------------------------------
@@ -156,24 +157,55 @@ class ImportProblem:
     message: str
 
 
+@dataclass(frozen=True)
+class SheetLayout:
+    """Which rows of a sheet were read: its header (rows ``header_first``..``header_last``, as
+    the spreadsheet numbers them) and, when notes such as 填表说明 or 制表人 follow the data, the
+    row they begin on (``footer_first``; it and the rows after it are not read)."""
+
+    sheet: str
+    header_first: int = 1
+    header_last: int = 1
+    footer_first: int | None = None
+
+    @property
+    def usual(self) -> bool:
+        """The header on row 1 and nothing below the data: nothing worth saying."""
+        return not describe_rows(self.header_first, self.header_last, self.footer_first)
+
+    def describe(self) -> str:
+        """A zh-CN sentence saying which rows were taken as the header and which were left."""
+        rows = describe_rows(self.header_first, self.header_last, self.footer_first)
+        return f"工作表“{self.sheet}”{rows}"
+
+
 class ImportRejected(InvalidInput):
     """The file has problems; nothing was stored. ``problems`` holds at most ``MAX_PROBLEMS``."""
 
-    def __init__(self, problems: list[ImportProblem]) -> None:
+    def __init__(
+        self, problems: list[ImportProblem], layouts: tuple[SheetLayout, ...] = ()
+    ) -> None:
         ordered = sorted(problems, key=_problem_order)
         shown = ordered[:MAX_PROBLEMS]
         more = len(ordered) - len(shown)
         message = f"导入失败：文件中有 {len(ordered)} 处问题，未导入任何数据。请修改后重新导入。"
         if more:
             message += f"（以下列出前 {len(shown)} 处，另有 {more} 处未列出。）"
+        # Which rows were read as the header, so that a row number in a problem can be found.
+        message += "".join(layout.describe() for layout in layouts if not layout.usual)
         super().__init__(
             "catalog.import_rejected",
             message,
-            detail={"problems": [asdict(p) for p in shown], "more": more},
+            detail={
+                "problems": [asdict(p) for p in shown],
+                "more": more,
+                "layouts": [asdict(layout) for layout in layouts],
+            },
         )
         self.problems = shown
         self.more = more
         self.total = len(ordered)
+        self.layouts = layouts
 
 
 @dataclass(frozen=True)
@@ -183,6 +215,12 @@ class ImportResult:
     unchanged: int
     # The code of every resource row, in the order of the rows (new ones: the issued code).
     codes: list[str]
+    # Which rows of each sheet were read as its header (and where notes below the data began).
+    layouts: tuple[SheetLayout, ...] = ()
+
+    @property
+    def layout_notes(self) -> list[str]:
+        return [layout.describe() for layout in self.layouts if not layout.usual]
 
 
 def _problem_order(p: ImportProblem) -> tuple[int, int, int, str]:
@@ -220,6 +258,7 @@ class _Sheet:
     name: str
     columns: dict[str, int]  # header -> column index
     rows: list[tuple[int, list[Cell]]]  # (spreadsheet row number, cells), blank rows left out
+    layout: SheetLayout | None = None
 
     def cell(self, cells: list[Cell], header: str) -> Cell:
         index = self.columns.get(header)

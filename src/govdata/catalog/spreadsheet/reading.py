@@ -1,4 +1,4 @@
-"""Reading an import: the workbook opened and refused, headers read, rows checked into problems."""
+"""Reading an import: the workbook opened or refused, sheets read (``sheets``), rows checked."""
 
 from __future__ import annotations
 
@@ -38,18 +38,22 @@ from govdata.catalog.spreadsheet.columns import (
     Cell,
     ImportProblem,
     ImportRejected,
-    _column_letter,
-    _header_key,
+    SheetLayout,
     _parse_item,
     _parse_resource,
     _Problems,
     _ResourceRow,
-    _Sheet,
-    _text,
 )
+from govdata.catalog.spreadsheet.sheets import _read_sheet
 from govdata.core.errors import InvalidInput
 from govdata.core.settings import Settings, get_settings
-from govdata.core.xlsx_limits import XlsxTooLarge, check_xlsx, limits_for
+from govdata.core.xlsx_limits import (
+    OLE_SIGNATURE,
+    XlsxTooLarge,
+    check_xls,
+    check_xlsx,
+    limits_for,
+)
 from govdata.org.models import Department
 
 # --- limits (a product decision: far above any department's list, far below a denial of service)
@@ -70,23 +74,8 @@ def _refuse(code: str, message: str, status: int | None = None, **detail: Any) -
     return InvalidInput(code, message, detail=detail or None, status=status)
 
 
-def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
-    """The two sheets as rows of cells (row 0 is the spreadsheet's row 1), or a refusal."""
-    if not content:
-        raise _refuse("catalog.import_empty", "上传的文件是空的。")
-    if len(content) > MAX_FILE_BYTES:
-        raise _refuse(
-            "catalog.import_too_large",
-            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入。",
-            status=413,
-        )
-    not_xlsx = _refuse(
-        "catalog.import_not_xlsx",
-        "文件不是 Excel 工作簿（.xlsx）。如为 .xls、.csv 或 WPS 格式，"
-        "请在 Excel 中另存为 .xlsx 后导入。",
-    )
-    if not content.startswith(b"PK\x03\x04"):
-        raise not_xlsx
+def _check_xlsx(content: bytes, not_xlsx: InvalidInput) -> None:
+    """An xlsx is a zip holding a workbook, and expands within the limits (Art. 39)."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             infos = archive.infolist()
@@ -107,6 +96,34 @@ def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
         ) from None
     except (zipfile.BadZipFile, ValueError, OSError, EOFError):
         raise not_xlsx from None
+
+
+def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
+    """The two sheets as rows of cells (row 0 is the spreadsheet's row 1), or a refusal."""
+    if not content:
+        raise _refuse("catalog.import_empty", "上传的文件是空的。")
+    if len(content) > MAX_FILE_BYTES:
+        raise _refuse(
+            "catalog.import_too_large",
+            f"文件超过 {MAX_FILE_BYTES // (1024 * 1024)} MB，请分批导入。",
+            status=413,
+        )
+    not_xlsx = _refuse(
+        "catalog.import_not_xlsx",
+        "文件不是 Excel 工作簿（.xlsx 或 .xls）。如为 .csv 或其他格式，"
+        "请在 Excel 或 WPS 中另存为 .xlsx 后导入。",
+    )
+    if content.startswith(b"PK\x03\x04"):
+        _check_xlsx(content, not_xlsx)
+    elif content.startswith(OLE_SIGNATURE):
+        # Legacy Excel (.xls), as many offices and WPS still save: no zip to bomb, and a grid
+        # the format bounds (``check_xls``).
+        try:
+            check_xls(limits_for(get_settings(), catalog=True))
+        except XlsxTooLarge as exc:
+            raise _refuse("catalog.import_too_large", exc.message, status=413) from None
+    else:
+        raise not_xlsx
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except CalamineError:
@@ -139,76 +156,6 @@ def _open_workbook(content: bytes) -> dict[str, list[list[Cell]]]:
         return sheets
     finally:
         workbook.close()
-
-
-def _read_sheet(
-    name: str,
-    rows: list[list[Cell]],
-    known: Sequence[str],
-    required: Sequence[str],
-    problems: list[ImportProblem],
-) -> _Sheet:
-    header = [_header_key(_text(c)) for c in rows[0]] if rows else []
-    columns: dict[str, int] = {}
-    for index, text in enumerate(header):
-        if not text:
-            continue
-        if text in columns:
-            problems.append(
-                ImportProblem(
-                    name,
-                    1,
-                    text,
-                    "catalog.import_header_duplicate",
-                    f"列名“{text}”出现了不止一次（第 {_column_letter(columns[text])} 列和第 "
-                    f"{_column_letter(index)} 列）。",
-                )
-            )
-        elif text not in known:
-            problems.append(
-                ImportProblem(
-                    name,
-                    1,
-                    text,
-                    "catalog.import_header_unknown",
-                    f"无法识别的列名“{text}”（第 {_column_letter(index)} 列）。可用的列名："
-                    f"{'、'.join(known)}。",
-                )
-            )
-        else:
-            columns[text] = index
-    for text in required:
-        if text not in columns:
-            problems.append(
-                ImportProblem(
-                    name,
-                    1,
-                    text,
-                    "catalog.import_header_missing",
-                    f"工作表“{name}”的第 1 行缺少必需的列“{text}”。",
-                )
-            )
-    data: list[tuple[int, list[Cell]]] = []
-    blank_with_data: set[int] = set()
-    for number, cells in enumerate(rows[1:], start=2):
-        if all(_text(c) == "" for c in cells):
-            continue
-        data.append((number, cells))
-        for index, c in enumerate(cells):
-            if (index >= len(header) or not header[index]) and _text(c) != "":
-                blank_with_data.add(index)
-    for index in sorted(blank_with_data):
-        letter = _column_letter(index)
-        problems.append(
-            ImportProblem(
-                name,
-                1,
-                letter,
-                "catalog.import_header_blank",
-                f"第 {letter} 列有数据但没有列名，请填写列名或删除该列数据。",
-            )
-        )
-    return _Sheet(name, columns, data)
 
 
 # --- checking rows ----------------------------------------------------------------------------
@@ -310,7 +257,7 @@ def _existing_codes(session: Session, codes: Iterable[str]) -> set[str]:
 
 def _check(
     session: Session, department: Department, content: bytes
-) -> tuple[list[_ResourceRow], _Problems]:
+) -> tuple[list[_ResourceRow], _Problems, tuple[SheetLayout, ...]]:
     """Parse and check every row; ``data`` is set on each row whose cells could all be read."""
     sheets = _open_workbook(content)
     header_problems: list[ImportProblem] = []
@@ -321,12 +268,14 @@ def _check(
         ITEM_SHEET, sheets[ITEM_SHEET], ITEM_HEADERS, ITEM_REQUIRED, header_problems
     )
     del sheets  # the cells live on in the sheets' rows until those are parsed
+    layouts = tuple(s.layout for s in (rsheet, isheet) if s.layout is not None)
     if header_problems:
-        raise ImportRejected(header_problems)  # rows cannot be read against unknown columns
+        # Rows cannot be read against unknown columns.
+        raise ImportRejected(header_problems, layouts)
     if not rsheet.rows:
         raise _refuse(
             "catalog.import_no_rows",
-            f"工作表“{RESOURCE_SHEET}”没有数据行（第 1 行为列名，数据从第 2 行开始）。",
+            f"工作表“{RESOURCE_SHEET}”没有数据行（列名行之下应为每个资源一行）。",
         )
     problems = _Problems()
     records = [_parse_resource(rsheet, n, cells, department, problems) for n, cells in rsheet.rows]
@@ -370,7 +319,7 @@ def _check(
             continue
         record.data = _normalized(result.data)
         record.fields, record.items = {}, []  # all in ``data`` now (10,000 rows: ~50 MB)
-    return records, problems
+    return records, problems, layouts
 
 
 def _check_unique(records: list[_ResourceRow], problems: _Problems) -> dict[str, _ResourceRow]:

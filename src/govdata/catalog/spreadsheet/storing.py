@@ -106,7 +106,7 @@ def import_catalog(
     department = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, department.id)
     service.lock_list(session, department.id)  # a concurrent import of it stores first
-    records, problems = _check(session, department, content)
+    records, problems, layouts = _check(session, department, content)
 
     to_create = [r for r in records if r.data is not None and r.resource_id is None]
     to_update: list[_ResourceRow] = []
@@ -116,7 +116,7 @@ def import_catalog(
         stored = _stored(session, [r.resource_id for r in chunk if r.resource_id])
         unchanged += _compare(chunk, stored, to_update, problems)
     if problems.items:
-        raise ImportRejected(problems.items)
+        raise ImportRejected(problems.items, layouts)
     if len(to_create) + len(to_update) >= BULK_THRESHOLD:
         codes = _store_bulk(session, department, to_create, to_update)
     else:
@@ -143,6 +143,7 @@ def import_catalog(
         updated=len(updated),
         unchanged=unchanged,
         codes=[codes.get(r.row, r.code) for r in records],
+        layouts=layouts,
     )
 
 
