@@ -379,6 +379,16 @@ def require_correction_applicant(actor: Actor) -> None:
         )
 
 
+def can_apply_correction(actor: Actor) -> bool:
+    """Whether ``require_correction_applicant`` admits the actor (links to the application
+    form are shown only then: no dead links for read-only roles)."""
+    return (
+        actor.token_id is None
+        and actor.person_id is not None
+        and (actor.is_public or bool(actor.roles & CORRECTION_APPLICANT_ROLES))
+    )
+
+
 def correction_departments(actor: Actor) -> frozenset[int]:
     """The departments a person acts for on corrections: as data officer or head."""
     return actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)

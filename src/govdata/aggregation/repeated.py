@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools
+from govdata.aggregation import collected, policy, pools
 from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
 from govdata.aggregation.subjects import fits
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource
-from govdata.catalog.vocab import Category
 from govdata.core.actor import Actor
 from govdata.org import policy as org_policy
 from govdata.org.models import Department
@@ -63,16 +62,15 @@ def find(
     scope = select(Department.id).where(org_policy.department_filter(actor))
     if department_id is not None:
         scope = scope.where(Department.id == department_id)
-    collected = [
+    in_scope = set(session.scalars(scope))
+    listed = [
         r
-        for r in published.listing(
-            session, department_ids=scope, exclude_category=Category.THEMATIC
-        )
-        if not r.withdrawal_pending
+        for r in collected.resources(session)
+        if r.department_id in in_scope and not r.withdrawal_pending
     ]
-    collected.sort(key=lambda r: (r.department_code, r.code))
+    listed.sort(key=lambda r: (r.department_code, r.code))
     found: list[RepeatedCollection] = []
-    for resource in collected:
+    for resource in listed:
         columns, subject = pools.layout(resource)
         for base in bases:
             if not fits(base.kind, columns, subject):
@@ -100,3 +98,37 @@ def find(
                     )
                 )
     return found
+
+
+@dataclass(frozen=True)
+class DepartmentSummary:
+    """One department's repeated collection: how many resources and items, and of which bases."""
+
+    department_id: int
+    department_name: str
+    resources: int
+    items: int
+    bases: tuple[str, ...]
+    authoritative_departments: tuple[str, ...]
+
+
+def summarize(found: list[RepeatedCollection]) -> list[DepartmentSummary]:
+    """Per department, most flagged items first (the page's summary before the detail)."""
+    by_dept: dict[int, list[RepeatedCollection]] = {}
+    for f in found:
+        by_dept.setdefault(f.department_id, []).append(f)
+    summaries = [
+        DepartmentSummary(
+            department_id=dept_id,
+            department_name=flags[0].department_name,
+            resources=len({f.resource_code for f in flags}),
+            items=len(flags),
+            bases=tuple(sorted({f.base_name for f in flags})),
+            authoritative_departments=tuple(
+                sorted({f.authoritative_department_name for f in flags})
+            ),
+        )
+        for dept_id, flags in by_dept.items()
+    ]
+    summaries.sort(key=lambda s: (-s.items, s.department_name))
+    return summaries

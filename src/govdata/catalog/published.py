@@ -161,6 +161,28 @@ def listing(
     return [_typed(*row) for row in session.execute(stmt)]
 
 
+def listing_state(session: Session) -> int:
+    """A hash of all that ``listing`` reads apart from the frozen revisions themselves: each
+    resource's published revision (with its creation time, so that another database's revision
+    of the same id differs), withdrawal request and department name. Equal states give
+    equal listings, so a caller may keep a listing for as long as the state is unchanged (the
+    aggregation pages, issue 16: the full listing costs ~0.3 s, this ~10 ms)."""
+    rows = session.execute(
+        select(
+            Resource.id,
+            Resource.published_revision_id,
+            Resource.withdrawn,
+            ResourceRevision.withdrawn,
+            ResourceRevision.created_at,
+            Department.name,
+        )
+        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
+        .join(Department, Department.id == Resource.department_id)
+        .order_by(Resource.id)
+    )
+    return hash(tuple(tuple(r) for r in rows))
+
+
 def resource(session: Session, code: str) -> CatalogResource | None:
     """The resource with ``code`` in any department's catalog list, published or not."""
     found = session.execute(_referenced().where(Resource.code == code)).first()

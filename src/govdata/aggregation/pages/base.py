@@ -17,18 +17,22 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, policy, repeated
+from govdata.aggregation import base, charts, policy, repeated
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
+from govdata.core.pagination import Page
 from govdata.core.types import MAX_DB_ID, DbId, Offset
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
 
 router = APIRouter()
-PAGE = 100
+PAGE = 50
+OPTIONS_PAGE = 50
+REPEATED_PAGE = 50  # resources that may be a base's source, per page
+OptionSort = Annotated[str, Query(pattern="^(department|name|code)$")]
 
 FLASHES = {
     "defined": "已建立基础数据库。",
@@ -38,6 +42,7 @@ FLASHES = {
     "item_removed": "已删除该基础信息项。",
     "built": "已重建基础数据库。",
     "resolved": "已处理该数据冲突。",
+    "resolved_many": "已处理所选的数据冲突。",
 }
 KindText = Annotated[str, Query(max_length=20)]
 
@@ -179,13 +184,15 @@ def _conflicts_page(
     )
     more = len(conflicts) > PAGE
     conflicts = conflicts[:PAGE]
+    info = base.describe_conflicts(session, actor, conflicts)
     return render(
         request,
         "aggregation/base_conflicts.html",
         _ctx(
             title="基础数据冲突",
             conflicts=conflicts,
-            info=base.describe_conflicts(session, actor, conflicts),
+            info=info,
+            resolvable=[c.id for c in conflicts if info[c.id].can_resolve],
             bases=base.list_bases(session, actor),
             kind=kind,
             status=status,
@@ -216,6 +223,34 @@ def conflicts(
     return _conflicts_page(
         request, session, actor, kind=kind, status=status, offset=offset, msg=msg
     )
+
+
+@router.post("/base/conflicts/resolve")
+def resolve_many(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    ids: Annotated[list[DbId], Form(max_length=base.MAX_BULK)] = [],  # noqa: B006
+    note: Annotated[str, Form(max_length=4000)] = "",
+    kind: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """The checked conflicts closed with one note, all or nothing (issue 16)."""
+    try:
+        done = base.resolve_conflicts(session, actor, ids, note)
+    except DomainError as exc:
+        message = _refused(session, exc)
+        return _conflicts_page(
+            request,
+            session,
+            actor,
+            kind=kind,
+            status="open",
+            offset=0,
+            error=message,
+            status_code=422,
+        )
+    query = urlencode({"kind": kind, "msg": "resolved_many", "n": len(done)})
+    return RedirectResponse(f"/aggregation/base/conflicts?{query}", status_code=303)
 
 
 @router.post("/base/conflicts/{conflict_id}/resolve")
@@ -253,17 +288,37 @@ def repeated_page(
     session: DbSession,
     actor: CurrentActor,
     department_id: DbId | None = None,
+    offset: Offset = 0,
 ) -> Response:
-    flags = repeated.find(session, actor, department_id)
+    """A summary per department with a chart first, then the flagged items, paged (issue 16:
+    3,787 rows in one page before)."""
+    flags = repeated.find(session, actor)
+    summary = repeated.summarize(flags)
+    shown = [f for f in flags if department_id is None or f.department_id == department_id]
+    page = Page(shown[offset : offset + REPEATED_PAGE], len(shown), offset, REPEATED_PAGE)
+    chart = (
+        charts.count_bars(
+            "重复采集信息项最多的部门",
+            [(s.department_name, s.items) for s in summary],
+            "重复的信息项",
+        )
+        if len(summary) > 1
+        else None
+    )
     return render(
         request,
         "aggregation/repeated.html",
         _ctx(
             title="重复采集核查",
-            flags=flags,
+            page=page,
+            summary=summary,
+            chart=chart,
+            total_items=len(flags),
             sees_all=policy.sees_all_repeated(actor),
             department_id=department_id,
-            departments=sorted({(f.department_id, f.department_name) for f in flags}),
+            department_name=next(
+                (s.department_name for s in summary if s.department_id == department_id), None
+            ),
         ),
     )
 
@@ -281,10 +336,21 @@ def _base_page(
     error: str | None = None,
     v: dict[str, str] | None = None,
     status_code: int = 200,
+    q: str = "",
+    sort: str = "department",
+    offset: int = 0,
+    source: str = "",
 ) -> Response:
     db = base.get_base(session, actor, kind)
     can_manage = policy.can_manage_base(actor, db)
     is_bureau = policy.is_bureau(actor)
+    options = (
+        base.find_source_options(
+            session, actor, kind, q=q, sort=sort, offset=offset, limit=OPTIONS_PAGE
+        )
+        if can_manage
+        else None
+    )
     return render(
         request,
         "aggregation/base_detail.html",
@@ -293,7 +359,10 @@ def _base_page(
             db=db,
             lead=_lead_names(session, [db]).get(db.lead_department_id, ""),
             items=base.describe_items(session, db),
-            options=base.source_options(session, actor, kind) if can_manage else [],
+            options=options,
+            q=q,
+            sort=sort,
+            source=source,
             can_manage=can_manage,
             is_bureau=is_bureau,
             departments=_departments(session) if is_bureau else [],
@@ -312,8 +381,16 @@ def base_page(
     actor: CurrentActor,
     kind: BaseKind,
     msg: str | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    sort: OptionSort = "department",
+    offset: Offset = 0,
+    source: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    return _base_page(request, session, actor, kind, msg=msg)
+    """One base: its items and sources; the resources that may be a source, paged and
+    searchable (``source`` fills the add form with one of them)."""
+    return _base_page(
+        request, session, actor, kind, msg=msg, q=q, sort=sort, offset=offset, source=source
+    )
 
 
 def _act(

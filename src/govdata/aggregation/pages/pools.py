@@ -23,6 +23,14 @@ from govdata.web.templating import render
 
 router = APIRouter()
 PAGE = 50
+# The measures a load's report shows, in this order; other keys of ``Load.quality`` (the
+# snapshot's id, row counts) are internal and not shown (issue 16).
+QUALITY_LABELS = (
+    ("completeness", "完整性"),
+    ("validity", "有效性"),
+    ("uniqueness", "唯一性"),
+    ("consistency", "一致性"),
+)
 
 
 def _ctx(**kw: Any) -> dict[str, Any]:
@@ -32,6 +40,7 @@ def _ctx(**kw: Any) -> dict[str, Any]:
         "LoadMode": LoadMode,
         "DataType": DataType,
         "UpdateCycle": UpdateCycle,
+        "QUALITY_LABELS": QUALITY_LABELS,
         **kw,
     }
 
