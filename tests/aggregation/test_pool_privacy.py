@@ -274,3 +274,11 @@ def test_the_load_page_shows_measures_and_messages_not_internal_keys(  # type: i
     # Row, item, the zh-CN message, the value, then the code, short, the full code as a tooltip.
     assert cells[0] == "2" and cells[1] == "公民身份号码" and "校验" in cells[2]
     assert 'title="aggregation.invalid_id_number"' in cells[4] and ">invalid_id_number<" in cells[4]
+
+
+def test_no_correction_links_for_read_only_roles(sign_in) -> None:  # type: ignore[no-untyped-def]
+    """Auditors only read (Art. 49): the corrections list offers them no application form."""
+    r = sign_in("auditor").get("/aggregation/corrections", headers=HTML)
+    assert r.status_code == 200 and 'data-testid="apply-link"' not in r.text
+    r = sign_in("officer").get("/aggregation/corrections", headers=HTML)
+    assert 'data-testid="apply-link"' in r.text

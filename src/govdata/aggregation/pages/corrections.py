@@ -123,6 +123,7 @@ def correction_list(
         "aggregation/corrections.html",
         _ctx(
             title="数据校核",
+            can_apply=policy.can_apply_correction(actor),
             views=[(v, VIEWS[v]) for v in views],
             current=current,
             page=page,
