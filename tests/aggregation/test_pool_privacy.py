@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import corrections, masking, pools
-from govdata.aggregation.models import Load, Pool
+from govdata.aggregation import base, corrections, masking, pools
+from govdata.aggregation.models import BaseKind, Load, Pool
 from govdata.core.access import AccessRecord
 from govdata.core.audit import AuditEvent
 from govdata.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -282,3 +282,58 @@ def test_no_correction_links_for_read_only_roles(sign_in) -> None:  # type: igno
     assert r.status_code == 200 and 'data-testid="apply-link"' not in r.text
     r = sign_in("officer").get("/aggregation/corrections", headers=HTML)
     assert 'data-testid="apply-link"' in r.text
+
+
+# --- base records and conflicts, as auditors read them ------------------------------------------
+
+
+def test_auditors_read_base_records_masked_and_reveal_with_a_reason(
+    session: Session, world: World
+) -> None:
+    build_city(session, world)
+    auditor = world.actor(session, "auditor")
+    rec = base.record(session, auditor, BaseKind.PERSON, K2)
+    assert rec.masked_items == ["姓名", "出生日期", "经营状态"]  # a person: every item
+    assert {v.item: v.value for v in rec.values}["姓名"] == "李*"
+    [read] = _records(session, "aggregation.base_record.read")
+    assert read.fields == "公民身份号码"  # only what was shown in the clear
+    with pytest.raises(InvalidInput) as err:
+        base.record(session, auditor, BaseKind.PERSON, K2, reveal_reason="看看")
+    assert err.value.code == "aggregation.reveal_reason_required"
+    shown = base.record(session, auditor, BaseKind.PERSON, K2, reveal_reason="核查第12号审计事项")
+    assert shown.masked_items == [] and {v.item: v.value for v in shown.values}["姓名"] == "李四"
+    assert any(
+        "核查第12号审计事项" in e.summary for e in _events(session, "aggregation.base.record.read")
+    )
+    assert _records(session, "aggregation.base_record.read")[-1].purpose == "核查第12号审计事项"
+    # Those who work with the data read it as it is and have nothing to reveal.
+    officer = world.actor(session, "officer2")
+    assert base.record(session, officer, BaseKind.PERSON, K2).masked_items == []
+    with pytest.raises(PermissionDenied):
+        base.record(session, officer, BaseKind.PERSON, K2, reveal_reason="核查第12号审计事项")
+
+
+def test_the_auditor_conflict_and_record_pages_mask(  # type: ignore[no-untyped-def]
+    session: Session, world: World, sign_in
+) -> None:
+    build_city(session, world)
+    session.commit()
+    auditor = sign_in("auditor")
+    r = auditor.get("/aggregation/base/conflicts", headers=HTML)
+    assert r.status_code == 200 and 'data-testid="masked-note"' in r.text
+    assert K2 not in r.text and "李四四" not in r.text and "李*四" in r.text
+    city = sign_in("city")
+    assert K2 in city.get("/aggregation/base/conflicts", headers=HTML).text
+    page = f"/aggregation/base/person/record?key={K2}"
+    r = auditor.get(page, headers=HTML)
+    assert "李四四" not in r.text and 'data-testid="reveal"' in r.text
+    r = auditor.post("/aggregation/base/person/record/reveal", data={"key": K2, "reason": ""})
+    assert r.status_code == 400 and "须说明理由" in r.text and "李四四" not in r.text
+    r = auditor.post(
+        "/aggregation/base/person/record/reveal", data={"key": K2, "reason": "核查第12号审计事项"}
+    )
+    assert r.status_code == 200 and "李四四" in r.text and r.headers["cache-control"] == "no-store"
+    r = city.post(
+        "/aggregation/base/person/record/reveal", data={"key": K2, "reason": "核查第12号审计事项"}
+    )
+    assert r.status_code == 403

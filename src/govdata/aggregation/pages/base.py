@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, charts, policy, repeated
+from govdata.aggregation import base, charts, masking, policy, repeated, traces
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
@@ -185,6 +185,13 @@ def _conflicts_page(
     more = len(conflicts) > PAGE
     conflicts = conflicts[:PAGE]
     info = base.describe_conflicts(session, actor, conflicts)
+    # Auditors read personal values masked (issue 16): a person's key and values, a legal
+    # person's personal items (``aggregation.masking``); the record page reveals with a reason.
+    masks = policy.masks_personal(actor)
+    hide_keys = {c.id for c in conflicts if masks and info[c.id].base_kind == BaseKind.PERSON}
+    hide_values = hide_keys | {
+        c.id for c in conflicts if masks and traces.personal_items([info[c.id].item_name])
+    }
     return render(
         request,
         "aggregation/base_conflicts.html",
@@ -193,6 +200,9 @@ def _conflicts_page(
             conflicts=conflicts,
             info=info,
             resolvable=[c.id for c in conflicts if info[c.id].can_resolve],
+            hide_keys=hide_keys,
+            hide_values=hide_values,
+            mask=masking.mask,
             bases=base.list_bases(session, actor),
             kind=kind,
             status=status,
@@ -514,28 +524,36 @@ def set_lead(
 # --- a record with its provenance (Art. 16, 25(2)) -------------------------------------------
 
 
-@router.get("/base/{kind}/record")
-def record_page(
+def _record_page(
     request: Request,
-    session: DbSession,
-    actor: CurrentActor,
+    session: Session,
+    actor: Actor,
     kind: BaseKind,
-    key: Annotated[str, Query(max_length=200)] = "",
+    key: str,
+    *,
+    reveal_reason: str | None = None,
 ) -> Response:
     db = base.get_base(session, actor, kind)
     rec = None
     error = None
+    reveal_error = None
     status_code = 200
     conflicts: list[BaseConflict] = []
     if key.strip():
         try:
-            rec = base.record(session, actor, kind, key)
+            rec = base.record(session, actor, kind, key, reveal_reason=reveal_reason)
             conflicts = rec.conflicts
         except DomainError as exc:
             if exc.status == 403:
                 raise
-            error = exc.message
             status_code = exc.status
+            if reveal_reason is not None and exc.code.startswith("aggregation.reveal_"):
+                finish_failed(session, exc)
+                reveal_error = exc.message
+                rec = base.record(session, actor, kind, key)  # shown masked again
+                conflicts = rec.conflicts
+            else:
+                error = exc.message
     return render(
         request,
         "aggregation/base_record.html",
@@ -544,8 +562,37 @@ def record_page(
             db=db,
             key=key,
             rec=rec,
+            mask=masking.mask,
             info=base.describe_conflicts(session, actor, conflicts),
             error=error,
+            reveal_error=reveal_error,
         ),
         status_code=status_code,
     )
+
+
+@router.get("/base/{kind}/record")
+def record_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    kind: BaseKind,
+    key: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return _record_page(request, session, actor, kind, key)
+
+
+@router.post("/base/{kind}/record/reveal")
+def reveal_record(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    kind: BaseKind,
+    key: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An auditor sees a record unmasked, having said why (issue 16; audited). Answered with
+    the page itself and not stored by the browser."""
+    response = _record_page(request, session, actor, kind, key, reveal_reason=reason)
+    response.headers["Cache-Control"] = "no-store"
+    return response
