@@ -17,9 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import collected, policy, pools
+from govdata.aggregation import collected, policy
 from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
-from govdata.aggregation.subjects import fits
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource
 from govdata.core.actor import Actor
@@ -63,19 +62,18 @@ def find(
     if department_id is not None:
         scope = scope.where(Department.id == department_id)
     in_scope = set(session.scalars(scope))
-    listed = [
-        r
-        for r in collected.resources(session)
-        if r.department_id in in_scope and not r.withdrawal_pending
-    ]
-    listed.sort(key=lambda r: (r.department_code, r.code))
+    catalog = collected.current(session)
     found: list[RepeatedCollection] = []
-    for resource in listed:
-        columns, subject = pools.layout(resource)
-        for base in bases:
-            if not fits(base.kind, columns, subject):
+    codes: dict[str, tuple[str, str]] = {}  # resource code -> (department code, resource code)
+    for base in bases:
+        known = by_base.get(base.id, {})
+        if not known:
+            continue
+        base_name = base.name or BaseKind(base.kind).label
+        for resource, (columns, subject) in catalog.fitting(base.kind):
+            if resource.department_id not in in_scope or resource.withdrawal_pending:
                 continue
-            known = by_base.get(base.id, {})
+            codes[resource.code] = (resource.department_code, resource.code)
             for col in columns:
                 if col["column"] == subject or col["name"] not in known:
                     continue
@@ -90,13 +88,16 @@ def find(
                         resource_name=resource.name,
                         item_name=col["name"],
                         base_kind=base.kind,
-                        base_name=base.name or BaseKind(base.kind).label,
+                        base_name=base_name,
                         authoritative_department_id=source.department_id,
                         authoritative_department_name=source.department_name,
                         authoritative_resource_code=source.code,
                         authoritative_resource_name=source.name,
                     )
                 )
+    # Department, resource, then the bases in order and the items in the resource's order.
+    order = {b.kind: i for i, b in enumerate(bases)}
+    found.sort(key=lambda f: (codes[f.resource_code], order[f.base_kind]))
     return found
 
 

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Subquery, select
+from sqlalchemy import Select, String, Subquery, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from govdata.catalog.models import CatalogVersion, CatalogVersionMember, Resource, ResourceRevision
@@ -173,7 +173,7 @@ def listing_state(session: Session) -> int:
             Resource.published_revision_id,
             Resource.withdrawn,
             ResourceRevision.withdrawn,
-            ResourceRevision.created_at,
+            cast(ResourceRevision.created_at, String),  # as text: no datetime per row
             Department.name,
         )
         .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)

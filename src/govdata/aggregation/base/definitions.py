@@ -101,11 +101,8 @@ def source_options(session: Session, actor: Actor, kind: BaseKind | str) -> list
     policy.require_read_bases(actor)
     base = require_base(session, kind)
     options = []
-    for res in collected.resources(session):
+    for res, (columns, subject) in collected.current(session).fitting(base.kind):
         if res.withdrawal_pending:
-            continue
-        columns, subject = pools.layout(res)
-        if not fits(base.kind, columns, subject):
             continue
         options.append(
             SourceOption(
