@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from govdata.aggregation import base, repeated
 from govdata.aggregation.models import BaseConflict, BaseKind, ConflictStatus
 from govdata.aggregation.pages import base as base_pages
+from govdata.aggregation.pages import base_checks
 from govdata.aggregation.quality import overview
 from govdata.aggregation.quality.reports import DepartmentSummary, Metrics
 from govdata.core.errors import DomainError, InvalidInput
@@ -109,7 +110,7 @@ def test_the_repeated_page_shows_the_summary_then_paged_detail(  # type: ignore[
     build_city(session, world)
     person_pool_resource(session, world, world.market, "个体工商户从业人员", [("姓名", "C", 50)])
     session.commit()
-    monkeypatch.setattr(base_pages, "REPEATED_PAGE", 1)
+    monkeypatch.setattr(base_checks, "REPEATED_PAGE", 1)
     auditor = sign_in("auditor")
     r = auditor.get("/aggregation/base/repeated", headers=HTML)
     assert r.status_code == 200
