@@ -90,5 +90,8 @@ def test_rejected_upload_lists_the_bad_row(page: Page, resource_code: str, tmp_p
     expect(page.get_by_test_id("load-status-label")).to_have_text("已拒收", timeout=60_000)
     problems = page.get_by_test_id("load-problems")
     expect(problems).to_contain_text("12")  # header + 10 rows, the bad one is row 12
-    expect(problems).to_contain_text("aggregation.invalid_id_number")
+    # The zh-CN message is the text; the code is short, the full code in its tooltip (issue 16).
+    expect(problems.get_by_test_id("problem-code").first).to_have_attribute(
+        "title", "aggregation.invalid_id_number"
+    )
     expect(page.get_by_test_id("report-link")).to_be_visible()

@@ -7,6 +7,7 @@ Each chart stands next to a table of the same numbers.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -84,3 +85,25 @@ def metric_series(rows: Sequence[HasMetrics]) -> Series:
         "唯一性": [r.uniqueness for r in rows],
         "一致性": [r.consistency for r in rows],
     }
+
+
+COUNT_TOP = 15
+
+
+def count_bars(title: str, values: Sequence[tuple[str, int]], series: str) -> Markup:
+    """Horizontal bars of the ``COUNT_TOP`` largest counts (whole numbers), largest on top."""
+    shown = sorted(values, key=lambda v: -v[1])[:COUNT_TOP][::-1]  # pygal draws the first lowest
+    config = charts.config(title, height=max(200, 110 + 32 * len(shown)))
+    top = max((n for _, n in shown), default=0)
+    step = max(math.ceil(top / 8), 1)
+    config.y_labels = list(range(0, max(top, 1) + step, step))
+    config.value_formatter = lambda v: f"{v:.0f}"
+    names = [charts.truncate(name, LABEL_EM) for name, _ in shown]
+    extra = max((charts.units(n) - 0.6 * len(n) for n in names), default=0.0)
+    config.margin_left = 20 + int(extra * charts.LABEL_FONT_SIZE) + 4
+    config.truncate_label = -1
+    config.show_legend = False
+    chart = pygal.HorizontalBar(config)
+    chart.x_labels = names
+    chart.add(series, [n for _, n in shown])
+    return charts.render(chart, title)

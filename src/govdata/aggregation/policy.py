@@ -379,6 +379,52 @@ def require_correction_applicant(actor: Actor) -> None:
         )
 
 
+def can_apply_correction(actor: Actor) -> bool:
+    """Whether ``require_correction_applicant`` admits the actor (links to the application
+    form are shown only then: no dead links for read-only roles)."""
+    return (
+        actor.token_id is None
+        and actor.person_id is not None
+        and (actor.is_public or bool(actor.roles & CORRECTION_APPLICANT_ROLES))
+    )
+
+
+def masks_personal(actor: Actor) -> bool:
+    """Auditors read personal data in pools masked (issue 16; least privilege for oversight,
+    Art. 41, 42, 49); whoever also works with the data (a bureau, a department) does not."""
+    return (
+        actor.has(Role.AUDITOR)
+        and not org_policy.is_bureau(actor)
+        and not org_policy.has_department_role(actor)
+    )
+
+
+def require_reveal(actor: Actor) -> None:
+    """Revealing a masked row is for those who read masked, in person (not a system's token)."""
+    if not masks_personal(actor) or actor.token_id is not None or actor.person_id is None:
+        raise PermissionDenied(
+            "aggregation.reveal_not_needed", "只有审计监督人员需要说明理由查看未遮盖的个人信息。"
+        )
+
+
+def can_correct_own(actor: Actor, department_id: int) -> bool:
+    """A department corrects its own pool's values directly (issue 16; it does not apply to
+    itself for a 校核): its data officers and head, in person."""
+    return (
+        actor.token_id is None
+        and actor.person_id is not None
+        and department_id in correction_departments(actor)
+    )
+
+
+def require_correct_own(actor: Actor, department_id: int) -> None:
+    if not can_correct_own(actor, department_id):
+        raise PermissionDenied(
+            "aggregation.own_correction_not_provider",
+            "只有数据提供部门的数据专职人员或主要负责人可以直接更正本部门数据资源池中的数据。",
+        )
+
+
 def correction_departments(actor: Actor) -> frozenset[int]:
     """The departments a person acts for on corrections: as data officer or head."""
     return actor.department_ids(Role.DEPARTMENT_OFFICER, Role.DEPARTMENT_HEAD)

@@ -9,7 +9,7 @@ department must publish it in its catalog list first, Art. 12).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, Index, Table, func, select, text
@@ -17,14 +17,17 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, traces
+from govdata.aggregation import masking, policy, traces
 from govdata.aggregation.errors import PoolNotFound, ResourceNotFound, ResourceNotPublished
 from govdata.aggregation.models import Load, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource, PublishedResource
+from govdata.core import audit
+from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
+from govdata.core.errors import NotFound
 
 #: A data table's layout: ``Pool.columns`` and the subject key's column.
 Layout = tuple[list[dict[str, Any]], str | None]
@@ -182,6 +185,9 @@ class PoolRows:
     columns: list[dict[str, Any]]
     rows: list[dict[str, Any]]  # item name -> value, plus "_row" and "_load_id"
     total: int
+    # Each row's subject key as stored (for the "校核中" marks; never shown when masked).
+    keys: list[str | None] = field(default_factory=list)
+    masked: list[str] = field(default_factory=list)  # item names shown masked (auditors)
 
 
 def read_rows(
@@ -213,8 +219,79 @@ def read_rows(
         row[ROW_COLUMN] = r[ROW_COLUMN]
         row[LOAD_COLUMN] = r[LOAD_COLUMN]
         rows.append(row)
-    traces.pool_read(session, actor, "aggregation.pool_rows.read", pool, rows=len(rows))
-    return PoolRows(pool.columns, rows, total)
+    key_name = next((c["name"] for c in pool.columns if c["column"] == pool.subject_column), None)
+    keys = [str(r[key_name]) if key_name and r[key_name] is not None else None for r in rows]
+    fields = None
+    masked: list[str] = []
+    if policy.masks_personal(actor):
+        masked = masking.personal_columns(pool)
+        fields = masking.mask_rows(pool, rows)
+    traces.pool_read(
+        session, actor, "aggregation.pool_rows.read", pool, rows=len(rows), fields=fields
+    )
+    return PoolRows(pool.columns, rows, total, keys, masked)
+
+
+@dataclass(frozen=True)
+class Revealed:
+    row: dict[str, Any]  # item name -> value, plus "_row" and "_load_id"
+    reason: str
+    items: list[str]  # the personal items it shows
+
+
+def reveal_row(
+    session: Session, actor: Actor, pool_id: int, row_number: int, reason: str
+) -> Revealed:
+    """One row of the pool's current data unmasked, for an auditor who states why (issue 16,
+    Art. 41, 42, 49): audited (``aggregation.pool_row.reveal``, with the reason) and recorded
+    as a read of the personal items (Art. 40). Only for those who read pools masked."""
+    pool = get_pool(session, actor, pool_id)
+    policy.require_reveal(actor)
+    why = masking.require_reason(reason)
+    table = current_table(pool)
+    found = (
+        session.execute(select(table).where(table.c[ROW_COLUMN] == row_number)).mappings().first()
+        if table is not None
+        else None
+    )
+    if found is None:
+        raise NotFound(
+            "aggregation.row_not_found", f"该数据资源池的当前数据中没有第 {row_number} 行。"
+        )
+    row = {c["name"]: found[c["column"]] for c in pool.columns}
+    row[ROW_COLUMN] = found[ROW_COLUMN]
+    row[LOAD_COLUMN] = found[LOAD_COLUMN]
+    items = masking.personal_columns(pool)
+    key_name = next((c["name"] for c in pool.columns if c["column"] == pool.subject_column), None)
+    audit.record(
+        session,
+        actor,
+        "aggregation.pool_row.reveal",
+        object_type="pool",
+        object_id=pool.id,
+        summary=f"{actor.name}查看了{pool.name}第 {row_number} 行未遮盖的个人信息，理由：{why}",
+        change={
+            "pool_id": pool.id,
+            "row": row_number,
+            "subject_key": str(row[key_name]) if key_name and row.get(key_name) else None,
+            "items": items,
+            "reason": why,
+        },
+        department_id=pool.department_id,
+    )
+    record_access(
+        session,
+        actor,
+        "aggregation.pool_row.reveal",
+        object_type="pool_row",
+        object_id=f"{pool.id}:{row_number}",
+        rows=1,
+        personal=True,
+        owner_department_id=pool.department_id,
+        fields=items,
+        purpose=why[:200],
+    )
+    return Revealed(row, why, items)
 
 
 # --- the data tables --------------------------------------------------------------------------

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools
+from govdata.aggregation import collected, policy
 from govdata.aggregation.models import BaseDatabase, BaseItem, BaseKind
-from govdata.aggregation.subjects import fits
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource
-from govdata.catalog.vocab import Category
 from govdata.core.actor import Actor
 from govdata.org import policy as org_policy
 from govdata.org.models import Department
@@ -63,21 +61,19 @@ def find(
     scope = select(Department.id).where(org_policy.department_filter(actor))
     if department_id is not None:
         scope = scope.where(Department.id == department_id)
-    collected = [
-        r
-        for r in published.listing(
-            session, department_ids=scope, exclude_category=Category.THEMATIC
-        )
-        if not r.withdrawal_pending
-    ]
-    collected.sort(key=lambda r: (r.department_code, r.code))
+    in_scope = set(session.scalars(scope))
+    catalog = collected.current(session)
     found: list[RepeatedCollection] = []
-    for resource in collected:
-        columns, subject = pools.layout(resource)
-        for base in bases:
-            if not fits(base.kind, columns, subject):
+    codes: dict[str, tuple[str, str]] = {}  # resource code -> (department code, resource code)
+    for base in bases:
+        known = by_base.get(base.id, {})
+        if not known:
+            continue
+        base_name = base.name or BaseKind(base.kind).label
+        for resource, (columns, subject) in catalog.fitting(base.kind):
+            if resource.department_id not in in_scope or resource.withdrawal_pending:
                 continue
-            known = by_base.get(base.id, {})
+            codes[resource.code] = (resource.department_code, resource.code)
             for col in columns:
                 if col["column"] == subject or col["name"] not in known:
                     continue
@@ -92,11 +88,48 @@ def find(
                         resource_name=resource.name,
                         item_name=col["name"],
                         base_kind=base.kind,
-                        base_name=base.name or BaseKind(base.kind).label,
+                        base_name=base_name,
                         authoritative_department_id=source.department_id,
                         authoritative_department_name=source.department_name,
                         authoritative_resource_code=source.code,
                         authoritative_resource_name=source.name,
                     )
                 )
+    # Department, resource, then the bases in order and the items in the resource's order.
+    order = {b.kind: i for i, b in enumerate(bases)}
+    found.sort(key=lambda f: (codes[f.resource_code], order[f.base_kind]))
     return found
+
+
+@dataclass(frozen=True)
+class DepartmentSummary:
+    """One department's repeated collection: how many resources and items, and of which bases."""
+
+    department_id: int
+    department_name: str
+    resources: int
+    items: int
+    bases: tuple[str, ...]
+    authoritative_departments: tuple[str, ...]
+
+
+def summarize(found: list[RepeatedCollection]) -> list[DepartmentSummary]:
+    """Per department, most flagged items first (the page's summary before the detail)."""
+    by_dept: dict[int, list[RepeatedCollection]] = {}
+    for f in found:
+        by_dept.setdefault(f.department_id, []).append(f)
+    summaries = [
+        DepartmentSummary(
+            department_id=dept_id,
+            department_name=flags[0].department_name,
+            resources=len({f.resource_code for f in flags}),
+            items=len(flags),
+            bases=tuple(sorted({f.base_name for f in flags})),
+            authoritative_departments=tuple(
+                sorted({f.authoritative_department_name for f in flags})
+            ),
+        )
+        for dept_id, flags in by_dept.items()
+    ]
+    summaries.sort(key=lambda s: (-s.items, s.department_name))
+    return summaries

@@ -22,7 +22,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, Subquery, select
+from sqlalchemy import Select, String, Subquery, cast, select
 from sqlalchemy.orm import Session, aliased
 
 from govdata.catalog.models import CatalogVersion, CatalogVersionMember, Resource, ResourceRevision
@@ -159,6 +159,28 @@ def listing(
     if limit is not None:
         stmt = stmt.limit(limit)
     return [_typed(*row) for row in session.execute(stmt)]
+
+
+def listing_state(session: Session) -> int:
+    """A hash of all that ``listing`` reads apart from the frozen revisions themselves: each
+    resource's published revision (with its creation time, so that another database's revision
+    of the same id differs), withdrawal request and department name. Equal states give
+    equal listings, so a caller may keep a listing for as long as the state is unchanged (the
+    aggregation pages, issue 16: the full listing costs ~0.3 s, this ~10 ms)."""
+    rows = session.execute(
+        select(
+            Resource.id,
+            Resource.published_revision_id,
+            Resource.withdrawn,
+            ResourceRevision.withdrawn,
+            cast(ResourceRevision.created_at, String),  # as text: no datetime per row
+            Department.name,
+        )
+        .join(ResourceRevision, ResourceRevision.id == Resource.published_revision_id)
+        .join(Department, Department.id == Resource.department_id)
+        .order_by(Resource.id)
+    )
+    return hash(tuple(tuple(r) for r in rows))
 
 
 def resource(session: Session, code: str) -> CatalogResource | None:

@@ -65,6 +65,8 @@ ACTION_LABELS: dict[str, str] = {
     "catalog.demand.match": "匹配共享需求",
     # aggregation
     "aggregation.load_created": "提交数据加载",
+    "aggregation.pool_row.reveal": "查看资源池记录明文（说明理由）",
+    "aggregation.pool_value.correct": "直接更正本部门数据",
     "aggregation.load_succeeded": "数据加载成功",
     "aggregation.load_rejected": "数据加载被拒绝",
     "aggregation.load_failed": "数据加载失败",

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 from govdata.aggregation.base.conflicts import (
     AUTO_CLOSE_NOTE,
+    MAX_BULK,
     ConflictInfo,
     count_conflicts,
     describe_conflicts,
     list_conflicts,
     resolve_conflict,
+    resolve_conflicts,
 )
 from govdata.aggregation.base.consistency import consistency_with_base
 from govdata.aggregation.base.definitions import (
@@ -39,6 +41,7 @@ from govdata.aggregation.base.definitions import (
     add_item,
     define_base,
     describe_items,
+    find_source_options,
     get_base,
     list_bases,
     remove_item,
@@ -53,6 +56,7 @@ from govdata.aggregation.subjects import base_table, items_of
 
 __all__ = [
     "AUTO_CLOSE_NOTE",
+    "MAX_BULK",
     "BaseRecord",
     "ConflictInfo",
     "ItemView",
@@ -67,6 +71,7 @@ __all__ = [
     "define_base",
     "describe_conflicts",
     "describe_items",
+    "find_source_options",
     "get_base",
     "items_of",
     "list_bases",
@@ -77,6 +82,7 @@ __all__ = [
     "refresh_subject",
     "remove_item",
     "resolve_conflict",
+    "resolve_conflicts",
     "set_lead",
     "set_source",
     "source_options",

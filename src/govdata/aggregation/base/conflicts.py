@@ -230,6 +230,9 @@ class ConflictInfo:
     other_pool_name: str
     other_department: str
     can_resolve: bool
+    # The other pool's department may be asked to check its value (校核, Art. 19): by a person
+    # who may apply for corrections, when the pool is not the person's own department's.
+    can_correct: bool = False
 
 
 def describe_conflicts(
@@ -268,6 +271,9 @@ def describe_conflicts(
             other_pool_name=other.name,
             other_department=depts.get(other.department_id, ""),
             can_resolve=policy.can_resolve_conflict(actor, base)
+            and c.status == ConflictStatus.OPEN.value,
+            can_correct=policy.can_apply_correction(actor)
+            and other.department_id not in policy.correction_departments(actor)
             and c.status == ConflictStatus.OPEN.value,
         )
     return out
@@ -312,3 +318,20 @@ def resolve_conflict(session: Session, actor: Actor, conflict_id: int, note: str
         department_id=base.lead_department_id,
     )
     return conflict
+
+
+MAX_BULK = 200
+
+
+def resolve_conflicts(
+    session: Session, actor: Actor, conflict_ids: Sequence[int], note: str
+) -> list[BaseConflict]:
+    """Close several conflicts with one note (issue 16: the page's bulk action), all or
+    nothing: the first refusal (not visible, not the actor's to resolve, already closed, no
+    note) ends the whole unit of work with its code."""
+    ids = list(dict.fromkeys(conflict_ids))
+    if not ids:
+        raise InvalidInput("aggregation.conflicts_none_selected", "请先勾选要处理的数据冲突。")
+    if len(ids) > MAX_BULK:
+        raise InvalidInput("aggregation.conflicts_too_many", f"一次最多处理{MAX_BULK}条数据冲突。")
+    return [resolve_conflict(session, actor, cid, note) for cid in ids]

@@ -12,10 +12,17 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, traces
+from govdata.aggregation import masking, policy, traces
 from govdata.aggregation.errors import BaseRecordNotFound
 from govdata.aggregation.labels import department_names
-from govdata.aggregation.models import BaseConflict, BaseKind, ConflictStatus, Load, Pool
+from govdata.aggregation.models import (
+    BaseConflict,
+    BaseDatabase,
+    BaseKind,
+    ConflictStatus,
+    Load,
+    Pool,
+)
 from govdata.aggregation.subjects import KEY_COLUMN, KEY_LENGTH, base_table, items_of, require_base
 from govdata.aggregation.text import plain
 from govdata.catalog import published
@@ -52,15 +59,40 @@ class BaseRecord:
     subject_key: str
     values: list[RecordValue]
     conflicts: list[BaseConflict] = field(default_factory=list)
+    # Items shown masked (auditors, issue 16; ``aggregation.masking``); values of these items
+    # in ``values`` are masked already, the conflicts' values are masked by the page.
+    masked_items: list[str] = field(default_factory=list)
+    reveal_reason: str | None = None  # the auditor's stated reason, when revealed
 
 
-def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: str) -> BaseRecord:
+def _masked_items(base: BaseDatabase, names: list[str]) -> list[str]:
+    """What an auditor sees masked: every item of the person base (the reader typed whose
+    record it is), the personal items of another base (a legal representative, a phone)."""
+    if base.kind == BaseKind.PERSON.value:
+        return list(names)
+    return [n for n in names if traces.personal_items([n])]
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    kind: BaseKind | str,
+    subject_key: str,
+    *,
+    reveal_reason: str | None = None,
+) -> BaseRecord:
     """One subject's base record, every value with its provenance (Art. 16, 25(2)).
 
     Staff read it; public accounts and systems are refused. The lookup is recorded in the
-    audit chain: it reads a person's or an organization's data.
+    audit chain: it reads a person's or an organization's data. Auditors read personal values
+    masked unless they give ``reveal_reason`` (issue 16; Art. 41, 42, 49), which the audit event
+    and the access record keep.
     """
     policy.require_read_bases(actor)
+    why = None
+    if reveal_reason is not None:
+        policy.require_reveal(actor)
+        why = masking.require_reason(reveal_reason)
     base = require_base(session, kind)
     key = plain(subject_key, base.key_name)
     if not key or len(key) > KEY_LENGTH:
@@ -93,15 +125,22 @@ def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: st
             .order_by(BaseConflict.id)
         )
     )
+    names = [i.name for i in items]
+    hidden = _masked_items(base, names) if why is None and policy.masks_personal(actor) else []
+    if hidden:
+        values = [
+            RecordValue(v.item, masking.mask(v.value), v.provenance) if v.item in hidden else v
+            for v in values
+        ]
     audit.record(
         session,
         actor,
         "aggregation.base.record.read",
         object_type="base_record",
         object_id=f"{base.kind}:{key}",
-        summary=f"查阅{base.name}主体记录",
+        summary=f"查阅{base.name}主体记录"
+        + (f"（查看未遮盖的个人信息，理由：{why}）" if why else ""),
     )
-    names = [i.name for i in items]
     record_access(
         session,
         actor,
@@ -111,7 +150,8 @@ def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: st
         rows=1,
         personal=traces.base_is_personal(base, [base.key_name, *names]),
         owner_department_id=base.lead_department_id,
-        fields=[base.key_name, *names],
+        fields=[base.key_name, *(n for n in names if n not in hidden)],
+        purpose=(why or "")[:200],
     )
     return BaseRecord(
         kind=base.kind,
@@ -120,6 +160,8 @@ def record(session: Session, actor: Actor, kind: BaseKind | str, subject_key: st
         subject_key=key,
         values=values,
         conflicts=conflicts,
+        masked_items=hidden,
+        reveal_reason=why,
     )
 
 

@@ -26,7 +26,8 @@ open the value carries the "校核中" mark, and business on it proceeds on vali
 correction and what is overdue; an answer after the due date is late (Art. 50(8)).
 
 The package, by seam: ``deadlines`` (the clock), ``values`` (finding and checking the value),
-``applying``, ``answering`` (and extending), ``queries`` (lists, figures, the "校核中" mark).
+``applying``, ``answering`` (and extending), ``own`` (a department correcting its own value
+directly), ``queries`` (lists, figures, the "校核中" mark).
 Who may do what is in ``aggregation.policy``.
 """
 
@@ -46,6 +47,7 @@ from govdata.aggregation.corrections.deadlines import (
     clock,
     deadline_of,
 )
+from govdata.aggregation.corrections.own import OwnCorrection, correct_own_value, own_value
 from govdata.aggregation.corrections.queries import (
     UNDER_CORRECTION_NOTE,
     Counts,
@@ -78,12 +80,14 @@ __all__ = [
     "UNDER_CORRECTION_NOTE",
     "Counts",
     "OverdueReport",
+    "OwnCorrection",
     "Target",
     "answer",
     "apply",
     "apply_for_objection",
     "check_applicant",
     "clock",
+    "correct_own_value",
     "counts",
     "counts_by_department",
     "current_value",
@@ -97,6 +101,7 @@ __all__ = [
     "locate",
     "open_correction",
     "overdue",
+    "own_value",
     "pools_by_id",
     "under_correction",
     "value_text",

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from govdata.aggregation.pages import base, corrections, pools, quality, thematic
+from govdata.aggregation.pages import base, base_checks, corrections, pools, quality, thematic
 from govdata.web.deps import form_csrf
 
 router = APIRouter(
     prefix="/aggregation", dependencies=[Depends(form_csrf)], include_in_schema=False
 )
-for _module in (pools, quality, base, thematic, corrections):
+# base_checks before base: ``/base/{kind}`` would take ``/base/conflicts``.
+for _module in (pools, quality, base_checks, base, thematic, corrections):
     router.include_router(_module.router)
 
 __all__ = ["router"]

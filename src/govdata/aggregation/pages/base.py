@@ -17,18 +17,20 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, policy, repeated
+from govdata.aggregation import base, masking, policy
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
-from govdata.core.types import MAX_DB_ID, DbId, Offset
+from govdata.core.types import MAX_DB_ID, Offset
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
 
 router = APIRouter()
-PAGE = 100
+PAGE = 50
+OPTIONS_PAGE = 50  # resources that may be a base's source, per page
+OptionSort = Annotated[str, Query(pattern="^(department|name|code)$")]
 
 FLASHES = {
     "defined": "已建立基础数据库。",
@@ -38,6 +40,7 @@ FLASHES = {
     "item_removed": "已删除该基础信息项。",
     "built": "已重建基础数据库。",
     "resolved": "已处理该数据冲突。",
+    "resolved_many": "已处理所选的数据冲突。",
 }
 KindText = Annotated[str, Query(max_length=20)]
 
@@ -156,118 +159,6 @@ def lookup(
     )
 
 
-# --- conflicts (Art. 16, 20) ------------------------------------------------------------------
-
-
-def _conflicts_page(
-    request: Request,
-    session: Session,
-    actor: Actor,
-    *,
-    kind: str,
-    status: str,
-    offset: int,
-    msg: str | None = None,
-    error: str | None = None,
-    error_id: int | None = None,
-    status_code: int = 200,
-) -> Response:
-    wanted = None if status == "all" else ConflictStatus(status)
-    kind_value = _kind(kind) if kind else None
-    conflicts = base.list_conflicts(
-        session, actor, kind_value, wanted, offset=offset, limit=PAGE + 1
-    )
-    more = len(conflicts) > PAGE
-    conflicts = conflicts[:PAGE]
-    return render(
-        request,
-        "aggregation/base_conflicts.html",
-        _ctx(
-            title="基础数据冲突",
-            conflicts=conflicts,
-            info=base.describe_conflicts(session, actor, conflicts),
-            bases=base.list_bases(session, actor),
-            kind=kind,
-            status=status,
-            offset=offset,
-            more=more,
-            page=PAGE,
-            flash=_flash(msg),
-            error=error,
-            error_id=error_id,
-        ),
-        status_code=status_code,
-    )
-
-
-Status = Annotated[str, Query(pattern="^(open|resolved|all)$")]
-
-
-@router.get("/base/conflicts")
-def conflicts(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    kind: KindText = "",
-    status: Status = "open",
-    offset: Offset = 0,
-    msg: str | None = None,
-) -> Response:
-    return _conflicts_page(
-        request, session, actor, kind=kind, status=status, offset=offset, msg=msg
-    )
-
-
-@router.post("/base/conflicts/{conflict_id}/resolve")
-def resolve(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    conflict_id: DbId,
-    note: Annotated[str, Form(max_length=4000)] = "",
-) -> Response:
-    try:
-        base.resolve_conflict(session, actor, conflict_id, note)
-    except DomainError as exc:
-        message = _refused(session, exc)
-        return _conflicts_page(
-            request,
-            session,
-            actor,
-            kind="",
-            status="open",
-            offset=0,
-            error=message,
-            error_id=conflict_id,
-            status_code=422,
-        )
-    return RedirectResponse("/aggregation/base/conflicts?msg=resolved", status_code=303)
-
-
-# --- repeated collection (Art. 50(3)) ---------------------------------------------------------
-
-
-@router.get("/base/repeated")
-def repeated_page(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    department_id: DbId | None = None,
-) -> Response:
-    flags = repeated.find(session, actor, department_id)
-    return render(
-        request,
-        "aggregation/repeated.html",
-        _ctx(
-            title="重复采集核查",
-            flags=flags,
-            sees_all=policy.sees_all_repeated(actor),
-            department_id=department_id,
-            departments=sorted({(f.department_id, f.department_name) for f in flags}),
-        ),
-    )
-
-
 # --- one base ---------------------------------------------------------------------------------
 
 
@@ -281,10 +172,21 @@ def _base_page(
     error: str | None = None,
     v: dict[str, str] | None = None,
     status_code: int = 200,
+    q: str = "",
+    sort: str = "department",
+    offset: int = 0,
+    source: str = "",
 ) -> Response:
     db = base.get_base(session, actor, kind)
     can_manage = policy.can_manage_base(actor, db)
     is_bureau = policy.is_bureau(actor)
+    options = (
+        base.find_source_options(
+            session, actor, kind, q=q, sort=sort, offset=offset, limit=OPTIONS_PAGE
+        )
+        if can_manage
+        else None
+    )
     return render(
         request,
         "aggregation/base_detail.html",
@@ -293,7 +195,10 @@ def _base_page(
             db=db,
             lead=_lead_names(session, [db]).get(db.lead_department_id, ""),
             items=base.describe_items(session, db),
-            options=base.source_options(session, actor, kind) if can_manage else [],
+            options=options,
+            q=q,
+            sort=sort,
+            source=source,
             can_manage=can_manage,
             is_bureau=is_bureau,
             departments=_departments(session) if is_bureau else [],
@@ -312,8 +217,16 @@ def base_page(
     actor: CurrentActor,
     kind: BaseKind,
     msg: str | None = None,
+    q: Annotated[str, Query(max_length=100)] = "",
+    sort: OptionSort = "department",
+    offset: Offset = 0,
+    source: Annotated[str, Query(max_length=64)] = "",
 ) -> Response:
-    return _base_page(request, session, actor, kind, msg=msg)
+    """One base: its items and sources; the resources that may be a source, paged and
+    searchable (``source`` fills the add form with one of them)."""
+    return _base_page(
+        request, session, actor, kind, msg=msg, q=q, sort=sort, offset=offset, source=source
+    )
 
 
 def _act(
@@ -437,28 +350,36 @@ def set_lead(
 # --- a record with its provenance (Art. 16, 25(2)) -------------------------------------------
 
 
-@router.get("/base/{kind}/record")
-def record_page(
+def _record_page(
     request: Request,
-    session: DbSession,
-    actor: CurrentActor,
+    session: Session,
+    actor: Actor,
     kind: BaseKind,
-    key: Annotated[str, Query(max_length=200)] = "",
+    key: str,
+    *,
+    reveal_reason: str | None = None,
 ) -> Response:
     db = base.get_base(session, actor, kind)
     rec = None
     error = None
+    reveal_error = None
     status_code = 200
     conflicts: list[BaseConflict] = []
     if key.strip():
         try:
-            rec = base.record(session, actor, kind, key)
+            rec = base.record(session, actor, kind, key, reveal_reason=reveal_reason)
             conflicts = rec.conflicts
         except DomainError as exc:
             if exc.status == 403:
                 raise
-            error = exc.message
             status_code = exc.status
+            if reveal_reason is not None and exc.code.startswith("aggregation.reveal_"):
+                finish_failed(session, exc)
+                reveal_error = exc.message
+                rec = base.record(session, actor, kind, key)  # shown masked again
+                conflicts = rec.conflicts
+            else:
+                error = exc.message
     return render(
         request,
         "aggregation/base_record.html",
@@ -467,8 +388,37 @@ def record_page(
             db=db,
             key=key,
             rec=rec,
+            mask=masking.mask,
             info=base.describe_conflicts(session, actor, conflicts),
             error=error,
+            reveal_error=reveal_error,
         ),
         status_code=status_code,
     )
+
+
+@router.get("/base/{kind}/record")
+def record_page(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    kind: BaseKind,
+    key: Annotated[str, Query(max_length=200)] = "",
+) -> Response:
+    return _record_page(request, session, actor, kind, key)
+
+
+@router.post("/base/{kind}/record/reveal")
+def reveal_record(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    kind: BaseKind,
+    key: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An auditor sees a record unmasked, having said why (issue 16; audited). Answered with
+    the page itself and not stored by the browser."""
+    response = _record_page(request, session, actor, kind, key, reveal_reason=reason)
+    response.headers["Cache-Control"] = "no-store"
+    return response

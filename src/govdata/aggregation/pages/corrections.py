@@ -123,6 +123,7 @@ def correction_list(
         "aggregation/corrections.html",
         _ctx(
             title="数据校核",
+            can_apply=policy.can_apply_correction(actor),
             views=[(v, VIEWS[v]) for v in views],
             current=current,
             page=page,
@@ -195,6 +196,10 @@ def _new_page(
             if pool is not None
             else [],
             refusal=refusal,
+            # "请直接更正": the way to do it, for the pool's own department (issue 16).
+            correct_own=pool is not None
+            and refusal is not None
+            and policy.can_correct_own(actor, pool.department_id),
             target=target,
             lookup_error=lookup_error,
             existing=existing,

@@ -9,12 +9,13 @@ the templates link the charts' stylesheet (``web.charts``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from govdata.aggregation import charts, policy, quality
+from govdata.aggregation.quality import overview
 from govdata.core.types import DbId
 from govdata.org.models import Department
 from govdata.web.deps import CurrentActor, DbSession
@@ -48,8 +49,17 @@ def _page(request: Request, name: str, ctx: dict[str, Any]) -> Response:
 
 
 @router.get("")
-def quality_home(request: Request, session: DbSession, actor: CurrentActor) -> Response:
-    """The overview for supervisors (Art. 20 ¶1); a department's own page for its people."""
+def quality_home(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    q: Annotated[str, Query(max_length=100)] = "",
+    sort: Annotated[str, Query(pattern="^(name|score|late|responsible)$")] = "name",
+    show: Annotated[str, Query(pattern="^(data|all)$")] = "data",
+) -> Response:
+    """The overview for supervisors (Art. 20 ¶1); a department's own page for its people.
+    The department table hides departments with no data unless ``show=all``, and is searched
+    by ``q`` and sorted by ``sort`` (``quality.overview``)."""
     policy.require_read_quality(actor)
     if not policy.can_read_overview(actor):
         home = policy.quality_home_department(actor)
@@ -72,6 +82,11 @@ def quality_home(request: Request, session: DbSession, actor: CurrentActor) -> R
             "chart": chart,
             "chart_more": more,
             "can_overview": True,
+            "table": overview.arrange(city.departments, q=q, sort=sort, show_all=show == "all"),
+            "sorts": overview.SORTS,
+            "dq": q,
+            "sort": sort,
+            "show": show,
         },
     )
 
