@@ -71,7 +71,7 @@ from common import (
     wait_for_quiet,
     write_json,
 )
-from govdata.catalog import search, search_broad
+from govdata.catalog import search, search_broad, segmentation
 from govdata.catalog.models import (
     CatalogVersion,
     CatalogVersionMember,
@@ -941,7 +941,7 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
     with transaction(sm) as session:
         t0 = time.perf_counter()
         for _ in range(200):
-            search.segment("本资源记录全市养老机构床位使用的机构名称、床位数等信息。")
+            segmentation.segment("本资源记录全市养老机构床位使用的机构名称、床位数等信息。")
         seg_us = (time.perf_counter() - t0) / 200 * 1e6
         depts = _org(session)
         regions = sorted({d[1] for d in depts})

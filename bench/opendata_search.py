@@ -57,7 +57,7 @@ from bench.common import (  # noqa: E402
     write_json,
 )
 
-from govdata.catalog.search import segment  # noqa: E402
+from govdata.catalog.segmentation import segment  # noqa: E402
 from govdata.core.db import make_engine  # noqa: E402
 from govdata.core.migrate import upgrade  # noqa: E402
 from govdata.opendata.models import OpenDataset  # noqa: E402

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from govdata.catalog import review, search, service, versions
+from govdata.catalog import review, search, segmentation, service, versions
 from govdata.catalog.models import ReviewEntry, SubmissionStatus
 from govdata.catalog.schemas import InfoItemIn
 from govdata.catalog.versions import SHARE_CATALOG, CatalogFilter
@@ -54,36 +54,43 @@ def _codes(result: search.SearchResult) -> list[str]:
 
 
 def test_segment_lowercases_drops_punctuation_and_folds_full_width() -> None:
-    assert search.segment("户籍人口基本信息") == ["户籍", "人口", "基本", "信息"]
+    assert segmentation.segment("户籍人口基本信息") == ["户籍", "人口", "基本", "信息"]
     # cut_for_search also yields the words inside a long word.
-    assert {"流动", "人口", "流动人口"} <= set(search.segment("流动人口"))
-    assert search.segment("COVID-19（新冠）、ＡＢＣ１２３！") == ["covid", "19", "新冠", "abc123"]
-    assert search.segment(' ，。!?"*-() ') == []
+    assert {"流动", "人口", "流动人口"} <= set(segmentation.segment("流动人口"))
+    assert segmentation.segment("COVID-19（新冠）、ＡＢＣ１２３！") == [
+        "covid",
+        "19",
+        "新冠",
+        "abc123",
+    ]
+    assert segmentation.segment(' ，。!?"*-() ') == []
 
 
 def test_jieba_loads_without_a_cache_directory() -> None:
     # No private writable temp directory: the dictionary is built in memory, no cache file.
-    tokenizer = search._load_tokenizer(None)
+    tokenizer = segmentation._load_tokenizer(None)
     assert list(tokenizer.cut("不动产登记")) == ["不动产", "登记"]
 
 
 def test_no_cache_directory_when_the_temp_directory_is_unusable(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
-    monkeypatch.setattr(search.tempfile, "gettempdir", lambda: str(not_a_dir))
-    assert search._private_cache_dir() is None
-    monkeypatch.setattr(search.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setattr(segmentation.tempfile, "gettempdir", lambda: str(not_a_dir))
+    assert segmentation._private_cache_dir() is None
+    monkeypatch.setattr(segmentation.tempfile, "gettempdir", lambda: str(tmp_path))
     shared = tmp_path / f"govdata-jieba-{os.getuid()}"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)  # someone else could plant a cache here: not used
-    assert search._private_cache_dir() is None
+    assert segmentation._private_cache_dir() is None
     shared.chmod(0o700)
-    assert search._private_cache_dir() == str(shared)
+    assert segmentation._private_cache_dir() == str(shared)
 
 
 def test_first_load_is_quiet_and_needs_no_home(tmp_path) -> None:  # type: ignore[no-untyped-def]
     env = dict(os.environ, HOME="/nonexistent", TMPDIR=str(tmp_path))
-    code = "from govdata.catalog.search import segment; print(' '.join(segment('不动产登记')))"
+    code = (
+        "from govdata.catalog.segmentation import segment; print(' '.join(segment('不动产登记')))"
+    )
     for _ in range(2):  # builds the cache, then loads it
         out = subprocess.run(
             [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
@@ -261,7 +268,7 @@ def test_reindex_of_nothing_or_unknown_ids_is_harmless(session, world) -> None: 
         ("，。！？", "catalog.search_query_empty"),
         ('"', "catalog.search_query_empty"),
         ("* - ( ) ^ :", "catalog.search_query_empty"),
-        ("户" * (search.MAX_QUERY_CHARS + 1), "catalog.search_query_too_long"),
+        ("户" * (segmentation.MAX_QUERY_CHARS + 1), "catalog.search_query_too_long"),
     ],
 )
 def test_unusable_queries_are_refused_with_a_domain_error(session, world, q, code) -> None:  # type: ignore[no-untyped-def]
@@ -306,8 +313,8 @@ def test_search_syntax_in_a_query_is_plain_text(session, world, q) -> None:  # t
 
 def test_the_longest_allowed_query_works(session, world) -> None:  # type: ignore[no-untyped-def]
     (res,) = _publish(session, world, ("officer", "police", person_resource()))
-    q = "户籍人口" * (search.MAX_QUERY_CHARS // 4)
-    assert len(q) == search.MAX_QUERY_CHARS
+    q = "户籍人口" * (segmentation.MAX_QUERY_CHARS // 4)
+    assert len(q) == segmentation.MAX_QUERY_CHARS
     assert _codes(search.search(session, READER, q)) == [res.code]
     # Function words are dropped from a query that has other words.
     assert _codes(search.search(session, READER, "户籍的人口")) == [res.code]

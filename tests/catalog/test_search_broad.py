@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import search, search_broad, synonyms
+from govdata.catalog import search, search_broad, segmentation, synonyms
 from govdata.catalog.models import BroadTermAnswer
 from govdata.catalog.versions import CatalogFilter, get_version
 from tests.catalog.factories import READER, company_resource, person_resource
@@ -28,7 +28,7 @@ def _stored(session: Session) -> dict[str, BroadTermAnswer]:
 
 
 def _live(session: Session, q: str, offset: int = 0, limit: int = 20) -> tuple[Any, list[str]]:
-    groups = [((t,),) for t in search.query_terms(q)]
+    groups = [((t,),) for t in segmentation.query_terms(q)]
     facets, hits = search.run_query(session, groups, None, offset, limit)
     return facets, [h.code for h in hits]
 

@@ -31,14 +31,8 @@ from govdata.catalog.models import (
     Resource,
     ResourceRevision,
 )
-from govdata.catalog.search import (
-    DOCS_TABLE,
-    INDEX_TABLE,
-    QUERY_STOPWORDS,
-    Group,
-    query_terms,
-    run_query,
-)
+from govdata.catalog.search import DOCS_TABLE, INDEX_TABLE, run_query
+from govdata.catalog.segmentation import QUERY_STOPWORDS, Group, query_terms
 from govdata.catalog.versions import CatalogFilter
 from govdata.core.errors import InvalidInput
 

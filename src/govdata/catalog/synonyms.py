@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.models import SearchSynonym
-from govdata.catalog.search import Group, precise_words
+from govdata.catalog.segmentation import Group, precise_words
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from govdata.catalog import published
 from govdata.catalog.published import PublishedResource
-from govdata.catalog.search import segment
+from govdata.catalog.segmentation import segment
 from govdata.catalog.vocab import OpenType
 from govdata.core.db import utcnow
 from govdata.opendata import errors

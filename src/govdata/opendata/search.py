@@ -25,7 +25,8 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from govdata.catalog.search import Group, query_groups
+from govdata.catalog.search import query_groups
+from govdata.catalog.segmentation import Group
 from govdata.opendata import search_facets
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, OpenSearchKey

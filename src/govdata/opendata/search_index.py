@@ -19,7 +19,7 @@ from sqlalchemy import Connection, delete, event, insert, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
-from govdata.catalog.search import segment
+from govdata.catalog.segmentation import segment
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 
 
