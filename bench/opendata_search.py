@@ -340,6 +340,9 @@ def run(db: str, args: argparse.Namespace) -> dict[str, Any]:
         else:
             url = make_url(pg_admin_url()).set(database=PG_DB).render_as_string(hide_password=False)
         built: dict[str, Any] = {"reused": True}
+        engine = make_engine(url)
+        upgrade(engine)  # a database kept by an older run gets the migrations since
+        engine.dispose()
     else:
         url = fresh_database_url(db, "opendata_search", PG_DB)
         engine = make_engine(url)

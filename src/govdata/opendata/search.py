@@ -212,6 +212,12 @@ def search(
             total = len(ids)
             page_ids = ids[offset : offset + limit]
         names = {c: facets_of.department_names.get(c, c) for c in counts.get("department", {})}
+    elif groups:
+        # A text query matches through the key index, never an index in the order asked for:
+        # every match's id in order once beats a count and then the page's own sort.
+        ids = list(session.scalars(select(d.id).where(where).order_by(*order)))
+        total = len(ids)
+        page_ids = ids[offset : offset + limit]
     else:
         total = int(session.scalar(select(func.count()).select_from(d).where(where)) or 0)
     hits: list[OpenDataset] = []
