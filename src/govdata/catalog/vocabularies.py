@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from govdata.catalog import policy as catalog_policy
 from govdata.catalog.models import Resource, ResourceState, VocabularyEntry, VocabularyVersion
 from govdata.catalog.schemas import ResourceIn
 from govdata.core import audit
@@ -504,3 +505,24 @@ def strictest(session: Session, codes: Sequence[str]) -> str:
     mapped = [c if c in order else vocab.mapping.get(c, "") for c in codes]
     known = [c for c in mapped if c in order]
     return max(known, key=order.__getitem__) if known else vocab.default_code
+
+
+FLAGGED_SHOWN = 50
+
+
+def flagged_resources(
+    session: Session, actor: Actor, name: str, *, limit: int = FLAGGED_SHOWN
+) -> tuple[list[Resource], int]:
+    """The resources ``actor`` may read that hold a retired code (their department's to-do:
+    pick a current level), the first ``limit`` by code, and how many there are."""
+    _require_list(name)
+    vocab = current(session, name)
+    retired = [e.code for e in vocab.retired]
+    if not retired:
+        return [], 0
+    stmt = catalog_policy.visible_resources(actor).where(
+        Resource.security_level.in_(retired), Resource.state != ResourceState.RETIRED
+    )
+    total = session.scalar(stmt.with_only_columns(func.count())) or 0
+    rows = list(session.scalars(stmt.order_by(Resource.code).limit(limit)))
+    return rows, int(total)

@@ -47,6 +47,7 @@ def _list(
     vocab = vocabularies.current(session, name)
     rows = vocabularies.versions(session, name)
     flagged = vocabularies.flagged(session, name)
+    mine, mine_total = vocabularies.flagged_resources(session, actor, name)
     if edit_rows is None:
         edit_rows = [
             {"code": e.code, "label": e.label, "position": str(e.position), "existing": True}
@@ -64,6 +65,8 @@ def _list(
             "history": rows,
             "flagged": flagged,
             "to_remap": sum(f.remappable for f in flagged),
+            "mine": mine,
+            "mine_total": mine_total,
             "can_keep": vocabularies.can_maintain(actor),
             "error": error,
             "form": form or {},
