@@ -100,6 +100,9 @@ def test_the_bureau_adopts_gbt_43697_old_values_stay_readable_and_are_flagged(
         "重要",
     )
     assert (flag.remappable, flag.under_review) == (1, 0)
+    # A department counts its own; the bureau and auditors the city's (Art. 12, 41).
+    assert vocabularies.flagged(session, SECURITY_LEVEL, world.actor(session, "officer2")) == []
+    assert vocabularies.flagged(session, SECURITY_LEVEL, world.actor(session, "auditor")) == [flag]
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "catalog.vocabulary.publish")
     ).one()

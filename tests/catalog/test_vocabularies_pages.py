@@ -45,7 +45,7 @@ def test_the_bureau_publishes_a_version_and_applies_the_mapping(
     assert page.status_code == 200 and 'data-testid="vocab-form"' in page.text
     assert "现行版本：第 1 版" in page.text and "没有资源使用已停用的取值" in page.text
     r = c.post("/catalog/vocabularies/security_level", data=_gbt_form(), headers=HTML)
-    assert r.status_code == 200 and "已发布代码表的新版本" in r.text
+    assert r.status_code == 200 and r.text.count("已发布代码表的新版本") == 1
     assert "现行版本：第 2 版" in r.text
     assert 'data-testid="vocab-flagged"' in r.text and "按对应关系更新 1 条资源" in r.text
     session.expire_all()
@@ -60,6 +60,7 @@ def test_the_bureau_publishes_a_version_and_applies_the_mapping(
     assert "按对应关系更新" not in todo  # the bureau's button only
     other = sign_in("officer2").get("/catalog/vocabularies", headers=HTML).text
     assert "户籍人口基本信息" not in other  # another department's resource is not listed
+    assert 'data-testid="vocab-flagged-none"' in other  # nor counted
     working = o.get(f"/catalog/working/{made.id}", headers=HTML).text
     assert "敏感（已停用）" in working
     form = o.get(f"/catalog/working/{made.id}/edit", headers=HTML).text

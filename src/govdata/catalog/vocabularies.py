@@ -239,16 +239,20 @@ class Flagged:
     under_review: int  # submitted or approved: left as they are until the review ends
 
 
-def flagged(session: Session, name: str) -> list[Flagged]:
-    """What applying the mapping would change, counted before the bureau applies it."""
+def flagged(session: Session, name: str, actor: Actor | None = None) -> list[Flagged]:
+    """What applying the mapping would change, counted before the bureau applies it; with
+    ``actor``, only the resources that actor may read (a department its own, Art. 12)."""
     vocab = current(session, name)
     retired = [e.code for e in vocab.retired]
     if not retired:
         return []
+    stmt = (
+        catalog_policy.visible_resources(actor) if actor is not None else select(Resource)
+    ).with_only_columns(Resource.security_level, Resource.state, func.count())
     rows = session.execute(
-        select(Resource.security_level, Resource.state, func.count())
-        .where(Resource.security_level.in_(retired), Resource.state != ResourceState.RETIRED)
-        .group_by(Resource.security_level, Resource.state)
+        stmt.where(
+            Resource.security_level.in_(retired), Resource.state != ResourceState.RETIRED
+        ).group_by(Resource.security_level, Resource.state)
     ).all()
     counts: dict[str, list[int]] = {}
     for code, state, n in rows:

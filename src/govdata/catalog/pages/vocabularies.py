@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from govdata.catalog import policy, vocabularies
+from govdata.catalog.models import ResourceState
 from govdata.catalog.pages.common import FormIn, _page, _refused, _text
 from govdata.core.errors import DomainError, InvalidInput
 from govdata.web.deps import CurrentActor, DbSession
@@ -46,7 +47,7 @@ def _list(
     name = vocabularies.SECURITY_LEVEL
     vocab = vocabularies.current(session, name)
     rows = vocabularies.versions(session, name)
-    flagged = vocabularies.flagged(session, name)
+    flagged = vocabularies.flagged(session, name, actor)
     mine, mine_total = vocabularies.flagged_resources(session, actor, name)
     if edit_rows is None:
         edit_rows = [
@@ -67,6 +68,8 @@ def _list(
             "to_remap": sum(f.remappable for f in flagged),
             "mine": mine,
             "mine_total": mine_total,
+            "editable": {s.value for s in vocabularies.REMAPPABLE},
+            "state_label": lambda state: ResourceState(state).label,
             "can_keep": vocabularies.can_maintain(actor),
             "error": error,
             "form": form or {},
