@@ -61,6 +61,11 @@ def test_the_bureau_publishes_a_version_and_applies_the_mapping(
     other = sign_in("officer2").get("/catalog/vocabularies", headers=HTML).text
     assert "户籍人口基本信息" not in other  # another department's resource is not listed
     assert 'data-testid="vocab-flagged-none"' in other  # nor counted
+    # An auditor reads the to-do list; its links lead to the resource, not to a form it may
+    # not submit.
+    audit = sign_in("auditor").get("/catalog/vocabularies", headers=HTML).text
+    assert f'href="/catalog/working/{made.id}">户籍人口基本信息</a>' in audit
+    assert f"/catalog/working/{made.id}/edit" not in audit
     working = o.get(f"/catalog/working/{made.id}", headers=HTML).text
     assert "敏感（已停用）" in working
     form = o.get(f"/catalog/working/{made.id}/edit", headers=HTML).text

@@ -69,6 +69,13 @@ def _list(
             "mine": mine,
             "mine_total": mine_total,
             "editable": {s.value for s in vocabularies.REMAPPABLE},
+            # Those who may edit go to the form; readers (auditors, bureaus) to the resource.
+            "edits": {
+                r.id
+                for r in mine
+                if r.state in vocabularies.REMAPPABLE
+                and policy.can_edit_list(actor, r.department_id)
+            },
             "state_label": lambda state: ResourceState(state).label,
             "can_keep": vocabularies.can_maintain(actor),
             "error": error,
