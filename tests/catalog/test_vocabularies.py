@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import review, service, vocabularies
+from govdata.catalog import review, service, vocabularies, vocabulary_flags
 from govdata.catalog.models import Resource, ResourceState, VocabularyEntry, VocabularyVersion
 from govdata.catalog.spreadsheet import export_list, import_catalog
 from govdata.catalog.vocabularies import SECURITY_LEVEL, EntryIn
@@ -75,7 +75,7 @@ def test_the_fixed_levels_are_version_1_so_stored_values_stay_valid(
         session, officer, world.police, person_resource("人口二", security_level="")
     )
     assert blank.security_level == "internal"  # blank: the list's default
-    assert vocabularies.flagged(session, SECURITY_LEVEL) == []
+    assert vocabulary_flags.flagged(session, SECURITY_LEVEL) == []
 
 
 def test_the_bureau_adopts_gbt_43697_old_values_stay_readable_and_are_flagged(
@@ -92,7 +92,7 @@ def test_the_bureau_adopts_gbt_43697_old_values_stay_readable_and_are_flagged(
     assert vocab.label_of(old.security_level) == "敏感"
     assert vocab.display(old.security_level) == "敏感（已停用）"
     assert vocab.display("core") == "核心"
-    (flag,) = vocabularies.flagged(session, SECURITY_LEVEL)
+    (flag,) = vocabulary_flags.flagged(session, SECURITY_LEVEL)
     assert (flag.code, flag.label, flag.maps_to, flag.maps_to_label) == (
         "sensitive",
         "敏感",
@@ -101,8 +101,10 @@ def test_the_bureau_adopts_gbt_43697_old_values_stay_readable_and_are_flagged(
     )
     assert (flag.remappable, flag.under_review) == (1, 0)
     # A department counts its own; the bureau and auditors the city's (Art. 12, 41).
-    assert vocabularies.flagged(session, SECURITY_LEVEL, world.actor(session, "officer2")) == []
-    assert vocabularies.flagged(session, SECURITY_LEVEL, world.actor(session, "auditor")) == [flag]
+    assert vocabulary_flags.flagged(session, SECURITY_LEVEL, world.actor(session, "officer2")) == []
+    assert vocabulary_flags.flagged(session, SECURITY_LEVEL, world.actor(session, "auditor")) == [
+        flag
+    ]
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "catalog.vocabulary.publish")
     ).one()
@@ -149,7 +151,7 @@ def test_a_flagged_resource_is_updated_by_its_department(session: Session, world
     data = service.as_input(old).model_copy(update={"security_level": "important"})
     service.update_resource(session, officer, old.id, data)
     assert old.security_level == "important"
-    assert vocabularies.flagged(session, SECURITY_LEVEL) == []
+    assert vocabulary_flags.flagged(session, SECURITY_LEVEL) == []
 
 
 def test_a_rename_keeps_the_code_and_an_addition_appends(session: Session, world: World) -> None:
@@ -174,7 +176,7 @@ def test_a_rename_keeps_the_code_and_an_addition_appends(session: Session, world
     vocab = vocabularies.current(session, SECURITY_LEVEL)
     assert vocab.display(made.security_level) == "内部使用"  # renamed: no flag
     assert vocab.resolve("内部") == "internal"  # an old label still imports
-    assert vocab.is_active("secret") and vocabularies.flagged(session, SECURITY_LEVEL) == []
+    assert vocab.is_active("secret") and vocabulary_flags.flagged(session, SECURITY_LEVEL) == []
     event = session.scalars(
         select(AuditEvent).where(AuditEvent.action == "catalog.vocabulary.publish")
     ).one()
@@ -217,15 +219,15 @@ def test_applying_the_mapping_counts_first_and_leaves_resources_under_review(
     _adopt_gbt(session, world)
     flags = {
         f.code: (f.remappable, f.under_review)
-        for f in vocabularies.flagged(session, "security_level")
+        for f in vocabulary_flags.flagged(session, "security_level")
     }
     assert flags == {"sensitive": (0, 1), "restricted": (1, 0)}
     # The count the bureau saw moved: nothing changes.
     with pytest.raises(DomainError) as exc:
-        vocabularies.apply_mapping(session, city, SECURITY_LEVEL, expected=5)
+        vocabulary_flags.apply_mapping(session, city, SECURITY_LEVEL, expected=5)
     assert (exc.value.status, exc.value.code) == (409, "catalog.vocab_counts_changed")
     assert draft.security_level == "restricted"
-    applied = vocabularies.apply_mapping(session, city, SECURITY_LEVEL, expected=1)
+    applied = vocabulary_flags.apply_mapping(session, city, SECURITY_LEVEL, expected=1)
     assert applied.changed == {"restricted": 1} and applied.left_under_review == 1
     session.expire_all()
     assert session.get(Resource, draft.id).security_level == "core"  # type: ignore[union-attr]
@@ -238,7 +240,7 @@ def test_applying_the_mapping_counts_first_and_leaves_resources_under_review(
     ).one()
     assert event.summary == ("按安全级别第 2 版对应关系更新资源：受限→核心 1 条；审核中的 1 条未改")
     with pytest.raises(DomainError) as exc:
-        vocabularies.apply_mapping(session, city, SECURITY_LEVEL)
+        vocabulary_flags.apply_mapping(session, city, SECURITY_LEVEL)
     assert exc.value.code == "catalog.vocab_nothing_to_map"
 
 
@@ -259,7 +261,7 @@ def test_only_the_city_bureau_changes_a_list(session: Session, world: World, who
     )
     after = _rows(session)
     with pytest.raises(DomainError) as exc:
-        vocabularies.apply_mapping(session, actor, SECURITY_LEVEL)
+        vocabulary_flags.apply_mapping(session, actor, SECURITY_LEVEL)
     assert exc.value.code == "catalog.vocab_bureau_only"
     assert _rows(session) == after and after[0] == before[0] + 1
 

@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
-from govdata.catalog import policy, vocabularies
+from govdata.catalog import policy, vocabularies, vocabulary_flags
 from govdata.catalog.models import ResourceState
 from govdata.catalog.pages.common import FormIn, _page, _refused, _text
 from govdata.core.errors import DomainError, InvalidInput
@@ -47,8 +47,8 @@ def _list(
     name = vocabularies.SECURITY_LEVEL
     vocab = vocabularies.current(session, name)
     rows = vocabularies.versions(session, name)
-    flagged = vocabularies.flagged(session, name, actor)
-    mine, mine_total = vocabularies.flagged_resources(session, actor, name)
+    flagged = vocabulary_flags.flagged(session, name, actor)
+    mine, mine_total = vocabulary_flags.flagged_resources(session, actor, name)
     if edit_rows is None:
         edit_rows = [
             {"code": e.code, "label": e.label, "position": str(e.position), "existing": True}
@@ -68,12 +68,12 @@ def _list(
             "to_remap": sum(f.remappable for f in flagged),
             "mine": mine,
             "mine_total": mine_total,
-            "editable": {s.value for s in vocabularies.REMAPPABLE},
+            "editable": {s.value for s in vocabulary_flags.REMAPPABLE},
             # Those who may edit go to the form; readers (auditors, bureaus) to the resource.
             "edits": {
                 r.id
                 for r in mine
-                if r.state in vocabularies.REMAPPABLE
+                if r.state in vocabulary_flags.REMAPPABLE
                 and policy.can_edit_list(actor, r.department_id)
             },
             "state_label": lambda state: ResourceState(state).label,
@@ -193,7 +193,7 @@ def apply_mapping(
     expected: Annotated[int | None, Form(ge=0, le=10_000_000)] = None,
 ) -> Response:
     try:
-        vocabularies.apply_mapping(session, actor, name, expected=expected)
+        vocabulary_flags.apply_mapping(session, actor, name, expected=expected)
     except DomainError as exc:
         return _list(request, session, actor, error=_refused(session, exc), status_code=exc.status)
     return RedirectResponse("/catalog/vocabularies?msg=applied", status_code=303)
