@@ -79,7 +79,7 @@ def test_a_published_resource_reads_typed(session: Session, world: World) -> Non
     assert got.category is Category.DEPARTMENT and got.class_path == "人口/户籍"
     assert got.classification_code and resource.code.startswith(got.classification_code)
     assert got.share_type is ShareType.UNCONDITIONAL and got.open_type is OpenType.NONE
-    assert got.update_cycle is UpdateCycle.DAILY and got.security_level is SecurityLevel.SENSITIVE
+    assert got.update_cycle is UpdateCycle.DAILY and got.security_level == SecurityLevel.SENSITIVE
     assert got.subject_kind is SubjectKind.PERSON  # inferred from the key item (Art. 16)
     assert got.legal_basis == "《中华人民共和国居民身份证法》" and got.abstract
     assert got.revision_number == 1 and not got.withdrawal_pending

@@ -31,7 +31,7 @@ def _oversight(*opendata: str, synonyms: bool = False) -> list[str]:
         "人员与角色",
         "目录审核",
         *CATALOG_NAV,
-        *(["检索同义词"] if synonyms else []),  # the city bureau keeps them
+        *(["检索同义词", "代码表"] if synonyms else []),  # the city bureau keeps them
         *AGGREGATION_NAV,
         *SHARING_NAV,
         *opendata,

@@ -173,6 +173,7 @@ def _oversight(*opendata: str, synonyms: bool = False) -> list[str]:
         "/catalog",
         "/catalog/open",
         *(["/catalog/synonyms"] if synonyms else []),  # the city bureau keeps them
+        *(["/catalog/vocabularies"] if synonyms else []),  # and the code lists (issue 16)
         *AGGREGATION_LINKS,
         *SHARING_LINKS,
         *opendata,

@@ -68,6 +68,8 @@ DOMAIN = Domain(
         NavEntry("开放目录", "/catalog/open", policy.can_read_open_catalog, order=90),
         # The city bureau keeps the search synonyms (others read them on the search page).
         NavEntry("检索同义词", "/catalog/synonyms", org_policy.is_city_admin, order=95),
+        # The city bureau keeps the code lists (安全级别; others read them at the same address).
+        NavEntry("代码表", "/catalog/vocabularies", org_policy.is_city_admin, order=96),
     ),
     home_sections=_home,
     unmanaged_tables=is_unmanaged_table,

@@ -462,3 +462,49 @@ class BroadTermAnswer(Base):
     total: Mapped[int] = mapped_column(Integer)
     facets: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON)
     ranked: Mapped[list[int]] = mapped_column(JSON)  # revision ids, best first
+
+
+class VocabularyVersion(Base):
+    """One version of a code list the city bureau maintains (安全级别, …; issue 16).
+
+    A version holds every code the list has ever had: the active ones in their order, and the
+    retired ones (``active`` false) with their last label, so that a value written under an
+    earlier version stays readable. ``mapping`` says what each code retired by this version
+    becomes (old code → an active code of this version).
+    """
+
+    __tablename__ = "catalog_vocab_versions"
+    __table_args__ = (UniqueConstraint("list_name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    list_name: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    # What a resource gets when its input leaves the list's value blank.
+    default_code: Mapped[str] = mapped_column(String(32))
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    entries: Mapped[list[VocabularyEntry]] = relationship(
+        lazy="selectin",
+        back_populates="version_row",
+        cascade="all, delete-orphan",
+        order_by="VocabularyEntry.position",
+    )
+
+
+class VocabularyEntry(Base):
+    """A code of a list's version: its stable code, zh-CN label, order, and whether in use."""
+
+    __tablename__ = "catalog_vocab_entries"
+    __table_args__ = (UniqueConstraint("version_id", "code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("catalog_vocab_versions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(50))
+    position: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    version_row: Mapped[VocabularyVersion] = relationship(back_populates="entries")

@@ -32,7 +32,6 @@ from govdata.catalog.vocab import (
     Category,
     DataType,
     OpenType,
-    SecurityLevel,
     ShareType,
     SubjectKind,
     UpdateCycle,
@@ -75,7 +74,7 @@ class PublishedResource:
     open_conditions: str
     legal_basis: str
     update_cycle: UpdateCycle
-    security_level: SecurityLevel
+    security_level: str  # a code of the city bureau's 安全级别 list (catalog.vocabularies)
     subject_kind: SubjectKind
     items: tuple[PublishedItem, ...]
     withdrawal_pending: bool  # its department asked to withdraw it; the review has not ended
@@ -322,7 +321,7 @@ def _typed(
         open_conditions=str(data.get("open_conditions") or ""),
         legal_basis=str(data.get("legal_basis") or ""),
         update_cycle=UpdateCycle(revision.update_cycle),
-        security_level=SecurityLevel(data.get("security_level") or SecurityLevel.INTERNAL),
+        security_level=str(data.get("security_level") or ""),
         subject_kind=SubjectKind(data.get("subject_kind") or SubjectKind.OTHER),
         items=tuple(
             PublishedItem(

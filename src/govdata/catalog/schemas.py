@@ -16,7 +16,6 @@ from govdata.catalog.vocab import (
     DataType,
     OpenType,
     ResourceFormat,
-    SecurityLevel,
     ShareType,
     SubjectKind,
     UpdateCycle,
@@ -57,7 +56,9 @@ class ResourceIn(Strict):
     update_cycle: UpdateCycle
     published_on: date | None = None
     related_codes: list[str] = Field(default_factory=list, max_length=50)
-    security_level: SecurityLevel = SecurityLevel.INTERNAL
+    # A code of the city bureau's current 安全级别 list (``catalog.vocabularies``; blank: the
+    # list's default), checked by the service: the list changes without a release.
+    security_level: str = Field(default="", max_length=32)
     usage_requirements: str = Field(default="", max_length=2000)
     # Blank: inferred from the subject-key item or the classification (Art. 16).
     subject_kind: SubjectKind | None = None

@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from govdata.catalog import policy, rules
+from govdata.catalog import policy, rules, vocabularies
 from govdata.catalog.models import Classification, InfoItem, Resource, ResourceState
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.catalog.vocab import Category
@@ -321,7 +321,7 @@ def _apply(
     resource.update_cycle = data.update_cycle.value
     resource.published_on = data.published_on
     resource.related_codes = sorted({c.strip() for c in data.related_codes if c.strip()})
-    resource.security_level = data.security_level.value
+    resource.security_level = data.security_level
     resource.usage_requirements = data.usage_requirements
     resource.subject_kind = rules.infer_subject(data).value
     resource.items = [
@@ -351,6 +351,7 @@ def create_resource(
     department = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, department.id)
     lock_list(session, department.id)
+    data = vocabularies.checked_input(session, data)
     rules.require_valid(data)
     check_related_codes(session, data.related_codes)
     _check_name_free(session, department.id, data.name)
@@ -400,6 +401,7 @@ def update_resource(
     policy.require_edit_list(actor, resource.department_id)
     lock_list(session, resource.department_id)
     _require_editable(resource)
+    data = vocabularies.checked_input(session, data)
     rules.require_valid(data)
     check_related_codes(session, data.related_codes, own_code=resource.code)
     _check_name_free(session, resource.department_id, data.name, resource.id)

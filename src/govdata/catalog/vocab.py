@@ -114,7 +114,9 @@ class UpdateCycle(LabelledEnum):
 
 
 class SecurityLevel(LabelledEnum):
-    """安全级别, the city's addition to the guide's metadata (Art. 11)."""
+    """安全级别, the city's addition to the guide's metadata (Art. 11): the values the platform
+    started with, version 1 of the list the city bureau now maintains (migration 0019). What
+    input may use is the list's current version (``govdata.catalog.vocabularies``), not this."""
 
     PUBLIC = "public"
     INTERNAL = "internal"

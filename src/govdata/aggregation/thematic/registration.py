@@ -21,7 +21,7 @@ from govdata.aggregation.text import plain
 from govdata.aggregation.thematic import definition as definitions
 from govdata.aggregation.thematic.definition import ThematicColumn, ThematicDefinition
 from govdata.aggregation.thematic.materialize import materialize
-from govdata.catalog import published
+from govdata.catalog import published, vocabularies
 from govdata.catalog import service as catalog_service
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.catalog.vocab import (
@@ -29,7 +29,6 @@ from govdata.catalog.vocab import (
     DataType,
     OpenType,
     ResourceFormat,
-    SecurityLevel,
     ShareType,
     SubjectKind,
     UpdateCycle,
@@ -52,7 +51,6 @@ SUBJECT_KINDS = {
     BaseKind.GEO: SubjectKind.OTHER,
     BaseKind.LICENCE: SubjectKind.OTHER,
 }
-SECURITY_ORDER = [s.value for s in SecurityLevel]
 
 
 def define(
@@ -138,10 +136,7 @@ def _register(
     bases = [r.legal_basis.strip() for r in sources]
     basis = legal_basis.strip() or "；".join(dict.fromkeys(b for b in bases if b))
     # The strictest of the sources' security levels (Art. 11), the shortest update cycle.
-    security = max(
-        [r.security_level for r in sources] or [SecurityLevel.INTERNAL],
-        key=lambda s: SECURITY_ORDER.index(s.value),
-    )
+    security = vocabularies.strictest(session, [r.security_level for r in sources])
     timed = [r.update_cycle for r in sources if r.update_cycle.max_days is not None]
     cycle = min(timed, key=lambda c: c.max_days or 0) if timed else UpdateCycle.IRREGULAR
     items = [

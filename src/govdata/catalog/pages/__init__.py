@@ -13,10 +13,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from govdata.catalog.pages import demands, lists, published, review, synonyms, transfer
+from govdata.catalog.pages import (
+    demands,
+    lists,
+    published,
+    review,
+    synonyms,
+    transfer,
+    vocabularies,
+)
 from govdata.web.deps import form_csrf
 
-router = APIRouter(prefix="/catalog", dependencies=[Depends(form_csrf)], include_in_schema=False)
+router = APIRouter(
+    prefix="/catalog",
+    dependencies=[Depends(form_csrf), Depends(vocabularies.load_security)],
+    include_in_schema=False,
+)
 router.include_router(lists.router)
 router.include_router(demands.router)
 router.include_router(review.router)
@@ -25,5 +37,6 @@ router.add_api_route("", published.published_catalog, methods=["GET"])
 router.include_router(published.router)
 router.include_router(transfer.router)
 router.include_router(synonyms.router)
+router.include_router(vocabularies.router)
 
 __all__ = ["router"]

@@ -4,6 +4,7 @@ parsing, the department context and the published catalog's filters.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -33,6 +34,7 @@ from govdata.catalog.vocab import (
     SubjectKind,
     UpdateCycle,
 )
+from govdata.catalog.vocabularies import Vocabulary
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
@@ -102,10 +104,13 @@ ENUMS: dict[str, type[LabelledEnum]] = {
 FILTERS = ("category", "share_type", "open_type", "update_cycle", "format")
 
 
-def label(key: str, value: Any) -> str:
-    """A stored value as the page shows it: enum labels, 是/否, joined lists."""
+def label(key: str, value: Any, security: Vocabulary | None = None) -> str:
+    """A stored value as the page shows it: enum labels (the security level by the city
+    bureau's current list, ``security``), 是/否, joined lists."""
     if value is None or value == "":
         return "—"
+    if key == "security_level" and security is not None:
+        return security.display(str(value))
     enum = ENUMS.get(key)
     if enum is not None:
         member = enum.parse(str(value))
@@ -135,6 +140,15 @@ def _page(request: Request, name: str, ctx: dict[str, Any], *, status_code: int 
         "CHANGE_KINDS": updates.CHANGE_KINDS,
     }
     base.update(ctx)
+    # The city bureau's 安全级别 list (``pages.vocabularies.load_security``, issue 16).
+    security: Vocabulary | None = getattr(request.state, "security_vocab", None)
+    if security is not None:
+        base["label"] = partial(label, security=security)
+        values = base.get("v")
+        held = values.get("security_level") if isinstance(values, dict) else None
+        if isinstance(values, dict) and not held:
+            values["security_level"] = held = security.default_code
+        base["vocab"]["security_level"] = security.choices(keep=held)
     return render(request, name, base, status_code=status_code)
 
 

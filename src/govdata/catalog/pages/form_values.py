@@ -38,7 +38,7 @@ def values_of(data: ResourceIn | None) -> tuple[dict[str, str], list[dict[str, s
             "share_type": "conditional",
             "open_type": "none",
             "update_cycle": "monthly",
-            "security_level": "internal",
+            "security_level": "",  # the city bureau's default (pages.common._page)
         }
         return values, []
     dumped = data.model_dump(mode="json")

@@ -15,11 +15,11 @@ from govdata.catalog.vocab import (
     LabelledEnum,
     OpenType,
     ResourceFormat,
-    SecurityLevel,
     ShareType,
     SubjectKind,
     UpdateCycle,
 )
+from govdata.catalog.vocabularies import Vocabulary
 from govdata.core.errors import InvalidInput
 from govdata.core.sheet_layout import describe_rows
 from govdata.org.models import Department
@@ -447,14 +447,35 @@ def _parse_resource(
     related = text(R_RELATED)
     fields["related_codes"] = [c for c in RELATED_SEPARATORS.split(related) if c]
     fields["legal_basis"] = text(R_LEGAL_BASIS)
-    security = enum(SecurityLevel, R_SECURITY, required=False)
-    if security is not None:
-        fields["security_level"] = security
+    # The city bureau's current list decides it, through its mappings (``resolve_security``).
+    fields["security_level"] = text(R_SECURITY)
     fields["usage_requirements"] = text(R_USAGE)
     fields["subject_kind"] = enum(SubjectKind, R_SUBJECT, required=False)
     found = problems.items[before:]
     unknown = _unknown_fields(found, _RESOURCE_COLUMN_FIELDS)
     return _ResourceRow(row, name, code, fields, ok=not found, unknown=unknown)
+
+
+def resolve_security(vocab: Vocabulary, records: list[_ResourceRow], problems: _Problems) -> None:
+    """Each row's 安全级别 cell as a code of the bureau's current list: blank is the default,
+    an old label or code is mapped as the bureau said (an import carrying “敏感” after the bureau
+    adopted 一般/重要/核心 stores what it mapped 敏感 to); anything else is the cell's problem."""
+    for record in records:
+        text = str(record.fields.get("security_level") or "")
+        code = vocab.resolve(text) if text else vocab.default_code
+        if code is None:
+            problems.add(
+                RESOURCE_SHEET,
+                record.row,
+                R_SECURITY,
+                "catalog.import_label_unknown",
+                f"“{text}”不是有效的{R_SECURITY}，"
+                f"可填：{'、'.join(e.label for e in vocab.active)}。",
+            )
+            record.ok = False
+            record.unknown.add("security_level")
+            continue
+        record.fields["security_level"] = code
 
 
 def _parse_item(sheet: _Sheet, row: int, cells: list[Cell], problems: _Problems) -> _ItemRow:

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import policy, versions
+from govdata.catalog import policy, versions, vocabularies
 from govdata.catalog.models import (
     CatalogVersionMember,
     Resource,
@@ -61,7 +61,6 @@ from govdata.catalog.vocab import (
     LabelledEnum,
     OpenType,
     ResourceFormat,
-    SecurityLevel,
     ShareType,
     SubjectKind,
     UpdateCycle,
@@ -90,10 +89,22 @@ class _Entry:
     department_name: str
     data: dict[str, Any]
     extra: dict[str, Any]
+    # The bureau's 安全级别 labels by code (a retired code: its last label; import maps it).
+    security_labels: dict[str, str]
 
 
 def _label(enum: type[LabelledEnum], value: str | None) -> str:
     return enum(value).label if value else ""
+
+
+def _security_label(entry: _Entry) -> str:
+    code = entry.data.get("security_level") or ""
+    return entry.security_labels.get(code, code)
+
+
+def _security_labels(session: Session) -> dict[str, str]:
+    vocab = vocabularies.current(session, vocabularies.SECURITY_LEVEL)
+    return {e.code: e.label for e in vocab.entries}
 
 
 def _resource_cells(entry: _Entry) -> list[Any]:
@@ -118,7 +129,7 @@ def _resource_cells(entry: _Entry) -> list[Any]:
         R_PUBLISHED_ON: date.fromisoformat(published_on) if published_on else None,
         R_RELATED: ";".join(d.get("related_codes") or []),
         R_LEGAL_BASIS: d.get("legal_basis", ""),
-        R_SECURITY: _label(SecurityLevel, d.get("security_level")),
+        R_SECURITY: _security_label(entry),
         R_USAGE: d.get("usage_requirements", ""),
         R_SUBJECT: _label(SubjectKind, d.get("subject_kind")),
     }
@@ -265,12 +276,16 @@ def export_list(session: Session, actor: Actor, department_id: int, fmt: str) ->
         .order_by(Resource.code)
     ).all()
 
+    labels = _security_labels(session)
+
     def entries() -> Iterator[_Entry]:
         for chunk in _chunks(rows, 1000):
             stored = _stored(session, [row.id for row in chunk])
             for row in chunk:
                 data = stored[row.id].data.model_dump(mode="json")
-                yield _Entry(row.code, department.code, department.name, data, {"state": row.state})
+                yield _Entry(
+                    row.code, department.code, department.name, data, {"state": row.state}, labels
+                )
 
     meta = {"kind": "list", "department_code": department.code, "department_name": department.name}
     return _export(fmt, entries(), meta)
@@ -318,6 +333,8 @@ def export_published(
         stmt = versions.apply_filter(stmt, flt)
     stmt = stmt.order_by(ResourceRevision.code).execution_options(yield_per=2000)
 
+    labels = _security_labels(session)
+
     def entries() -> Iterator[_Entry]:
         for code, revision, data in session.execute(stmt):
             yield _Entry(
@@ -326,6 +343,7 @@ def export_published(
                 str(data.get("department_name", "")),
                 _published_input(data),
                 {"revision": revision},
+                labels,
             )
 
     meta = {

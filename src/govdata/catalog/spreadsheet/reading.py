@@ -12,7 +12,7 @@ from python_calamine import CalamineError, CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import inputs, rules
+from govdata.catalog import inputs, rules, vocabularies
 from govdata.catalog.models import (
     Resource,
     ResourceState,
@@ -43,6 +43,7 @@ from govdata.catalog.spreadsheet.columns import (
     _parse_resource,
     _Problems,
     _ResourceRow,
+    resolve_security,
 )
 from govdata.catalog.spreadsheet.sheets import _read_sheet
 from govdata.core.errors import InvalidInput
@@ -300,6 +301,8 @@ def _check(
     isheet.rows.clear()
     _check_codes_and_names(session, department, records, problems)
     _check_related(session, records, problems)
+    # The bureau's current 安全级别 list, with its mappings of old values (issue 16).
+    resolve_security(vocabularies.current(session, vocabularies.SECURITY_LEVEL), records, problems)
 
     # The schema's limits and the regulation's rules, on every row in the same pass as its
     # cells: a rule reading a cell that could not be read is left out (it would report a

@@ -241,7 +241,7 @@ def _stored_values(data: ResourceIn, classification_id: int, now: datetime) -> d
         "update_cycle": data.update_cycle.value,
         "published_on": data.published_on,
         "related_codes": sorted({c.strip() for c in data.related_codes if c.strip()}),
-        "security_level": data.security_level.value,
+        "security_level": data.security_level,
         "usage_requirements": data.usage_requirements,
         "subject_kind": rules.infer_subject(data).value,
         "updated_at": now,
