@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation import quality
+from govdata.aggregation import loading, quality
 from govdata.aggregation.corrections.deadlines import CORRECTION
 from govdata.aggregation.demo import load_demo_pools
 from govdata.aggregation.models import (
@@ -134,7 +134,7 @@ def test_history_loads_are_finished_loads_with_their_quality(demo: Demo) -> None
         ]
         assert {load.status for load in old} == {LoadStatus.SUCCEEDED, LoadStatus.REJECTED}
         for load in old:
-            assert load.created_at <= load.started_at <= load.finished_at  # type: ignore[operator]
+            assert load.created_at <= load.started_at <= load.finished_at
             problems = session.scalar(
                 select(func.count(LoadProblem.id)).where(LoadProblem.load_id == load.id)
             )
@@ -155,7 +155,7 @@ def test_corrections_are_answered_some_late_with_their_register_rows(demo: Demo)
         this_month = _month(calendar.today())
         old = [c for c in session.scalars(select(Correction)) if _month(c.received_on) < this_month]
         assert {c.status for c in old} == {CorrectionStatus.ACCEPTED, CorrectionStatus.REJECTED}
-        late = [c for c in old if c.answered_on > c.due_on]  # type: ignore[operator]
+        late = [c for c in old if c.answered_on > c.due_on]
         assert late and len(late) < len(old)
         assert any(c.extension_days for c in old)
         for c in old:
@@ -171,7 +171,7 @@ def test_corrections_are_answered_some_late_with_their_register_rows(demo: Demo)
                 c.answered_on,
             )
             assert ob.overdue == (c in late)
-            assert c.received_on < c.answered_on  # type: ignore[operator]
+            assert c.received_on < c.answered_on
 
 
 def test_department_quality_trend_shows_months(demo: Demo) -> None:
@@ -196,3 +196,29 @@ def test_written_once_and_the_audit_chain_stays_in_time_order(demo: Demo) -> Non
         # No event was dated back: the chain's times never go backwards.
         times = list(session.scalars(select(AuditEvent.at).order_by(AuditEvent.seq)))
         assert times == sorted(times)
+
+
+def test_the_latest_load_and_measure_are_todays_not_the_highest_id(demo: Demo) -> None:
+    # The past is written after today's loads, so its ids are higher: lists and "latest"
+    # measures follow time (Art. 20), not ids.
+    with Session(demo.engine) as session:
+        actor = _actor(session, "demo.officer")
+        (department_id,) = actor.department_ids(Role.DEPARTMENT_OFFICER)
+        pool = session.scalar(
+            select(Pool).where(Pool.department_id == department_id).order_by(Pool.id).limit(1)
+        )
+        assert pool is not None and pool.current_load_id is not None
+        listed = loading.list_loads(session, actor, pool_id=pool.id)
+        assert listed[0].id == pool.current_load_id
+        assert [x.created_at for x in listed] == sorted(
+            (x.created_at for x in listed), reverse=True
+        )
+        dq = quality.department_quality(session, actor, department_id)
+        (row,) = [p for p in dq.pools if p.pool_id == pool.id]
+        today = session.scalar(
+            select(QualitySnapshot.measured_at).where(
+                QualitySnapshot.load_id == pool.current_load_id
+            )
+        )
+        assert row.measured_at == today
+        assert _month(row.measured_at) == _month(calendar.today())

@@ -140,7 +140,7 @@ def write_corrections(
             applicant = next(
                 a
                 for n in range(len(applicants))
-                if (a := applicants[(k + n) % len(applicants)]).department_id
+                if (a := applicants[(k + k // len(targets) + n) % len(applicants)]).department_id
                 != t.pool.department_id
             )
             picked = _row(session, t, rng)
