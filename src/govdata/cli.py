@@ -201,7 +201,8 @@ def demo(
             console.print(
                 f"已载入过去一年（{history.first_month} 至 {history.last_month}）的历史："
                 f"目录版本 {history.versions} 个，数据加载 {history.loads} 次，质量评估 "
-                f"{history.snapshots} 次，已答复的校核申请 {history.corrections} 项。"
+                f"{history.snapshots} 次，已答复的校核申请 {history.corrections} 项，"
+                f"更早的共享调用记录 {history.calls} 条。"
             )
     # Everything loaded is sealed and signed before anyone looks (the key is made on first run).
     from govdata.core.audit_seal import seal

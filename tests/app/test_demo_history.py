@@ -3,9 +3,10 @@ measures and corrections, written once after the other demo steps, as ``govdata 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -24,10 +25,12 @@ from govdata.aggregation.models import (
     QualitySnapshot,
 )
 from govdata.app.demo_history import ACTION, DemoHistory, load_demo_history
+from govdata.app.demo_history.calls import ENDED
 from govdata.catalog import versions as catalog_versions
 from govdata.catalog.demo import load_demo_catalog
 from govdata.catalog.models import CatalogVersion
 from govdata.core import calendar
+from govdata.core.access import AccessRecord
 from govdata.core.actor import Actor, Role
 from govdata.core.audit import AuditEvent
 from govdata.core.audit_seal import seal
@@ -40,6 +43,8 @@ from govdata.core.settings import get_settings
 from govdata.org.demo import default_regions_csv, load_demo_org
 from govdata.org.models import Person
 from govdata.org.service import role_grants
+from govdata.sharing.demo import load_demo_sharing
+from govdata.sharing.models import Grant, GrantUsage
 from tests.conftest import new_database_url
 from tests.pgcluster import PgCluster
 
@@ -68,6 +73,7 @@ def demo(
                 assert load_demo_org(session, default_regions_csv()) is not None
                 assert load_demo_catalog(session, per_city_department=1) is not None
             assert load_demo_pools(factory) is not None
+            assert load_demo_sharing(factory) is not None
             history = load_demo_history(factory)
             assert history is not None
             yield Demo(engine, factory, history)
@@ -80,6 +86,10 @@ def _actor(session: Session, username: str) -> Actor:
     person = session.scalar(select(Person).where(Person.username == username))
     assert person is not None
     return Actor(person.id, person.name, role_grants(session, person.id))
+
+
+def _day(at: datetime) -> date:
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(CITY_TZ).date()
 
 
 def _month(value: datetime | date) -> str:
@@ -222,3 +232,31 @@ def test_the_latest_load_and_measure_are_todays_not_the_highest_id(demo: Demo) -
         )
         assert row.measured_at == today
         assert _month(row.measured_at) == _month(calendar.today())
+
+
+def test_earlier_calls_fall_within_each_grants_life_with_their_counters(demo: Demo) -> None:
+    # Art. 40: every call is recorded; the daily counters are the quota's (Art. 50(4)(5)).
+    with Session(demo.engine) as session:
+        assert demo.history.calls > 0
+        starts: dict[int, date] = dict(session.execute(select(Grant.id, Grant.valid_from)).all())
+        records = session.execute(
+            select(AccessRecord.at, AccessRecord.grant_id, AccessRecord.outcome)
+            .where(AccessRecord.grant_id.is_not(None))
+            .add_columns(AccessRecord.reason)
+        ).all()
+        days = {(r.grant_id, _month(r.at)) for r in records}
+        assert len({m for _g, m in days}) >= 4
+        earlier = [r for r in records if _day(r.at) < calendar.today() - timedelta(days=60)]
+        assert earlier
+        allowed: Counter[tuple[int, date]] = Counter()
+        for r in earlier:
+            assert _day(r.at) >= starts[r.grant_id]
+            assert r.reason not in ENDED
+            if r.outcome == "allowed":
+                allowed[(r.grant_id, _day(r.at))] += 1
+        usage = {
+            (u.grant_id, u.day): u.calls
+            for u in session.scalars(select(GrantUsage))
+            if (u.grant_id, u.day) in allowed
+        }
+        assert usage == dict(allowed)

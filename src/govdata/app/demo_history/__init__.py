@@ -7,7 +7,12 @@ adds the twelve months before the current one:
 - ``versions``: monthly catalog updates through the catalog's services, then every version
   dated in its month, in number order (Art. 12 ¶3, Art. 14);
 - ``loads``: loads into the demo pools with their quality snapshots (Art. 17, 18, 20);
-- ``corrections``: corrections answered in time, late or within an extension (Art. 19).
+- ``corrections``: corrections answered in time, late or within an extension (Art. 19);
+- ``calls``: the sharing demo's grants used in the months before the 60 days it records
+  (Art. 40), from each grant's ``valid_from`` on.
+
+Open-data downloads get no past: the open-data demo publishes every release today, and a
+download before its release would be false.
 
 Deterministic (seeded), and idempotent: a database whose audit log has the step's event is
 left alone.
@@ -30,6 +35,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.aggregation.models import Pool
+from govdata.app.demo_history.calls import write_calls
 from govdata.app.demo_history.corrections import write_corrections
 from govdata.app.demo_history.loads import write_loads
 from govdata.app.demo_history.months import month_starts
@@ -58,6 +64,7 @@ class DemoHistory:
     loads: int
     snapshots: int
     corrections: int
+    calls: int  # earlier recorded calls of the sharing demo's grants
 
 
 def _city(session: Session) -> Actor:
@@ -84,6 +91,7 @@ def load_demo_history(factory: sessionmaker[Session]) -> DemoHistory | None:
         versions = publish_year(session, _city(session), months, cal, rng)
         loads, snapshots = write_loads(session, months, cal, rng)
         corrections = write_corrections(session, months, cal, rng)
+        calls = write_calls(session, cal, rng)
         result = DemoHistory(
             first_month=months[0].strftime("%Y-%m"),
             last_month=months[-1].strftime("%Y-%m"),
@@ -91,6 +99,7 @@ def load_demo_history(factory: sessionmaker[Session]) -> DemoHistory | None:
             loads=loads,
             snapshots=snapshots,
             corrections=corrections,
+            calls=calls,
         )
         audit.record(
             session,
@@ -101,7 +110,9 @@ def load_demo_history(factory: sessionmaker[Session]) -> DemoHistory | None:
             summary=(
                 f"载入演示城市过去一年（{result.first_month} 至 {result.last_month}）的历史："
                 f"目录版本 {versions} 个（发布时间按月回溯），数据加载 {loads} 次及其质量评估 "
-                f"{snapshots} 次，已答复的校核申请 {corrections} 项；业务时间为回溯的演示时间，"
+                f"{snapshots} 次，已答复的校核申请 {corrections} 项，"
+                f"更早的共享调用记录 {calls} 条；"
+                "业务时间为回溯的演示时间，"
                 "本事件的时间是写入时间"
             ),
             change={
@@ -110,6 +121,7 @@ def load_demo_history(factory: sessionmaker[Session]) -> DemoHistory | None:
                 "loads": loads,
                 "snapshots": snapshots,
                 "corrections": corrections,
+                "calls": calls,
             },
         )
     return result
