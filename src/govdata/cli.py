@@ -193,6 +193,17 @@ def demo(
         from govdata.opendata.demo import run_demo_step as run_opendata_step
 
         run_opendata_step(make_sessionmaker(engine), console)  # after sharing: its identities
+        from govdata.app.demo_history import load_demo_history  # last: it dates what exists
+
+        with console.status("正在生成演示城市过去一年的历史……"):
+            history = load_demo_history(make_sessionmaker(engine))
+        if history is not None:
+            console.print(
+                f"已载入过去一年（{history.first_month} 至 {history.last_month}）的历史："
+                f"目录版本 {history.versions} 个，数据加载 {history.loads} 次，质量评估 "
+                f"{history.snapshots} 次，已答复的校核申请 {history.corrections} 项，"
+                f"更早的共享调用记录 {history.calls} 条。"
+            )
     # Everything loaded is sealed and signed before anyone looks (the key is made on first run).
     from govdata.core.audit_seal import seal
 

@@ -157,6 +157,7 @@ ACTION_LABELS: dict[str, str] = {
     "demo.org.load": "载入演示组织机构",
     "demo.catalog.load": "载入演示目录",
     "demo.catalog.synonyms": "载入演示检索同义词",
+    "demo.history.load": "载入演示城市的历史数据",
     "demo.aggregation.load": "载入演示汇聚数据",
     "demo.sharing.load": "载入演示共享数据",
 }
@@ -174,6 +175,7 @@ OBJECT_LABELS: dict[str, str] = {
     "catalog_publication": "目录发布",
     "search_synonym": "检索同义词",
     "vocabulary": "代码表",
+    "demo": "演示数据",
     "catalog_change": "目录变更",
     "catalog": "目录",
     "demand": "共享需求",

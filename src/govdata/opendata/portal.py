@@ -106,7 +106,7 @@ def quality_of(session: Session, resource_id: int) -> Quality | None:
         select(QualitySnapshot)
         .join(Pool, Pool.id == QualitySnapshot.pool_id)
         .where(Pool.resource_id == resource_id)
-        .order_by(QualitySnapshot.id.desc())
+        .order_by(QualitySnapshot.measured_at.desc(), QualitySnapshot.id.desc())
         .limit(1)
     ).scalar_one_or_none()
     if row is None:

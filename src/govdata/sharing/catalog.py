@@ -20,8 +20,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from govdata.aggregation.models import BaseDatabase, Pool, QualitySnapshot, ThematicDatabase
 from govdata.aggregation.quality.reports import Metrics
@@ -222,13 +222,18 @@ def _latest_quality(
     ids = sorted({p for p in pool_ids if p})
     if not ids:
         return {}
-    latest = (
-        select(func.max(QualitySnapshot.id))
-        .where(QualitySnapshot.pool_id.in_(ids))
-        .group_by(QualitySnapshot.pool_id)
+    # The latest measured (ids follow it, except for a demo's past).
+    newer, q = aliased(QualitySnapshot), QualitySnapshot
+    latest = select(q).where(
+        q.pool_id.in_(ids),
+        ~exists().where(
+            newer.pool_id == q.pool_id,
+            (newer.measured_at > q.measured_at)
+            | ((newer.measured_at == q.measured_at) & (newer.id > q.id)),
+        ),
     )
     out: dict[int, tuple[Metrics, datetime]] = {}
-    for s in session.scalars(select(QualitySnapshot).where(QualitySnapshot.id.in_(latest))):
+    for s in session.scalars(latest):
         out[s.pool_id] = (
             Metrics(s.completeness, s.validity, s.uniqueness, s.consistency),
             s.measured_at,

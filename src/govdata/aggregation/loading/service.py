@@ -113,7 +113,13 @@ def get_load(session: Session, actor: Actor, load_id: int) -> Load:
 def list_loads(
     session: Session, actor: Actor, *, pool_id: int | None = None, limit: int = 50
 ) -> list[Load]:
-    stmt = select(Load).where(policy.visible_loads(actor)).order_by(Load.id.desc()).limit(limit)
+    # Newest first by when the load was made (ids follow it, except for a demo's past).
+    stmt = (
+        select(Load)
+        .where(policy.visible_loads(actor))
+        .order_by(Load.created_at.desc(), Load.id.desc())
+        .limit(limit)
+    )
     if pool_id is not None:
         stmt = stmt.where(Load.pool_id == pool_id)
     return list(session.scalars(stmt))

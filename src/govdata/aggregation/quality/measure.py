@@ -102,7 +102,7 @@ def _previous(session: Session, pool_id: int) -> QualitySnapshot | None:
     return session.scalar(
         select(QualitySnapshot)
         .where(QualitySnapshot.pool_id == pool_id)
-        .order_by(QualitySnapshot.id.desc())
+        .order_by(QualitySnapshot.measured_at.desc(), QualitySnapshot.id.desc())
         .limit(1)
     )
 

@@ -147,8 +147,10 @@ class CityQuality:
 
 def _latest_snapshot_id() -> Any:
     return (
-        select(func.max(QualitySnapshot.id))
+        select(QualitySnapshot.id)  # the latest measured (ids follow it, except a demo's past)
         .where(QualitySnapshot.pool_id == Pool.id)
+        .order_by(QualitySnapshot.measured_at.desc(), QualitySnapshot.id.desc())
+        .limit(1)
         .correlate(Pool)
         .scalar_subquery()
     )
