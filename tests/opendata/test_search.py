@@ -117,3 +117,53 @@ def test_the_packed_facet_key_keeps_its_values_and_fits() -> None:
     assert values == ["500000-007", "社会保障", "数据库", "unconditional", "monthly"]
     assert tags[:2] == ["人口", "自然人"] and len(term) <= PACKED_CHARS
     assert all(t in row.tags for t in tags)  # a tag that does not fit is left out, never cut
+
+
+def test_the_key_index_path_matches_and_orders_as_the_sql_path(
+    session: Session, world: World
+) -> None:  # a product decision for speed: the same answer either way
+    from sqlalchemy import and_
+
+    from govdata.catalog import synonyms
+    from govdata.catalog.search import query_groups
+    from govdata.opendata import search_facets
+    from govdata.opendata.models import OpenDataset
+
+    oc = build_open_city(session, world)
+    synonyms.add(session, world.actor(session, "city"), "户口", "户籍")
+    filters = [
+        DatasetFilter(),
+        DatasetFilter(themes=("社会保障",)),
+        DatasetFilter(tags=("人口",), open_types=("unconditional",)),
+        DatasetFilter(department_codes=("500000-026",)),
+    ]
+    queries = ("户籍", "户口", "人口 信息", "登记", "市场", "公民身份号码", "基本信息")
+
+    def compare() -> int:
+        table = search_facets.table(session, search._fingerprint(session))
+        matched = 0
+        for q in queries:
+            groups = query_groups(session, q)
+            for flt in filters:
+                for sort in ("relevance", "newest", "oldest"):
+                    keyed = search._keyed_order(session, groups, flt, sort, table)  # type: ignore[arg-type]
+                    where = and_(*search._conditions(groups, flt))
+                    order = search._order(sort, groups, narrowed=True)  # type: ignore[arg-type]
+                    stmt = select(OpenDataset.id).where(where).order_by(*order)
+                    assert keyed == list(session.scalars(stmt)), (q, flt, sort)
+                    matched += len(keyed or [])
+        return matched
+
+    assert compare() > 0
+    # Equal stamps: the id breaks the tie either way.
+    oc.market.metadata_modified = oc.person.metadata_modified
+    session.flush()
+    assert compare() > 0
+    # What the keys do not hold goes to SQL.
+    groups = query_groups(session, "户籍")
+    table = search_facets.table(session, search._fingerprint(session))
+    assert (
+        search._keyed_order(session, groups, DatasetFilter(codes=("x",)), "relevance", table)
+        is None
+    )
+    assert search._keyed_order(session, groups, DatasetFilter(), "downloads", table) is None

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, intersect, literal, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.search import query_groups
@@ -152,6 +152,67 @@ def _order(sort: Sort, groups: list[Group], *, narrowed: bool = False) -> list[A
     return newest
 
 
+# --- a text query answered from the key index ------------------------------------------------
+
+_KEYED_SORTS = ("relevance", "newest", "oldest")
+
+
+def _key_select(kind: str, terms: Sequence[str]) -> Select[int]:
+    k = OpenSearchKey
+    match = k.term == terms[0] if len(terms) == 1 else k.term.in_(terms)
+    return select(k.dataset_id).where(k.kind == kind, match)
+
+
+def _matching_ids(session: Session, parts: list[Select[int]]) -> set[int]:
+    """The datasets in every part: the database intersects the index ranges (only the
+    matches come back, however broad each term is)."""
+    stmt = parts[0] if len(parts) == 1 else intersect(*parts)
+    return set(session.scalars(stmt))
+
+
+def _keyed_order(
+    session: Session,
+    groups: list[Group],
+    flt: DatasetFilter,
+    sort: Sort,
+    table: search_facets.FacetTable,
+) -> list[int] | None:
+    """The matches' ids in the order asked for, from the key index alone: each term's (or
+    filter's) datasets an index range, intersected by the database, ordered here by the facet
+    table's ``metadata_modified`` and, for relevance, the name keys. None when the query needs
+    SQL (a phrase among a term's synonyms, a filter on columns the keys lack, an order by
+    downloads, name or code). The same matches and order as ``_conditions`` and ``_order``."""
+    if sort not in _KEYED_SORTS or any(
+        (flt.department_ids, flt.codes, flt.licences, flt.modified_from, flt.modified_until)
+    ):
+        return None
+    if any(len(alt) != 1 for g in groups for alt in g):
+        return None
+    parts = [_key_select(TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups]
+    if flt.themes:
+        parts.append(_key_select(THEME, flt.themes))
+    parts += [_key_select(TAG, [tag]) for tag in flt.tags]
+    for kind, values in (
+        (DEPARTMENT, flt.department_codes),
+        (FORMAT, flt.formats),
+        (OPEN_TYPE, flt.open_types),
+        (CYCLE, flt.update_cycles),
+    ):
+        if values:
+            parts.append(_key_select(kind, values))
+    modified = table.modified
+    found = [i for i in _matching_ids(session, parts) if i in modified]  # not withdrawn
+    if sort == "oldest":
+        return sorted(found, key=lambda i: (modified[i], i))
+    if sort == "newest":
+        return sorted(found, key=lambda i: (modified[i], i), reverse=True)
+    in_name: Counter[int] = Counter()
+    for g in groups:
+        names = [alt[0][:TERM_CHARS] for alt in g]
+        in_name.update(_matching_ids(session, [_key_select(NAME, names), *parts]))
+    return sorted(found, key=lambda i: (in_name[i], modified[i], i), reverse=True)
+
+
 def _fingerprint(session: Session) -> tuple[Any, ...]:
     """What changes whenever the open catalog does: sync stamps ``metadata_modified`` on every
     change and withdrawal, a new dataset has a new id, and this process's own writes move
@@ -197,8 +258,13 @@ def search(
     counts: dict[str, Counter[str]] = {}
     names: dict[str, str] = {}
     page_ids: list[int] | None = None
-    if wanted:
-        facets_of = search_facets.table(session, _fingerprint(session))
+    facets_of = search_facets.table(session, _fingerprint(session)) if wanted or groups else None
+    keyed = (
+        _keyed_order(session, groups, flt, sort, facets_of)
+        if groups and facets_of is not None
+        else None
+    )
+    if wanted and facets_of is not None:
         if whole:
             # The whole open catalog (a landing page, a harvester's first call): its counts
             # are kept with the facet table until the catalog changes.
@@ -207,7 +273,11 @@ def search(
         else:
             # Every match's id in the order asked for: the facets count them, the page is a
             # slice of them (one statement instead of a count, a page and the facets' own).
-            ids = list(session.scalars(select(d.id).where(where).order_by(*order)))
+            ids = (
+                keyed
+                if keyed is not None
+                else list(session.scalars(select(d.id).where(where).order_by(*order)))
+            )
             counts = facets_of.count(ids, wanted)
             total = len(ids)
             page_ids = ids[offset : offset + limit]
@@ -215,7 +285,11 @@ def search(
     elif groups:
         # A text query matches through the key index, never an index in the order asked for:
         # every match's id in order once beats a count and then the page's own sort.
-        ids = list(session.scalars(select(d.id).where(where).order_by(*order)))
+        ids = (
+            keyed
+            if keyed is not None
+            else list(session.scalars(select(d.id).where(where).order_by(*order)))
+        )
         total = len(ids)
         page_ids = ids[offset : offset + limit]
     else:

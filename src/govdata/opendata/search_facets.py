@@ -34,8 +34,12 @@ class FacetTable:
         fingerprint: tuple[Any, ...],
         packed_by_id: dict[int, str],
         department_names: dict[str, str] | None = None,
+        modified: dict[int, Any] | None = None,
     ) -> None:
         self.fingerprint = fingerprint
+        # Each dataset's ``metadata_modified`` (the order "newest" and relevance's tie-break):
+        # any change of it moves the fingerprint, as sync stamps it with the time of the change.
+        self.modified = modified or {}
         # A department facet's labels, as the read model names them (``department_name``).
         self.department_names = department_names or {}
         self.row_of: dict[int, int] = {}
@@ -57,12 +61,13 @@ class FacetTable:
         k, d = OpenSearchKey, OpenDataset
         # Joined with the datasets: a withdrawal written by a bulk UPDATE keeps its keys.
         rows = session.execute(
-            select(k.dataset_id, k.term, d.department_code, d.department_name)
+            select(k.dataset_id, k.term, d.department_code, d.department_name, d.metadata_modified)
             .join(d, d.id == k.dataset_id)
             .where(k.kind == FACET_ROW, d.withdrawn.is_(False))
         ).all()
         names = {r[2]: r[3] for r in rows if r[2]}
-        return cls(fingerprint, {int(r[0]): r[1] for r in rows}, names)
+        modified = {int(r[0]): r[4] for r in rows}
+        return cls(fingerprint, {int(r[0]): r[1] for r in rows}, names, modified)
 
     @property
     def size(self) -> int:

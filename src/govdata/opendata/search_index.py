@@ -154,6 +154,7 @@ _INDEXED = (
     "open_type",
     "update_cycle",
     "withdrawn",
+    "metadata_modified",  # not a key, but the in-memory order reads it (search_facets)
 )
 
 
