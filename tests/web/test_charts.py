@@ -106,3 +106,11 @@ def test_the_stylesheet_url_is_cached_like_the_static_files() -> None:
     from govdata.web import charts
 
     assert charts.STYLESHEET_URL.startswith(CACHEABLE_PREFIXES)
+
+
+def test_importing_the_charts_leaves_every_import_hook_usable() -> None:
+    import sys
+
+    from govdata.web import charts  # noqa: F401 - imports pygal
+
+    assert all(hasattr(finder, "find_spec") for finder in sys.meta_path)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+import sys
 import unicodedata
 from collections.abc import Sequence
 from enum import IntEnum
@@ -29,6 +30,11 @@ from typing import Any
 import pygal  # type: ignore[import-untyped]
 from markupsafe import Markup, escape
 from pygal.style import Style  # type: ignore[import-untyped]
+
+# pygal puts an old-style import hook (no ``find_spec``) on ``sys.meta_path`` for its maps
+# plugins, which the platform does not use; anything that walks the import hooks (pytest
+# collecting test modules, importlib's lookups) trips over it.
+sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "PluginImportFixer"]
 
 STYLESHEET_URL = "/charts.css"
 FONT = '"Noto Sans CJK SC", "Noto Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
