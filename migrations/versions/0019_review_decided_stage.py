@@ -68,7 +68,7 @@ def downgrade() -> None:
     with op.batch_alter_table("catalog_publications") as batch:
         batch.drop_index(batch.f("ix_catalog_publications_status"))
     op.drop_table("catalog_publications")
-    with op.batch_alter_table("catalog_revisions") as batch:
-        batch.drop_column("search_terms")
-    with op.batch_alter_table("catalog_review_entries") as batch:
-        batch.drop_column("decided_stage")
+    # Dropped in place (SQLite >= 3.35 can): a batch copy would drop and recreate
+    # catalog_revisions, which the catalog's other tables reference, and fail on their rows.
+    op.drop_column("catalog_revisions", "search_terms")
+    op.drop_column("catalog_review_entries", "decided_stage")
