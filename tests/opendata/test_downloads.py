@@ -198,7 +198,7 @@ def test_filename_is_safe_and_named_by_dataset_version_and_date() -> None:
         columns=(),
         rows=0,
     )
-    assert d.filename == "户籍_人口_信息_-v3-20261205.xlsx"
+    assert d.filename == "户籍_人口_信息-v3-20261205.xlsx"
     header = d.content_disposition()
     assert 'filename="R-1-v3-20261205.xlsx"' in header
     assert "filename*=UTF-8''%E6%88%B7" in header and "/" not in header.split("''")[1]

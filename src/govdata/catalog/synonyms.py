@@ -22,6 +22,7 @@ from govdata.catalog.segmentation import Group, precise_words
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from govdata.core.text import has_control
 from govdata.org import policy as org_policy
 
 MAX_CHARS = 50
@@ -96,7 +97,7 @@ def _clean(value: str, label: str) -> str:
         raise InvalidInput("catalog.synonym_empty", f"请填写{label}。")
     if len(text) > MAX_CHARS:
         raise InvalidInput("catalog.synonym_too_long", f"{label}不能超过{MAX_CHARS}个字符。")
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if has_control(text):
         raise InvalidInput("catalog.synonym_control", f"{label}含有控制字符，请删除后再提交。")
     if not _tokens(text):
         raise InvalidInput(

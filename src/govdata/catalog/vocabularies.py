@@ -33,6 +33,7 @@ from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from govdata.core.text import has_control
 from govdata.org import policy as org_policy
 
 SECURITY_LEVEL = "security_level"
@@ -255,7 +256,7 @@ def _clean_entries(entries: Sequence[EntryIn]) -> list[EntryIn]:
                 f"第 {n} 行的代码“{code}”无效：只能用小写字母、数字和下划线，"
                 f"以字母或数字开头，最多 {MAX_CODE} 个字符。",
             )
-        if len(label) > MAX_LABEL or any(ord(c) < 32 or ord(c) == 127 for c in label):
+        if len(label) > MAX_LABEL or has_control(label):
             raise InvalidInput(
                 "catalog.vocab_label_invalid",
                 f"第 {n} 行的名称无效：最多 {MAX_LABEL} 个字符，且不能含控制字符。",

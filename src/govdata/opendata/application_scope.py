@@ -11,9 +11,9 @@ from govdata.core import calendar
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.pagination import Page, paginate
+from govdata.core.text import has_control
 from govdata.opendata import policy
 from govdata.opendata.models import OpenApplication, OpenApplicationStatus, OpenDataset
-from govdata.opendata.text import has_control
 
 TEXT_MAX = 4000
 

@@ -24,12 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
+from govdata.core.text import has_control
 from govdata.opendata import entitlement, errors, store
 from govdata.opendata.access import record_open_access
 from govdata.opendata.ckan_query import ValidationError, as_bool, as_dict, as_int, as_list
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
-from govdata.opendata.text import has_control
 
 ACTION = "opendata.api"
 DEFAULT_LIMIT = 100

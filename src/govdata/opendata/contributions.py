@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from govdata.core.actor import Actor
 from govdata.core.errors import Conflict, InvalidInput, PermissionDenied
+from govdata.core.text import has_control
 from govdata.opendata import policy
-from govdata.opendata.text import has_control
 
 TITLE_MAX = 200
 TEXT_MAX = 2000

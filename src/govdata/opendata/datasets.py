@@ -23,12 +23,12 @@ from govdata.catalog.published import PublishedResource
 from govdata.catalog.segmentation import segment
 from govdata.catalog.vocab import OpenType
 from govdata.core.db import utcnow
+from govdata.core.text import has_control
 from govdata.opendata import errors
 
 # Imported for its flush listener: the search index follows every write of a dataset.
 from govdata.opendata import search_index as _search_index  # noqa: F401
 from govdata.opendata.models import OpenCatalogSync, OpenDataset
-from govdata.opendata.text import has_control
 from govdata.opendata.vocab import DEFAULT_LICENCE
 
 OPEN_TYPES = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)

@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal, cast
-from urllib.parse import quote
 
 from sqlalchemy import Boolean, String
 from sqlalchemy.orm import Session
@@ -41,6 +40,7 @@ from govdata.core.errors import DomainError
 from govdata.core.spreadsheet_safety import FORMULA_START, csv_row, xlsx_row
 from govdata.opendata import access, datasets, entitlement, errors, store
 from govdata.opendata.models import OpenDataset, Release, ReleaseStatus
+from govdata.web.download import content_disposition, file_word
 
 if TYPE_CHECKING:
     import psycopg
@@ -62,7 +62,6 @@ ANONYMOUS = "匿名访问者"
 # ``left(c, 1) IN (…)`` costs less per value than a regular expression.
 _PG_STARTS = ", ".join(f"'{c}'" for c in FORMULA_START)
 _COLUMN = re.compile(r"c\d+")
-_UNSAFE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 
 @dataclass(frozen=True)
@@ -86,14 +85,13 @@ class Download:
     def filename(self) -> str:
         """``<数据集名称>-v<版本>-<日期>.<ext>`` (a product decision: the version and the
         release date make two downloads of different releases distinguishable)."""
-        name = _UNSAFE_NAME.sub("_", self.dataset_name).strip(" .") or self.dataset_code
+        name = file_word(self.dataset_name) or self.dataset_code
         return f"{name}-v{self.version}-{self.published_on:%Y%m%d}.{self.fmt}"
 
     def content_disposition(self) -> str:
         """RFC 6266 with RFC 5987 ``filename*`` (UTF-8) and an ASCII fallback."""
         fallback = f"{self.dataset_code}-v{self.version}-{self.published_on:%Y%m%d}.{self.fmt}"
-        fallback = re.sub(r"[^A-Za-z0-9._-]", "_", fallback)
-        return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(self.filename)}"
+        return content_disposition(self.filename, fallback=fallback)
 
     def release(self) -> Release:
         """A transient ``Release`` naming the table and the columns sent (for ``store``)."""

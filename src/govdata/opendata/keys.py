@@ -20,9 +20,9 @@ from govdata.core.crypto import new_token, token_digest
 from govdata.core.db import utcnow
 from govdata.core.errors import Conflict, InvalidInput, NotFound
 from govdata.core.settings import get_settings
+from govdata.core.text import has_control
 from govdata.opendata import policy
 from govdata.opendata.models import DeveloperKey, DeveloperKeyUsage
-from govdata.opendata.text import has_control
 from govdata.org.models import Person
 from govdata.org.service import role_grants
 

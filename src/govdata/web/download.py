@@ -24,14 +24,15 @@ def export_name(
     says the period (``共享调用记录-2026-11-01至2026-11-30.xlsx``)."""
     from govdata.core import calendar
 
-    words = [_clean(str(p)) for p in parts if p is not None and str(p).strip()]
+    words = [file_word(str(p)) for p in parts if p is not None and str(p).strip()]
     words = [w for w in words if w]
     if dated:
         words.append((on or calendar.today()).isoformat())
     return "-".join(words) + "." + ext
 
 
-def _clean(text: str) -> str:
+def file_word(text: str) -> str:
+    """``text`` with what no file system or header should carry replaced by ``_``."""
     return _UNSAFE.sub("_", text).strip(" ._")
 
 

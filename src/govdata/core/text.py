@@ -1,7 +1,7 @@
-"""Control characters in what people type or send (Ch. 5's forms, keys, ids).
+"""Control characters in what people type or send (forms, keys, ids, code lists).
 
 A control character is never what a person meant, and PostgreSQL text cannot hold NUL: every
-open-data input checks with ``has_control`` before it is stored or looked up. Multi-line text
+input of that kind checks with ``has_control`` before it is stored or looked up. Multi-line text
 keeps tab, newline and carriage return.
 """
 
