@@ -80,10 +80,30 @@ class DatasetPage:
 # --- the query ---------------------------------------------------------------------------------
 
 
-def _keyed(kind: str, terms: Sequence[str]) -> ColumnElement[bool]:
+def _key_select(kind: str, terms: Sequence[str]) -> Select[int]:
     k = OpenSearchKey
     match = k.term == terms[0] if len(terms) == 1 else k.term.in_(terms)
-    return OpenDataset.id.in_(select(k.dataset_id).where(k.kind == kind, match))
+    return select(k.dataset_id).where(k.kind == kind, match)
+
+
+def _keyed(kind: str, terms: Sequence[str]) -> ColumnElement[bool]:
+    return OpenDataset.id.in_(_key_select(kind, terms))
+
+
+def _key_filters(flt: DatasetFilter) -> list[tuple[str, Sequence[str]]]:
+    """The filters the key index holds, each a (kind, any of these terms) the dataset needs:
+    one for the themes, one per tag asked for (CKAN's ``fq tags:a tags:b`` needs both)."""
+    out: list[tuple[str, Sequence[str]]] = [(THEME, flt.themes)] if flt.themes else []
+    out += [(TAG, [tag]) for tag in flt.tags]
+    for kind, values in (
+        (DEPARTMENT, flt.department_codes),
+        (FORMAT, flt.formats),
+        (OPEN_TYPE, flt.open_types),
+        (CYCLE, flt.update_cycles),
+    ):
+        if values:
+            out.append((kind, values))
+    return out
 
 
 def _matched(group: Group) -> ColumnElement[bool]:
@@ -101,18 +121,7 @@ def _conditions(groups: list[Group], flt: DatasetFilter) -> list[ColumnElement[b
     d = OpenDataset
     conds: list[ColumnElement[bool]] = [d.withdrawn.is_(False)]
     conds += [_matched(g) for g in groups]
-    if flt.themes:
-        conds.append(_keyed(THEME, flt.themes))
-    for tag in flt.tags:  # every tag asked for (CKAN's fq tags:a tags:b)
-        conds.append(_keyed(TAG, [tag]))
-    for kind, values in (
-        (DEPARTMENT, flt.department_codes),
-        (FORMAT, flt.formats),
-        (OPEN_TYPE, flt.open_types),
-        (CYCLE, flt.update_cycles),
-    ):
-        if values:
-            conds.append(_keyed(kind, values))
+    conds += [_keyed(kind, terms) for kind, terms in _key_filters(flt)]
     if flt.department_ids:
         conds.append(d.department_id.in_(flt.department_ids))
     if flt.codes:
@@ -157,12 +166,6 @@ def _order(sort: Sort, groups: list[Group], *, narrowed: bool = False) -> list[A
 _KEYED_SORTS = ("relevance", "newest", "oldest")
 
 
-def _key_select(kind: str, terms: Sequence[str]) -> Select[int]:
-    k = OpenSearchKey
-    match = k.term == terms[0] if len(terms) == 1 else k.term.in_(terms)
-    return select(k.dataset_id).where(k.kind == kind, match)
-
-
 def _matching_ids(session: Session, parts: list[Select[int]]) -> set[int]:
     """The datasets in every part: the database intersects the index ranges (only the
     matches come back, however broad each term is)."""
@@ -189,17 +192,7 @@ def _keyed_order(
     if any(len(alt) != 1 for g in groups for alt in g):
         return None
     parts = [_key_select(TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups]
-    if flt.themes:
-        parts.append(_key_select(THEME, flt.themes))
-    parts += [_key_select(TAG, [tag]) for tag in flt.tags]
-    for kind, values in (
-        (DEPARTMENT, flt.department_codes),
-        (FORMAT, flt.formats),
-        (OPEN_TYPE, flt.open_types),
-        (CYCLE, flt.update_cycles),
-    ):
-        if values:
-            parts.append(_key_select(kind, values))
+    parts += [_key_select(kind, terms) for kind, terms in _key_filters(flt)]
     modified = table.modified
     found = [i for i in _matching_ids(session, parts) if i in modified]  # not withdrawn
     if sort == "oldest":
