@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.catalog import publishing, review, search, service
+from govdata.catalog import publishing, review, search, search_broad, service
 from govdata.catalog.models import (
     CatalogPublication,
     CatalogVersion,
@@ -72,13 +72,22 @@ def test_a_publication_is_queued_then_run_by_the_job(
         publishing.get(session, world.actor(session, "officer"), publication.id)
 
 
-def test_publish_reports_its_stages(session: Session, world: World) -> None:
+def test_publish_reports_its_stages(
+    session: Session, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every word is "broad" here, so the answers computed ahead get a stage of their own
+    # rather than leaving the page at "index 100%" while they run.
+    monkeypatch.setattr(search_broad, "BROAD_MIN_DOCS", 1)
+    monkeypatch.setattr(search_broad, "BROAD_SHARE", 0.0)
     _approved(session, world, "甲资源", "乙资源", "丙资源")
     seen: list[tuple[str, int, int]] = []
     review.publish(session, world.actor(session, "city"), progress=lambda *p: seen.append(tuple(p)))
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
-    assert stages == ["members", "resources", "submissions", "index"]
-    assert seen[-1] == ("index", 3, 3)
+    assert stages == ["members", "resources", "submissions", "index", "broad"]
+    assert ("index", 3, 3) in seen
+    last_stage, done, total = seen[-1]
+    assert last_stage == "broad" and done == total > 0
+    assert set(publishing.STAGES) >= set(stages)
 
 
 def test_a_failed_publication_publishes_nothing_and_says_why(

@@ -44,6 +44,7 @@ STAGES = {
     "resources": "更新资源状态",
     "submissions": "办结已审核的清单",
     "index": "更新目录检索索引",
+    "broad": "预先算出常用检索词的结果",
     "done": "完成",
 }
 

@@ -471,7 +471,12 @@ def publish(
 
     indexed = [r for r in touched_resources if r is not None]
     report("index", 0, len(indexed))
-    search.reindex(session, indexed, progress=lambda done, total: report("index", done, total))
+    search.reindex(
+        session,
+        indexed,
+        progress=lambda done, total: report("index", done, total),
+        broad_progress=lambda done, total: report("broad", done, total),
+    )
     audit.record(
         session,
         actor,

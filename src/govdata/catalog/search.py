@@ -207,13 +207,15 @@ def reindex(
     session: Session,
     resource_ids: list[int],
     progress: Callable[[int, int], None] | None = None,
+    broad_progress: Callable[[int, int], None] | None = None,
 ) -> None:
     """Bring the index in line with the published revisions of ``resource_ids``.
 
     Whatever revision of a resource was indexed goes; its current published revision (none for a
     retired or never-published resource) comes in. ``review.publish`` calls this with every
     resource it touched (Art. 12 ¶3: the published version is what is searched).
-    ``progress(done, total)`` is called after each batch.
+    ``progress(done, total)`` is called after each batch, ``broad_progress`` after each broad
+    word answered ahead (``search_broad.refresh``).
     """
     ids = sorted(set(resource_ids))
     for start in range(0, len(ids), _BATCH):  # bounded IN lists
@@ -230,13 +232,13 @@ def reindex(
         _write(session, rows)
         if progress is not None:
             progress(start + len(chunk), len(ids))
-    _refresh_broad(session)
+    _refresh_broad(session, broad_progress)
 
 
-def _refresh_broad(session: Session) -> None:
+def _refresh_broad(session: Session, progress: Callable[[int, int], None] | None = None) -> None:
     from govdata.catalog import search_broad
 
-    search_broad.refresh(session)
+    search_broad.refresh(session, progress)
 
 
 def rebuild(session: Session) -> int:

@@ -19,7 +19,7 @@ describe another index than the one searched; they are replaced whenever the ind
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -90,9 +90,10 @@ def _key(terms: Sequence[str]) -> str:
     return " ".join(terms)
 
 
-def refresh(session: Session) -> int:
+def refresh(session: Session, progress: Callable[[int, int], None] | None = None) -> int:
     """Compute the broad words' answers for the current version (the index as it is now in
-    this transaction); older answers go. The number of words answered."""
+    this transaction); older answers go. The number of words answered; ``progress(done,
+    total)`` after each word (publishing shows it as a stage of its own)."""
     session.execute(delete(BroadTermAnswer))
     version_id = session.scalar(
         select(CatalogVersion.id).order_by(CatalogVersion.number.desc()).limit(1)
@@ -112,7 +113,7 @@ def refresh(session: Session) -> int:
             continue
         if len(_key(terms)) <= 100:
             queries.setdefault(_key(terms), terms)
-    for key, terms in queries.items():
+    for done, (key, terms) in enumerate(queries.items(), start=1):
         facets, hits = run_query(session, [((t,),) for t in terms], None, 0, TOP)
         session.add(
             BroadTermAnswer(
@@ -123,6 +124,8 @@ def refresh(session: Session) -> int:
                 ranked=[r.id for r in hits],
             )
         )
+        if progress is not None:
+            progress(done, len(queries))
     session.flush()
     return len(queries)
 
