@@ -126,7 +126,7 @@ def test_the_key_index_path_matches_and_orders_as_the_sql_path(
 
     from govdata.catalog import synonyms
     from govdata.catalog.search import query_groups
-    from govdata.opendata import search_facets
+    from govdata.opendata import search_facets, search_postings
     from govdata.opendata.models import OpenDataset
 
     oc = build_open_city(session, world)
@@ -140,13 +140,15 @@ def test_the_key_index_path_matches_and_orders_as_the_sql_path(
     queries = ("户籍", "户口", "人口 信息", "登记", "市场", "公民身份号码", "基本信息")
 
     def compare() -> int:
-        table = search_facets.table(session, search._fingerprint(session))
+        fingerprint = search._fingerprint(session)
+        table = search_facets.table(session, fingerprint)
+        postings = search_postings.table(session, fingerprint)
         matched = 0
         for q in queries:
             groups = query_groups(session, q)
             for flt in filters:
                 for sort in ("relevance", "newest", "oldest"):
-                    keyed = search._keyed_order(session, groups, flt, sort, table)  # type: ignore[arg-type]
+                    keyed = search._keyed_order(groups, flt, sort, table, postings)  # type: ignore[arg-type]
                     where = and_(*search._conditions(groups, flt))
                     order = search._order(sort, groups, narrowed=True)  # type: ignore[arg-type]
                     stmt = select(OpenDataset.id).where(where).order_by(*order)
@@ -161,9 +163,11 @@ def test_the_key_index_path_matches_and_orders_as_the_sql_path(
     assert compare() > 0
     # What the keys do not hold goes to SQL.
     groups = query_groups(session, "户籍")
-    table = search_facets.table(session, search._fingerprint(session))
+    fingerprint = search._fingerprint(session)
+    table = search_facets.table(session, fingerprint)
+    postings = search_postings.table(session, fingerprint)
     assert (
-        search._keyed_order(session, groups, DatasetFilter(codes=("x",)), "relevance", table)
+        search._keyed_order(groups, DatasetFilter(codes=("x",)), "relevance", table, postings)
         is None
     )
-    assert search._keyed_order(session, groups, DatasetFilter(), "downloads", table) is None
+    assert search._keyed_order(groups, DatasetFilter(), "downloads", table, postings) is None

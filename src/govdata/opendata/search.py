@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, intersect, literal, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from govdata.catalog.search import query_groups
 from govdata.catalog.segmentation import Group
-from govdata.opendata import search_facets
+from govdata.opendata import search_facets, search_postings
 from govdata.opendata.datasets import ensure_synced
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 from govdata.opendata.search_facets import FACETS
@@ -166,24 +166,17 @@ def _order(sort: Sort, groups: list[Group], *, narrowed: bool = False) -> list[A
 _KEYED_SORTS = ("relevance", "newest", "oldest")
 
 
-def _matching_ids(session: Session, parts: list[Select[int]]) -> set[int]:
-    """The datasets in every part: the database intersects the index ranges (only the
-    matches come back, however broad each term is)."""
-    stmt = parts[0] if len(parts) == 1 else intersect(*parts)
-    return set(session.scalars(stmt))
-
-
 def _keyed_order(
-    session: Session,
     groups: list[Group],
     flt: DatasetFilter,
     sort: Sort,
     table: search_facets.FacetTable,
+    postings: search_postings.Postings,
 ) -> list[int] | None:
-    """The matches' ids in the order asked for, from the key index alone: each term's (or
-    filter's) datasets an index range, intersected by the database, ordered here by the facet
-    table's ``metadata_modified`` and, for relevance, the name keys. None when the query needs
-    SQL (a phrase among a term's synonyms, a filter on columns the keys lack, an order by
+    """The matches' ids in the order asked for, from the key index held in memory
+    (``search_postings``): each term's (or filter's) datasets intersected, ordered by the
+    facet table's ``metadata_modified`` and, for relevance, the name keys. None when the query
+    needs SQL (a phrase among a term's synonyms, a filter on columns the keys lack, an order by
     downloads, name or code). The same matches and order as ``_conditions`` and ``_order``."""
     if sort not in _KEYED_SORTS or any(
         (flt.department_ids, flt.codes, flt.licences, flt.modified_from, flt.modified_until)
@@ -191,18 +184,19 @@ def _keyed_order(
         return None
     if any(len(alt) != 1 for g in groups for alt in g):
         return None
-    parts = [_key_select(TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups]
-    parts += [_key_select(kind, terms) for kind, terms in _key_filters(flt)]
+    parts = [(TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups]
+    parts += _key_filters(flt)
     modified = table.modified
-    found = [i for i in _matching_ids(session, parts) if i in modified]  # not withdrawn
+    found = [i for i in postings.matching(parts) if i in modified]  # not withdrawn
     if sort == "oldest":
         return sorted(found, key=lambda i: (modified[i], i))
     if sort == "newest":
         return sorted(found, key=lambda i: (modified[i], i), reverse=True)
+    matched = set(found)
     in_name: Counter[int] = Counter()
     for g in groups:
         names = [alt[0][:TERM_CHARS] for alt in g]
-        in_name.update(_matching_ids(session, [_key_select(NAME, names), *parts]))
+        in_name.update(i for i in postings.any_of(NAME, names) if i in matched)
     return sorted(found, key=lambda i: (in_name[i], modified[i], i), reverse=True)
 
 
@@ -251,10 +245,11 @@ def search(
     counts: dict[str, Counter[str]] = {}
     names: dict[str, str] = {}
     page_ids: list[int] | None = None
-    facets_of = search_facets.table(session, _fingerprint(session)) if wanted or groups else None
+    fingerprint = _fingerprint(session) if wanted or groups else None
+    facets_of = search_facets.table(session, fingerprint) if fingerprint else None
     keyed = (
-        _keyed_order(session, groups, flt, sort, facets_of)
-        if groups and facets_of is not None
+        _keyed_order(groups, flt, sort, facets_of, search_postings.table(session, fingerprint))
+        if groups and facets_of is not None and fingerprint is not None
         else None
     )
     if wanted and facets_of is not None:
