@@ -24,6 +24,7 @@ from govdata.app import create_app
 from govdata.core.db import make_engine
 from govdata.core.migrate import upgrade
 from govdata.core.settings import Settings
+from tests.demo_city import DemoCityBase
 from tests.pgcluster import PgCluster
 from tests.world import World, build_world
 
@@ -204,3 +205,29 @@ def sign_in(app: FastAPI) -> Iterator[object]:
     yield _sign_in
     for c in clients:
         c.__exit__(None, None, None)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Whole files to a worker (``--dist loadfile``), except that the modules starting from the
+    built demo city go together (``tests.demo_city.SHARED_SCOPES``): one build serves them."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    from tests.demo_city import SHARED_SCOPES
+
+    class _Scheduler(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_SCOPES.get(path, path)
+
+    return _Scheduler(config, log)
+
+
+@pytest.fixture(scope="session")
+def demo_city_base(
+    pg_cluster: PgCluster | None, tmp_path_factory: pytest.TempPathFactory, worker: str
+) -> DemoCityBase:
+    """The demo city's organization, catalog and loaded pools, built once per worker; a module
+    takes its own copy with ``tests.demo_city.copy``."""
+    from tests.demo_city import build
+
+    return build(pg_cluster, tmp_path_factory.mktemp("demo-city"), f"govdata_democity_{worker}")

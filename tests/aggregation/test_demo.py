@@ -30,20 +30,18 @@ from govdata.aggregation.models import (
     QuarantinedRow,
     ThematicDatabase,
 )
-from govdata.catalog.demo import DemoCatalog, load_demo_catalog
+from govdata.catalog.demo import DemoCatalog
 from govdata.catalog.models import CatalogVersion, Resource, ReviewEntry
 from govdata.core.actor import Actor
 from govdata.core.audit import AuditEvent
-from govdata.core.db import make_engine, make_sessionmaker, transaction
+from govdata.core.db import make_engine, make_sessionmaker
 from govdata.core.errors import NotFound
 from govdata.core.ids import is_valid_id_number, is_valid_uscc
-from govdata.core.migrate import upgrade
 from govdata.core.settings import get_settings
-from govdata.org.demo import default_regions_csv, load_demo_org
 from govdata.org.models import Person
 from govdata.org.service import role_grants
-from tests.conftest import new_database_url
-from tests.pgcluster import PgCluster
+from tests import demo_city
+from tests.demo_city import DemoCityBase
 
 
 @dataclass
@@ -56,24 +54,18 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(
-    pg_cluster: PgCluster | None, tmp_path_factory: pytest.TempPathFactory, worker: str
+    demo_city_base: DemoCityBase, tmp_path_factory: pytest.TempPathFactory, worker: str
 ) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("aggregation-demo")
-    url = new_database_url(pg_cluster, tmp, f"govdata_aggdemo_{worker}")
+    url, var = demo_city.copy(
+        demo_city_base, tmp_path_factory.mktemp("aggregation-demo"), f"govdata_aggdemo_{worker}"
+    )
     engine = make_engine(url)
-    upgrade(engine)
     factory = make_sessionmaker(engine)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GOVDATA_VAR_DIR", str(tmp / "var"))  # the pipeline's spool directory
+        mp.setenv("GOVDATA_VAR_DIR", str(var))  # the pipeline's spool directory
         get_settings.cache_clear()
         try:
-            with transaction(factory) as session:
-                assert load_demo_org(session, default_regions_csv()) is not None
-                catalog = load_demo_catalog(session, per_city_department=1)
-                assert catalog is not None
-            result = load_demo_pools(factory)
-            assert result is not None
-            yield Demo(engine, factory, catalog, result)
+            yield Demo(engine, factory, demo_city_base.catalog, demo_city_base.pools)
         finally:
             get_settings.cache_clear()
             engine.dispose()

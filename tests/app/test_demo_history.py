@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from govdata.aggregation import loading, quality
 from govdata.aggregation.corrections.deadlines import CORRECTION
-from govdata.aggregation.demo import load_demo_pools
 from govdata.aggregation.models import (
     Correction,
     CorrectionStatus,
@@ -27,7 +26,6 @@ from govdata.aggregation.models import (
 from govdata.app.demo_history import ACTION, DemoHistory, load_demo_history
 from govdata.app.demo_history.calls import ENDED
 from govdata.catalog import versions as catalog_versions
-from govdata.catalog.demo import load_demo_catalog
 from govdata.catalog.models import CatalogVersion
 from govdata.core import calendar
 from govdata.core.access import AccessRecord
@@ -37,16 +35,14 @@ from govdata.core.audit_seal import seal
 from govdata.core.audit_verify import verify
 from govdata.core.calendar import CITY_TZ
 from govdata.core.db import make_engine, make_sessionmaker, transaction
-from govdata.core.migrate import upgrade
 from govdata.core.obligations.models import Obligation
 from govdata.core.settings import get_settings
-from govdata.org.demo import default_regions_csv, load_demo_org
 from govdata.org.models import Person
 from govdata.org.service import role_grants
 from govdata.sharing.demo import load_demo_sharing
 from govdata.sharing.models import Grant, GrantUsage
-from tests.conftest import new_database_url
-from tests.pgcluster import PgCluster
+from tests import demo_city
+from tests.demo_city import DemoCityBase
 
 
 @dataclass
@@ -58,21 +54,17 @@ class Demo:
 
 @pytest.fixture(scope="module")
 def demo(
-    pg_cluster: PgCluster | None, tmp_path_factory: pytest.TempPathFactory, worker: str
+    demo_city_base: DemoCityBase, tmp_path_factory: pytest.TempPathFactory, worker: str
 ) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("demo-history")
-    url = new_database_url(pg_cluster, tmp, f"govdata_demohist_{worker}")
+    url, var = demo_city.copy(
+        demo_city_base, tmp_path_factory.mktemp("demo-history"), f"govdata_demohist_{worker}"
+    )
     engine = make_engine(url)
-    upgrade(engine)
     factory = make_sessionmaker(engine)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GOVDATA_VAR_DIR", str(tmp / "var"))  # the pipeline's spool directory
+        mp.setenv("GOVDATA_VAR_DIR", str(var))  # the pipeline's spool directory
         get_settings.cache_clear()
         try:
-            with transaction(factory) as session:
-                assert load_demo_org(session, default_regions_csv()) is not None
-                assert load_demo_catalog(session, per_city_department=1) is not None
-            assert load_demo_pools(factory) is not None
             assert load_demo_sharing(factory) is not None
             history = load_demo_history(factory)
             assert history is not None

@@ -15,9 +15,7 @@ from rich.console import Console
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from govdata.aggregation.demo import load_demo_pools
 from govdata.aggregation.models import BaseDatabase, BaseKind
-from govdata.catalog.demo import load_demo_catalog
 from govdata.core import calendar, obligations
 from govdata.core.access import AccessRecord
 from govdata.core.actor import Actor, Role
@@ -52,7 +50,9 @@ from govdata.sharing.models import (
     ShareApplication,
 )
 from govdata.sharing.sources import data_table, get_source
+from tests import demo_city
 from tests.conftest import new_database_url
+from tests.demo_city import DemoCityBase
 from tests.pgcluster import PgCluster
 
 
@@ -73,21 +73,17 @@ def _run(factory: sessionmaker[Session]) -> str:
 
 @pytest.fixture(scope="module")
 def demo(
-    pg_cluster: PgCluster | None, tmp_path_factory: pytest.TempPathFactory, worker: str
+    demo_city_base: DemoCityBase, tmp_path_factory: pytest.TempPathFactory, worker: str
 ) -> Iterator[Demo]:
-    tmp = tmp_path_factory.mktemp("sharing-demo")
-    url = new_database_url(pg_cluster, tmp, f"govdata_sharedemo_{worker}")
+    url, var = demo_city.copy(
+        demo_city_base, tmp_path_factory.mktemp("sharing-demo"), f"govdata_sharedemo_{worker}"
+    )
     engine = make_engine(url)
-    upgrade(engine)
     factory = make_sessionmaker(engine)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("GOVDATA_VAR_DIR", str(tmp / "var"))  # the pipeline's spool directory
+        mp.setenv("GOVDATA_VAR_DIR", str(var))  # the pipeline's spool directory
         get_settings.cache_clear()
         try:
-            with transaction(factory) as session:
-                assert load_demo_org(session, default_regions_csv()) is not None
-                assert load_demo_catalog(session, per_city_department=1) is not None
-            assert load_demo_pools(factory) is not None
             first = _run(factory)
             with factory() as session:
                 result = summary(session)
