@@ -184,7 +184,9 @@ def _keyed_order(
         return None
     if any(len(alt) != 1 for g in groups for alt in g):
         return None
-    parts = [(TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups]
+    parts: list[tuple[str, Sequence[str]]] = [
+        (TOKEN, [alt[0][:TERM_CHARS] for alt in g]) for g in groups
+    ]
     parts += _key_filters(flt)
     modified = table.modified
     found = [i for i in postings.matching(parts) if i in modified]  # not withdrawn
