@@ -220,3 +220,59 @@ def test_the_review_page_shows_the_running_publication_and_holds_the_next(
     assert f'href="/catalog/publications/{publication.id}"' in queue and "（排队中）" in queue
     assert "发布正在后台进行，完成后才能再次发布" in queue
     assert not re.search(r'<form method="get" action="/catalog/publish">', queue)
+
+
+# --- the same over the API (Art. 12 ¶3) -----------------------------------------------------
+
+
+def test_the_api_publishes_in_the_background_and_the_caller_follows_it(
+    sign_in, session: Session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    _approved(session, world, "甲资源", "乙资源")
+    session.commit()
+    city = sign_in("city")
+    r = city.post("/api/v1/catalog/publications", json={"note": "接口发布"})
+    assert r.status_code == 202, r.text
+    body = r.json()
+    assert body["status"] == "queued" and body["total"] == 2 and body["note"] == "接口发布"
+    assert r.headers["location"] == f"/api/v1/catalog/publications/{body['id']}"
+    # The job ran after the response (in this process on SQLite, the test's jobs otherwise).
+    followed = city.get(r.headers["location"]).json()
+    assert followed["status"] == "succeeded" and followed["version_number"] == 1
+    assert followed["stage"] == "done" and followed["stage_label"] == "完成"
+    assert session.scalar(select(func.count(CatalogVersion.id))) == 1
+    # The auditor follows it too; a department's officer does not learn it exists.
+    assert sign_in("auditor").get(r.headers["location"]).status_code == 200
+    hidden = sign_in("officer").get(r.headers["location"])
+    assert hidden.status_code == 404
+    assert hidden.json()["error"]["code"] == "catalog.publication_not_found"
+
+
+def test_the_api_refuses_what_the_page_refuses_and_records_nothing(
+    sign_in, session: Session, world: World
+) -> None:  # type: ignore[no-untyped-def]
+    city = sign_in("city")
+    r = city.post("/api/v1/catalog/publications", json={})
+    assert r.status_code == 400 and r.json()["error"]["code"] == "catalog.nothing_to_publish"
+    assert "没有审核通过" in r.json()["error"]["message"]
+    _approved(session, world, "甲资源")
+    session.commit()
+    r = sign_in("officer").post("/api/v1/catalog/publications", json={})
+    assert r.status_code == 403
+    r = city.post("/api/v1/catalog/publications", json={"note": "x" * 2001})
+    assert r.status_code == 422
+    assert session.scalar(select(func.count(CatalogPublication.id))) == 0
+    # One at a time: a running publication holds the next with its id.
+    running = publishing.request(session, world.actor(session, "city"))
+    running.status = PublicationStatus.RUNNING
+    session.commit()
+    r = city.post("/api/v1/catalog/publications", json={})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "catalog.publication_running"
+    assert session.scalar(select(func.count(CatalogPublication.id))) == 1
+    assert city.get("/api/v1/catalog/publications/999999").status_code == 404
+
+
+def test_the_synchronous_route_is_marked_deprecated(client) -> None:  # type: ignore[no-untyped-def]
+    spec = client.get("/api/openapi.json").json()
+    assert spec["paths"]["/api/v1/catalog/versions"]["post"]["deprecated"] is True
+    assert "/api/v1/catalog/publications" in spec["paths"]

@@ -102,6 +102,7 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/catalog/overdue": CATALOG_WRITE,
     "/api/v1/catalog/versions": CATALOG_READ,
     "/api/v1/catalog/versions/{number}/diff": CATALOG_READ,
+    "/api/v1/catalog/publications/{publication_id}": People("catalog.publication_people_only"),
     "/api/v1/catalog/published": CATALOG_READ,
     "/api/v1/catalog/published/{code:path}": CATALOG_READ,
     "/api/v1/catalog/share-catalog": CATALOG_READ,
@@ -322,6 +323,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "row": 1,
         "request_id": 1,
         "release_id": 1,
+        "publication_id": 1,
     }
     return path.replace(":path}", "}").replace(":dataset_code}", "}").format(**ids) + QUERIES.get(
         path, ""

@@ -4,10 +4,24 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request, Response
 
-from govdata.catalog import demands, review, service, submissions, updates, versions
-from govdata.catalog.models import DemandStatus, ResourceState, ReviewEntry, SubmissionStatus
+from govdata.catalog import (
+    demands,
+    publishing,
+    review,
+    service,
+    submissions,
+    updates,
+    versions,
+)
+from govdata.catalog.models import (
+    CatalogPublication,
+    DemandStatus,
+    ResourceState,
+    ReviewEntry,
+    SubmissionStatus,
+)
 from govdata.catalog.schemas import (
     ChangedResourceOut,
     ChangeIn,
@@ -21,6 +35,7 @@ from govdata.catalog.schemas import (
     FieldChangeOut,
     MatchIn,
     OverdueOut,
+    PublicationOut,
     PublishedPage,
     PublishedResourceOut,
     PublishIn,
@@ -195,10 +210,63 @@ def decide(session: DbSession, actor: ApiActor, entry_id: DbId, body: Decision) 
     return EntryOut.model_validate(entry)
 
 
-@router.post("/versions", response_model=VersionOut, status_code=201)
+@router.post(
+    "/versions",
+    response_model=VersionOut,
+    status_code=201,
+    deprecated=True,
+    description="在本次请求内发布新版目录（大版本可能需时数十秒）。请改用 POST /publications。",
+)
 @unit_of_work
 def publish(session: DbSession, actor: ApiActor, body: PublishIn) -> VersionOut:
     return VersionOut.model_validate(review.publish(session, actor, note=body.note))
+
+
+def _publication_out(publication: CatalogPublication) -> PublicationOut:
+    stage, done, total = publishing.progress(publication)
+    return PublicationOut(
+        id=publication.id,
+        status=publication.status,
+        stage=stage,
+        stage_label=publishing.STAGES.get(stage, stage),
+        done=done,
+        total=total,
+        note=publication.note,
+        requested_at=publication.requested_at,
+        started_at=publication.started_at,
+        finished_at=publication.finished_at,
+        version_number=publication.version_number,
+        error=publication.error,
+    )
+
+
+@router.post("/publications", response_model=PublicationOut, status_code=202)
+@unit_of_work
+def request_publication(
+    session: DbSession,
+    actor: ApiActor,
+    body: PublishIn,
+    request: Request,
+    response: Response,
+    background: BackgroundTasks,
+) -> PublicationOut:
+    """Publish the next version as a background job (Art. 12 ¶3): 202 with the publication
+    to follow (``Location``); 409 ``catalog.publication_running`` while another runs."""
+    publication = publishing.request(session, actor, note=body.note)
+    state = request.app.state
+    # Runs after the response, when the unit of work has committed the publication.
+    background.add_task(
+        publishing.start, state.sessionmaker, state.engine, state.settings.jobs, publication.id
+    )
+    response.headers["Location"] = f"/api/v1/catalog/publications/{publication.id}"
+    return _publication_out(publication)
+
+
+@router.get("/publications/{publication_id}", response_model=PublicationOut)
+@unit_of_work
+def get_publication(session: DbSession, actor: ApiActor, publication_id: DbId) -> PublicationOut:
+    """A publication's status, stage and progress (the city bureau and auditors)."""
+    return _publication_out(publishing.get(session, actor, publication_id))
 
 
 # --- the published catalog (Art. 12 ¶3, 13, 26, 32) --------------------------------------------

@@ -27,7 +27,7 @@ from govdata.catalog.models import CatalogPublication, PublicationStatus
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.db import open_session, transaction, utcnow
-from govdata.core.errors import Conflict, DomainError, InvalidInput, NotFound
+from govdata.core.errors import Conflict, DomainError, InvalidInput, NotFound, PermissionDenied
 from govdata.core.jobs import job
 from govdata.org import policy as org_policy
 from govdata.org import service as org_service
@@ -64,6 +64,15 @@ def live(publication_id: int) -> Live | None:
     """The progress of a publication running in this process (SQLite), if any."""
     with _live_lock:
         return _live.get(publication_id)
+
+
+def progress(publication: CatalogPublication) -> tuple[str, int, int]:
+    """(stage, done, total) of a publication: this process's live figures while it runs here
+    (SQLite), else what the job last wrote to its row."""
+    current = live(publication.id)
+    if current is not None and not PublicationStatus(publication.status).finished:
+        return current.stage, current.done, current.total
+    return publication.stage, publication.done, publication.total
 
 
 def _fail_stale(session: Session) -> None:
@@ -132,7 +141,11 @@ def latest(session: Session, actor: Actor) -> CatalogPublication | None:
 
 
 def get(session: Session, actor: Actor, publication_id: int) -> CatalogPublication:
-    """A publication, for the city bureau and those who oversee it."""
+    """A publication, for the city bureau and those who oversee it (people, not systems)."""
+    if actor.token_id is not None:
+        raise PermissionDenied(
+            "catalog.publication_people_only", "发布记录仅供市数据主管部门和审计监督人员查看。"
+        )
     org_policy.require_staff(actor)
     publication = session.get(CatalogPublication, publication_id)
     if publication is None or not org_policy.sees_everything(actor):

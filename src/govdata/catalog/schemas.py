@@ -290,6 +290,24 @@ class PublishIn(Strict):
     note: str = Field(default="", max_length=2000)
 
 
+class PublicationOut(BaseModel):
+    """A request to publish the next version, run as a background job (Art. 12 ¶3): follow it
+    at ``GET /api/v1/catalog/publications/{id}`` until ``status`` is succeeded or failed."""
+
+    id: int
+    status: str = Field(description="queued / running / succeeded / failed")
+    stage: str = Field(description="members / resources / submissions / index / broad / done")
+    stage_label: str
+    done: int
+    total: int
+    note: str
+    requested_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    version_number: int | None = Field(description="the version published, once succeeded")
+    error: str = Field(description="why nothing was published, once failed")
+
+
 class VersionOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -401,12 +401,7 @@ def publication_page(
     """A publication's stage and progress; the page reloads itself until it has ended."""
     publication = publishing.get(session, actor, publication_id)
     status = PublicationStatus(publication.status)
-    live = publishing.live(publication.id)
-    stage, done, total = (
-        (live.stage, live.done, live.total)
-        if live is not None and not status.finished
-        else (publication.stage, publication.done, publication.total)
-    )
+    stage, done, total = publishing.progress(publication)
     return _page(
         request,
         "catalog/publication.html",
