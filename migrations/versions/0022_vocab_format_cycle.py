@@ -28,7 +28,7 @@ depends_on: str | Sequence[str] | None = None
 # migration was written, with each list's default.
 _LISTS = {
     "resource_format": (
-        "database",
+        "spreadsheet",  # what the resource form offered first
         "平台原有的资源格式（政务信息资源目录编制指南）",
         [
             ("electronic_file", "电子文件"),

@@ -255,3 +255,26 @@ def test_publishing_a_list_is_for_the_bureau_only(
     assert EntryIn("database", "数据库") in [
         EntryIn(e.code, e.label) for e in vocabularies.current(session, RESOURCE_FORMAT).active
     ]
+
+
+def test_the_new_resource_form_preselects_each_lists_default(
+    sign_in: Any, session: Session, world: World
+) -> None:
+    o = sign_in("officer")
+    new = f"/catalog/departments/{world.police}/resources/new"
+    form = o.get(new, headers=HTML).text
+    assert '<option value="spreadsheet" selected>电子表格</option>' in form
+    assert '<option value="monthly" selected>每月</option>' in form
+    assert '<option value="internal" selected>内部</option>' in form
+    vocabularies.publish(
+        session,
+        world.actor(session, "city"),
+        RESOURCE_FORMAT,
+        [EntryIn(e.code, e.label) for e in vocabularies.current(session, RESOURCE_FORMAT).active],
+        {},
+        default_code="database",
+    )
+    session.commit()
+    form = o.get(new, headers=HTML).text
+    assert '<option value="database" selected>数据库</option>' in form
+    assert '<option value="spreadsheet">电子表格</option>' in form

@@ -52,7 +52,8 @@ class ListSpec:
     title: str
     field: str  # the field of ResourceIn and column of Resource holding the list's codes
     max_code: int  # the width of that column
-    # Blank input is the list's default (the security level); else a value must be chosen.
+    # Blank input is the list's default (the security level); else a value must be chosen (the
+    # default only preselects the resource form's choice).
     blank_is_default: bool = True
     # The codes drive rules (an update cycle's period): only relabelled and reordered.
     fixed: bool = False
