@@ -155,10 +155,6 @@ class Vocabulary:
             for e in self.entries
         ]
 
-    def knows(self, code: str) -> bool:
-        """Whether ``code`` is one the list has had (active or retired)."""
-        return any(e.code == code for e in self.entries)
-
     def resolve(self, text: str) -> str | None:
         """The active code an import's cell means: an active code or label, else a retired or
         earlier code or label mapped through the bureau's mappings; None when unknown."""
