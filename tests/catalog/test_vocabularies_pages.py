@@ -143,4 +143,11 @@ def test_the_api_checks_the_current_version(sign_in: Any, session: Session, worl
     assert r.status_code == 201, r.text
     assert r.json()["security_level"] == "important"
     session.expire_all()
-    assert session.scalar(select(func.count()).select_from(VocabularyVersion)) == 2
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(VocabularyVersion)
+            .where(VocabularyVersion.list_name == SECURITY_LEVEL)
+        )
+        == 2
+    )

@@ -108,6 +108,9 @@ READS: dict[str, Scoped | People | str] = {
     "/api/v1/catalog/share-catalog": CATALOG_READ,
     "/api/v1/catalog/responsibility/{department_id}": CATALOG_READ,
     "/api/v1/catalog/search": CATALOG_READ,
+    # The code lists the published catalog is written in (issue 16).
+    "/api/v1/catalog/vocabularies": CATALOG_READ,
+    "/api/v1/catalog/vocabularies/{name}": CATALOG_READ,
     "/api/v1/catalog/open-catalog": OPEN,
     # Aggregation: the department's pools (pool:read); loads also by pool:write (see below).
     "/api/v1/aggregation/pools": POOL_READ,
@@ -324,6 +327,7 @@ def _url(path: str, world: World, police: Police) -> str:
         "request_id": 1,
         "release_id": 1,
         "publication_id": 1,
+        "name": "resource_format",
     }
     return path.replace(":path}", "}").replace(":dataset_code}", "}").format(**ids) + QUERIES.get(
         path, ""

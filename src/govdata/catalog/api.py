@@ -14,6 +14,7 @@ from govdata.catalog import (
     submissions,
     updates,
     versions,
+    vocabularies,
 )
 from govdata.catalog.models import (
     CatalogPublication,
@@ -47,8 +48,9 @@ from govdata.catalog.schemas import (
     SubmissionIn,
     SubmissionOut,
     VersionOut,
+    VocabularyOut,
 )
-from govdata.catalog.vocab import Category, OpenType, ResourceFormat, ShareType, UpdateCycle
+from govdata.catalog.vocab import Category, OpenType, ShareType, UpdateCycle
 from govdata.core.pagination import PageOut, page_out
 from govdata.core.schemas import ERROR_RESPONSES
 from govdata.core.types import DbId, Offset
@@ -69,7 +71,8 @@ async def _filter(
     share_type: ShareType | None = None,
     open_type: OpenType | None = None,
     update_cycle: UpdateCycle | None = None,
-    format: ResourceFormat | None = None,
+    # A code of the city bureau's 资源格式 list (any it has had: published revisions keep theirs).
+    format: Annotated[str | None, Query(max_length=32, pattern=r"^[a-z0-9_]+$")] = None,
 ) -> versions.CatalogFilter:
     """The published catalog's filters as query parameters (shared by listing and search)."""
     return versions.CatalogFilter(
@@ -79,7 +82,7 @@ async def _filter(
         share_type=share_type.value if share_type else None,
         open_type=open_type.value if open_type else None,
         update_cycle=update_cycle.value if update_cycle else None,
-        format=format.value if format else None,
+        format=format or None,
     )
 
 
@@ -398,6 +401,27 @@ def search(
         limit=limit,
         facets=result.facets,
     )
+
+
+# --- the code lists the city bureau keeps (issue 16; Art. 12 ¶3) ----------------------------------
+
+
+@router.get("/vocabularies", response_model=list[VocabularyOut])
+@unit_of_work
+def list_vocabularies(session: DbSession, actor: CurrentActor) -> list[VocabularyOut]:
+    """Every code list (安全级别, 资源格式, 更新周期) as its current version says: each entry's
+    code, label, whether in use, and for a retired code the code it maps to."""
+    return [VocabularyOut.of(v) for v in vocabularies.readable(session, actor)]
+
+
+@router.get("/vocabularies/{name}", response_model=VocabularyOut)
+@unit_of_work
+def get_vocabulary(
+    session: DbSession, actor: CurrentActor, name: str, version: VersionNumber = None
+) -> VocabularyOut:
+    """One code list as its current version (or ``version``) says; 404 for an unknown list or
+    version."""
+    return VocabularyOut.of(vocabularies.readable_list(session, actor, name[:40], version))
 
 
 # --- demands (Art. 12 ¶2) -------------------------------------------------------------------------

@@ -95,7 +95,11 @@ class Read:
         return not self.schema and not self.problems
 
 
-def read(raw: Mapping[str, Any], unknown: Collection[str] = ()) -> Read:
+def read(
+    raw: Mapping[str, Any],
+    unknown: Collection[str] = (),
+    format_label: Callable[[str], str] | None = None,
+) -> Read:
     """Read ``raw`` (ResourceIn's fields, ``items`` a list of mappings) with every problem.
 
     ``unknown``: fields the caller could not read and has reported already (a spreadsheet cell
@@ -115,7 +119,7 @@ def read(raw: Mapping[str, Any], unknown: Collection[str] = ()) -> Read:
             data = ResourceIn.model_validate(_stand_in(raw, missing))
         except ValidationError:  # pragma: no cover - stand-ins are valid values
             return Read(None, schema)
-    problems = rules.check_resource(data, missing)
+    problems = rules.check_resource(data, missing, format_label)
     result = Read(None, schema, problems)
     if result.ok and not missing:
         result.data = data

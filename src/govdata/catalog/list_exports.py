@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.catalog import demands, versions
+from govdata.catalog import demands, versions, vocabularies
 from govdata.catalog.models import DemandStatus, Resource
-from govdata.catalog.vocab import OpenType, ShareType, SubjectKind, UpdateCycle
+from govdata.catalog.vocab import OpenType, ShareType, SubjectKind
 from govdata.core.actor import Actor
 from govdata.core.errors import NotFound
 from govdata.core.pagination import MAX_LIMIT
@@ -113,6 +113,7 @@ def responsibility_xlsx(
     """The department's responsibility list in the published catalog (Art. 13): the resources
     it collects and keeps up to date. Returns the department, the version and the workbook."""
     rl = versions.responsibility_list(session, actor, department_id)
+    cycles = vocabularies.current(session, vocabularies.UPDATE_CYCLE)
     # Published, like its page: any staff member reads any department's responsibility list.
     dept = session.get(Department, department_id)
     if dept is None:
@@ -124,7 +125,7 @@ def responsibility_xlsx(
             [
                 i.code,
                 i.name,
-                _label(UpdateCycle, i.update_cycle),
+                cycles.label_of(i.update_cycle),
                 _label(ShareType, i.share_type),
                 _label(OpenType, i.open_type),
                 _label(SubjectKind, i.subject_kind),

@@ -9,7 +9,7 @@ every other rule still runs. ``require_valid`` raises the first as a domain erro
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 from govdata.catalog.schemas import ResourceIn
@@ -25,9 +25,14 @@ from govdata.catalog.vocab import (
 )
 from govdata.core.errors import InvalidInput
 
-# Formats whose content has no fields to describe (a scanned document, a video stream).
+# Formats whose content has no fields to describe (a scanned document, a video stream). A format
+# the city bureau adds to its 资源格式 list (``catalog.vocabularies``) lists its items.
 UNSTRUCTURED_FORMATS = frozenset(
-    {ResourceFormat.ELECTRONIC_FILE, ResourceFormat.IMAGE, ResourceFormat.STREAMING}
+    {
+        ResourceFormat.ELECTRONIC_FILE.value,
+        ResourceFormat.IMAGE.value,
+        ResourceFormat.STREAMING.value,
+    }
 )
 MAX_CLASS_LEVELS = 3  # 项/目/细目
 
@@ -104,11 +109,17 @@ def _restricted(
     return False if known(field, f"items.{field}") else None
 
 
-def check_resource(data: ResourceIn, unknown: Collection[str] = ()) -> list[Problem]:
+def check_resource(
+    data: ResourceIn,
+    unknown: Collection[str] = (),
+    format_label: Callable[[str], str] | None = None,
+) -> list[Problem]:
     """Every problem of ``data`` with the regulation's rules; ``unknown``: the fields that could
-    not be read, whose rules are left out (see the module docstring)."""
+    not be read, whose rules are left out (see the module docstring); ``format_label``: a
+    format code's label in the city bureau's list (default: the national guide's)."""
     problems: list[Problem] = []
     known = _Known(unknown)
+    label_of_format = format_label or guide_format_label
 
     def add(code: str, message: str, field: str, item: int | None = None) -> None:
         problems.append(Problem(code, message, field, item))
@@ -185,7 +196,7 @@ def check_resource(data: ResourceIn, unknown: Collection[str] = ()) -> list[Prob
     if known("format", "items") and not data.items and data.format not in UNSTRUCTURED_FORMATS:
         add(
             "catalog.items_required",
-            f"“{data.format.label}”格式的政务数据资源须至少列出一个信息项。",
+            f"“{label_of_format(data.format)}”格式的政务数据资源须至少列出一个信息项。",
             "items",
         )
     seen: set[str] = set()
@@ -241,8 +252,13 @@ def check_resource(data: ResourceIn, unknown: Collection[str] = ()) -> list[Prob
     return problems
 
 
-def require_valid(data: ResourceIn) -> None:
-    problems = check_resource(data)
+def guide_format_label(code: str) -> str:
+    member = ResourceFormat.parse(code)
+    return member.label if member is not None else code
+
+
+def require_valid(data: ResourceIn, format_label: Callable[[str], str] | None = None) -> None:
+    problems = check_resource(data, format_label=format_label)
     if problems:
         first = problems[0]
         raise InvalidInput(

@@ -15,7 +15,6 @@ from govdata.catalog.vocab import (
     Category,
     DataType,
     OpenType,
-    ResourceFormat,
     ShareType,
     SubjectKind,
     UpdateCycle,
@@ -45,7 +44,9 @@ class ResourceIn(Strict):
     class_path: str = Field(default="", max_length=200)
     name: str = Field(min_length=2, max_length=200)
     abstract: str = Field(default="", max_length=4000)
-    format: ResourceFormat
+    # A code of the city bureau's current 资源格式 list (``catalog.vocabularies``), checked by
+    # the service: the list changes without a release.
+    format: str = Field(max_length=32)
     format_subtype: str = Field(default="", max_length=40)
     share_type: ShareType
     share_conditions: str = Field(default="", max_length=2000)
@@ -339,3 +340,54 @@ class ChangeOut(BaseModel):
     apply_due_provisional: bool
     applied_on: date | None
     submission_id: int | None
+
+
+class VocabularyEntryOut(BaseModel):
+    """A code of a list the city bureau keeps: retired codes stay, with their last label and
+    the active code the bureau mapped them to."""
+
+    code: str
+    label: str
+    position: int
+    active: bool
+    maps_to: str | None = Field(
+        description="For a retired code: the active code it now stands for (null if active)."
+    )
+
+
+class VocabularyOut(BaseModel):
+    """A code list (安全级别, 资源格式, 更新周期) as one of its versions says (issue 16)."""
+
+    name: str = Field(description="The list's identifier: security_level, resource_format, …")
+    title: str
+    version: int
+    current_version: int
+    default_code: str
+    codes_fixed: bool = Field(description="Its codes drive rules: only relabelled, never added.")
+    published_at: datetime | None
+    note: str
+    entries: list[VocabularyEntryOut]
+
+    @classmethod
+    def of(cls, vocab: Any) -> VocabularyOut:
+        """``vocab``: a ``catalog.vocabularies.Vocabulary``."""
+        return cls(
+            name=vocab.name,
+            title=vocab.title,
+            version=vocab.version,
+            current_version=vocab.latest_version or vocab.version,
+            default_code=vocab.default_code,
+            codes_fixed=vocab.spec.fixed,
+            published_at=vocab.published_at,
+            note=vocab.note,
+            entries=[
+                VocabularyEntryOut(
+                    code=e.code,
+                    label=e.label,
+                    position=e.position,
+                    active=e.active,
+                    maps_to=None if e.active else vocab.mapping.get(e.code),
+                )
+                for e in vocab.entries
+            ],
+        )

@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from govdata.catalog import policy, rules, vocabularies
+from govdata.catalog import policy, rules, vocabularies, vocabulary_checks
 from govdata.catalog.models import Classification, InfoItem, Resource, ResourceState
 from govdata.catalog.schemas import InfoItemIn, ResourceIn
 from govdata.catalog.vocab import Category
@@ -310,7 +310,7 @@ def _apply(
     resource.classification = classification
     resource.name = data.name
     resource.abstract = data.abstract
-    resource.format = data.format.value
+    resource.format = data.format
     resource.format_subtype = data.format_subtype
     resource.share_type = data.share_type.value
     resource.share_conditions = data.share_conditions
@@ -351,8 +351,9 @@ def create_resource(
     department = org_service.get_department(session, actor, department_id)
     policy.require_edit_list(actor, department.id)
     lock_list(session, department.id)
-    data = vocabularies.checked_input(session, data)
-    rules.require_valid(data)
+    vocabs = vocabularies.current_all(session)
+    data = vocabulary_checks.checked_input(session, data, vocabs)
+    rules.require_valid(data, vocabs[vocabularies.RESOURCE_FORMAT].label_of)
     check_related_codes(session, data.related_codes)
     _check_name_free(session, department.id, data.name)
     classification = classification_for(session, data.category, data.class_path)
@@ -401,8 +402,9 @@ def update_resource(
     policy.require_edit_list(actor, resource.department_id)
     lock_list(session, resource.department_id)
     _require_editable(resource)
-    data = vocabularies.checked_input(session, data)
-    rules.require_valid(data)
+    vocabs = vocabularies.current_all(session)
+    data = vocabulary_checks.checked_input(session, data, vocabs)
+    rules.require_valid(data, vocabs[vocabularies.RESOURCE_FORMAT].label_of)
     check_related_codes(session, data.related_codes, own_code=resource.code)
     _check_name_free(session, resource.department_id, data.name, resource.id)
     if as_input(resource) == data and not resource.withdrawn:

@@ -1,7 +1,10 @@
-"""Code lists the city bureau maintains (代码表; issue 16), starting with the security level.
+"""Code lists the city bureau maintains (代码表; issue 16): 安全级别, 资源格式 and 更新周期.
 
 The catalog's security levels were fixed values (公开/内部/敏感/受限); the city bureau now keeps
-them as a versioned list (e.g. to adopt GB/T 43697's 一般/重要/核心), Art. 11 and 12 ¶3.
+them as a versioned list (e.g. to adopt GB/T 43697's 一般/重要/核心), Art. 11 and 12 ¶3. The
+resource formats (the national guide's 资源格式) are kept the same way. The update cycles' codes
+drive deadlines and freshness: the bureau relabels and reorders them, never adds or retires one
+(docs/decisions/0021-update-cycles-are-relabelled-not-added.md).
 
 - A version holds every code the list has had: the active ones in their order and the retired
   ones (inactive, with their last label), so a value written under an earlier version stays
@@ -22,13 +25,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govdata.catalog import policy as catalog_policy
 from govdata.catalog.models import VocabularyEntry, VocabularyVersion
-from govdata.catalog.schemas import ResourceIn
 from govdata.core import audit
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -37,8 +41,30 @@ from govdata.core.text import has_control
 from govdata.org import policy as org_policy
 
 SECURITY_LEVEL = "security_level"
-# The lists the bureau keeps, with their names on the page.
-LISTS = {SECURITY_LEVEL: "安全级别"}
+RESOURCE_FORMAT = "resource_format"
+UPDATE_CYCLE = "update_cycle"
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """A list the bureau keeps: its name on the page and the resource field holding its codes."""
+
+    title: str
+    field: str  # the field of ResourceIn and column of Resource holding the list's codes
+    max_code: int  # the width of that column
+    # Blank input is the list's default (the security level); else a value must be chosen (the
+    # default only preselects the resource form's choice).
+    blank_is_default: bool = True
+    # The codes drive rules (an update cycle's period): only relabelled and reordered.
+    fixed: bool = False
+
+
+# The lists the bureau keeps, in the page's order.
+LISTS: dict[str, ListSpec] = {
+    SECURITY_LEVEL: ListSpec("安全级别", "security_level", 32),
+    RESOURCE_FORMAT: ListSpec("资源格式", "format", 20, blank_is_default=False),
+    UPDATE_CYCLE: ListSpec("更新周期", "update_cycle", 16, fixed=True),
+}
 
 MAX_CODE = 32
 MAX_LABEL = 20
@@ -74,9 +100,17 @@ class Vocabulary:
     mapping: dict[str, str]
     # Labels and codes of earlier versions → the code they meant then (an import's old text).
     history: dict[str, str]
+    published_at: datetime | None = None
+    note: str = ""
+    # Read as an earlier version (``version_of``): the list's newest version number.
+    latest_version: int | None = None
 
     @property
     def title(self) -> str:
+        return LISTS[self.name].title
+
+    @property
+    def spec(self) -> ListSpec:
         return LISTS[self.name]
 
     @property
@@ -112,6 +146,14 @@ class Vocabulary:
         if keep and not self.is_active(keep):
             out.append(Entry(keep, f"{self.label_of(keep)}（已停用，请改选）", 0, False))
         return out
+
+    def filter_choices(self) -> list[Entry]:
+        """A filter's options: every code the list has had (published revisions may hold a
+        retired one), the retired ones said so."""
+        return [
+            e if e.active else Entry(e.code, f"{e.label}（已停用）", e.position, False)
+            for e in self.entries
+        ]
 
     def resolve(self, text: str) -> str | None:
         """The active code an import's cell means: an active code or label, else a retired or
@@ -180,6 +222,51 @@ def current(session: Session, name: str) -> Vocabulary:
     rows = versions(session, name)
     if not rows:
         raise NotFound("catalog.vocab_unknown_list", "没有这个代码表。")
+    return _built(name, rows)
+
+
+def current_all(session: Session) -> dict[str, Vocabulary]:
+    """Every list as its newest version says, in one read (a page labels all three)."""
+    by_list: dict[str, list[VocabularyVersion]] = {}
+    for row in session.scalars(
+        select(VocabularyVersion).order_by(VocabularyVersion.version.desc())
+    ):
+        by_list.setdefault(row.list_name, []).append(row)
+    missing = [name for name in LISTS if name not in by_list]
+    if missing:
+        raise NotFound("catalog.vocab_unknown_list", f"没有这个代码表：{'、'.join(missing)}。")
+    return {name: _built(name, by_list[name]) for name in LISTS}
+
+
+def version_of(session: Session, name: str, number: int) -> Vocabulary:
+    """The list as version ``number`` said (its entries then; mappings up to it)."""
+    every = versions(session, name)
+    rows = [r for r in every if r.version <= number]
+    if not rows or rows[0].version != number:
+        raise NotFound(
+            "catalog.vocab_unknown_version", f"{LISTS[name].title}代码表没有第 {number} 版。"
+        )
+    return replace(_built(name, rows), latest_version=every[0].version)
+
+
+def readable(session: Session, actor: Actor) -> list[Vocabulary]:
+    """Every list as its current version says, for whoever reads the published catalog (staff;
+    a department system holding ``catalog:read``): the codes it is written in (Art. 12 ¶3)."""
+    catalog_policy.require_read_published(actor)
+    return list(current_all(session).values())
+
+
+def readable_list(
+    session: Session, actor: Actor, name: str, version: int | None = None
+) -> Vocabulary:
+    """One list as its current version (or version ``version``) says; see ``readable``."""
+    catalog_policy.require_read_published(actor)
+    _require_list(name)
+    return current(session, name) if version is None else version_of(session, name, version)
+
+
+def _built(name: str, rows: Sequence[VocabularyVersion]) -> Vocabulary:
+    """The list as ``rows[0]`` (its newest version of ``rows``, newest first) says."""
     last = rows[0]
     history: dict[str, str] = {}
     for row in sorted(rows[1:], key=lambda r: r.version):
@@ -193,35 +280,8 @@ def current(session: Session, name: str) -> Vocabulary:
         entries=tuple(Entry(e.code, e.label, e.position, e.active) for e in last.entries),
         mapping=_mapping_through(rows, last),
         history=history,
-    )
-
-
-def checked_input(session: Session, data: ResourceIn) -> ResourceIn:
-    """``data`` with its security level checked against the current list (blank: the list's
-    default). A retired code is refused with what it maps to; an unknown one with the choices."""
-    vocab = current(session, SECURITY_LEVEL)
-    code = data.security_level.strip()
-    if not code:
-        return data.model_copy(update={"security_level": vocab.default_code})
-    if vocab.is_active(code):
-        return (
-            data
-            if code == data.security_level
-            else data.model_copy(update={"security_level": code})
-        )
-    choices = "、".join(e.label for e in vocab.active)
-    if code in vocab.mapping:
-        target = vocab.label_of(vocab.mapping[code])
-        raise InvalidInput(
-            "catalog.vocab_value_retired",
-            f"安全级别“{vocab.label_of(code)}”已停用（现行第 {vocab.version} 版），"
-            f"市数据主管部门将其对应为“{target}”；请改选：{choices}。",
-            detail={"field": "security_level", "code": code, "maps_to": vocab.mapping[code]},
-        )
-    raise InvalidInput(
-        "catalog.vocab_value_unknown",
-        f"“{code}”不是有效的安全级别，可选：{choices}。",
-        detail={"field": "security_level", "code": code},
+        published_at=last.created_at,
+        note=last.note,
     )
 
 
@@ -239,7 +299,7 @@ def _require_bureau(actor: Actor) -> None:
         )
 
 
-def _clean_entries(entries: Sequence[EntryIn]) -> list[EntryIn]:
+def _clean_entries(entries: Sequence[EntryIn], max_code: int = MAX_CODE) -> list[EntryIn]:
     out: list[EntryIn] = []
     codes: set[str] = set()
     labels: set[str] = set()
@@ -250,11 +310,11 @@ def _clean_entries(entries: Sequence[EntryIn]) -> list[EntryIn]:
             continue  # an empty row of the form
         if not code or not label:
             raise InvalidInput("catalog.vocab_entry_incomplete", f"第 {n} 行须同时填写代码和名称。")
-        if len(code) > MAX_CODE or not _CODE.match(code):
+        if len(code) > max_code or not _CODE.match(code):
             raise InvalidInput(
                 "catalog.vocab_code_invalid",
                 f"第 {n} 行的代码“{code}”无效：只能用小写字母、数字和下划线，"
-                f"以字母或数字开头，最多 {MAX_CODE} 个字符。",
+                f"以字母或数字开头，最多 {max_code} 个字符。",
             )
         if len(label) > MAX_LABEL or has_control(label):
             raise InvalidInput(
@@ -291,9 +351,15 @@ def publish(
     unless everything is right."""
     _require_bureau(actor)
     vocab = current(session, name)
-    active = _clean_entries(entries)
+    active = _clean_entries(entries, vocab.spec.max_code)
     active_codes = [e.code for e in active]
     retiring = [e for e in vocab.active if e.code not in active_codes]
+    if vocab.spec.fixed and sorted(active_codes) != sorted(e.code for e in vocab.active):
+        raise InvalidInput(
+            "catalog.vocab_codes_fixed",
+            f"{vocab.title}的代码决定更新期限和时效检查，只能更改名称和顺序，不能新增或停用取值。",
+            detail={"codes": [e.code for e in vocab.active]},
+        )
     clean_map = {k.strip(): (v or "").strip() for k, v in mapping.items() if (v or "").strip()}
     for e in retiring:
         target = clean_map.get(e.code, "")
@@ -372,7 +438,7 @@ def publish(
         "catalog.vocabulary.publish",
         object_type="vocabulary",
         object_id=f"{name}:{row.version}",
-        summary=f"发布{LISTS[name]}代码表第 {row.version} 版：" + "；".join(parts),
+        summary=f"发布{LISTS[name].title}代码表第 {row.version} 版：" + "；".join(parts),
         change={
             "version": row.version,
             "entries": [{"code": e.code, "label": e.label} for e in active],

@@ -1,5 +1,6 @@
-"""Resources holding a security level the city bureau retired (issue 16): counted and listed
-for whoever may read them, and remapped when the bureau applies the mapping (Art. 11, 14).
+"""Resources holding a code the city bureau retired from one of its lists (a security level, a
+format; issue 16): counted and listed for whoever may read them, and remapped when the bureau
+applies the mapping (Art. 11, 14).
 
 The list itself and its versions are ``govdata.catalog.vocabularies``.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from govdata.catalog import policy as catalog_policy
 from govdata.catalog.models import Resource, ResourceState
@@ -22,6 +23,17 @@ from govdata.core.errors import Conflict
 # Resources a remapping may change: those their department may edit (the others are under
 # review or retired; they are left as they are and counted apart).
 REMAPPABLE = (ResourceState.DRAFT, ResourceState.RETURNED, ResourceState.PUBLISHED)
+
+
+def held_column(name: str) -> InstrumentedAttribute[str]:
+    """The resource column holding the list's codes."""
+    column: InstrumentedAttribute[str] = getattr(Resource, LISTS[name].field)
+    return column
+
+
+def held(resource: Resource, name: str) -> str:
+    """The code of the list ``resource`` holds."""
+    return str(getattr(resource, LISTS[name].field))
 
 
 @dataclass(frozen=True)
@@ -43,13 +55,14 @@ def flagged(session: Session, name: str, actor: Actor | None = None) -> list[Fla
     retired = [e.code for e in vocab.retired]
     if not retired:
         return []
+    column = held_column(name)
     stmt = (
         catalog_policy.visible_resources(actor) if actor is not None else select(Resource)
-    ).with_only_columns(Resource.security_level, Resource.state, func.count())
+    ).with_only_columns(column, Resource.state, func.count())
     rows = session.execute(
-        stmt.where(
-            Resource.security_level.in_(retired), Resource.state != ResourceState.RETIRED
-        ).group_by(Resource.security_level, Resource.state)
+        stmt.where(column.in_(retired), Resource.state != ResourceState.RETIRED).group_by(
+            column, Resource.state
+        )
     ).all()
     counts: dict[str, list[int]] = {}
     for code, state, n in rows:
@@ -99,13 +112,20 @@ def apply_mapping(
         raise Conflict("catalog.vocab_nothing_to_map", "没有需要按对应关系更新的资源。")
     changed: dict[str, int] = {}
     now = utcnow()
+    column = held_column(name)
     for f in found:
         if not f.remappable or not f.maps_to:
             continue
         result = session.execute(
             update(Resource)
-            .where(Resource.security_level == f.code, Resource.state.in_(REMAPPABLE))
-            .values(security_level=f.maps_to, state=ResourceState.DRAFT.value, updated_at=now)
+            .where(column == f.code, Resource.state.in_(REMAPPABLE))
+            .values(
+                {
+                    column: f.maps_to,
+                    Resource.state: ResourceState.DRAFT.value,
+                    Resource.updated_at: now,
+                }
+            )
             .execution_options(synchronize_session="fetch")
         )
         changed[f.code] = int(getattr(result, "rowcount", 0) or 0)
@@ -117,7 +137,7 @@ def apply_mapping(
         "catalog.vocabulary.apply_mapping",
         object_type="vocabulary",
         object_id=f"{name}:{vocab.version}",
-        summary=f"按{LISTS[name]}第 {vocab.version} 版对应关系更新资源："
+        summary=f"按{LISTS[name].title}第 {vocab.version} 版对应关系更新资源："
         + "、".join(
             f"{vocab.label_of(code)}→{vocab.label_of(vocab.mapping[code])} {n} 条"
             for code, n in changed.items()
@@ -139,14 +159,14 @@ def flagged_resources(
     session: Session, actor: Actor, name: str, *, limit: int = FLAGGED_SHOWN
 ) -> tuple[list[Resource], int]:
     """The resources ``actor`` may read that hold a retired code (their department's to-do:
-    pick a current level), the first ``limit`` by code, and how many there are."""
+    pick a current value), the first ``limit`` by code, and how many there are."""
     _require_list(name)
     vocab = current(session, name)
     retired = [e.code for e in vocab.retired]
     if not retired:
         return [], 0
     stmt = catalog_policy.visible_resources(actor).where(
-        Resource.security_level.in_(retired), Resource.state != ResourceState.RETIRED
+        held_column(name).in_(retired), Resource.state != ResourceState.RETIRED
     )
     total = session.scalar(stmt.with_only_columns(func.count())) or 0
     rows = list(session.scalars(stmt.order_by(Resource.code).limit(limit)))

@@ -26,7 +26,7 @@ from govdata.web.deps import form_csrf
 
 router = APIRouter(
     prefix="/catalog",
-    dependencies=[Depends(form_csrf), Depends(vocabularies.load_security)],
+    dependencies=[Depends(form_csrf), Depends(vocabularies.load_lists)],
     include_in_schema=False,
 )
 router.include_router(lists.router)

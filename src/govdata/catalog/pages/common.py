@@ -4,6 +4,7 @@ parsing, the department context and the published catalog's filters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from govdata.catalog.vocab import (
     SubjectKind,
     UpdateCycle,
 )
-from govdata.catalog.vocabularies import Vocabulary
+from govdata.catalog.vocabularies import LISTS, Vocabulary
 from govdata.core.actor import Actor
 from govdata.core.db import finish_failed
 from govdata.core.errors import DomainError, InvalidInput
@@ -104,13 +105,18 @@ ENUMS: dict[str, type[LabelledEnum]] = {
 FILTERS = ("category", "share_type", "open_type", "update_cycle", "format")
 
 
-def label(key: str, value: Any, security: Vocabulary | None = None) -> str:
-    """A stored value as the page shows it: enum labels (the security level by the city
-    bureau's current list, ``security``), 是/否, joined lists."""
+# The fields whose codes are those of a list the city bureau keeps (issue 16) → the list.
+LIST_FIELDS = {spec.field: name for name, spec in LISTS.items()}
+
+
+def label(key: str, value: Any, vocabs: Mapping[str, Vocabulary] | None = None) -> str:
+    """A stored value as the page shows it: enum labels (security level, format and update
+    cycle by the city bureau's current lists, ``vocabs``; a retired code by its last label),
+    是/否, joined lists."""
     if value is None or value == "":
         return "—"
-    if key == "security_level" and security is not None:
-        return security.display(str(value))
+    if vocabs is not None and key in LIST_FIELDS:
+        return vocabs[LIST_FIELDS[key]].display(str(value))
     enum = ENUMS.get(key)
     if enum is not None:
         member = enum.parse(str(value))
@@ -140,15 +146,22 @@ def _page(request: Request, name: str, ctx: dict[str, Any], *, status_code: int 
         "CHANGE_KINDS": updates.CHANGE_KINDS,
     }
     base.update(ctx)
-    # The city bureau's 安全级别 list (``pages.vocabularies.load_security``, issue 16).
-    security: Vocabulary | None = getattr(request.state, "security_vocab", None)
-    if security is not None:
-        base["label"] = partial(label, security=security)
+    # The city bureau's code lists (``pages.vocabularies.load_lists``, issue 16): labels, the
+    # resource form's choices (a retired value the resource holds kept, marked) and the
+    # filters' options (every code the list has had: published revisions may hold any).
+    vocabs: dict[str, Vocabulary] | None = getattr(request.state, "vocabs", None)
+    if vocabs is not None:
+        base["label"] = partial(label, vocabs=vocabs)
         values = base.get("v")
-        held = values.get("security_level") if isinstance(values, dict) else None
-        if isinstance(values, dict) and not held:
-            values["security_level"] = held = security.default_code
-        base["vocab"]["security_level"] = security.choices(keep=held)
+        for key, list_name in LIST_FIELDS.items():
+            vocab = vocabs[list_name]
+            if isinstance(values, dict):
+                held = values.get(key)
+                if not held:
+                    values[key] = held = vocab.default_code
+                base["vocab"][key] = vocab.choices(keep=held)
+            else:
+                base["vocab"][key] = vocab.filter_choices()
     return render(request, name, base, status_code=status_code)
 
 
@@ -222,6 +235,21 @@ def _department_context(session: Session, actor: Actor, department_id: int) -> d
 # --- the catalog's filters (Art. 13) --------------------------------------------------------
 
 
+def _list_value(request: Request, key: str, value: str | None) -> str | None:
+    """A filter on a code of a list the city bureau keeps: any code it has had, or a label."""
+    if not value:
+        return None
+    vocabs: dict[str, Vocabulary] | None = getattr(request.state, "vocabs", None)
+    if vocabs is None:
+        raise RuntimeError("the catalog's code lists are loaded before its pages")
+    vocab = vocabs[LIST_FIELDS[key]]
+    text = value.strip()
+    for e in vocab.entries:
+        if text in (e.code, e.label):
+            return e.code
+    raise InvalidInput("request.bad_filter", f"{vocab.title}“{value}”不是允许的取值。")
+
+
 def _enum_value(enum: type[LabelledEnum], value: str | None, what: str) -> str | None:
     if not value:
         return None
@@ -232,6 +260,7 @@ def _enum_value(enum: type[LabelledEnum], value: str | None, what: str) -> str |
 
 
 def _catalog_filter(
+    request: Request,
     department_id: str | None,
     region_id: str | None,
     category: str | None,
@@ -246,12 +275,13 @@ def _catalog_filter(
         category=_enum_value(Category, category, "资源分类"),
         share_type=_enum_value(ShareType, share_type, "共享属性"),
         open_type=_enum_value(OpenType, open_type, "开放属性"),
-        update_cycle=_enum_value(UpdateCycle, update_cycle, "更新周期"),
-        format=_enum_value(ResourceFormat, format, "资源格式"),
+        update_cycle=_list_value(request, "update_cycle", update_cycle),
+        format=_list_value(request, "format", format),
     )
 
 
 def catalog_filter(
+    request: Request,
     department_id: Annotated[str | None, Query(max_length=12)] = None,
     region_id: Annotated[str | None, Query(max_length=12)] = None,
     category: Annotated[str | None, Query(max_length=20)] = None,
@@ -261,7 +291,7 @@ def catalog_filter(
     format: Annotated[str | None, Query(max_length=20)] = None,
 ) -> versions.CatalogFilter:
     return _catalog_filter(
-        department_id, region_id, category, share_type, open_type, update_cycle, format
+        request, department_id, region_id, category, share_type, open_type, update_cycle, format
     )
 
 

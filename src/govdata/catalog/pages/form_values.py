@@ -34,11 +34,11 @@ def values_of(data: ResourceIn | None) -> tuple[dict[str, str], list[dict[str, s
     if data is None:
         values = {
             "category": "department",
-            "format": "spreadsheet",
+            "format": "",  # the city bureau's defaults (pages.common._page)
             "share_type": "conditional",
             "open_type": "none",
-            "update_cycle": "monthly",
-            "security_level": "",  # the city bureau's default (pages.common._page)
+            "update_cycle": "",
+            "security_level": "",
         }
         return values, []
     dumped = data.model_dump(mode="json")

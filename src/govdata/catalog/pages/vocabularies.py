@@ -1,12 +1,14 @@
-"""The code lists page (代码表, /catalog/vocabularies): the city bureau publishes a list's next
-version and applies its mapping to resources; all staff read the lists (issue 16; Art. 11, 12 ¶3).
+"""The code lists page (代码表, /catalog/vocabularies/{list}): the city bureau publishes a list's
+next version and applies its mapping to resources; all staff read the lists (issue 16; Art. 11,
+12 ¶3). /catalog/vocabularies is the first list (安全级别); the page links the others.
 
-``load_security`` runs before every catalog page: the bureau's current 安全级别 list labels
-stored values and fills the resource form's choices (one small read).
+``load_lists`` runs before every catalog page: the bureau's current lists label stored values
+and fill the resource form's choices and the filters' options (one small read).
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -27,15 +29,20 @@ FLASHES = {
 BLANK_ROWS = 3
 
 
-def load_security(request: Request, session: DbSession) -> None:
-    """The current 安全级别 list for the page about to be rendered (``common._page``)."""
-    request.state.security_vocab = vocabularies.current(session, vocabularies.SECURITY_LEVEL)
+def load_lists(request: Request, session: DbSession) -> None:
+    """The current code lists for the page about to be rendered (``common._page``)."""
+    request.state.vocabs = vocabularies.current_all(session)
+
+
+def _address(name: str, msg: str = "") -> str:
+    return f"/catalog/vocabularies/{name}" + (f"?msg={msg}" if msg else "")
 
 
 def _list(
     request: Request,
     session: DbSession,
     actor: CurrentActor,
+    name: str,
     *,
     error: str | None = None,
     form: dict[str, str] | None = None,
@@ -44,7 +51,6 @@ def _list(
     status_code: int = 200,
 ) -> Response:
     policy.require_read_published(actor)
-    name = vocabularies.SECURITY_LEVEL
     vocab = vocabularies.current(session, name)
     rows = vocabularies.versions(session, name)
     flagged = vocabulary_flags.flagged(session, name, actor)
@@ -62,7 +68,9 @@ def _list(
         "catalog/vocabularies.html",
         {
             "name": name,
+            "lists": vocabularies.LISTS,
             "vocab_now": vocab,
+            "held": partial(vocabulary_flags.held, name=name),
             "history": rows,
             "flagged": flagged,
             "to_remap": sum(f.remappable for f in flagged),
@@ -82,21 +90,28 @@ def _list(
             "form": form or {},
             "flash": FLASHES.get(msg or ""),
             "edit_rows": edit_rows,
-            "max_code": vocabularies.MAX_CODE,
+            "max_code": vocab.spec.max_code,
             "max_label": vocabularies.MAX_LABEL,
         },
         status_code=status_code,
     )
 
 
+Msg = Annotated[str | None, Query(max_length=20)]
+
+
 @router.get("/vocabularies")
 def vocabularies_page(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    msg: Annotated[str | None, Query(max_length=20)] = None,
+    request: Request, session: DbSession, actor: CurrentActor, msg: Msg = None
 ) -> Response:
-    return _list(request, session, actor, msg=msg)
+    return _list(request, session, actor, vocabularies.SECURITY_LEVEL, msg=msg)
+
+
+@router.get("/vocabularies/{name}")
+def vocabulary_page(
+    request: Request, session: DbSession, actor: CurrentActor, name: str, msg: Msg = None
+) -> Response:
+    return _list(request, session, actor, name[:40], msg=msg)
 
 
 def _posted_rows(form: FormIn, vocab: vocabularies.Vocabulary) -> list[dict[str, object]]:
@@ -176,12 +191,13 @@ def publish_version(
             request,
             session,
             actor,
+            name,
             error=message,
             form=echo,
             edit_rows=posted,
             status_code=exc.status,
         )
-    return RedirectResponse("/catalog/vocabularies?msg=published", status_code=303)
+    return RedirectResponse(_address(name, "published"), status_code=303)
 
 
 @router.post("/vocabularies/{name}/apply")
@@ -195,5 +211,7 @@ def apply_mapping(
     try:
         vocabulary_flags.apply_mapping(session, actor, name, expected=expected)
     except DomainError as exc:
-        return _list(request, session, actor, error=_refused(session, exc), status_code=exc.status)
-    return RedirectResponse("/catalog/vocabularies?msg=applied", status_code=303)
+        return _list(
+            request, session, actor, name, error=_refused(session, exc), status_code=exc.status
+        )
+    return RedirectResponse(_address(name, "applied"), status_code=303)

@@ -8,16 +8,15 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from govdata.catalog import vocabularies
 from govdata.catalog.schemas import ResourceIn
 from govdata.catalog.vocab import (
     Category,
     DataType,
     LabelledEnum,
     OpenType,
-    ResourceFormat,
     ShareType,
     SubjectKind,
-    UpdateCycle,
 )
 from govdata.catalog.vocabularies import Vocabulary
 from govdata.core.errors import InvalidInput
@@ -423,14 +422,18 @@ def _parse_resource(
     format_text = _required(sheet, cells, row, R_FORMAT, problems)
     if format_text is not None:
         head, _, subtype = format_text.partition("/")
-        fields["format"] = _parse_enum(ResourceFormat, head.strip(), s, row, R_FORMAT, problems)
+        # The city bureau's current list decides it, through its mappings (``resolve_codes``).
+        fields["format"] = head.strip()
         fields["format_subtype"] = subtype.strip()
     fields["share_type"] = enum(ShareType, R_SHARE_TYPE, required=True)
     fields["share_conditions"] = text(R_SHARE_CONDITIONS)
     fields["share_method"] = text(R_SHARE_METHOD)
     fields["open_type"] = enum(OpenType, R_OPEN_TYPE, required=True)
     fields["open_conditions"] = text(R_OPEN_CONDITIONS)
-    fields["update_cycle"] = enum(UpdateCycle, R_UPDATE_CYCLE, required=True)
+    # The bureau's labels (``resolve_codes``); a blank cell is reported here.
+    cycle_text = _required(sheet, cells, row, R_UPDATE_CYCLE, problems)
+    if cycle_text is not None:
+        fields["update_cycle"] = cycle_text
     published_cell = sheet.cell(cells, R_PUBLISHED_ON)
     if _text(published_cell):
         published_on = _parse_date(published_cell)
@@ -456,26 +459,46 @@ def _parse_resource(
     return _ResourceRow(row, name, code, fields, ok=not found, unknown=unknown)
 
 
-def resolve_security(vocab: Vocabulary, records: list[_ResourceRow], problems: _Problems) -> None:
-    """Each row's 安全级别 cell as a code of the bureau's current list: blank is the default,
-    an old label or code is mapped as the bureau said (an import carrying “敏感” after the bureau
-    adopted 一般/重要/核心 stores what it mapped 敏感 to); anything else is the cell's problem."""
-    for record in records:
-        text = str(record.fields.get("security_level") or "")
-        code = vocab.resolve(text) if text else vocab.default_code
-        if code is None:
-            problems.add(
-                RESOURCE_SHEET,
-                record.row,
-                R_SECURITY,
-                "catalog.import_label_unknown",
-                f"“{text}”不是有效的{R_SECURITY}，"
-                f"可填：{'、'.join(e.label for e in vocab.active)}。",
-            )
-            record.ok = False
-            record.unknown.add("security_level")
-            continue
-        record.fields["security_level"] = code
+# The code lists the bureau keeps (``catalog.vocabularies``), by the resource field and column
+# their codes sit in.
+LIST_COLUMNS = (
+    (vocabularies.SECURITY_LEVEL, "security_level", R_SECURITY),
+    (vocabularies.RESOURCE_FORMAT, "format", R_FORMAT),
+    (vocabularies.UPDATE_CYCLE, "update_cycle", R_UPDATE_CYCLE),
+)
+
+
+def resolve_codes(
+    vocabs: dict[str, Vocabulary], records: list[_ResourceRow], problems: _Problems
+) -> None:
+    """Each row's 安全级别, 资源格式 and 更新周期 cells as codes of the bureau's current lists: a
+    blank security level is the default, an old label or code is mapped as the bureau said (an
+    import carrying “敏感” after the bureau adopted 一般/重要/核心 stores what it mapped 敏感
+    to); anything else is the cell's problem."""
+    for name, field_name, column in LIST_COLUMNS:
+        vocab = vocabs[name]
+        for record in records:
+            if field_name in record.unknown or (
+                field_name not in record.fields and not vocab.spec.blank_is_default
+            ):
+                continue  # a blank required cell: reported already
+            text = str(record.fields.get(field_name) or "")
+            code = vocab.resolve(text) if text else vocab.default_code
+            if code is None:
+                problems.add(
+                    RESOURCE_SHEET,
+                    record.row,
+                    column,
+                    "catalog.import_label_unknown",
+                    f"“{text}”不是有效的{column}，"
+                    f"可填：{'、'.join(e.label for e in vocab.active)}。",
+                )
+                record.ok = False
+                record.unknown.add(field_name)
+                if field_name == "format":
+                    record.unknown.add("format_subtype")
+                continue
+            record.fields[field_name] = code
 
 
 def _parse_item(sheet: _Sheet, row: int, cells: list[Cell], problems: _Problems) -> _ItemRow:

@@ -60,10 +60,8 @@ from govdata.catalog.vocab import (
     Category,
     LabelledEnum,
     OpenType,
-    ResourceFormat,
     ShareType,
     SubjectKind,
-    UpdateCycle,
 )
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
@@ -89,28 +87,31 @@ class _Entry:
     department_name: str
     data: dict[str, Any]
     extra: dict[str, Any]
-    # The bureau's 安全级别 labels by code (a retired code: its last label; import maps it).
-    security_labels: dict[str, str]
+    # The bureau's labels by list and code (安全级别, 资源格式, 更新周期; a retired code: its
+    # last label, which an import maps as the bureau said).
+    list_labels: dict[str, dict[str, str]]
 
 
 def _label(enum: type[LabelledEnum], value: str | None) -> str:
     return enum(value).label if value else ""
 
 
-def _security_label(entry: _Entry) -> str:
-    code = entry.data.get("security_level") or ""
-    return entry.security_labels.get(code, code)
+def _list_label(entry: _Entry, name: str) -> str:
+    code = entry.data.get(vocabularies.LISTS[name].field) or ""
+    return entry.list_labels[name].get(code, code)
 
 
-def _security_labels(session: Session) -> dict[str, str]:
-    vocab = vocabularies.current(session, vocabularies.SECURITY_LEVEL)
-    return {e.code: e.label for e in vocab.entries}
+def _list_labels(session: Session) -> dict[str, dict[str, str]]:
+    return {
+        name: {e.code: e.label for e in vocab.entries}
+        for name, vocab in vocabularies.current_all(session).items()
+    }
 
 
 def _resource_cells(entry: _Entry) -> list[Any]:
     d = entry.data
     category = _label(Category, d["category"])
-    fmt = _label(ResourceFormat, d["format"])
+    fmt = _list_label(entry, vocabularies.RESOURCE_FORMAT)
     published_on = d.get("published_on")
     cells = {
         R_CATEGORY: f"{category}/{d['class_path']}" if d.get("class_path") else category,
@@ -125,11 +126,11 @@ def _resource_cells(entry: _Entry) -> list[Any]:
         R_SHARE_METHOD: d.get("share_method", ""),
         R_OPEN_TYPE: _label(OpenType, d["open_type"]),
         R_OPEN_CONDITIONS: d.get("open_conditions", ""),
-        R_UPDATE_CYCLE: _label(UpdateCycle, d["update_cycle"]),
+        R_UPDATE_CYCLE: _list_label(entry, vocabularies.UPDATE_CYCLE),
         R_PUBLISHED_ON: date.fromisoformat(published_on) if published_on else None,
         R_RELATED: ";".join(d.get("related_codes") or []),
         R_LEGAL_BASIS: d.get("legal_basis", ""),
-        R_SECURITY: _security_label(entry),
+        R_SECURITY: _list_label(entry, vocabularies.SECURITY_LEVEL),
         R_USAGE: d.get("usage_requirements", ""),
         R_SUBJECT: _label(SubjectKind, d.get("subject_kind")),
     }
@@ -276,7 +277,7 @@ def export_list(session: Session, actor: Actor, department_id: int, fmt: str) ->
         .order_by(Resource.code)
     ).all()
 
-    labels = _security_labels(session)
+    labels = _list_labels(session)
 
     def entries() -> Iterator[_Entry]:
         for chunk in _chunks(rows, 1000):
@@ -333,7 +334,7 @@ def export_published(
         stmt = versions.apply_filter(stmt, flt)
     stmt = stmt.order_by(ResourceRevision.code).execution_options(yield_per=2000)
 
-    labels = _security_labels(session)
+    labels = _list_labels(session)
 
     def entries() -> Iterator[_Entry]:
         for code, revision, data in session.execute(stmt):

@@ -43,7 +43,7 @@ from govdata.catalog.spreadsheet.columns import (
     _parse_resource,
     _Problems,
     _ResourceRow,
-    resolve_security,
+    resolve_codes,
 )
 from govdata.catalog.spreadsheet.sheets import _read_sheet
 from govdata.core.errors import InvalidInput
@@ -301,8 +301,9 @@ def _check(
     isheet.rows.clear()
     _check_codes_and_names(session, department, records, problems)
     _check_related(session, records, problems)
-    # The bureau's current 安全级别 list, with its mappings of old values (issue 16).
-    resolve_security(vocabularies.current(session, vocabularies.SECURITY_LEVEL), records, problems)
+    # The bureau's current code lists, with their mappings of old values (issue 16).
+    vocabs = vocabularies.current_all(session)
+    resolve_codes(vocabs, records, problems)
 
     # The schema's limits and the regulation's rules, on every row in the same pass as its
     # cells: a rule reading a cell that could not be read is left out (it would report a
@@ -315,7 +316,7 @@ def _check(
             f"items.{n}.{f}" for n, item in enumerate(record.items) for f in item.unknown
         )
         raw = {**record.fields, "items": [item.fields for item in record.items]}
-        result = inputs.read(raw, unknown)
+        result = inputs.read(raw, unknown, vocabs[vocabularies.RESOURCE_FORMAT].label_of)
         _schema_problems(result.schema, record, problems)
         _rule_problems(result.problems, record, problems)
         if result.data is None or not record.ok or not all(item.ok for item in record.items):

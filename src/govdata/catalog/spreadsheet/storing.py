@@ -230,7 +230,7 @@ def _stored_values(data: ResourceIn, classification_id: int, now: datetime) -> d
         "classification_id": classification_id,
         "name": data.name,
         "abstract": data.abstract,
-        "format": data.format.value,
+        "format": data.format,
         "format_subtype": data.format_subtype,
         "share_type": data.share_type.value,
         "share_conditions": data.share_conditions,

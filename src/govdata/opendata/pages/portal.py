@@ -7,14 +7,17 @@ Thin: the rules are in ``opendata.portal``, ``search``, ``downloads`` and ``enti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from govdata.catalog.vocab import DataType, OpenType, ResourceFormat, UpdateCycle
+from govdata.catalog import vocabularies
+from govdata.catalog.vocab import DataType, OpenType
 from govdata.core.types import Offset
 from govdata.opendata import (
     charts,
@@ -40,17 +43,28 @@ Q = Annotated[str, Query(max_length=100)]
 Short = Annotated[str, Query(max_length=64)]
 
 
-def label(kind: str, value: str) -> str:
-    """A facet value's zh-CN label."""
-    enum: Any = {
-        "open_type": OpenType,
-        "update_cycle": UpdateCycle,
-        "format": ResourceFormat,
-    }.get(kind)
-    if enum is not None:
-        parsed = enum.parse(value)
-        return str(parsed.label) if parsed is not None else value
-    return value
+# Facets whose codes are those of a list the city bureau keeps (catalog.vocabularies).
+LIST_KINDS = {"format": vocabularies.RESOURCE_FORMAT, "update_cycle": vocabularies.UPDATE_CYCLE}
+
+
+def labeller(session: Session) -> Callable[[str, str], str]:
+    """A facet value's zh-CN label: the format and update cycle by the city bureau's current
+    lists (a retired code by its last label; read once, when first needed), the open type by
+    the national guide's."""
+    vocabs: dict[str, vocabularies.Vocabulary] = {}
+
+    def label(kind: str, value: str) -> str:
+        name = LIST_KINDS.get(kind)
+        if name is not None:
+            if not vocabs:
+                vocabs.update(vocabularies.current_all(session))
+            return vocabs[name].label_of(value) if value else value
+        if kind == "open_type":
+            parsed = OpenType.parse(value)
+            return parsed.label if parsed is not None else value
+        return value
+
+    return label
 
 
 def type_label(code: str) -> str:
@@ -58,8 +72,8 @@ def type_label(code: str) -> str:
     return parsed.label if parsed is not None else code
 
 
-def _ctx(**kw: Any) -> dict[str, Any]:
-    return {"label": label, "type_label": type_label, "licences": LICENCES, **kw}
+def _ctx(session: Session, **kw: Any) -> dict[str, Any]:
+    return {"label": labeller(session), "type_label": type_label, "licences": LICENCES, **kw}
 
 
 @router.get("/portal.css")
@@ -75,7 +89,9 @@ def stylesheet() -> Response:
 @router.get("")
 def home(request: Request, session: DbSession, actor: OptionalActor) -> Response:
     return render(
-        request, "opendata/portal_home.html", _ctx(title="开放数据门户", h=portal.home(session))
+        request,
+        "opendata/portal_home.html",
+        _ctx(session, title="开放数据门户", h=portal.home(session)),
     )
 
 
@@ -133,6 +149,7 @@ def datasets_page(
         request,
         "opendata/portal_search.html",
         _ctx(
+            session,
             title="数据集",
             page=page,
             q=q.strip(),
@@ -155,6 +172,7 @@ def dataset_page(request: Request, session: DbSession, actor: OptionalActor, cod
         request,
         "opendata/portal_dataset.html",
         _ctx(
+            session,
             title=d.name,
             v=view,
             d=d,
@@ -170,7 +188,7 @@ def departments_page(request: Request, session: DbSession, actor: OptionalActor)
     return render(
         request,
         "opendata/portal_departments.html",
-        _ctx(title="数据提供部门", rows=portal.departments(session)),
+        _ctx(session, title="数据提供部门", rows=portal.departments(session)),
     )
 
 
@@ -185,6 +203,7 @@ def department_page(
         request,
         "opendata/portal_department.html",
         _ctx(
+            session,
             title=dept.name,
             dept=dept,
             page=page,
@@ -201,6 +220,7 @@ def stats_page(request: Request, session: DbSession, actor: OptionalActor) -> Re
         request,
         "opendata/portal_stats.html",
         _ctx(
+            session,
             title="开放统计",
             s=s,
             charts_css=STYLESHEET_URL,
@@ -217,5 +237,5 @@ def terms_page(request: Request, session: DbSession, actor: OptionalActor) -> Re
     return render(
         request,
         "opendata/portal_terms.html",
-        _ctx(title="许可协议与数据利用协议", agreement_version=AGREEMENT_VERSION),
+        _ctx(session, title="许可协议与数据利用协议", agreement_version=AGREEMENT_VERSION),
     )
