@@ -13,12 +13,11 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
 from govdata.app import create_app
@@ -77,15 +76,6 @@ def live_server(
     tmp = tmp_path_factory.mktemp("e2e")
     url = new_database_url(pg_cluster, tmp, f"govdata_e2e_{worker}")
     engine = make_engine(url)
-    if engine.dialect.name == "sqlite":
-        # The browser tests share one live server and database per worker on a loaded 2-core
-        # machine; two full runs each saw one request wait out SQLite's 10 s lock timeout
-        # (503) behind a writer not yet found. The harness waits longer so that the tests
-        # check the pages; the product's timeout stays 10 s.
-        @event.listens_for(engine, "connect")
-        def _patient(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.execute("PRAGMA busy_timeout=30000")
-
     upgrade(engine)
     factory = sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session, session.begin():

@@ -28,6 +28,7 @@ from govdata.web.domain import Domain
 from govdata.web.headers import HeaderedFastAPI
 from govdata.web.limits import BodySizeLimit, RefuseNulInUrl
 from govdata.web.ratelimit import RateLimit
+from govdata.web.write_retry import RetrySafeAsWriter
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 
@@ -69,6 +70,9 @@ def create_app(
     app.state.db_limiter = anyio.CapacityLimiter(max(pool_size, 1))
 
     errors.install(app)
+    # Innermost: a safe request that lost SQLite's write lock runs again as a writer, inside
+    # every limit (it counts once).
+    app.add_middleware(RetrySafeAsWriter)
     # Added first, so innermost of the middlewares: the platform's limits still apply to them.
     for domain in domains:
         for middleware in domain.asgi_middleware():

@@ -26,6 +26,7 @@ from govdata.core.actor import Actor
 from govdata.core.db import finish_failed, is_write_conflict, open_session
 from govdata.core.errors import DomainError, NotAuthenticated
 from govdata.core.settings import Settings
+from govdata.web import write_retry
 from govdata.web.csrf import csrf_valid
 from govdata.web.ratelimit import check_actor
 
@@ -54,8 +55,10 @@ def get_settings(request: Request) -> Settings:
 
 
 def writes(request: Request) -> bool:
-    """Whether the request's unit of work writes: unsafe methods do (BEGIN IMMEDIATE on SQLite)."""
-    return request.method in UNSAFE_METHODS
+    """Whether the request's unit of work writes: unsafe methods do (BEGIN IMMEDIATE on SQLite),
+    and a safe one run again after it lost the write lock (``web.write_retry``)."""
+    retry = write_retry.state(request.scope)
+    return request.method in UNSAFE_METHODS or bool(retry and retry["as_writer"])
 
 
 def _finish(session: Session, exc: BaseException | None) -> None:

@@ -20,6 +20,7 @@ from govdata.core.actor import Actor
 from govdata.core.db import is_write_conflict, transaction
 from govdata.core.errors import DomainError
 from govdata.core.ratelimit import RateLimited
+from govdata.web import write_retry
 from govdata.web.limits import BodyTooLarge, too_large_message
 
 log = structlog.get_logger("govdata.web")
@@ -222,8 +223,15 @@ def install(app: FastAPI) -> None:
     async def _operational(request: Request, exc: OperationalError) -> Response:
         if not is_write_conflict(exc):
             return _internal_error(request)
-        # SQLite's write lock stayed taken for the whole busy timeout.
-        log.warning("database_busy", path=request.url.path, method=request.method)
+        retry = write_retry.state(request.scope)
+        if retry is not None and not retry["as_writer"]:
+            # A safe request that wrote on a stale snapshot: web.write_retry runs it again as a
+            # writer instead of sending this answer.
+            retry["conflict"] = True
+            log.info("write_conflict_retried", path=request.url.path, method=request.method)
+        else:
+            # SQLite's write lock stayed taken for the whole busy timeout.
+            log.warning("database_busy", path=request.url.path, method=request.method)
         response = error_response(request, 503, "request.busy", "系统繁忙，请稍后重试。")
         response.headers["Retry-After"] = "5"
         return response
