@@ -246,6 +246,8 @@ def _detail(
     offset: int = 0,
     msg: str | None = None,
     error: str | None = None,
+    revealed: thematic.RevealedThematicRow | None = None,
+    reveal_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     db = thematic.get_thematic(session, actor, thematic_id)
@@ -268,6 +270,8 @@ def _detail(
             "page_size": PAGE,
             "flash": FLASHES.get(msg or ""),
             "error": error,
+            "revealed": revealed,
+            "reveal_error": reveal_error,
         },
         status_code=status_code,
     )
@@ -283,6 +287,39 @@ def thematic_page(
     msg: str | None = None,
 ) -> Response:
     return _detail(request, session, actor, thematic_id, offset=offset, msg=msg)
+
+
+@router.post("/thematic/{thematic_id}/reveal")
+def reveal(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    thematic_id: DbId,
+    row: Annotated[int, Form(ge=1, le=MAX_DB_ID)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    offset: Annotated[int, Form(ge=0, le=MAX_DB_ID)] = 0,
+) -> Response:
+    """An auditor sees one row unmasked, having said why (issue 16; audited). The answer is this
+    page, not a redirect: the unmasked values are never in a URL or the browser's history."""
+    try:
+        shown = thematic.reveal_row(session, actor, thematic_id, row, reason)
+    except DomainError as exc:
+        if exc.status == 403 or exc.code == "aggregation.thematic_not_found":
+            raise
+        message = exc.message
+        finish_failed(session, exc)
+        return _detail(
+            request,
+            session,
+            actor,
+            thematic_id,
+            offset=offset,
+            reveal_error=message,
+            status_code=exc.status,
+        )
+    response = _detail(request, session, actor, thematic_id, offset=offset, revealed=shown)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/thematic/{thematic_id}/refresh")

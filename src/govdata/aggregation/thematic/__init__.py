@@ -27,11 +27,13 @@ from govdata.aggregation.thematic.materialize import (
     refresh_for_base,
 )
 from govdata.aggregation.thematic.reading import (
+    RevealedThematicRow,
     ThematicRows,
     describe,
     get_thematic,
     list_thematic,
     registered_resource,
+    reveal_row,
     rows,
 )
 from govdata.aggregation.thematic.registration import define
@@ -40,6 +42,7 @@ __all__ = [
     "OPERATORS",
     "Filter",
     "PoolItem",
+    "RevealedThematicRow",
     "ThematicColumn",
     "ThematicDefinition",
     "ThematicRows",
@@ -53,5 +56,6 @@ __all__ = [
     "refresh_dependents",
     "refresh_for_base",
     "registered_resource",
+    "reveal_row",
     "rows",
 ]
