@@ -84,14 +84,19 @@ def test_forms_change_the_base_and_refusals_keep_what_was_typed(
     assert r.status_code == 303
     r = officer.get(r.headers["location"], headers=HTML)
     assert "已新增基础信息项" in r.text and "从业人数" in r.text
-    r = officer.post("/aggregation/base/person/build", follow_redirects=False)
-    assert r.status_code == 303
     r = officer.post(
-        "/aggregation/base/person/items/remove", data={"name": "从业人数"}, follow_redirects=False
+        "/aggregation/base/person/build", data={"confirm": "yes"}, follow_redirects=False
     )
     assert r.status_code == 303
-    r = sign_in("officer2").post("/aggregation/base/person/build")
+    r = officer.post(
+        "/aggregation/base/person/items/remove",
+        data={"name": "从业人数", "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = sign_in("officer2").post("/aggregation/base/person/build", data={"confirm": "yes"})
     assert r.status_code == 403
+    assert sign_in("officer2").get("/aggregation/base/person/build").status_code == 403
     # Without the CSRF token nothing happens.
     r = officer.client.post("/aggregation/base/person/build", follow_redirects=False)
     assert r.status_code == 403

@@ -22,6 +22,7 @@ from govdata.aggregation.thematic.definition import (
 from govdata.aggregation.thematic.materialize import (
     mark_base_stale,
     mark_stale,
+    of_base,
     refresh,
     refresh_dependents,
     refresh_for_base,
@@ -52,6 +53,7 @@ __all__ = [
     "list_thematic",
     "mark_base_stale",
     "mark_stale",
+    "of_base",
     "refresh",
     "refresh_dependents",
     "refresh_for_base",
