@@ -322,15 +322,50 @@ def reveal(
     return response
 
 
-@router.post("/thematic/{thematic_id}/refresh")
-def refresh(
+def _refresh_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    thematic_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    preview = thematic.refresh_preview(session, actor, thematic_id)
+    return render(
+        request,
+        "aggregation/thematic_refresh.html",
+        {"title": f"更新{preview.db.name}", "p": preview, "error": error},
+        status_code=status_code,
+    )
+
+
+@router.get("/thematic/{thematic_id}/refresh")
+def refresh_confirm(
     request: Request, session: DbSession, actor: CurrentActor, thematic_id: DbId
 ) -> Response:
+    """Say what rebuilding it from its sources will do before it is done (issue 16)."""
+    return _refresh_page(request, session, actor, thematic_id)
+
+
+@router.post("/thematic/{thematic_id}/refresh")
+def refresh(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    thematic_id: DbId,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm != "yes":  # not from the confirmation page: show what it would do first
+        return _refresh_page(request, session, actor, thematic_id)
     try:
         thematic.refresh(session, actor, thematic_id)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
+        message = exc.message
         finish_failed(session, exc)
-        return _detail(request, session, actor, thematic_id, error=exc.message, status_code=422)
+        return _refresh_page(
+            request, session, actor, thematic_id, error=message, status_code=exc.status
+        )
     return RedirectResponse(f"/aggregation/thematic/{thematic_id}?msg=refreshed", status_code=303)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from govdata.aggregation import masking, policy, tables, traces
 from govdata.aggregation.errors import ThematicNotFound
-from govdata.aggregation.models import BaseDatabase, BaseKind, ThematicDatabase
+from govdata.aggregation.models import BaseDatabase, BaseKind, Pool, ThematicDatabase
 from govdata.aggregation.thematic import definition
 from govdata.aggregation.thematic.definition import ThematicColumn
 from govdata.catalog import published
@@ -182,3 +182,36 @@ def registered_resource(session: Session, db: ThematicDatabase) -> CatalogResour
     if db.resource_id is None:
         return None
     return published.resources(session, [db.resource_id]).get(db.resource_id)
+
+
+@dataclass(frozen=True)
+class RefreshPreview:
+    """What refreshing a thematic database now will do (issue 16: a full rebuild says what it
+    will do, with counts, before it is done)."""
+
+    db: ThematicDatabase
+    base_name: str
+    base_rows: int  # the subjects it selects from
+    columns: int
+    pools: list[tuple[str, str, int | None]]  # (code, name, rows now; None: not loaded)
+    filters: int
+
+
+def refresh_preview(session: Session, actor: Actor, thematic_id: int) -> RefreshPreview:
+    """Read-only, with the same permission as ``refresh`` (Art. 17 ¶3)."""
+    db = get_thematic(session, actor, thematic_id)
+    policy.require_define_thematic(actor, db.department_id)
+    spec = definition.of(db)
+    base = definition.base_of(session, spec)
+    columns = describe(session, db)
+    codes = sorted({c.resource_code for c in columns if c.origin == "pool"})
+    found = {p.code: p for p in session.scalars(select(Pool).where(Pool.code.in_(codes)))}
+    pools = [
+        (
+            code,
+            found[code].name if code in found else "",
+            found[code].row_count if code in found and found[code].table_name else None,
+        )
+        for code in codes
+    ]
+    return RefreshPreview(db, base.name, base.row_count, len(columns), pools, len(spec.filters))
