@@ -317,3 +317,24 @@ def test_the_auditor_correction_pages_and_api_mask_and_reveal(  # type: ignore[n
     assert 'data-testid="masked-note"' not in r.text
     assert officer.get(f"/api/v1/aggregation/corrections/{c.id}").json()["subject_key"] == K2
     assert officer.post(f"{page}/reveal", data={"reason": WHY}).status_code == 403
+
+
+# --- base conflicts over the API (the pages mask them already) ----------------------------------
+
+
+def test_the_conflicts_api_masks_as_the_page_does(  # type: ignore[no-untyped-def]
+    session: Session, world: World, sign_in
+) -> None:
+    build_city(session, world)
+    session.commit()
+    listed = sign_in("auditor").get("/api/v1/aggregation/base-conflicts").json()
+    [c] = [x for x in listed if x["item_name"] == "姓名"]
+    assert (c["subject_key"], c["authoritative_value"], c["other_value"]) == (
+        "500***********0022",
+        "李*",
+        "李*四",
+    )
+    rec = sign_in("auditor").get(f"/api/v1/aggregation/bases/person/records/{K2}").json()
+    assert "李四四" not in str(rec) and rec["conflicts"][0]["other_value"] == "李*四"
+    [c] = sign_in("city").get("/api/v1/aggregation/base-conflicts").json()
+    assert (c["subject_key"], c["other_value"]) == (K2, "李四四")

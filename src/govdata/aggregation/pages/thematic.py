@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import base, policy, thematic
-from govdata.aggregation.errors import ThematicInvalid
+from govdata.aggregation.errors import ThematicInvalid, ThematicNotFound
 from govdata.aggregation.models import BaseKind
 from govdata.aggregation.thematic import Filter, ThematicDefinition
 from govdata.core.actor import Actor
@@ -304,7 +304,7 @@ def reveal(
     try:
         shown = thematic.reveal_row(session, actor, thematic_id, row, reason)
     except DomainError as exc:
-        if exc.status == 403 or exc.code == "aggregation.thematic_not_found":
+        if exc.status == 403 or isinstance(exc, ThematicNotFound):
             raise
         message = exc.message
         finish_failed(session, exc)
