@@ -84,14 +84,19 @@ def test_forms_change_the_base_and_refusals_keep_what_was_typed(
     assert r.status_code == 303
     r = officer.get(r.headers["location"], headers=HTML)
     assert "已新增基础信息项" in r.text and "从业人数" in r.text
-    r = officer.post("/aggregation/base/person/build", follow_redirects=False)
-    assert r.status_code == 303
     r = officer.post(
-        "/aggregation/base/person/items/remove", data={"name": "从业人数"}, follow_redirects=False
+        "/aggregation/base/person/build", data={"confirm": "yes"}, follow_redirects=False
     )
     assert r.status_code == 303
-    r = sign_in("officer2").post("/aggregation/base/person/build")
+    r = officer.post(
+        "/aggregation/base/person/items/remove",
+        data={"name": "从业人数", "confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    r = sign_in("officer2").post("/aggregation/base/person/build", data={"confirm": "yes"})
     assert r.status_code == 403
+    assert sign_in("officer2").get("/aggregation/base/person/build").status_code == 403
     # Without the CSRF token nothing happens.
     r = officer.client.post("/aggregation/base/person/build", follow_redirects=False)
     assert r.status_code == 403
@@ -184,13 +189,26 @@ def test_thematic_pages(session: Session, world: World, sign_in) -> None:  # typ
     assert "张三" in r.text and "李四" in r.text and "赵六" not in r.text
     assert "从业人数 大于等于 2.0" in r.text or "从业人数 大于等于 2" in r.text
     thematic_id = detail.split("/")[-1].split("?")[0]
-    r = officer.post(f"/aggregation/thematic/{thematic_id}/refresh", follow_redirects=False)
-    assert r.status_code == 303
+    # 立即更新 asks first, saying what it will do (issue 16); the confirmed POST acts.
+    r = officer.get(detail.split("?")[0], headers=HTML)
+    assert f'href="/aggregation/thematic/{thematic_id}/refresh" data-testid="refresh"' in r.text
+    first = officer.post(f"/aggregation/thematic/{thematic_id}/refresh", follow_redirects=False)
+    assert first.status_code == 200 and 'data-testid="count-rows">2 行<' in first.text
+    assert "自然人基础数据库，现有 4 个主体" in first.text and "个体经营者信息" in first.text
+    assert "已按最新的来源数据更新" not in first.text
+    r = officer.post(
+        f"/aggregation/thematic/{thematic_id}/refresh",
+        data={"confirm": "yes"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("?msg=refreshed")
     # Another department neither sees nor refreshes it; the police head sees, cannot refresh.
     market = sign_in("officer2")
     assert market.get(f"/aggregation/thematic/{thematic_id}", headers=HTML).status_code == 404
     head = sign_in("head")
     r = head.get(f"/aggregation/thematic/{thematic_id}", headers=HTML)
     assert r.status_code == 200 and "立即更新" not in r.text
-    assert head.post(f"/aggregation/thematic/{thematic_id}/refresh").status_code == 403
+    refresh = f"/aggregation/thematic/{thematic_id}/refresh"
+    assert head.post(refresh, data={"confirm": "yes"}).status_code == 403
+    assert head.get(refresh, headers=HTML).status_code == 403
     assert "建立主题数据库" not in head.get("/aggregation/thematic", headers=HTML).text

@@ -127,3 +127,26 @@ def test_the_bureau_reads_provenance_and_resolves_a_conflict(
     done = page.get_by_test_id("conflict").filter(has_text=LICENCE)
     expect(done.get_by_test_id("conflict-status")).to_have_text("已处理")
     expect(done.get_by_test_id("conflict-note")).to_have_text("已通知市公安局按营业执照核对")
+
+
+def test_the_bureau_confirms_a_full_rebuild_after_reading_what_it_does(
+    page: Page, licence_base: dict[str, str]
+) -> None:
+    """全量重建 asks first, with counts: the sources and their rows, the subjects now, the last
+    build (issue 16); cancelling changes nothing, confirming rebuilds."""
+    login_ok(page, "demo.city")
+    page.goto("/aggregation/base/licence")
+    subjects = page.get_by_test_id("row-count").inner_text()
+    page.get_by_test_id("rebuild").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("全量重建电子证照基础数据库")
+    source = page.get_by_test_id("build-source").filter(has_text=licence_base["source"])
+    expect(source).to_contain_text("证照名称、持证主体代码")
+    expect(source).to_contain_text("1 行")
+    expect(page.get_by_test_id("count-rows")).to_have_text(f"{subjects} 个")
+    page.get_by_role("link", name="取消，返回电子证照基础数据库").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("电子证照基础数据库")
+    expect(page.get_by_role("status")).to_have_count(0)  # nothing was done
+    page.get_by_test_id("rebuild").click()
+    page.get_by_role("button", name="确认全量重建").click()
+    expect(page.get_by_role("status")).to_have_text("已重建基础数据库。")
+    expect(page.get_by_role("heading", level=1)).to_have_text("电子证照基础数据库")

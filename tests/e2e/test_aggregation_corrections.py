@@ -82,6 +82,31 @@ def challenged(live_server: LiveServer) -> Iterator[tuple[Pool, Correction]]:
     yield pool, correction
 
 
+def test_the_auditor_reads_the_values_masked_and_reveals_them(
+    page: Page, challenged: tuple[Pool, Correction]
+) -> None:
+    """Oversight reads the challenged person's key and address masked; revealing them needs a
+    reason, given in the form, and is audited (issue 16; Art. 41, 42, 49). Runs before the
+    officer answers: the value stored with the application stays the old one either way."""
+    _, correction = challenged
+    login_ok(page, "demo.auditor")
+    page.goto(f"/aggregation/corrections/{correction.id}")
+    expect(page.get_by_test_id("masked-note")).to_contain_text("主体标识和“住址”的取值")
+    expect(page.get_by_test_id("subject-key")).to_have_text(KEY[:3] + "*" * 11 + KEY[-4:])
+    expect(page.get_by_test_id("stored-value")).to_have_text("渝中****1号")
+    expect(page.get_by_test_id("correction")).not_to_contain_text(KEY)
+    reveal = page.get_by_test_id("reveal")
+    reveal.locator("summary").click()
+    reveal.get_by_label("查看理由").fill("核查第9号审计事项")
+    reveal.get_by_role("button", name="查看").click()
+    shown = page.get_by_test_id("revealed")
+    expect(shown).to_contain_text(KEY)
+    expect(shown).to_contain_text(OLD)
+    expect(shown).to_contain_text("核查第9号审计事项")
+    page.goto("/audit?action=aggregation.pool_row.reveal")
+    expect(page.get_by_test_id("action-cell").first).to_have_text("查看资源池记录明文（说明理由）")
+
+
 def test_officer_accepts_a_correction(page: Page, challenged: tuple[Pool, Correction]) -> None:
     pool, correction = challenged
     login_ok(page, "demo.officer")

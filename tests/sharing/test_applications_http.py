@@ -198,6 +198,10 @@ def test_the_form_adapts_and_submits(
     r = yz.get(detail)
     assert "共享申请已提交" in r.text and _testid(r.text, "due-on") == "2025-10-16"
     assert 'data-testid="withdraw-form"' in r.text and 'data-testid="approve-form"' not in r.text
+    # Withdrawing says first what it does, with the items it gives up (issue 16).
+    effect = _testid(r.text, "withdraw-effect")
+    assert "2 个信息项" in effect and "无需答复" in effect and "不能恢复" in effect
+    assert 'data-testid="withdraw-confirm"' in r.text and "确认撤回申请" in r.text
     r = yz.post(f"{detail.split('?')[0]}/withdraw", follow_redirects=False)
     assert r.status_code == 303, r.text
     r = yz.get(r.headers["location"])

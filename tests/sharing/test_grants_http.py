@@ -4,6 +4,7 @@ but cannot revoke, a token reads nothing here, a revoked grant shows revoked."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -190,6 +191,9 @@ def test_detail_page_forms_by_side(sign_in: Any, grant: Grant) -> None:
     assert "0 次（成功 0 次，被拒绝 0 次）" in r.text
     r = sign_in("officer").get(url)
     assert 'data-testid="revoke-form"' in r.text and 'data-testid="systems-form"' not in r.text
+    effect = re.search(r'data-testid="revoke-effect">(.*?)</p>', r.text, re.S)
+    assert effect is not None and "不能恢复" in effect.group(1)
+    assert "已指定的 1 个调用系统" in effect.group(1) and "调用 0 次" in effect.group(1)
     r = sign_in("auditor").get(url)
     assert r.status_code == 200
     assert 'data-testid="revoke-form"' not in r.text and 'data-testid="systems-form"' not in r.text

@@ -181,6 +181,8 @@ def test_the_keys_page_lets_the_head_manage_and_everyone_list(
     assert key is not None
     page = head.get("/sharing/keys?msg=created")
     assert "已生成签名密钥" in page.text and f'data-testid="rotate-{world.police}"' in page.text
+    assert f'data-testid="rotate-confirm-{world.police}"' in page.text  # asks first (issue 16)
+    assert f'密钥 <span class="mono">{key.key_id}</span> 停止签名' in page.text
     # Another department's officer sees the published key, and no way to change it.
     other = sign_in("yz_officer").get("/sharing/keys")
     assert other.status_code == 200

@@ -65,6 +65,7 @@ def test_form_to_objection_page(sign_in, session: Session, refused_id: int) -> N
     assert _testid(r.text, "status") == "已受理"
     assert _testid(r.text, "clock-label") == "剩余10个工作日"
     assert 'data-testid="withdraw-form"' in r.text and 'data-testid="note-form"' in r.text
+    assert "期限随之终止" in _testid(r.text, "withdraw-effect")  # says what it does (issue 16)
     assert 'data-testid="take-up-form"' not in r.text  # the objector does not coordinate
     r = yz.get(PAGES, params={"side": "raised"})
     assert r.status_code == 200 and f'href="/sharing/objections/{oid}"' in r.text

@@ -6,17 +6,29 @@ names, phones, addresses …; in a pool about persons, its subject key too) mask
 last characters kept, the rest as ``*``. Revealing one row needs a stated reason and is itself
 audited: an audit event with the reason and an access record of the fields shown (Art. 40).
 Departments and bureaus, who work with the data, read it as before.
+
+The same holds wherever a pool's values reach a reader outside the pool page: a load's problem
+values and quarantined rows (``report``), thematic database rows (``thematic.reading``) and the
+values under a correction (``corrections.privacy``). Each reveal there is audited under the one
+action ``aggregation.pool_row.reveal`` and leaves an access record (``record_reveal_access``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from govdata.aggregation import traces
 from govdata.aggregation.models import Pool
 from govdata.aggregation.text import plain
 from govdata.catalog.vocab import SubjectKind
+from govdata.core.access import record_access
+from govdata.core.actor import Actor
 from govdata.core.errors import InvalidInput
+
+#: The one audit action of every reveal (pool rows, load rows, thematic rows, corrections).
+REVEAL_ACTION = "aggregation.pool_row.reveal"
 
 MIN_REASON = 4  # characters: "核查" alone says nothing about what is checked
 MAX_REASON = 500
@@ -53,6 +65,13 @@ def mask(value: Any) -> str | None:
     return text[:3] + "*" * (n - 7) + text[-4:]
 
 
+def mask_if(value: Any, hidden: bool) -> Any:
+    """``value`` masked when ``hidden`` (an empty or missing value stays as it is)."""
+    if not hidden or value is None or value == "":
+        return value
+    return mask(value)
+
+
 def mask_rows(pool: Pool, rows: list[dict[str, Any]]) -> list[str]:
     """Mask the personal items of ``rows`` in place; the names of the items left readable."""
     hidden = set(personal_columns(pool))
@@ -73,3 +92,29 @@ def require_reason(reason: str) -> str:
     if len(why) > MAX_REASON:
         raise InvalidInput("aggregation.reveal_reason_too_long", f"理由不能超过{MAX_REASON}个字。")
     return why
+
+
+def record_reveal_access(
+    session: Session,
+    actor: Actor,
+    *,
+    object_type: str,
+    object_id: str,
+    department_id: int,
+    items: list[str],
+    reason: str,
+) -> None:
+    """The access record of a reveal (Art. 40): one row of personal data, the items shown in
+    the clear, the stated reason as its purpose. The caller writes the audit event."""
+    record_access(
+        session,
+        actor,
+        REVEAL_ACTION,
+        object_type=object_type,
+        object_id=object_id,
+        rows=1,
+        personal=True,
+        owner_department_id=department_id,
+        fields=items,
+        purpose=reason[:200],
+    )

@@ -24,7 +24,6 @@ from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource, PublishedResource
 from govdata.core import audit
-from govdata.core.access import record_access
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import NotFound
@@ -279,17 +278,14 @@ def reveal_row(
         },
         department_id=pool.department_id,
     )
-    record_access(
+    masking.record_reveal_access(
         session,
         actor,
-        "aggregation.pool_row.reveal",
         object_type="pool_row",
         object_id=f"{pool.id}:{row_number}",
-        rows=1,
-        personal=True,
-        owner_department_id=pool.department_id,
-        fields=items,
-        purpose=why[:200],
+        department_id=pool.department_id,
+        items=items,
+        reason=why,
     )
     return Revealed(row, why, items)
 

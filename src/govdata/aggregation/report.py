@@ -2,6 +2,10 @@
 
 Downloadable as xlsx (a summary sheet, the problems, the quarantined rows as read) and printed
 as JSON by ``govdata pool load --json`` and the API.
+
+The problem values and quarantined rows are the loaded file's data: auditors read their personal
+items masked and reveal one row of a load only with a stated reason, audited (issue 16; Art. 41,
+42, 49; ``aggregation.masking``), as on the pool page.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from openpyxl import Workbook  # type: ignore[import-untyped]
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import traces
+from govdata.aggregation import masking, policy, traces
 from govdata.aggregation.loading import get_load
 from govdata.aggregation.models import (
     BadRowPolicy,
@@ -25,7 +29,9 @@ from govdata.aggregation.models import (
     Pool,
     QuarantinedRow,
 )
+from govdata.core import audit
 from govdata.core.actor import Actor
+from govdata.core.errors import NotFound
 from govdata.core.spreadsheet_safety import xlsx_row
 
 XLSX_MAX_ROWS = 1_000_000  # a sheet holds 1,048,576 rows
@@ -68,10 +74,31 @@ def summary(session: Session, load: Load) -> dict[str, Any]:
     }
 
 
+def _pool(session: Session, load: Load) -> Pool:
+    pool = session.get(Pool, load.pool_id)
+    assert pool is not None
+    return pool
+
+
+def hidden_items(actor: Actor, pool: Pool) -> set[str]:
+    """The items of the pool an actor reads masked in a load's report (auditors, issue 16)."""
+    return set(masking.personal_columns(pool)) if policy.masks_personal(actor) else set()
+
+
+def masked_items(session: Session, actor: Actor, load_id: int) -> list[str]:
+    """The item names shown masked in the load's report to this actor (for the page's note)."""
+    pool = _pool(session, get_load(session, actor, load_id))
+    hidden = hidden_items(actor, pool)
+    return [str(c["name"]) for c in pool.columns if c["name"] in hidden]
+
+
 def problems(
     session: Session, actor: Actor, load_id: int, *, offset: int = 0, limit: int = 1000
 ) -> tuple[list[ProblemOut], int]:
+    """A page of the load's problems; the values of personal items masked for auditors."""
     load = get_load(session, actor, load_id)
+    pool = _pool(session, load)
+    hidden = hidden_items(actor, pool)
     total = int(
         session.scalar(
             select(func.count()).select_from(LoadProblem).where(LoadProblem.load_id == load.id)
@@ -85,10 +112,18 @@ def problems(
         .offset(offset)
         .limit(limit)
     )
-    listed = [ProblemOut(p.row_number, p.column, p.code, p.message, p.value, p.kind) for p in rows]
+    listed = [
+        ProblemOut(
+            p.row_number,
+            p.column,
+            p.code,
+            p.message,
+            masking.mask_if(p.value, p.column in hidden),
+            p.kind,
+        )
+        for p in rows
+    ]
     if listed:  # the problems carry the values read (Art. 40): recorded when any is shown
-        pool = session.get(Pool, load.pool_id)
-        assert pool is not None
         traces.pool_read(
             session,
             actor,
@@ -97,7 +132,7 @@ def problems(
             rows=len(listed),
             object_type="load",
             object_id=load.id,
-            fields=sorted({p.column for p in listed}),
+            fields=sorted({p.column for p in listed if p.column not in hidden}),
         )
     return listed, total
 
@@ -118,6 +153,8 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
     The download is recorded with the problem and quarantined rows it holds (Art. 40)."""
     load = get_load(session, actor, load_id)
     info = summary(session, load)
+    pool = _pool(session, load)
+    hidden = hidden_items(actor, pool)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("概况")
     ws.append(xlsx_row(ws, ["项目", "内容"]))
@@ -158,9 +195,9 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
     )
     shown = 0
     for r in result:
-        ws.append(
-            xlsx_row(ws, [r[0], r[1], r[2], r[3], r[4], "已清洗" if r[5] == "cleaned" else "错误"])
-        )
+        value = masking.mask_if(r[4], r[1] in hidden)
+        kind = "已清洗" if r[5] == "cleaned" else "错误"
+        ws.append(xlsx_row(ws, [r[0], r[1], r[2], r[3], value, kind]))
         shown += 1
     quarantined = session.execute(
         select(QuarantinedRow.row_number, QuarantinedRow.data)
@@ -175,10 +212,9 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
         if header is None:
             header = list(data)
             ws.append(xlsx_row(ws, ["行号", *header]))
-        ws.append(xlsx_row(ws, [number, *[data.get(h) for h in header]]))
+        values = [masking.mask_if(data.get(h), h in hidden) for h in header]
+        ws.append(xlsx_row(ws, [number, *values]))
         shown += 1
-    pool = session.get(Pool, load.pool_id)
-    assert pool is not None
     traces.pool_read(
         session,
         actor,
@@ -187,8 +223,76 @@ def xlsx(session: Session, actor: Actor, load_id: int) -> bytes:
         rows=shown,
         object_type="load",
         object_id=load.id,
-        fields=header or [],
+        fields=[h for h in header or [] if h not in hidden],
     )
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class RevealedLoadRow:
+    """One row of a load's report unmasked: its problems and, if quarantined, the row as read."""
+
+    row: int
+    problems: list[ProblemOut]
+    data: dict[str, Any] | None
+    reason: str
+    items: list[str]  # the personal items it shows
+
+
+def reveal_row(
+    session: Session, actor: Actor, load_id: int, row_number: int, reason: str
+) -> RevealedLoadRow:
+    """One row of a load's problems and quarantined data unmasked, for an auditor who states
+    why (issue 16; Art. 41, 42, 49): audited under the pool reveal's action, with the reason,
+    and recorded as a read of the personal items (Art. 40)."""
+    load = get_load(session, actor, load_id)
+    policy.require_reveal(actor)
+    why = masking.require_reason(reason)
+    pool = _pool(session, load)
+    found = [
+        ProblemOut(p.row_number, p.column, p.code, p.message, p.value, p.kind)
+        for p in session.scalars(
+            select(LoadProblem)
+            .where(LoadProblem.load_id == load.id, LoadProblem.row_number == row_number)
+            .order_by(LoadProblem.id)
+        )
+    ]
+    data = session.scalar(
+        select(QuarantinedRow.data).where(
+            QuarantinedRow.load_id == load.id, QuarantinedRow.row_number == row_number
+        )
+    )
+    if not found and data is None:
+        raise NotFound("aggregation.row_not_found", f"该次数据加载的报告中没有第 {row_number} 行。")
+    hidden = hidden_items(actor, pool)
+    shown = {p.column for p in found if p.value} | {k for k, v in (data or {}).items() if v}
+    items = [str(c["name"]) for c in pool.columns if c["name"] in hidden and c["name"] in shown]
+    audit.record(
+        session,
+        actor,
+        "aggregation.pool_row.reveal",
+        object_type="load",
+        object_id=load.id,
+        summary=f"{actor.name}查看了{pool.name}数据加载 #{load.id} 第 {row_number} 行"
+        f"未遮盖的个人信息，理由：{why}",
+        change={
+            "pool_id": pool.id,
+            "load_id": load.id,
+            "row": row_number,
+            "items": items,
+            "reason": why,
+        },
+        department_id=pool.department_id,
+    )
+    masking.record_reveal_access(
+        session,
+        actor,
+        object_type="load_row",
+        object_id=f"{load.id}:{row_number}",
+        department_id=pool.department_id,
+        items=items,
+        reason=why,
+    )
+    return RevealedLoadRow(row_number, found, dict(data) if data is not None else None, why, items)

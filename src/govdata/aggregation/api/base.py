@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, repeated
+from govdata.aggregation import base, masking, repeated
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseKind, ConflictStatus
 from govdata.core.actor import Actor
 from govdata.core.types import DbId, Offset
@@ -184,9 +184,9 @@ def _conflicts_out(
             id=c.id,
             base_kind=info[c.id].base_kind,
             item_name=info[c.id].item_name,
-            subject_key=c.subject_key,
-            authoritative_value=c.authoritative_value,
-            other_value=c.other_value,
+            subject_key=masking.mask_if(c.subject_key, info[c.id].key_masked),
+            authoritative_value=masking.mask_if(c.authoritative_value, info[c.id].values_masked),
+            other_value=masking.mask_if(c.other_value, info[c.id].values_masked),
             other_pool_id=c.other_pool_id,
             other_pool_code=info[c.id].other_pool_code,
             other_department=info[c.id].other_department,

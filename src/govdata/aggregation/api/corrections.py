@@ -94,6 +94,10 @@ class CorrectionOut(BaseModel):
     late: bool
     under_correction: bool
     created_at: datetime
+    masked: bool = Field(
+        default=False,
+        description="主体标识或取值已遮盖显示（审计监督人员；说明理由后可在页面查看）",
+    )
 
 
 class CorrectionsOverdueOut(BaseModel):
@@ -109,6 +113,7 @@ class _Labels:
     cal: WorkCalendar
     today: date
     show_value: bool
+    shown: dict[int, corrections.CorrectionView]  # as the actor reads them (auditors: masked)
 
 
 def _labels(session: Session, actor: Actor, items: Iterable[Correction]) -> _Labels:
@@ -122,6 +127,7 @@ def _labels(session: Session, actor: Actor, items: Iterable[Correction]) -> _Lab
         cal=calendar.load_calendar(session),
         today=calendar.today(),
         show_value=corrections.disclose_stored_values(session, actor, items, by_id),
+        shown={c.id: corrections.view(actor, by_id[c.pool_id], c) for c in items},
     )
 
 
@@ -136,10 +142,11 @@ def _out(c: Correction, lb: _Labels) -> CorrectionOut:
         pool_name=pool.name,
         department_id=c.department_id,
         department_name=lb.departments[c.department_id].name,
-        subject_key=c.subject_key,
+        subject_key=lb.shown[c.id].subject_key,
         item_name=c.item_name,
-        current_value=c.current_value if lb.show_value else None,
-        proposed_value=c.proposed_value,
+        current_value=lb.shown[c.id].current_value if lb.show_value else None,
+        proposed_value=lb.shown[c.id].proposed_value,
+        masked=bool(lb.shown[c.id].masks),
         reason=c.reason,
         evidence=c.evidence,
         applicant_kind=c.applicant_kind,

@@ -50,6 +50,12 @@ from govdata.aggregation.base.definitions import (
     source_options,
 )
 from govdata.aggregation.base.engine import build, rebuild_after_load, refresh_subject
+from govdata.aggregation.base.previews import (
+    BuildPreview,
+    RemovePreview,
+    build_preview,
+    remove_item_preview,
+)
 from govdata.aggregation.base.records import BaseRecord, Provenance, RecordValue, record
 from govdata.aggregation.base.staleness import mark_stale
 from govdata.aggregation.subjects import base_table, items_of
@@ -58,14 +64,17 @@ __all__ = [
     "AUTO_CLOSE_NOTE",
     "MAX_BULK",
     "BaseRecord",
+    "BuildPreview",
     "ConflictInfo",
     "ItemView",
     "Provenance",
     "RecordValue",
+    "RemovePreview",
     "SourceOption",
     "add_item",
     "base_table",
     "build",
+    "build_preview",
     "consistency_with_base",
     "count_conflicts",
     "define_base",
@@ -81,6 +90,7 @@ __all__ = [
     "record",
     "refresh_subject",
     "remove_item",
+    "remove_item_preview",
     "resolve_conflict",
     "resolve_conflicts",
     "set_lead",

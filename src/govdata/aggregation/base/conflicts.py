@@ -233,6 +233,10 @@ class ConflictInfo:
     # The other pool's department may be asked to check its value (校核, Art. 19): by a person
     # who may apply for corrections, when the pool is not the person's own department's.
     can_correct: bool = False
+    # Auditors read personal data masked (issue 16; Art. 41, 42, 49; ``aggregation.masking``): a
+    # person's key and values; a legal person's personal items. Pages and the API alike.
+    key_masked: bool = False
+    values_masked: bool = False
 
 
 def describe_conflicts(
@@ -256,9 +260,11 @@ def describe_conflicts(
     resources = published.resources(session, {i.source_resource_id for i in items.values()})
     depts = department_names(session, {p.department_id for p in pool_rows.values()})
     out = {}
+    masks = policy.masks_personal(actor)
     for c in conflicts:
         base = bases[c.base_id]
         item = items[c.item_id]
+        key_masked = masks and base.kind == BaseKind.PERSON.value
         res = resources[item.source_resource_id]
         other = pool_rows[c.other_pool_id]
         out[c.id] = ConflictInfo(
@@ -275,6 +281,8 @@ def describe_conflicts(
             can_correct=policy.can_apply_correction(actor)
             and other.department_id not in policy.correction_departments(actor)
             and c.status == ConflictStatus.OPEN.value,
+            key_masked=key_masked,
+            values_masked=key_masked or (masks and traces.personal_items([item.name])),
         )
     return out
 

@@ -27,7 +27,8 @@ correction and what is overdue; an answer after the due date is late (Art. 50(8)
 
 The package, by seam: ``deadlines`` (the clock), ``values`` (finding and checking the value),
 ``applying``, ``answering`` (and extending), ``own`` (a department correcting its own value
-directly), ``queries`` (lists, figures, the "校核中" mark).
+directly), ``queries`` (lists, figures, the "校核中" mark), ``privacy`` (the values masked for
+auditors, revealed with a reason).
 Who may do what is in ``aggregation.policy``.
 """
 
@@ -48,6 +49,14 @@ from govdata.aggregation.corrections.deadlines import (
     deadline_of,
 )
 from govdata.aggregation.corrections.own import OwnCorrection, correct_own_value, own_value
+from govdata.aggregation.corrections.privacy import (
+    CorrectionView,
+    Masks,
+    RevealedCorrection,
+    live_text,
+    reveal,
+    view,
+)
 from govdata.aggregation.corrections.queries import (
     UNDER_CORRECTION_NOTE,
     Counts,
@@ -78,9 +87,12 @@ __all__ = [
     "CORRECTION",
     "SOURCE_NOTE",
     "UNDER_CORRECTION_NOTE",
+    "CorrectionView",
     "Counts",
+    "Masks",
     "OverdueReport",
     "OwnCorrection",
+    "RevealedCorrection",
     "Target",
     "answer",
     "apply",
@@ -98,11 +110,14 @@ __all__ = [
     "get_correction",
     "is_under_correction",
     "list_corrections",
+    "live_text",
     "locate",
     "open_correction",
     "overdue",
     "own_value",
     "pools_by_id",
+    "reveal",
     "under_correction",
     "value_text",
+    "view",
 ]

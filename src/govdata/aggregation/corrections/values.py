@@ -13,7 +13,7 @@ import polars as pl
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import policy, pools, traces, validation
+from govdata.aggregation import masking, policy, pools, traces, validation
 from govdata.aggregation.errors import CorrectionValueNotFound
 from govdata.aggregation.models import Correction, ItemSpec, Pool
 from govdata.aggregation.tables import column_of
@@ -168,9 +168,12 @@ def locate(session: Session, pool: Pool, subject_key: str, item_name: str) -> Ta
     return Target(pool, str(value_text(row[0])), item_name, column, row[1])
 
 
-def current_value(session: Session, actor: Actor, c: Correction) -> Target | None:
+def current_value(
+    session: Session, actor: Actor, c: Correction, *, masked: bool = False
+) -> Target | None:
     """The challenged value as the pool holds it now, for those who may read the pool (the
-    read is recorded, Art. 40)."""
+    read is recorded, Art. 40; ``masked``: the caller shows it masked, so no item is read in
+    the clear, ``corrections.privacy``)."""
     if not policy.shows_correction_value(actor):
         return None
     try:
@@ -186,7 +189,7 @@ def current_value(session: Session, actor: Actor, c: Correction) -> Target | Non
         rows=1,
         object_type="correction",
         object_id=c.id,
-        fields=[c.item_name],
+        fields=[] if masked else [c.item_name],
     )
     return target
 
@@ -203,13 +206,16 @@ def disclose_stored_values(
     for c in items:
         if c.current_value is not None:
             shown.setdefault(c.pool_id, []).append(c)
+    masks = policy.masks_personal(actor)
     for pool_id, listed in shown.items():
+        pool = pools_by_id[pool_id]
+        hidden = set(masking.personal_columns(pool)) if masks else set()  # shown masked
         traces.pool_read(
             session,
             actor,
             "aggregation.correction_values.read",
-            pools_by_id[pool_id],
+            pool,
             rows=len(listed),
-            fields=sorted({c.item_name for c in listed}),
+            fields=sorted({c.item_name for c in listed} - hidden),
         )
     return True

@@ -304,32 +304,6 @@ def set_source(
     )
 
 
-@router.post("/base/{kind}/items/remove")
-def remove_item(
-    request: Request,
-    session: DbSession,
-    actor: CurrentActor,
-    kind: BaseKind,
-    name: Annotated[str, Form(max_length=200)] = "",
-) -> Response:
-    return _act(
-        request,
-        session,
-        actor,
-        kind,
-        {},
-        "item_removed",
-        lambda: base.remove_item(session, actor, kind, name=name),
-    )
-
-
-@router.post("/base/{kind}/build")
-def build(request: Request, session: DbSession, actor: CurrentActor, kind: BaseKind) -> Response:
-    return _act(
-        request, session, actor, kind, {}, "built", lambda: base.build(session, actor, kind)
-    )
-
-
 @router.post("/base/{kind}/lead")
 def set_lead(
     request: Request,

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from govdata.aggregation import base, charts, masking, policy, repeated, traces
-from govdata.aggregation.models import BaseKind, ConflictStatus
+from govdata.aggregation import base, charts, masking, policy, repeated
+from govdata.aggregation.models import ConflictStatus
 from govdata.aggregation.pages.base import KindText, _ctx, _flash, _kind, _refused
 from govdata.core.actor import Actor
 from govdata.core.errors import DomainError
@@ -54,12 +54,9 @@ def _conflicts_page(
     conflicts = conflicts[:PAGE]
     info = base.describe_conflicts(session, actor, conflicts)
     # Auditors read personal values masked (issue 16): a person's key and values, a legal
-    # person's personal items (``aggregation.masking``); the record page reveals with a reason.
-    masks = policy.masks_personal(actor)
-    hide_keys = {c.id for c in conflicts if masks and info[c.id].base_kind == BaseKind.PERSON}
-    hide_values = hide_keys | {
-        c.id for c in conflicts if masks and traces.personal_items([info[c.id].item_name])
-    }
+    # person's personal items (``base.describe_conflicts``); the record page reveals with a reason.
+    hide_keys = {c.id for c in conflicts if info[c.id].key_masked}
+    hide_values = {c.id for c in conflicts if info[c.id].values_masked}
     return render(
         request,
         "aggregation/base_conflicts.html",

@@ -64,12 +64,15 @@ def _refused(session: Session, exc: DomainError) -> str:
     return exc.message
 
 
-def _labels(session: Session, items: list[Correction]) -> dict[str, Any]:
+def _labels(session: Session, actor: Actor, items: list[Correction]) -> dict[str, Any]:
+    by_id = corrections.pools_by_id(session, (c.pool_id for c in items))
     return {
-        "pools": corrections.pools_by_id(session, (c.pool_id for c in items)),
+        "pools": by_id,
         "depts": corrections.departments(
             session, [x for c in items for x in (c.department_id, c.applicant_department_id)]
         ),
+        # Each correction's key and values as the actor reads them (auditors: masked, issue 16).
+        "shown": {c.id: corrections.view(actor, by_id[c.pool_id], c) for c in items},
     }
 
 
@@ -136,7 +139,7 @@ def correction_list(
             status_choices=STATUS_CHOICES,
             base_query=urlencode(query),
             today=today,
-            **_labels(session, page.items),
+            **_labels(session, actor, page.items),
         ),
     )
 
@@ -289,6 +292,8 @@ def _detail(
     error: str | None = None,
     error_form: str | None = None,
     v: dict[str, str] | None = None,
+    revealed: corrections.RevealedCorrection | None = None,
+    reveal_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     cal = calendar.load_calendar(session)
@@ -308,6 +313,8 @@ def _detail(
         pools.get_pool(session, actor, c.pool_id)
     except DomainError:
         pool_visible = False
+    labels = _labels(session, actor, [c])
+    shown: corrections.CorrectionView = labels["shown"][c.id]
     return render(
         request,
         "aggregation/correction.html",
@@ -316,7 +323,10 @@ def _detail(
             c=c,
             clock=clk,
             people=people,
-            live=corrections.current_value(session, actor, c),
+            live=corrections.live_text(session, actor, c, shown.masks),
+            view=shown,
+            revealed=revealed,
+            reveal_error=reveal_error,
             pool_visible=pool_visible,
             show_value=policy.shows_correction_value(actor),
             can_answer=is_open and policy.can_answer_correction(actor, c),
@@ -330,7 +340,7 @@ def _detail(
             error=error,
             error_form=error_form,
             v=v or {"corrected_value": c.proposed_value or ""},
-            **_labels(session, [c]),
+            **labels,
         ),
         status_code=status_code,
     )
@@ -346,6 +356,30 @@ def correction_page(
 ) -> Response:
     c = corrections.get_correction(session, actor, correction_id)
     return _detail(request, session, actor, c, flash=FLASHES.get(msg or ""))
+
+
+@router.post("/corrections/{correction_id}/reveal")
+def reveal(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    correction_id: DbId,
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An auditor sees the correction's values unmasked, having said why (issue 16; audited).
+    The answer is this page, not a redirect: no unmasked value in a URL or the history."""
+    try:
+        shown = corrections.reveal(session, actor, correction_id, reason)
+    except DomainError as exc:
+        if exc.status in (403, 404):
+            raise
+        message = _refused(session, exc)
+        c = corrections.get_correction(session, actor, correction_id)
+        return _detail(request, session, actor, c, reveal_error=message, status_code=exc.status)
+    c = corrections.get_correction(session, actor, correction_id)
+    response = _detail(request, session, actor, c, revealed=shown)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/corrections/{correction_id}/answer")

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from govdata.aggregation import corrections, loading, policy, pools, report, specs
 from govdata.aggregation.api.pools import receive_file, report_disposition, start_in_background
-from govdata.aggregation.errors import POOL_NOT_FOUND
+from govdata.aggregation.errors import POOL_NOT_FOUND, LoadNotFound
 from govdata.aggregation.models import BadRowPolicy, LoadMode, LoadStatus, Pool
 from govdata.catalog import published
 from govdata.catalog.published import PublishedResource
@@ -122,16 +122,73 @@ def upload(
     return RedirectResponse(f"/aggregation/loads/{load.id}", status_code=303)
 
 
-@router.get("/loads/{load_id}")
-def load_page(request: Request, session: DbSession, actor: CurrentActor, load_id: DbId) -> Response:
+def _load_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    load_id: int,
+    *,
+    revealed: report.RevealedLoadRow | None = None,
+    reveal_error: str | None = None,
+    reveal_row: int | None = None,
+    status_code: int = 200,
+) -> Response:
     load = loading.get_load(session, actor, load_id)
     pool = session.get(Pool, load.pool_id)
     listed, total = report.problems(session, actor, load_id, limit=200)
     return render(
         request,
         "aggregation/load.html",
-        _ctx(load=load, pool=pool, problems=listed, problems_total=total, title="数据加载"),
+        _ctx(
+            load=load,
+            pool=pool,
+            problems=listed,
+            problems_total=total,
+            masked=report.masked_items(session, actor, load_id),
+            revealed=revealed,
+            reveal_error=reveal_error,
+            reveal_row=reveal_row,
+            title="数据加载",
+        ),
+        status_code=status_code,
     )
+
+
+@router.get("/loads/{load_id}")
+def load_page(request: Request, session: DbSession, actor: CurrentActor, load_id: DbId) -> Response:
+    return _load_page(request, session, actor, load_id)
+
+
+@router.post("/loads/{load_id}/reveal")
+def reveal_load_row(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    load_id: DbId,
+    row: Annotated[int, Form(ge=1, le=MAX_DB_ID)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """An auditor sees one row of a load's report unmasked, having said why (issue 16;
+    audited). The answer is this page, never a redirect: no unmasked value in a URL."""
+    try:
+        shown = report.reveal_row(session, actor, load_id, row, reason)
+    except DomainError as exc:
+        if exc.status == 403 or isinstance(exc, LoadNotFound):
+            raise
+        message = exc.message
+        finish_failed(session, exc)
+        return _load_page(
+            request,
+            session,
+            actor,
+            load_id,
+            reveal_error=message,
+            reveal_row=row,
+            status_code=exc.status,
+        )
+    response = _load_page(request, session, actor, load_id, revealed=shown)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/loads/{load_id}/report.xlsx")

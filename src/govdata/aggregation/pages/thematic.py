@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.aggregation import base, policy, thematic
-from govdata.aggregation.errors import ThematicInvalid
+from govdata.aggregation.errors import ThematicInvalid, ThematicNotFound
 from govdata.aggregation.models import BaseKind
 from govdata.aggregation.thematic import Filter, ThematicDefinition
 from govdata.core.actor import Actor
@@ -246,6 +246,8 @@ def _detail(
     offset: int = 0,
     msg: str | None = None,
     error: str | None = None,
+    revealed: thematic.RevealedThematicRow | None = None,
+    reveal_error: str | None = None,
     status_code: int = 200,
 ) -> Response:
     db = thematic.get_thematic(session, actor, thematic_id)
@@ -268,6 +270,8 @@ def _detail(
             "page_size": PAGE,
             "flash": FLASHES.get(msg or ""),
             "error": error,
+            "revealed": revealed,
+            "reveal_error": reveal_error,
         },
         status_code=status_code,
     )
@@ -285,15 +289,83 @@ def thematic_page(
     return _detail(request, session, actor, thematic_id, offset=offset, msg=msg)
 
 
-@router.post("/thematic/{thematic_id}/refresh")
-def refresh(
+@router.post("/thematic/{thematic_id}/reveal")
+def reveal(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    thematic_id: DbId,
+    row: Annotated[int, Form(ge=1, le=MAX_DB_ID)],
+    reason: Annotated[str, Form(max_length=2000)] = "",
+    offset: Annotated[int, Form(ge=0, le=MAX_DB_ID)] = 0,
+) -> Response:
+    """An auditor sees one row unmasked, having said why (issue 16; audited). The answer is this
+    page, not a redirect: the unmasked values are never in a URL or the browser's history."""
+    try:
+        shown = thematic.reveal_row(session, actor, thematic_id, row, reason)
+    except DomainError as exc:
+        if exc.status == 403 or isinstance(exc, ThematicNotFound):
+            raise
+        message = exc.message
+        finish_failed(session, exc)
+        return _detail(
+            request,
+            session,
+            actor,
+            thematic_id,
+            offset=offset,
+            reveal_error=message,
+            status_code=exc.status,
+        )
+    response = _detail(request, session, actor, thematic_id, offset=offset, revealed=shown)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _refresh_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    thematic_id: int,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    preview = thematic.refresh_preview(session, actor, thematic_id)
+    return render(
+        request,
+        "aggregation/thematic_refresh.html",
+        {"title": f"更新{preview.db.name}", "p": preview, "error": error},
+        status_code=status_code,
+    )
+
+
+@router.get("/thematic/{thematic_id}/refresh")
+def refresh_confirm(
     request: Request, session: DbSession, actor: CurrentActor, thematic_id: DbId
 ) -> Response:
+    """Say what rebuilding it from its sources will do before it is done (issue 16)."""
+    return _refresh_page(request, session, actor, thematic_id)
+
+
+@router.post("/thematic/{thematic_id}/refresh")
+def refresh(
+    request: Request,
+    session: DbSession,
+    actor: CurrentActor,
+    thematic_id: DbId,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm != "yes":  # not from the confirmation page: show what it would do first
+        return _refresh_page(request, session, actor, thematic_id)
     try:
         thematic.refresh(session, actor, thematic_id)
     except DomainError as exc:
         if exc.status in (403, 404):
             raise
+        message = exc.message
         finish_failed(session, exc)
-        return _detail(request, session, actor, thematic_id, error=exc.message, status_code=422)
+        return _refresh_page(
+            request, session, actor, thematic_id, error=message, status_code=exc.status
+        )
     return RedirectResponse(f"/aggregation/thematic/{thematic_id}?msg=refreshed", status_code=303)

@@ -22,16 +22,21 @@ from govdata.aggregation.thematic.definition import (
 from govdata.aggregation.thematic.materialize import (
     mark_base_stale,
     mark_stale,
+    of_base,
     refresh,
     refresh_dependents,
     refresh_for_base,
 )
 from govdata.aggregation.thematic.reading import (
+    RefreshPreview,
+    RevealedThematicRow,
     ThematicRows,
     describe,
     get_thematic,
     list_thematic,
+    refresh_preview,
     registered_resource,
+    reveal_row,
     rows,
 )
 from govdata.aggregation.thematic.registration import define
@@ -40,6 +45,8 @@ __all__ = [
     "OPERATORS",
     "Filter",
     "PoolItem",
+    "RefreshPreview",
+    "RevealedThematicRow",
     "ThematicColumn",
     "ThematicDefinition",
     "ThematicRows",
@@ -49,9 +56,12 @@ __all__ = [
     "list_thematic",
     "mark_base_stale",
     "mark_stale",
+    "of_base",
     "refresh",
     "refresh_dependents",
     "refresh_for_base",
+    "refresh_preview",
     "registered_resource",
+    "reveal_row",
     "rows",
 ]

@@ -174,6 +174,11 @@ def _of_base(session: Session, base: BaseDatabase) -> list[ThematicDatabase]:
     ]
 
 
+def of_base(session: Session, base: BaseDatabase) -> list[ThematicDatabase]:
+    """The thematic databases built on ``base`` (a full build refreshes them all)."""
+    return _of_base(session, base)
+
+
 def _refresh_all(session: Session, dbs: list[ThematicDatabase], why: str) -> list[ThematicDatabase]:
     """Refresh each in its own savepoint; one whose sources broke stays marked stale."""
     done = []
