@@ -544,3 +544,25 @@ def test_remeasure_needs_loaded_data(session: Session, world: World) -> None:
     with pytest.raises(NotFound) as exc:
         quality.remeasure(session, world.actor(session, "officer"), pool.id)
     assert exc.value.code == "aggregation.pool_not_loaded"
+
+
+def test_timeliness_labels_cycles_by_the_bureaus_current_list(
+    session: Session, world: World, agreement: dict[str, float | None]
+) -> None:  # Art. 13: the responsibility list in the words the city bureau keeps
+    from govdata.catalog import vocabularies
+    from govdata.catalog.vocabularies import UPDATE_CYCLE, EntryIn
+
+    (resource,) = publish_many(
+        session, world, world.police, [person_input("改名周期", update_cycle="daily")]
+    )
+    officer = world.actor(session, "officer")
+    (before,) = [
+        t for t in quality.timeliness(session, officer, today=TODAY) if t.code == resource.code
+    ]
+    assert before.cycle_label == "每日"
+    renamed = [EntryIn(c.value, "每天" if c.value == "daily" else c.label) for c in UpdateCycle]
+    vocabularies.publish(session, world.actor(session, "city"), UPDATE_CYCLE, renamed, {})
+    (after,) = [
+        t for t in quality.timeliness(session, officer, today=TODAY) if t.code == resource.code
+    ]
+    assert after.cycle_label == "每天" and after.update_cycle == "daily"

@@ -300,3 +300,20 @@ def test_the_light_index_keeps_what_the_full_read_keeps(
     officer = world.actor(session, "yz_officer")
     listed = [e.code for e in catalog.browse(session, officer, flt, limit=200).items]
     assert listed == [e.code for e in catalog.entries(session, officer, flt)]
+
+
+def test_the_spreadsheet_labels_cycles_by_the_bureaus_current_list(
+    session: Session, world: World, sc: ShareCity
+) -> None:  # Art. 26: the share catalog in the words the city bureau keeps
+    from govdata.catalog import vocabularies
+    from govdata.catalog.vocab import UpdateCycle
+    from govdata.catalog.vocabularies import UPDATE_CYCLE, EntryIn
+
+    renamed = [EntryIn(c.value, f"{c.label}（新）") for c in UpdateCycle]
+    vocabularies.publish(session, world.actor(session, "city"), UPDATE_CYCLE, renamed, {})
+    body = catalog.export_xlsx(session, world.actor(session, "yz_officer"))
+    sources = list(load_workbook(io.BytesIO(body))["共享目录"].iter_rows(values_only=True))
+    column = sources[0].index("更新周期")
+    cycles = [r[column] for r in sources[1:]]
+    assert any(str(c).endswith("（新）") for c in cycles)
+    assert all(c == "—" or str(c).endswith("（新）") for c in cycles), cycles

@@ -24,7 +24,7 @@ change is an audit event.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -236,6 +236,21 @@ def current_all(session: Session) -> dict[str, Vocabulary]:
     if missing:
         raise NotFound("catalog.vocab_unknown_list", f"没有这个代码表：{'、'.join(missing)}。")
     return {name: _built(name, by_list[name]) for name in LISTS}
+
+
+def label_function(session: Session, name: str, *, blank: str = "—") -> Callable[[str | None], str]:
+    """A stored code's label by the bureau's current list (a retired code by its last label),
+    for pages and exports outside the catalog; the list is read once, when first needed."""
+    read: list[Vocabulary] = []
+
+    def label(code: str | None) -> str:
+        if not code:
+            return blank
+        if not read:
+            read.append(current(session, name))
+        return read[0].label_of(code)
+
+    return label
 
 
 def version_of(session: Session, name: str, number: int) -> Vocabulary:

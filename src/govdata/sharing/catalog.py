@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from govdata.aggregation.models import BaseDatabase, Pool, QualitySnapshot, ThematicDatabase
 from govdata.aggregation.quality.reports import Metrics
-from govdata.catalog import published
+from govdata.catalog import published, vocabularies
 from govdata.catalog.vocab import Category, ShareType, UpdateCycle
 from govdata.core import calendar
 from govdata.core.actor import Actor
@@ -479,11 +479,6 @@ _SOURCE_WIDTHS = (24, 30, 12, 24, 12, 30, 36, 10, 20, 10, 10, 10, 12, 10)
 _ITEM_WIDTHS = (24, 30, 24, 10, 12, 10)
 
 
-def _cycle_label(cycle: str | None) -> str:
-    parsed = UpdateCycle.parse(cycle or "")
-    return parsed.label if parsed is not None else "—"
-
-
 def _local(at: datetime | None) -> str:
     if at is None:
         return ""
@@ -499,6 +494,7 @@ def export_xlsx(session: Session, actor: Actor, filters: CatalogFilters | None =
     from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
     rows = entries(session, actor, filters)
+    cycle_label = vocabularies.label_function(session, vocabularies.UPDATE_CYCLE)
     wb = Workbook(write_only=True)
     bold = Font(bold=True)
     sheets: list[Any] = []
@@ -531,7 +527,7 @@ def export_xlsx(session: Session, actor: Actor, filters: CatalogFilters | None =
                     e.share_type_label,
                     s.share_conditions,
                     s.legal_basis,
-                    _cycle_label(s.update_cycle),
+                    cycle_label(s.update_cycle),
                     _local(s.loaded_at),
                     e.freshness.label,
                     round(e.score * 100, 1) if e.score is not None else None,

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from govdata.aggregation import policy
 from govdata.aggregation.errors import DepartmentNotFound
 from govdata.aggregation.models import Pool
-from govdata.catalog import published
+from govdata.catalog import published, vocabularies
 from govdata.catalog.vocab import UpdateCycle
 from govdata.core.actor import Actor
 from govdata.core.calendar import CITY_TZ
@@ -36,6 +36,7 @@ class Timeliness:
     due_on: date | None  # the last day the current data is on time; None: never loaded/irregular
     late: bool
     today: date
+    cycle_name: str = ""  # the update cycle's label by the bureau's current list
 
     @property
     def status(self) -> str:
@@ -62,8 +63,7 @@ class Timeliness:
 
     @property
     def cycle_label(self) -> str:
-        cycle = UpdateCycle.parse(self.update_cycle)
-        return cycle.label if cycle is not None else self.update_cycle
+        return self.cycle_name or self.update_cycle
 
 
 def _cycle_days(cycle: str) -> int | None:
@@ -153,6 +153,7 @@ def timeliness_rows(
     if limit is not None:
         stmt = stmt.limit(limit)
     result = []
+    cycle_label = vocabularies.label_function(session, vocabularies.UPDATE_CYCLE, blank="")
     for rid, code, name, dept, cycle, pool_id, loaded_at, is_late in session.execute(stmt):
         max_days = _cycle_days(cycle)
         due = None
@@ -171,6 +172,7 @@ def timeliness_rows(
                 due_on=due,
                 late=bool(is_late),
                 today=today,
+                cycle_name=cycle_label(cycle),
             )
         )
     return result

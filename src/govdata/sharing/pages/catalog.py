@@ -13,8 +13,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
-from govdata.catalog.vocab import DataType, ShareType, UpdateCycle
+from govdata.catalog import vocabularies
+from govdata.catalog.vocab import DataType, ShareType
 from govdata.core import calendar
 from govdata.core.types import MAX_DB_ID, Offset
 from govdata.sharing import catalog, grant_views, grants, policy
@@ -63,18 +65,14 @@ def _query(flt: catalog.CatalogFilters) -> str:
     return urlencode({k: v for k, v in values.items() if v})
 
 
-def _cycle_label(cycle: str | None) -> str:
-    parsed = UpdateCycle.parse(cycle or "")
-    return parsed.label if parsed is not None else "—"
-
-
 def _type_label(code: str) -> str:
     parsed = DataType.parse(code)
     return f"{parsed.label}（{code}）" if parsed is not None else code
 
 
-def _ctx(**kw: Any) -> dict[str, Any]:
-    return {"cycle_label": _cycle_label, "type_label": _type_label, **kw}
+def _ctx(session: Session, **kw: Any) -> dict[str, Any]:
+    cycle_label = vocabularies.label_function(session, vocabularies.UPDATE_CYCLE)
+    return {"cycle_label": cycle_label, "type_label": _type_label, **kw}
 
 
 Q = Annotated[str, Query(max_length=catalog.MAX_QUERY)]
@@ -100,6 +98,7 @@ def catalog_list(
         request,
         "sharing/catalog.html",
         _ctx(
+            session,
             title="共享目录",
             page=page,
             flt=flt,
@@ -142,6 +141,7 @@ def catalog_entry(request: Request, session: DbSession, actor: CurrentActor, cod
         request,
         "sharing/catalog_entry.html",
         _ctx(
+            session,
             title=entry.name,
             e=entry,
             s=entry.source,
