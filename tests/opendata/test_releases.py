@@ -315,3 +315,30 @@ def test_small_batches_give_the_same_release_with_awkward_text(
     assert values(batched) == values(whole)
     got = {v for _, v in values(batched)}
     assert set(awkward) <= got
+
+
+def test_a_masked_items_raw_value_in_another_batch_blocks_publishing(
+    session: Session, world: World, oc: OpenCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Art. 31 ¶2: a masked name typed into another row's free text, many rows (here: batches)
+    # away, is found: the whole release is checked against the whole pool.
+    from govdata.opendata import build
+
+    officer2 = world.actor(session, "officer2")
+    rows = [
+        {"公民身份号码": f"50010119900606{i:04d}", "姓名": f"甲{i}某", "经营状态": "存续"}
+        for i in range(6)
+    ]
+    rows[5]["经营状态"] = "甲0某"  # the first row's name, in the last row
+    upsert(session, oc.city.market_pool, rows)
+    monkeypatch.setattr(build, "_BATCH_BYTES", 8)
+    monkeypatch.setattr(build, "_READ_BYTES", 5)
+    monkeypatch.setattr(build, "BATCH_ROWS", 1)  # every row a batch of its own
+    release = releases.build(session, officer2, oc.market.code)
+    assert release.status == ReleaseStatus.BLOCKED.value, release.scan
+    assert release.scan is not None
+    (finding,) = [f for f in release.scan["findings"] if f["kind"] == "raw_value"]
+    assert (finding["column"], finding["count"]) == ("经营状态", 1)
+    assert "甲0某" not in str(release.scan)  # shown masked, never the raw value
+    with pytest.raises(ReleaseState):
+        releases.publish(session, officer2, oc.market.code, release.id)

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Table, select
+from sqlalchemy import String, Table, cast, func, literal, select, union, union_all
 from sqlalchemy.orm import Session
 
 from govdata.aggregation.models import Pool
@@ -204,8 +204,7 @@ def run(
             if len(partial) > 8:
                 partial = [desensitize.merge_counts(partial, groups)]
         else:
-            raw = {p.item: frame[p.column] for p in hidden}
-            scanner.feed(out, raw)
+            scanner.feed(out)
             write_batch(session, release, out, written + 1)
             written += out.height
         if progress is not None:
@@ -219,4 +218,43 @@ def run(
         scanner.feed(counts, weights=COUNT_COLUMN)
         write_batch(session, release, counts, 1)
         written = counts.height
+    else:
+        for item, count, examples in raw_value_hits(session, release, pool, hidden):
+            scanner.record("raw_value", item, count, examples)
     return Built(written, scanner.report())
+
+
+def raw_value_hits(
+    session: Session, release: Release, pool: Pool, hidden: Sequence[Plan]
+) -> list[tuple[str, int, list[str]]]:
+    """(released item, how many values, two of them) for every released value that is a raw
+    value (trimmed, two characters or more) of a masked or pseudonymized item anywhere in the
+    pool (Art. 31 ¶2): the whole release against the whole pool in one query, after the
+    release's rows are written in this transaction."""
+    table = current_table(pool)
+    if table is None or not hidden or release.table_name is None or not release.columns:
+        return []
+    released_table = store.table_of(release)
+    raw = union(
+        *(
+            select(func.trim(cast(table.c[p.column], String)).label("v")).where(
+                table.c[p.column].is_not(None)
+            )
+            for p in hidden
+        )
+    ).subquery("raw")
+    released = union_all(
+        *(
+            select(
+                cast(literal(c["name"]), String).label("item"),
+                cast(released_table.c[c["column"]], String).label("v"),
+            )
+            for c in release.columns
+        )
+    ).subquery("released")
+    rows = session.execute(
+        select(released.c.item, func.count(), func.min(released.c.v), func.max(released.c.v))
+        .where(func.length(released.c.v) >= 2, released.c.v.in_(select(raw.c.v)))
+        .group_by(released.c.item)
+    )
+    return [(str(item), int(n), [str(lo), str(hi)]) for item, n, lo, hi in rows]

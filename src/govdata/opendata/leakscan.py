@@ -9,8 +9,10 @@ finds:
 - ``bank_card``: 16–19 digit numbers that pass the Luhn check;
 - ``email``: e-mail addresses;
 - ``raw_value``: the pool's own value of a masked or pseudonymized item, anywhere in the
-  release (checked against the raw values of the same batch: a product decision that keeps
-  memory bounded on a pool of millions of rows);
+  release: a release built from a pool is checked against the whole pool by one set-based
+  query in the database once its rows are written (``build.raw_value_hits``; the database
+  hashes or sorts, so memory stays bounded on a pool of millions of rows); ``feed(raw=…)``
+  checks a batch against the raw values given with it;
 - ``k_anonymity``: combinations of the declared quasi-identifiers shared by fewer than ``k``
   rows (k ≥ 5 by default: a product decision; a rule's ``params.k`` may raise it).
 
@@ -164,6 +166,12 @@ class Scanner:
             )
             if len(self._classes) > 8:  # keep the partial counts small
                 self._classes = [self._merged_classes()]
+
+    def record(self, kind: str, column: str, count: int, values: Sequence[str]) -> None:
+        """A finding made outside ``feed`` (``raw_value`` by the database): its count and a
+        few of the values, shown masked."""
+        if count:
+            self._finding(kind, column).add(count, values)
 
     def _identifiers(self, frame: pl.DataFrame, col: str) -> None:
         ids = _extract(frame, col, _ID_RE, 1)
