@@ -160,8 +160,15 @@ def test_the_form_adapts_and_submits(
     sign_in: Any, session: Session, world: World, sc: ShareCity
 ) -> None:
     yz = sign_in("yz_officer")
+    # Without a source: a search of the share catalog, never a list of every source (issue 16).
     r = yz.get(f"{PAGES}/new")
-    assert r.status_code == 200 and sc.market_source.code in r.text
+    assert r.status_code == 200 and 'name="q"' in r.text
+    assert sc.market_source.code not in r.text and "<select" not in r.text.split("<form")[1]
+    r = yz.get(f"{PAGES}/new", params={"q": sc.market_source.name})
+    assert "找到" in _testid(r.text, "source-found")
+    assert f'href="/sharing/applications/new?source={sc.market_source.code}"' in r.text
+    r = yz.get(f"{PAGES}/new", params={"q": "没有这样的资源"})
+    assert "没有与“没有这样的资源”相符的资源" in _testid(r.text, "source-found")
     r = yz.get(f"{PAGES}/new", params={"source": sc.person_source.code})
     assert "无条件共享登记" in _testid(r.text, "form-kind") and "提交登记" in r.text
     r = yz.get(f"{PAGES}/new", params={"source": "base.person"})

@@ -28,7 +28,7 @@ from govdata.core.errors import DomainError, InvalidInput, PermissionDenied
 from govdata.core.types import DbId, Offset
 from govdata.core.workdays import MAX_EXTENSION_WORKING_DAYS
 from govdata.org.models import Department, Person
-from govdata.sharing import applications, grants, policy
+from govdata.sharing import applications, catalog, grants, policy
 from govdata.sharing.deadlines import clock
 from govdata.sharing.models import (
     ApplicationKind,
@@ -36,12 +36,13 @@ from govdata.sharing.models import (
     GrantMode,
     ShareApplication,
 )
-from govdata.sharing.sources import SharedSource, get_source, share_catalog
+from govdata.sharing.sources import SharedSource, get_source
 from govdata.web.deps import CurrentActor, DbSession
 from govdata.web.templating import render
 
 router = APIRouter()
 PAGE = 50
+CHOICES = 20  # sources found by a search on the application form
 BASE = "/sharing/applications"
 
 FLASHES = {
@@ -134,6 +135,7 @@ def _new_page(
     actor: Actor,
     *,
     code: str,
+    q: str = "",
     v: dict[str, Any] | None = None,
     error: str | None = None,
     status_code: int = 200,
@@ -142,7 +144,12 @@ def _new_page(
         raise PermissionDenied("sharing.apply_forbidden", "只能以本部门名义申请共享数据。")
     source: SharedSource | None = get_source(session, code) if code else None
     own = sorted(policy.department_ids(actor))
-    choices = [] if source is not None else share_catalog(session)
+    # Without a source: a search of the share catalog (thousands of sources: never one list).
+    found = (
+        catalog.browse(session, actor, catalog.CatalogFilters(q=q), limit=CHOICES)
+        if source is None and q
+        else None
+    )
     today = calendar.today()
     values: dict[str, Any] = {
         "department_id": str(own[0]) if own else "",
@@ -159,7 +166,8 @@ def _new_page(
             code=code,
             source=source,
             unknown=bool(code) and source is None,
-            choices=choices,
+            q=q,
+            found=found,
             departments=applications.departments(session, own),
             systems=applications.candidate_systems(session, own),
             v=values,
@@ -175,8 +183,9 @@ def application_form(
     session: DbSession,
     actor: CurrentActor,
     source: Annotated[str, Query(max_length=64)] = "",
+    q: Annotated[str, Query(max_length=catalog.MAX_QUERY)] = "",
 ) -> Response:
-    return _new_page(request, session, actor, code=source.strip())
+    return _new_page(request, session, actor, code=source.strip(), q=q.strip())
 
 
 def _date(value: str, code: str, message: str) -> date:
