@@ -149,11 +149,14 @@ def test_the_key_index_path_matches_and_orders_as_the_sql_path(
             for flt in filters:
                 for sort in ("relevance", "newest", "oldest"):
                     keyed = search._keyed_order(groups, flt, sort, table, postings)  # type: ignore[arg-type]
+                    paged = search._keyed_order(groups, flt, sort, table, postings, top=2)  # type: ignore[arg-type]
+                    assert keyed is not None and paged is not None
+                    assert paged[1] == keyed[1][:2] and sorted(paged[0]) == sorted(keyed[0])
                     where = and_(*search._conditions(groups, flt))
                     order = search._order(sort, groups, narrowed=True)  # type: ignore[arg-type]
                     stmt = select(OpenDataset.id).where(where).order_by(*order)
-                    assert keyed == list(session.scalars(stmt)), (q, flt, sort)
-                    matched += len(keyed or [])
+                    assert keyed[1] == list(session.scalars(stmt)), (q, flt, sort)
+                    matched += len(keyed[1])
         return matched
 
     assert compare() > 0

@@ -16,8 +16,9 @@ for the dimensions asked for.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -172,12 +173,15 @@ def _keyed_order(
     sort: Sort,
     table: search_facets.FacetTable,
     postings: search_postings.Postings,
-) -> list[int] | None:
-    """The matches' ids in the order asked for, from the key index held in memory
-    (``search_postings``): each term's (or filter's) datasets intersected, ordered by the
-    facet table's ``metadata_modified`` and, for relevance, the name keys. None when the query
-    needs SQL (a phrase among a term's synonyms, a filter on columns the keys lack, an order by
-    downloads, name or code). The same matches and order as ``_conditions`` and ``_order``."""
+    top: int | None = None,
+) -> tuple[list[int], list[int]] | None:
+    """(every match's id, unordered; the first ``top`` of them in the order asked for, all
+    when None), from the key index held in memory (``search_postings``): each term's (or
+    filter's) datasets intersected, ordered by the facet table's ``metadata_modified`` and, for
+    relevance, the name keys; only the page's part is ordered (``heapq``), the facets count
+    the rest. None when the query needs SQL (a phrase among a term's synonyms, a filter on
+    columns the keys lack, an order by downloads, name or code). The same matches and order as
+    ``_conditions`` and ``_order``."""
     if sort not in _KEYED_SORTS or any(
         (flt.department_ids, flt.codes, flt.licences, flt.modified_from, flt.modified_until)
     ):
@@ -191,15 +195,25 @@ def _keyed_order(
     modified = table.modified
     found = [i for i in postings.matching(parts) if i in modified]  # not withdrawn
     if sort == "oldest":
-        return sorted(found, key=lambda i: (modified[i], i))
+        return found, _first(found, top, key=lambda i: (modified[i], i), newest_first=False)
     if sort == "newest":
-        return sorted(found, key=lambda i: (modified[i], i), reverse=True)
+        return found, _first(found, top, key=lambda i: (modified[i], i), newest_first=True)
     matched = set(found)
     in_name: Counter[int] = Counter()
     for g in groups:
         names = [alt[0][:TERM_CHARS] for alt in g]
         in_name.update(i for i in postings.any_of(NAME, names) if i in matched)
-    return sorted(found, key=lambda i: (in_name[i], modified[i], i), reverse=True)
+    key = lambda i: (in_name[i], modified[i], i)  # noqa: E731
+    return found, _first(found, top, key=key, newest_first=True)
+
+
+def _first(
+    ids: list[int], top: int | None, *, key: Callable[[int], Any], newest_first: bool
+) -> list[int]:
+    if top is None or top >= len(ids):
+        return sorted(ids, key=key, reverse=newest_first)
+    pick = heapq.nlargest if newest_first else heapq.nsmallest
+    return pick(top, ids, key=key)
 
 
 def _fingerprint(session: Session) -> tuple[Any, ...]:
@@ -250,7 +264,14 @@ def search(
     fingerprint = _fingerprint(session) if wanted or groups else None
     facets_of = search_facets.table(session, fingerprint) if fingerprint else None
     keyed = (
-        _keyed_order(groups, flt, sort, facets_of, search_postings.table(session, fingerprint))
+        _keyed_order(
+            groups,
+            flt,
+            sort,
+            facets_of,
+            search_postings.table(session, fingerprint),
+            top=offset + limit,
+        )
         if groups and facets_of is not None and fingerprint is not None
         else None
     )
@@ -263,25 +284,23 @@ def search(
         else:
             # Every match's id in the order asked for: the facets count them, the page is a
             # slice of them (one statement instead of a count, a page and the facets' own).
-            ids = (
-                keyed
-                if keyed is not None
-                else list(session.scalars(select(d.id).where(where).order_by(*order)))
-            )
+            if keyed is not None:
+                ids, first = keyed
+            else:
+                ids = first = list(session.scalars(select(d.id).where(where).order_by(*order)))
             counts = facets_of.count(ids, wanted)
             total = len(ids)
-            page_ids = ids[offset : offset + limit]
+            page_ids = first[offset : offset + limit]
         names = {c: facets_of.department_names.get(c, c) for c in counts.get("department", {})}
     elif groups:
         # A text query matches through the key index, never an index in the order asked for:
         # every match's id in order once beats a count and then the page's own sort.
-        ids = (
-            keyed
-            if keyed is not None
-            else list(session.scalars(select(d.id).where(where).order_by(*order)))
-        )
+        if keyed is not None:
+            ids, first = keyed
+        else:
+            ids = first = list(session.scalars(select(d.id).where(where).order_by(*order)))
         total = len(ids)
-        page_ids = ids[offset : offset + limit]
+        page_ids = first[offset : offset + limit]
     else:
         total = int(session.scalar(select(func.count()).select_from(d).where(where)) or 0)
     hits: list[OpenDataset] = []
