@@ -38,6 +38,7 @@ DATA_PLANE=(
   tests/sharing/test_data_limits.py
   tests/sharing/test_bulk.py
   tests/sharing/test_bulk_live.py
+  "tests/test_migrations.py::test_downgrade_then_upgrade"
 )
 GOVDATA_TEST_DB=citus "${PYTEST:-.venv/bin/pytest}" -p no:cacheprovider \
   -n "${PYTEST_WORKERS:-2}" --dist loadfile "${DATA_PLANE[@]}" "$@"

@@ -126,9 +126,10 @@ class CitusCluster:
         "citus.log_remote_commands": "off",
     }
 
-    def __init__(self, workers: int = 2) -> None:
-        self.coordinator = PgCluster(self.SETTINGS, tcp=True)
-        self.workers = [PgCluster(self.SETTINGS, tcp=True) for _ in range(workers)]
+    def __init__(self, workers: int = 2, *, shards: int = 4) -> None:
+        settings = self.SETTINGS | {"citus.shard_count": str(shards)}
+        self.coordinator = PgCluster(settings, tcp=True)
+        self.workers = [PgCluster(settings, tcp=True) for _ in range(workers)]
 
     @property
     def nodes(self) -> list[PgCluster]:

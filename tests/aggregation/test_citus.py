@@ -314,3 +314,17 @@ def test_the_same_loads_give_the_same_rows_as_one_postgresql(
     # Zero rows lost or duplicated: 400 people, the repeated keys and the bad row removed.
     assert got["pool"][0] == 400 and got["base"][:2] == (400, 400)
     assert got["loads"][0] == (303, 300, 1, 2)
+
+
+def test_a_referenced_reference_table_is_written_after_a_query_over_every_shard(
+    session: Session, world: World
+) -> None:
+    # Citus refuses such a write after a query with several connections a node (migration
+    # 0022 keeps one): a load's or a sharing call's bookkeeping follows its data in one
+    # transaction.
+    conn = session.connection()
+    assert conn.exec_driver_sql("SHOW citus.max_adaptive_executor_pool_size").scalar_one() == "1"
+    assert conn.exec_driver_sql("SELECT count(*) FROM access_records").scalar_one() >= 0
+    conn.exec_driver_sql("UPDATE departments SET name = name WHERE id = %(d)s", {"d": world.police})
+    # The rate-limit counters stay on the coordinator (their upsert uses now()).
+    assert "rate_limit_counters" not in _placement(session)
