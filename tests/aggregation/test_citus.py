@@ -328,3 +328,19 @@ def test_a_referenced_reference_table_is_written_after_a_query_over_every_shard(
     conn.exec_driver_sql("UPDATE departments SET name = name WHERE id = %(d)s", {"d": world.police})
     # The rate-limit counters stay on the coordinator (their upsert uses now()).
     assert "rate_limit_counters" not in _placement(session)
+
+
+def test_a_thematic_refresh_is_pushed_down_and_co_located(session: Session, world: World) -> None:
+    from tests.aggregation.test_thematic import _define
+
+    c = build_city(session, world)
+    base.build(session, world.actor(session, "city"), BaseKind.PERSON)
+    conn = session.connection()
+    with _statements(conn) as seen:
+        db = _define(session, world, c)
+    table = str(db.table_name)
+    placed = _placement(session)
+    assert placed[table][:2] == ("distributed", KEY_COLUMN)
+    assert placed[table][2] == placed["base_person"][2]
+    # base ⟕ pool on the key, filtered: one INSERT … SELECT run on every shard.
+    _assert_pushed_down(conn, _writes_to(seen, table))
