@@ -20,6 +20,7 @@ fi
 # and the cluster's own checks (distribution, router lookups, pushed-down builds, checksums).
 DATA_PLANE=(
   tests/aggregation/test_citus.py
+  tests/core/test_distribution.py
   tests/aggregation/test_loading.py
   tests/aggregation/test_loading_sweep.py
   tests/aggregation/test_repeated.py

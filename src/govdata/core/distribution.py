@@ -48,7 +48,11 @@ def is_distributed(conn: Connection, table: str) -> bool:
 def distribute(conn: Connection, table: str, column: str) -> bool:
     """Distribute ``table`` on ``column`` (hash), co-located with every other table whose
     distribution column has the same type and collation (Citus' default group). Returns
-    whether anything was done (False off Citus, or when the table already is distributed)."""
+    whether anything was done (False off Citus, or when the table already is distributed).
+
+    A text column must be the data plane's key type (``VARCHAR COLLATE "C"``,
+    ``aggregation.tables.canonical_key_type``): Citus picks the default group by type alone and
+    then refuses a collation that differs from the group's."""
     if not enabled(conn) or is_distributed(conn, table):
         return False
     conn.execute(
