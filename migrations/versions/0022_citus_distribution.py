@@ -40,11 +40,12 @@ DISTRIBUTED = {"access_records": "id", "aggregation_base_conflicts": "subject_ke
 # Local to the coordinator: the rate-limit counters are written on every request with now() in
 # their upsert, which Citus refuses for a reference table, and nothing joins them.
 LOCAL = frozenset({"alembic_version", "rate_limit_counters"})
-# After a query over several shards with more than one connection a node, Citus refuses in the
-# same transaction any write of a reference table that a foreign key refers to (departments,
-# pools, loads, grants…): a load, a base build or a sharing call and their bookkeeping are one
-# transaction. One connection a node keeps both (docs/scaling.md: the cost).
-POOL_SIZE = "citus.max_adaptive_executor_pool_size"
+# After a statement over several shards run over more than one connection a node (a COPY into
+# a distributed table, a base build), Citus refuses in the same transaction any write of a
+# reference table that a foreign key refers to (departments, pools, loads, grants…); a load, a
+# base build or a sharing call and their bookkeeping are one transaction. Sequential mode (one
+# connection a node, shards one after another) keeps both (docs/scaling.md: the cost).
+MODE = "citus.multi_shard_modify_mode"
 LOCAL_PREFIXES = ("procrastinate_", "pool_", "base_", "thematic_")
 
 _CONFLICTS = "aggregation_base_conflicts"
@@ -111,23 +112,23 @@ def _without_foreign_keys(
             conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
 
 
-def _pool_size(conn: Connection, value: str | None) -> None:
-    """The database's (and this session's) executor pool size; None: back to the default."""
-    change = f"SET {POOL_SIZE} = {value}" if value else f"RESET {POOL_SIZE}"
+def _mode(conn: Connection, value: str | None) -> None:
+    """The database's (and this session's) multi-shard mode; None: back to the default."""
+    change = f"SET {MODE} = {value}" if value else f"RESET {MODE}"
     conn.execute(
         text(
             "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I " + change.replace("'", "''") + "', "
             "current_database()); END $$"
         )
     )
-    conn.execute(text(f"SET {POOL_SIZE} = {value}" if value else f"RESET {POOL_SIZE}"))
+    conn.execute(text(f"SET {MODE} = {value}" if value else f"RESET {MODE}"))
 
 
 def upgrade() -> None:
     conn = op.get_bind()
     if not distribution.enabled(conn):
         return
-    _pool_size(conn, "1")
+    _mode(conn, "sequential")
     _without_foreign_keys(conn, list(DISTRIBUTED), lambda _t: None, put_back=False)
     for statement in _CONFLICTS_UP:
         conn.execute(text(statement))
@@ -148,7 +149,6 @@ def downgrade() -> None:
     # Undistributing runs over several connections a node; the reference tables' keys can
     # then only be changed over one: the whole downgrade over one connection a node.
     conn.execute(text("SET LOCAL citus.multi_shard_modify_mode TO 'sequential'"))
-    _pool_size(conn, None)
     for table in DISTRIBUTED:
         distribution.undistribute(conn, table)
     _without_foreign_keys(
@@ -166,3 +166,4 @@ def downgrade() -> None:
                 f"REFERENCES {parent}(id){action}"
             )
         )
+    _mode(conn, None)

@@ -319,12 +319,20 @@ def test_the_same_loads_give_the_same_rows_as_one_postgresql(
 def test_a_referenced_reference_table_is_written_after_a_query_over_every_shard(
     session: Session, world: World
 ) -> None:
-    # Citus refuses such a write after a query with several connections a node (migration
-    # 0022 keeps one): a load's or a sharing call's bookkeeping follows its data in one
-    # transaction.
+    # Citus refuses such a write after a statement over several connections a node (migration
+    # 0022 sets sequential mode): a load's or a sharing call's bookkeeping follows its data in
+    # one transaction.
     conn = session.connection()
-    assert conn.exec_driver_sql("SHOW citus.max_adaptive_executor_pool_size").scalar_one() == "1"
+    assert conn.exec_driver_sql("SHOW citus.multi_shard_modify_mode").scalar_one() == "sequential"
     assert conn.exec_driver_sql("SELECT count(*) FROM access_records").scalar_one() >= 0
+    # A COPY over every shard (as a load's staging) and then a write of a referenced table.
+    columns = [{"column": "c1", "data_type": "C"}]
+    pools.create_data_table(conn, "pool_stage_999998", columns, "c1")
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    with raw.cursor() as cur, cur.copy('COPY "pool_stage_999998" FROM STDIN') as copy:
+        for i in range(200):
+            copy.write_row((i, 1, f"k{i}"))
     conn.exec_driver_sql("UPDATE departments SET name = name WHERE id = %(d)s", {"d": world.police})
     # The rate-limit counters stay on the coordinator (their upsert uses now()).
     assert "rate_limit_counters" not in _placement(session)
