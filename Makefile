@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: venv demo serve test lint typecheck test-sqlite test-postgresql system-deps bench clean
+.PHONY: venv demo serve test lint typecheck test-sqlite test-postgresql test-citus system-deps bench clean
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -37,6 +37,11 @@ test-postgresql: venv system-deps
 	GOVDATA_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint typecheck test-sqlite test-postgresql
+
+# The data-plane tests on a three-node Citus cluster (builds Citus from ../shared/vendor/citus
+# when missing; skipped with a reason on a machine with neither). Not part of `test`.
+test-citus: venv system-deps
+	PYTEST=$(BIN)/pytest PYTEST_WORKERS=$(PYTEST_WORKERS) bash scripts/test-citus.sh
 
 bench: venv
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)

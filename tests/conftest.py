@@ -1,8 +1,10 @@
 """Test fixtures: one migrated database per engine and xdist worker, a rolled-back transaction
 per test, the app over HTTP, and a seeded "world" of regions, departments and people.
 
-``GOVDATA_TEST_DB=sqlite`` (default) or ``postgresql``. PostgreSQL uses
-``GOVDATA_TEST_DATABASE_URL`` when set (a server you run), else a throwaway cluster.
+``GOVDATA_TEST_DB=sqlite`` (default), ``postgresql`` or ``citus``. PostgreSQL uses
+``GOVDATA_TEST_DATABASE_URL`` when set (a server you run), else a throwaway cluster. ``citus``
+(``make test-citus``, decision 0022) starts a coordinator and two workers and runs the tests on
+databases formed into a cluster; it needs Citus built into the server (the target does that).
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from govdata.core.db import make_engine
 from govdata.core.migrate import upgrade
 from govdata.core.settings import Settings
 from tests.demo_city import DemoCityBase
-from tests.pgcluster import PgCluster
+from tests.pgcluster import CitusCluster, PgCluster, citus_installed
 from tests.world import World, build_world
 
 BACKEND = os.environ.get("GOVDATA_TEST_DB", "sqlite")
+# PostgreSQL, plain or distributed on Citus: the tests of PostgreSQL's own behaviour run on both.
+POSTGRES = BACKEND in ("postgresql", "citus")
 
 # Hypothesis' deadline and too_slow health check are timing assertions: on a shared 2-core
 # machine they fail whatever the code does. Properties are checked, never their speed.
@@ -43,7 +47,16 @@ def pytest_report_header() -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster() -> Iterator[PgCluster | None]:
+def pg_cluster() -> Iterator[PgCluster | CitusCluster | None]:
+    if BACKEND == "citus":
+        if not citus_installed():
+            pytest.exit("GOVDATA_TEST_DB=citus: Citus is not installed (make test-citus builds it)")
+        citus = CitusCluster().start()
+        try:
+            yield citus
+        finally:
+            citus.stop()
+        return
     if BACKEND != "postgresql" or os.environ.get("GOVDATA_TEST_DATABASE_URL"):
         yield None
         return
@@ -62,10 +75,13 @@ def _create_pg_database(admin_url: str, name: str) -> None:
     admin.dispose()
 
 
-def new_database_url(pg_cluster: PgCluster | None, tmp: Path, name: str) -> str:
+def new_database_url(pg_cluster: PgCluster | CitusCluster | None, tmp: Path, name: str) -> str:
     """A fresh, empty database of the backend under test."""
     if BACKEND == "sqlite":
         return f"sqlite:///{tmp / (name + '.db')}"
+    if BACKEND == "citus":
+        assert isinstance(pg_cluster, CitusCluster)
+        return pg_cluster.create_database(name)
     if BACKEND != "postgresql":
         raise RuntimeError(f"unknown GOVDATA_TEST_DB={BACKEND!r}")
     configured = os.environ.get("GOVDATA_TEST_DATABASE_URL")
@@ -73,7 +89,7 @@ def new_database_url(pg_cluster: PgCluster | None, tmp: Path, name: str) -> str:
         base = re.sub(r"/[^/?]*(\?|$)", r"/postgres\1", configured, count=1)
         _create_pg_database(base, name)
         return re.sub(r"/[^/?]*(\?|$)", rf"/{name}\1", configured, count=1)
-    assert pg_cluster is not None
+    assert isinstance(pg_cluster, PgCluster)
     _create_pg_database(pg_cluster.url(), name)
     return pg_cluster.url(name)
 
@@ -85,7 +101,9 @@ def worker(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def engine(
-    pg_cluster: PgCluster | None, tmp_path_factory: pytest.TempPathFactory, worker: str
+    pg_cluster: PgCluster | CitusCluster | None,
+    tmp_path_factory: pytest.TempPathFactory,
+    worker: str,
 ) -> Iterator[Engine]:
     url = new_database_url(pg_cluster, tmp_path_factory.mktemp("db"), f"govdata_test_{worker}")
     eng = make_engine(url)

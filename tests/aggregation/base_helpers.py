@@ -142,7 +142,9 @@ def upsert(session: Session, pool: Pool, rows: list[dict[str, Any]]) -> Load:
         key = values[pool.subject_column]
         exists = session.execute(select(key_col).where(key_col == key)).first()
         if exists:
-            session.execute(update(table).where(key_col == key).values(values))
+            # Never the key itself: on Citus it is the distribution column (decision 0022).
+            changed = {k: v for k, v in values.items() if k != pool.subject_column}
+            session.execute(update(table).where(key_col == key).values(changed))
         else:
             session.execute(insert(table).values(values | {ROW_COLUMN: i + 2}))
     pool.current_load_id = load.id

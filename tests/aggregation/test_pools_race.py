@@ -19,10 +19,10 @@ from govdata.aggregation.models import Pool
 from govdata.catalog import published
 from govdata.core.db import transaction
 from tests.aggregation.test_cli_pool import cli_db  # noqa: F401 - fixture
-from tests.conftest import BACKEND
+from tests.conftest import POSTGRES
 
 pytestmark = pytest.mark.skipif(
-    BACKEND != "postgresql", reason="SQLite serialises writers: no check-then-insert race"
+    not POSTGRES, reason="SQLite serialises writers: no check-then-insert race"
 )
 
 

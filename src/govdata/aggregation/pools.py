@@ -23,7 +23,7 @@ from govdata.aggregation.models import Load, Pool
 from govdata.aggregation.tables import LOAD_COLUMN, ROW_COLUMN, pool_table
 from govdata.catalog import published
 from govdata.catalog.published import CatalogResource, PublishedResource
-from govdata.core import audit
+from govdata.core import audit, distribution
 from govdata.core.actor import Actor
 from govdata.core.db import utcnow
 from govdata.core.errors import NotFound
@@ -296,8 +296,16 @@ def reveal_row(
 def create_data_table(
     conn: Connection, name: str, columns: list[dict[str, Any]], key: str | None = None
 ) -> Table:
-    table = pool_table(name, columns, key)
+    """A pool's data (or staging) table; on Citus distributed on its subject key, or on its row
+    number when the resource has no subject key (nothing joins it by key)."""
+    return create_table(conn, pool_table(name, columns, key), key or ROW_COLUMN)
+
+
+def create_table(conn: Connection, table: Table, distribution_column: str) -> Table:
+    """Create a data-plane table (pool, base or thematic database) and, on Citus, distribute it
+    on ``distribution_column`` (its subject key: co-located with the other data tables)."""
     table.create(conn)
+    distribution.distribute(conn, table.name, distribution_column)
     return table
 
 

@@ -14,7 +14,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, Table, Text, case, cast, func, literal, null, select
+from sqlalchemy import (
+    Integer,
+    Numeric,
+    Table,
+    Text,
+    case,
+    cast,
+    extract,
+    func,
+    literal,
+    null,
+    select,
+)
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -54,11 +66,9 @@ def as_text(dialect: str, col: ColumnElement[Any], data_type: str) -> ColumnElem
     if data_type in TEXT_TYPES:
         return col
     if data_type == "D":
-        return func.to_char(col, "YYYY-MM-DD") if pg else func.substr(cast(col, Text), 1, 10)
+        return _pg_datetime_text(col, time=False) if pg else func.substr(cast(col, Text), 1, 10)
     if data_type == "T":
-        if pg:
-            return func.to_char(col, "YYYY-MM-DD HH24:MI:SS")
-        return func.substr(cast(col, Text), 1, 19)
+        return _pg_datetime_text(col, time=True) if pg else func.substr(cast(col, Text), 1, 19)
     if data_type == "L":
         return case((col.is_(None), null()), (col, literal("true")), else_=literal("false"))
     if data_type == "I":
@@ -69,6 +79,24 @@ def as_text(dialect: str, col: ColumnElement[Any], data_type: str) -> ColumnElem
         as_int = cast(col, Integer)
         return case((col == as_int, cast(as_int, Text)), else_=cast(col, Text))
     return cast(col, Text)
+
+
+def _pg_datetime_text(col: ColumnElement[Any], *, time: bool) -> ColumnElement[Any]:
+    """``YYYY-MM-DD`` (and `` HH:MM:SS``, seconds cut, not rounded) from immutable parts.
+
+    Not ``to_char``: it is STABLE (it reads the session's locale), and Citus refuses a STABLE
+    function of a column in a distributed UPDATE (it could differ between the nodes), which is
+    how a base database takes its values (decision 0022). The text is the same.
+    """
+
+    def part(field: str, width: int) -> ColumnElement[str]:
+        whole = cast(func.floor(extract(field, col)), Integer)
+        return func.lpad(cast(whole, Text), width, "0", type_=Text)
+
+    text = part("year", 4) + "-" + part("month", 2) + "-" + part("day", 2)
+    if time:
+        text = text + " " + part("hour", 2) + ":" + part("minute", 2) + ":" + part("second", 2)
+    return text  # "||" (immutable), not concat() (stable)
 
 
 # --- which pools fit which base (Art. 16) -------------------------------------------------------

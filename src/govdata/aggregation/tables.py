@@ -92,13 +92,31 @@ def key_type(data_type: str, length: int | None) -> TypeEngine[Any]:
 
     Keys are codes (ID numbers, USCCs, feature and licence numbers), so their order is the same
     either way for ASCII, and the unique index builds about twice as fast without the locale's
-    comparison. PostgreSQL lets the "C" column meet default-collation columns in joins.
+    comparison. PostgreSQL lets the "C" column meet default-collation columns in joins. The
+    type is ``canonical_key_type`` whatever the item's length.
     """
     base = sql_type(data_type, length)
     if isinstance(base, String):  # Text is a String
-        exact = Text(collation="C") if isinstance(base, Text) else String(length, collation="C")
-        return base.with_variant(exact, "postgresql")
+        return base.with_variant(canonical_key_type(), "postgresql")
     return base
+
+
+def canonical_key_type() -> String:
+    """PostgreSQL's one type for a text subject key: ``VARCHAR COLLATE "C"``, no length.
+
+    Pools, base and thematic databases all declare their key so (the catalog's length of the
+    key item is checked when a row is loaded, ``validation``): on Citus only tables whose
+    distribution columns have the same type and collation are co-located, and an
+    ``INSERT … SELECT`` is pushed down to the shards only when the key needs no conversion on
+    the way, not even ``VARCHAR(18)`` to ``VARCHAR(64)`` (decision 0022).
+    """
+    return String(collation="C")
+
+
+def subject_key_column() -> Column[Any]:
+    """The ``subject_key`` primary key of base and thematic databases (canonical text)."""
+    kind = String(KEY_LENGTH).with_variant(canonical_key_type(), "postgresql")
+    return Column(KEY_COLUMN, kind, primary_key=True)
 
 
 def pool_table(name: str, columns: list[dict[str, Any]], key: str | None = None) -> Table:
@@ -126,7 +144,7 @@ def column_of(columns: list[dict[str, Any]], item_name: str) -> str | None:
 def base_table(name: str, item_ids: Iterable[int]) -> Table:
     """A base database's table: ``subject_key`` and, for each base item id N, ``v<N>`` (the
     value as canonical text) and ``l<N>`` (the load that wrote it: its provenance)."""
-    cols: list[Column[Any]] = [Column(KEY_COLUMN, String(KEY_LENGTH), primary_key=True)]
+    cols: list[Column[Any]] = [subject_key_column()]
     for n in item_ids:
         cols += [Column(f"v{n}", Text), Column(f"l{n}", Integer)]
     return Table(name, MetaData(), *cols)
@@ -134,6 +152,6 @@ def base_table(name: str, item_ids: Iterable[int]) -> Table:
 
 def thematic_table(name: str, columns: int) -> Table:
     """A thematic database's table: ``subject_key`` and ``t1…tN`` as text."""
-    cols: list[Column[Any]] = [Column(KEY_COLUMN, String(KEY_LENGTH), primary_key=True)]
+    cols: list[Column[Any]] = [subject_key_column()]
     cols += [Column(f"t{i + 1}", Text) for i in range(columns)]
     return Table(name, MetaData(), *cols)

@@ -48,6 +48,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
 from govdata.catalog.vocab import SubjectKind
+from govdata.core import distribution
 from govdata.core.actor import Actor, Role, RoleGrant
 from govdata.core.crypto import canonical_subject_key, subject_digest, token_digest
 from govdata.core.errors import DomainError, InvalidInput, NotAuthenticated
@@ -106,7 +107,10 @@ def conninfo(engine: Engine) -> str:
 
 
 class HotPath:
-    def __init__(self, dsn: str, size: int, factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self, dsn: str, size: int, factory: sessionmaker[Session], *, citus: bool = False
+    ) -> None:
+        self.quota_sql = sql_text.quota_sql(citus)
         self.pool = AsyncConnectionPool(
             dsn, min_size=size, max_size=size, open=False, kwargs={"autocommit": True}
         )
@@ -161,7 +165,7 @@ class HotPath:
             async with self.pool.connection() as conn:
                 for (grant_id, day), rows in pending.items():
                     await conn.execute(
-                        sql_text.ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows}
+                        self.quota_sql.add_rows, {"grant": grant_id, "day": day, "rows": rows}
                     )
         except (PoolTimeout, psycopg.Error):
             for key, rows in pending.items():  # kept for the next flush
@@ -470,7 +474,7 @@ class HotPath:
         """A call from the day's quota (``sharing.quota``'s conditional upsert); none left: the
         refusal recorded (durably) and answered."""
         try:
-            cur = await conn.execute(sql_text.TAKE, params)
+            cur = await conn.execute(self.quota_sql.take, params)
             taken = await cur.fetchone()
         except psycopg.Error as exc:
             raise _Answer(errors.RecordUnavailable()) from exc
@@ -485,7 +489,7 @@ class HotPath:
     async def _give_back(self, conn: psycopg.AsyncConnection[Any], params: dict[str, Any]) -> None:
         # If this fails too, the call stays counted: the quota errs on the side of fewer calls.
         with contextlib.suppress(psycopg.Error):
-            await conn.execute(sql_text.GIVE_BACK, params)
+            await conn.execute(self.quota_sql.give_back, params)
 
     async def _read_and_record(
         self,
@@ -538,6 +542,13 @@ def for_app(app: FastAPI) -> HotPath | None:
         engine: Engine = app.state.engine
         hot = None
         if settings.sharing_hot_path_pool > 0 and engine.dialect.name == "postgresql":
-            hot = HotPath(conninfo(engine), settings.sharing_hot_path_pool, app.state.sessionmaker)
+            with engine.connect() as conn:
+                citus = distribution.enabled(conn)
+            hot = HotPath(
+                conninfo(engine),
+                settings.sharing_hot_path_pool,
+                app.state.sessionmaker,
+                citus=citus,
+            )
         app.state.sharing_hot = hot
     return hot if isinstance(hot, HotPath) else None

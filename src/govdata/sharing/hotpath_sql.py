@@ -5,6 +5,7 @@ every value is bound."""
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from psycopg import sql
@@ -67,6 +68,29 @@ UPDATE sharing_grant_usage SET rows = rows + %(rows)s
 WHERE grant_id = %(grant)s AND day = %(day)s
 RETURNING set_config('synchronous_commit', 'off', true)
 """
+
+_ASYNC_RETURNING = "RETURNING set_config('synchronous_commit', 'off', true)"
+
+
+@dataclass(frozen=True)
+class QuotaSql:
+    take: str
+    give_back: str
+    add_rows: str
+
+
+def quota_sql(citus: bool) -> QuotaSql:
+    """The quota's statements. On Citus the usage row is in a reference table, whose writes
+    Citus allows no function in ``RETURNING`` that is not IMMUTABLE (``set_config`` is not):
+    there they commit durably, and ``TAKE`` returns the count alone (decision 0022)."""
+    if not citus:
+        return QuotaSql(TAKE, GIVE_BACK, ADD_ROWS)
+    take = TAKE.replace(", set_config('synchronous_commit', 'off', true)", "")
+    give_back = GIVE_BACK.replace(_ASYNC_RETURNING, "")
+    add_rows = ADD_ROWS.replace(_ASYNC_RETURNING, "")
+    assert "set_config" not in take + give_back + add_rows
+    return QuotaSql(take, give_back, add_rows)
+
 
 # {cols}, {allowed}, {table}, {key}: identifiers and the row condition, built per source.
 # Durable (synchronous commit): when it returns, the record is on disk.

@@ -20,6 +20,7 @@ from govdata.aggregation.base.scope import Scope
 from govdata.aggregation.errors import BaseItemNotFound, DepartmentNotFound, ResourceNotFound
 from govdata.aggregation.models import BaseConflict, BaseDatabase, BaseItem, BaseKind
 from govdata.aggregation.subjects import (
+    KEY_COLUMN,
     KEY_NAME,
     KEY_NAMES,
     base_table,
@@ -187,7 +188,7 @@ def define_base(
     session.flush()
     conn = session.connection()
     pools.drop_table(conn, base.table_name)  # a table left behind by nothing we know of
-    base_table(base, []).create(conn)
+    pools.create_table(conn, base_table(base, []), KEY_COLUMN)
     audit.record(
         session,
         actor,

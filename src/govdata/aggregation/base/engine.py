@@ -264,7 +264,7 @@ def _ensure_layout(session: Session, base: BaseDatabase, btable: Table) -> None:
         if sorted(have) == sorted(wanted):
             return
         pools.drop_table(conn, base.table_name)
-    btable.create(conn)
+    pools.create_table(conn, btable, KEY_COLUMN)
 
 
 def build(session: Session, actor: Actor, kind: BaseKind | str) -> BaseDatabase:

@@ -113,7 +113,7 @@ def materialize(session: Session, db: ThematicDatabase) -> None:
     conn = session.connection()
     pools.drop_table(conn, name)
     target = tables.thematic_table(name, len(columns))
-    target.create(conn)
+    pools.create_table(conn, target, KEY_COLUMN)
     stmt = select(key, *[exprs[c.label] for c in columns]).select_from(joined).where(*conditions)
     session.execute(insert(target).from_select(["subject_key", *[c.column for c in columns]], stmt))
     old = db.table_name
