@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-citus` (issue 15, decision 0020): the data-plane tests on a Citus cluster that the
+# `make test-citus` (issue 15, decision 0022): the data-plane tests on a Citus cluster that the
 # suite starts itself (a coordinator and two workers on free loopback ports, tests/pgcluster.py).
 # Citus is built from ../shared/vendor/citus (CITUS_VENDOR) into the machine's PostgreSQL when it
 # is missing; on a machine with neither, the tier is skipped with one line saying why.
