@@ -36,7 +36,7 @@ test-sqlite: venv system-deps
 test-postgresql: venv system-deps
 	GOVDATA_TEST_DB=postgresql $(BIN)/pytest -p no:cacheprovider -n $(PYTEST_WORKERS) --dist loadfile
 
-test: lint typecheck test-sqlite test-postgresql
+test: lint typecheck test-sqlite test-postgresql test-citus
 
 # The data-plane tests on a three-node Citus cluster (builds Citus from ../shared/vendor/citus
 # when missing; skipped with a reason on a machine with neither). Not part of `test`.

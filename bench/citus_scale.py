@@ -7,7 +7,7 @@ cluster on the same machine.
 Both sides are servers this script starts from the installed binaries (``tests.pgcluster``):
 ``single`` is a plain PostgreSQL, ``cluster`` a coordinator and two workers with Citus (built
 from ``../shared/vendor/citus`` by ``make test-citus`` when missing), the data plane distributed
-on the subject key (decision 0020). On each side, in a fresh migrated database with the test
+on the subject key (decision 0022). On each side, in a fresh migrated database with the test
 suite's world:
 
 1. two published person resources keyed by 公民身份号码: 户籍 (``--rows`` rows, four items)
