@@ -14,13 +14,20 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govdata.opendata.models import OpenDataset, OpenSearchKey
 from govdata.opendata.search_index import FACET_ROW, PACKED_FIELDS, unpacked
+
+
+class _Fingerprinted(Protocol):
+    fingerprint: tuple[Any, ...]
+
+
+Kept = TypeVar("Kept", bound=_Fingerprinted)
 
 FACETS = ("department", "theme", "format", "open_type", "update_cycle", "tags")
 
@@ -96,24 +103,42 @@ class FacetTable:
         return counts
 
 
-_TABLES: dict[str, FacetTable] = {}  # by database URL
-_LOCK = threading.Lock()
+class FingerprintCache(Generic[Kept]):
+    """What a process keeps per database as of one catalog fingerprint (the facet table, the
+    key index): the kept one while the fingerprint holds, else read again, once (concurrent
+    searches wait for the one read); the old one is let go before the new one is read."""
+
+    def __init__(self, read: Callable[[Session, tuple[Any, ...]], Kept]) -> None:
+        self._read = read
+        self._kept: dict[str, Kept] = {}  # by database URL
+        self._lock = threading.Lock()
+
+    def get(
+        self,
+        session: Session,
+        fingerprint: tuple[Any, ...],
+        read: Callable[..., Kept] | None = None,
+    ) -> Kept:
+        url = str(fingerprint[0])
+        current = self._kept.get(url)
+        if current is not None and current.fingerprint == fingerprint:
+            return current
+        with self._lock:
+            current = self._kept.get(url)
+            if current is None or current.fingerprint != fingerprint:
+                self._kept.pop(url, None)
+                current = (read or self._read)(session, fingerprint)
+                if len(self._kept) > 8:  # a test run opens many databases
+                    self._kept.clear()
+                self._kept[url] = current
+            return current
+
+
+_TABLES: FingerprintCache[FacetTable] = FingerprintCache(FacetTable.read)
 
 
 def table(
     session: Session, fingerprint: tuple[Any, ...], *, read: Callable[..., FacetTable] | None = None
 ) -> FacetTable:
-    """The facet table for this database as of ``fingerprint``: the kept one, or read again
-    (once: concurrent searches wait for the one read)."""
-    url = str(fingerprint[0])
-    current = _TABLES.get(url)
-    if current is not None and current.fingerprint == fingerprint:
-        return current
-    with _LOCK:
-        current = _TABLES.get(url)
-        if current is None or current.fingerprint != fingerprint:
-            current = (read or FacetTable.read)(session, fingerprint)
-            if len(_TABLES) > 8:  # a test run opens many databases
-                _TABLES.clear()
-            _TABLES[url] = current
-        return current
+    """The facet table for this database as of ``fingerprint``."""
+    return _TABLES.get(session, fingerprint, read)

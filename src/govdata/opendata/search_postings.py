@@ -12,7 +12,6 @@ ordered scan of the key index's primary key.
 
 from __future__ import annotations
 
-import threading
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from sqlalchemy import Text, cast, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from govdata.opendata.models import OpenSearchKey
+from govdata.opendata.search_facets import FingerprintCache
 from govdata.opendata.search_index import FACET_ROW
 
 _EMPTY: array[int] = array("i")
@@ -83,25 +83,11 @@ class Postings:
         return found
 
 
-_TABLES: dict[str, Postings] = {}  # by database URL
-_LOCK = threading.Lock()
+_TABLES: FingerprintCache[Postings] = FingerprintCache(Postings.read)
 
 
 def table(
     session: Session, fingerprint: tuple[Any, ...], *, read: Callable[..., Postings] | None = None
 ) -> Postings:
-    """The postings for this database as of ``fingerprint``: the kept ones, or read again
-    (once: concurrent searches wait for the one read)."""
-    url = str(fingerprint[0])
-    current = _TABLES.get(url)
-    if current is not None and current.fingerprint == fingerprint:
-        return current
-    with _LOCK:
-        current = _TABLES.get(url)
-        if current is None or current.fingerprint != fingerprint:
-            _TABLES.pop(url, None)  # let the old arrays go before the new ones are read
-            current = (read or Postings.read)(session, fingerprint)
-            if len(_TABLES) > 8:  # a test run opens many databases
-                _TABLES.clear()
-            _TABLES[url] = current
-        return current
+    """The postings for this database as of ``fingerprint``."""
+    return _TABLES.get(session, fingerprint, read)
