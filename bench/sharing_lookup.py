@@ -164,6 +164,30 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
+def settle(url: str) -> float:
+    """CHECKPOINT, VACUUM ANALYZE of what the calls wrote, then wait (≤ 120 s) until no
+    autovacuum worker runs: the seconds it took."""
+    from sqlalchemy import create_engine, text
+
+    t0 = time.perf_counter()
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("CHECKPOINT"))
+        conn.execute(text("VACUUM ANALYZE access_records"))
+        conn.execute(text("VACUUM ANALYZE sharing_grant_usage"))
+        while time.perf_counter() - t0 < 120:
+            busy = conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+                )
+            ).scalar()
+            if not busy:
+                break
+            time.sleep(1)
+    engine.dispose()
+    return round(time.perf_counter() - t0, 1)
+
+
 def records(url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -196,6 +220,14 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15)
     parser.add_argument("--plain", action="store_true", help="also the ordinary path")
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
+    parser.add_argument(
+        "--steady",
+        choices=("after", "first", "settled"),
+        default="after",
+        help="the 500 req/s phases after the 64-client runs (as always), before them, or after"
+        " them once PostgreSQL has settled (CHECKPOINT, VACUUM ANALYZE of the tables the calls"
+        " wrote, no autovacuum running): a diagnosis of what the steady tail follows",
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.url, args.serve, args.hot_pool)
@@ -226,12 +258,20 @@ def main() -> None:
                 "lookup": (_lua(lookup_path, "GET", secret, gid), lookup_path),
                 "verify": (_lua(verify_path, "POST", secret, gid), verify_path),
             }
-            for name, (lua, path) in runs.items():
-                if label == "plain" and name != "lookup":
-                    continue
-                r = run_wrk(base, lua, path, 64, args.duration)
-                results[f"{label}:{name}:c64"] = r
-                print(f"{label} {name} c64: {r}", flush=True)
+
+            def saturate() -> None:
+                for name, (lua, path) in runs.items():
+                    if label == "plain" and name != "lookup":
+                        continue
+                    r = run_wrk(base, lua, path, 64, args.duration)
+                    results[f"{label}:{name}:c64"] = r
+                    print(f"{label} {name} c64: {r}", flush=True)
+
+            if args.steady != "first" or label != "hot":
+                saturate()
+            if label == "hot" and args.steady == "settled":
+                results["settled_s"] = settle(url)
+                print(f"settled in {results['settled_s']} s", flush=True)
             if label == "hot":
                 key = "500101199000123456"
                 r = run_hey(
@@ -252,6 +292,8 @@ def main() -> None:
                 r = run_hey(base + verify_path, secret, args.duration, body=body_json)
                 results["hot:verify:500rps"] = r
                 print(f"hot verify 500 req/s: {r}", flush=True)
+                if args.steady == "first":
+                    saturate()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
