@@ -70,7 +70,8 @@ def pg_cluster() -> Iterator[PgCluster | CitusCluster | None]:
 def _create_pg_database(admin_url: str, name: str) -> None:
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        # FORCE: a session an earlier (failed) test left must not fail this one's setup.
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
 

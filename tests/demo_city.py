@@ -86,7 +86,7 @@ def copy(base: DemoCityBase, tmp: Path, name: str) -> tuple[str, Path]:
     admin = create_engine(source.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source.database}"'))
     finally:
         admin.dispose()

@@ -8,13 +8,14 @@ really commit (``tests.live``), and compare it with the ordinary path on the sam
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from govdata.app import create_app
@@ -304,3 +305,27 @@ def test_what_does_not_validate_is_answered_by_the_router(live: LiveDb, both: Bo
         headers=bearer("gd_not_a_token"),
     )  # fmt: skip
     assert (status, body["error"]["code"]) == (401, "auth.invalid_token")
+
+
+def test_the_app_closes_its_hot_path_at_shutdown(live: LiveDb, settings: Settings) -> None:
+    # A pool left open at shutdown keeps sessions on the server (one stopped a later test's
+    # DROP DATABASE in CI); the call's background "last used" write is waited for, not cut.
+    s = live.factory()
+    sc = build_share_city(s, live.world)
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    s.close()
+    app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=2), live.engine)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert lookup(client, sc.token, g.id, K1).status_code == 200
+        assert hotpath.for_app(app) is not None
+    live.engine.dispose()
+    others = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    deadline = time.monotonic() + 5  # a closed connection's server process ends soon after
+    with live.engine.connect() as conn:
+        while (left := conn.execute(others).scalar_one()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert left == 0

@@ -4,7 +4,8 @@ registered domain."""
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
@@ -38,6 +39,20 @@ def _favicon() -> FileResponse:
     return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """At shutdown, release what serving opened: the domains' own pools (the sharing hot
+    path's) and the rate limiter's connections. The engine is the caller's to dispose."""
+    try:
+        yield
+    finally:
+        for domain in app.state.domains:
+            if domain.shutdown is not None:
+                await domain.shutdown(app)
+        if app.state.rate_limiter is not None:
+            app.state.rate_limiter.close()
+
+
 def create_app(
     settings: Settings | None = None,
     engine: Engine | None = None,
@@ -56,6 +71,7 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine

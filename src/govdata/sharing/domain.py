@@ -31,6 +31,12 @@ def _middleware() -> list[Any]:
     return [HotDispatch]
 
 
+async def _shutdown(app: Any) -> None:
+    from govdata.sharing.hotpath import shutdown
+
+    await shutdown(app)
+
+
 def _public(actor: Actor) -> bool:
     return actor.is_public
 
@@ -42,6 +48,7 @@ DOMAIN = Domain(
     api_routers=_api,
     page_routers=_pages,
     asgi_middleware=_middleware,
+    shutdown=_shutdown,
     nav=(
         NavEntry("共享目录", "/sharing/catalog", policy.can_browse, order=200),
         NavEntry("共享申请", "/sharing/applications", policy.can_view_usage, order=210),

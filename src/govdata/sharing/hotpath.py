@@ -140,6 +140,11 @@ class HotPath:
         if self._opened:
             if self._flusher is not None:
                 self._flusher.cancel()
+            # Background writes ("last used") hold a pool connection: closed under them, that
+            # connection would stay open past the loop's end, a session the server keeps.
+            pending = [*self._tasks, *self._reading.values()]
+            if pending:
+                await asyncio.gather(*pending, return_exceptions=True)
             await self.flush_rows()
             await self.pool.close()
             self._opened = False
@@ -532,6 +537,13 @@ _NONE = object()
 def has_bearer(request: Request) -> bool:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return scheme.lower() == "bearer" and bool(value.strip())
+
+
+async def shutdown(app: FastAPI) -> None:
+    """At the app's shutdown: close its hot path's pool, if one was opened."""
+    hot = getattr(app.state, "sharing_hot", None)
+    if isinstance(hot, HotPath):
+        await hot.close()
 
 
 def for_app(app: FastAPI) -> HotPath | None:

@@ -12,7 +12,7 @@ Routers and home sections are given as callables, so that reading a domain's tab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,6 +89,9 @@ class Domain:
     # Pure ASGI middlewares the domain puts innermost, inside the platform's own (rate limits,
     # body size, headers), ahead of routing: a hot path's dispatch (``sharing.hot_dispatch``).
     asgi_middleware: Callable[[], list[Any]] = lambda: []
+    # Releases what the domain opened while the app served (a connection pool of its own), at
+    # the app's shutdown; given the app.
+    shutdown: Callable[[Any], Awaitable[None]] | None = None
     # Other ways to sign in offered on the shared sign-in page, given the settings:
     # (label, path); the page adds ``?next=`` (open data: the city's identity platform).
     sign_in_links: Callable[[Any], list[tuple[str, str]]] = lambda settings: []
