@@ -178,10 +178,32 @@ def run_side(name: str, url: str, servers: Servers, files: tuple[Path, Path], lo
             return {"rows": built.row_count}
 
         result["build"] = timed(servers, build)
-        keys = [pid(random.randrange(files_rows(files[0]))) for _ in range(lookups)]
+        result["disk_bytes"] = table_sizes(s, [res[0].code, res[1].code])
+        rows = files_rows(files[0])
+        keys = [pid(random.randrange(rows)) for _ in range(lookups)]
         result["lookup"] = lookup_times(s, keys)
     engine.dispose()
     return result
+
+
+def table_sizes(s: Session, codes: list[str]) -> dict[str, int]:
+    """Bytes on disk (heap, indexes, TOAST) of the two pools' tables and the person base; on
+    the cluster, over every shard (``citus_total_relation_size``)."""
+    from govdata.aggregation.models import Pool
+    from govdata.core import distribution
+
+    conn = s.connection()
+    size = "citus_total_relation_size" if distribution.enabled(conn) else "pg_total_relation_size"
+    tables = {
+        label: s.query(Pool).filter(Pool.code == code).one().table_name
+        for label, code in zip(("household_pool", "business_pool"), codes, strict=True)
+    }
+    tables["base_person"] = "base_person"
+    out = {}
+    for label, table in tables.items():
+        out[str(label)] = int(conn.execute(text(f"SELECT {size}('\"{table}\"')")).scalar_one())
+    s.rollback()
+    return out
 
 
 def files_rows(path: Path) -> int:
@@ -234,6 +256,45 @@ def lookup_times(s: Session, keys: list[str]) -> dict[str, float]:
     }
 
 
+def platform_lookups(url: str, subjects: int, lookups: int, port: int) -> dict[str, Any]:
+    """The platform's lookup by subject key, as a department's system makes it: the sharing
+    data API (hot path: token, grant, quota, a durable access record, then the row) over HTTP,
+    one call at a time on one kept-alive connection, in a database of its own on the same
+    server (``sharing_data.prepare_at``: the test city's sharing setup, its person base filled
+    to ``subjects`` people)."""
+    import httpx
+
+    from sharing_data import prepare_at
+    from sharing_lookup import start
+
+    prepared = prepare_at(url, subjects)
+    proc = start(url, 2, port)
+    try:
+        path = f"http://127.0.0.1:{port}/api/v1/sharing/data/{prepared['grant_id']}/subjects/"
+        headers = {"Authorization": f"Bearer {prepared['secret']}"}
+        times, ok = [], 0
+        with httpx.Client(headers=headers, timeout=30) as client:
+            for i in range(lookups + 100):  # the first 100 warm the server, not counted
+                key = "5001011990" + str(random.randrange(1, subjects + 1)).zfill(8)
+                t0 = time.perf_counter()
+                r = client.get(path + key, params={"purpose": "household-check"})
+                elapsed = (time.perf_counter() - t0) * 1000
+                if i >= 100:
+                    times.append(elapsed)
+                    ok += r.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    times.sort()
+    return {
+        "subjects": prepared["facts"]["subjects"],
+        "calls": len(times),
+        "ok": ok,
+        "p50_ms": round(statistics.median(times), 3),
+        "p99_ms": round(times[int(len(times) * 0.99) - 1], 3),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000)
@@ -260,6 +321,14 @@ def main() -> None:
         report["single"] = run_side(
             "single", single_url, Servers({"single": single}), files, args.lookups
         )
+        admin = create_engine(single.url(), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text('CREATE DATABASE "bench_share"'))
+        admin.dispose()
+        share_url = single.url("bench_share")
+        report["single"]["platform_lookup"] = platform_lookups(
+            share_url, args.rows, args.lookups, 18791
+        )
     finally:
         single.stop()
     cluster = CitusCluster(shards=args.shards).start()
@@ -269,6 +338,9 @@ def main() -> None:
             f"worker{i + 1}": w for i, w in enumerate(cluster.workers)
         }
         report["cluster"] = run_side("cluster", url, Servers(nodes), files, args.lookups)
+        report["cluster"]["platform_lookup"] = platform_lookups(
+            cluster.create_database("bench_share"), args.rows, args.lookups, 18792
+        )
     finally:
         cluster.stop()
     s, c = report["single"], report["cluster"]
@@ -277,6 +349,9 @@ def main() -> None:
         "cluster_load_vs_copy": round(c["copy"]["s"] / c["load"]["s"], 3),
         "cluster_lookup_p99_vs_single": round(c["lookup"]["p99_ms"] / s["lookup"]["p99_ms"], 3),
         "cluster_build_vs_single": round(c["build"]["s"] / s["build"]["s"], 3),
+        "cluster_platform_lookup_p99_vs_single": round(
+            c["platform_lookup"]["p99_ms"] / s["platform_lookup"]["p99_ms"], 3
+        ),
     }
     path = write_json("citus_scale.json", report)
     for side in ("single", "cluster"):
@@ -284,7 +359,8 @@ def main() -> None:
         print(
             f"{side:8} load {r['load']['s']:.2f}s  copy {r['copy']['s']:.2f}s  "
             f"build {r['build']['s']:.2f}s  lookup p50 {r['lookup']['p50_ms']}ms "
-            f"p99 {r['lookup']['p99_ms']}ms"
+            f"p99 {r['lookup']['p99_ms']}ms  platform lookup p50 "
+            f"{r['platform_lookup']['p50_ms']}ms p99 {r['platform_lookup']['p99_ms']}ms"
         )
     print("ratios", report["ratios"])
     print("written", path)

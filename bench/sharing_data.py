@@ -15,10 +15,14 @@ from govdata.core.migrate import upgrade
 
 
 def prepare(pg_database: str, subjects: int) -> dict[str, Any]:
+    return prepare_at(fresh_database_url("postgresql", "sharing_lookup", pg_database), subjects)
+
+
+def prepare_at(url: str, subjects: int) -> dict[str, Any]:
+    """The same in the empty PostgreSQL (or Citus) database at ``url``."""
     from tests.sharing.helpers import build_share_city, grant_to_yz
     from tests.world import build_world
 
-    url = fresh_database_url("postgresql", "sharing_lookup", pg_database)
     engine = make_engine(url)
     upgrade(engine)
     factory = make_sessionmaker(engine)

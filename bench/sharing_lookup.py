@@ -13,7 +13,9 @@ Measured, in this order:
    lookup on the ordinary path (``--plain``: a second server with the hot path off);
 2. ``hey -z <D>s -c 50 -q 10`` (a steady 500 req/s, one subject): p99 of lookup and
    verification on the hot path, over every request and over those sent after the first
-   second (when hey opens its 50 connections at once);
+   second (when hey opens its 50 connections at once); with ``--independent``, the same rate
+   again from 50 independent callers (a hey process each, at its own phase: hey's own workers
+   tick together, so its 500 req/s arrives as 50 calls at once every 100 ms);
 3. the access records after: allowed records of each action against the 2xx responses the
    clients counted (calls without a record: must be 0).
 
@@ -30,6 +32,7 @@ import argparse
 import csv
 import io
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -160,6 +163,47 @@ def run_hey(url: str, secret: str, duration: int, *, body: str | None = None) ->
     }
 
 
+def run_hey_independent(
+    url: str, secret: str, duration: int, *, body: str | None = None, clients: int = 50
+) -> dict[str, Any]:
+    """The same 500 req/s from ``clients`` independent callers: one hey process each (one
+    connection, 10 req/s), started at its own moment, so each ticks at its own phase, as 50
+    department systems do. hey's own ``-c 50`` ticks its workers together: 50 calls land in the
+    same millisecond every 100 ms. ``steady_*`` leaves out each process's first second."""
+    cmd = ["hey", "-o", "csv", "-z", f"{duration}s", "-c", "1", "-q", "10"]
+    cmd += ["-H", f"Authorization: Bearer {secret}"]
+    if body is not None:
+        cmd += ["-m", "POST", "-T", "application/json", "-d", body]
+    cmd.append(url)
+    rng = random.Random(13)
+    procs = []
+    for _ in range(clients):
+        procs.append(subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True))
+        time.sleep(rng.uniform(0, 0.004))
+    rows: list[dict[str, str]] = []
+    for proc in procs:
+        out, _ = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"hey exited {proc.returncode}")
+        rows += list(csv.DictReader(io.StringIO(out)))
+    codes: dict[int, int] = {}
+    for r in rows:
+        codes[int(r["status-code"])] = codes.get(int(r["status-code"]), 0) + 1
+    every = sorted(float(r["response-time"]) * 1000 for r in rows)
+    steady = sorted(float(r["response-time"]) * 1000 for r in rows if float(r["offset"]) >= 1.0)
+    return {
+        "clients": clients,
+        "requests_per_s": round(len(rows) / duration, 1),
+        "p50_ms": round(_quantile(every, 0.50), 1),
+        "p99_ms": round(_quantile(every, 0.99), 1),
+        "steady_p50_ms": round(_quantile(steady, 0.50), 1),
+        "steady_p99_ms": round(_quantile(steady, 0.99), 1),
+        "max_ms": round(every[-1], 1),
+        "codes": codes,
+        "ok": codes.get(200, 0),
+    }
+
+
 def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
@@ -228,6 +272,12 @@ def main() -> None:
         " them once PostgreSQL has settled (CHECKPOINT, VACUUM ANALYZE of the tables the calls"
         " wrote, no autovacuum running): a diagnosis of what the steady tail follows",
     )
+    parser.add_argument(
+        "--independent",
+        action="store_true",
+        help="after hey's 500 req/s (50 workers ticking together), the same rate from 50"
+        " independent callers (a hey process each, at its own phase)",
+    )
     args = parser.parse_args()
     if args.serve:
         serve(args.url, args.serve, args.hot_pool)
@@ -274,13 +324,9 @@ def main() -> None:
                 print(f"settled in {results['settled_s']} s", flush=True)
             if label == "hot":
                 key = "500101199000123456"
-                r = run_hey(
-                    f"{base}{lookup_path}{key}?purpose=household-check&items=%E5%A7%93%E5%90%8D",
-                    secret,
-                    args.duration,
+                lookup_url = (
+                    f"{base}{lookup_path}{key}?purpose=household-check&items=%E5%A7%93%E5%90%8D"
                 )
-                results["hot:lookup:500rps"] = r
-                print(f"hot lookup 500 req/s: {r}", flush=True)
                 body_json = json.dumps(
                     {
                         "purpose": "household-check",
@@ -289,9 +335,15 @@ def main() -> None:
                     },
                     ensure_ascii=False,
                 )
-                r = run_hey(base + verify_path, secret, args.duration, body=body_json)
-                results["hot:verify:500rps"] = r
-                print(f"hot verify 500 req/s: {r}", flush=True)
+                for suffix, runner in (("", run_hey), (":independent", run_hey_independent)):
+                    if suffix and not args.independent:
+                        continue
+                    r = runner(lookup_url, secret, args.duration)
+                    results[f"hot:lookup:500rps{suffix}"] = r
+                    print(f"hot lookup 500 req/s{suffix}: {r}", flush=True)
+                    r = runner(base + verify_path, secret, args.duration, body=body_json)
+                    results[f"hot:verify:500rps{suffix}"] = r
+                    print(f"hot verify 500 req/s{suffix}: {r}", flush=True)
                 if args.steady == "first":
                     saturate()
         finally:

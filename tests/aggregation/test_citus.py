@@ -142,8 +142,9 @@ def test_lookup_by_subject_key_is_a_single_shard_router_query(
     pool = c.police_pool
     table = str(pool.table_name)
     key = str(pool.subject_column)
-    # The sharing hot path's call (decision 0014): the lookup, its access record, one statement.
-    call = hotpath_sql._render(hotpath_sql.CALL, table, key, ("c1", "c2"), None).decode()
+    # The sharing hot path's call on Citus (decisions 0014, 0022): the read, then its access
+    # record, each a statement of its own on one shard.
+    read = hotpath_sql._render(hotpath_sql.READ, table, key, ("c1", "c2"), None).decode()
     params = {
         "key": K1,
         "token": 1,
@@ -162,7 +163,8 @@ def test_lookup_by_subject_key_is_a_single_shard_router_query(
     for statement, bound in (
         (f'SELECT "c1", "c2" FROM "{table}" WHERE "{key}" = %(key)s LIMIT 1', {"key": K1}),
         ("SELECT * FROM base_person WHERE subject_key = %(key)s", {"key": K1}),
-        (call, params),
+        (read, {"key": K1}),
+        (hotpath_sql.RECORD, params | hotpath_sql.record_params(True, True)),
     ):
         plan = _explain(conn, statement, bound)
         counts = re.findall(r"Task Count: (\d+)", plan)
@@ -334,8 +336,10 @@ def test_a_referenced_reference_table_is_written_after_a_query_over_every_shard(
         for i in range(200):
             copy.write_row((i, 1, f"k{i}"))
     conn.exec_driver_sql("UPDATE departments SET name = name WHERE id = %(d)s", {"d": world.police})
-    # The rate-limit counters stay on the coordinator (their upsert uses now()).
-    assert "rate_limit_counters" not in _placement(session)
+    # The rate-limit counters and the grants' daily usage stay on the coordinator (written
+    # on every request or call; as reference tables each write would commit on every node).
+    placed = _placement(session)
+    assert "rate_limit_counters" not in placed and "sharing_grant_usage" not in placed
 
 
 def test_a_thematic_refresh_is_pushed_down_and_co_located(session: Session, world: World) -> None:

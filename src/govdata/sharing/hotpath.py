@@ -110,7 +110,7 @@ class HotPath:
     def __init__(
         self, dsn: str, size: int, factory: sessionmaker[Session], *, citus: bool = False
     ) -> None:
-        self.quota_sql = sql_text.quota_sql(citus)
+        self.citus = citus
         self.pool = AsyncConnectionPool(
             dsn, min_size=size, max_size=size, open=False, kwargs={"autocommit": True}
         )
@@ -170,7 +170,7 @@ class HotPath:
             async with self.pool.connection() as conn:
                 for (grant_id, day), rows in pending.items():
                     await conn.execute(
-                        self.quota_sql.add_rows, {"grant": grant_id, "day": day, "rows": rows}
+                        sql_text.ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows}
                     )
         except (PoolTimeout, psycopg.Error):
             for key, rows in pending.items():  # kept for the next flush
@@ -479,7 +479,7 @@ class HotPath:
         """A call from the day's quota (``sharing.quota``'s conditional upsert); none left: the
         refusal recorded (durably) and answered."""
         try:
-            cur = await conn.execute(self.quota_sql.take, params)
+            cur = await conn.execute(sql_text.TAKE, params)
             taken = await cur.fetchone()
         except psycopg.Error as exc:
             raise _Answer(errors.RecordUnavailable()) from exc
@@ -494,7 +494,7 @@ class HotPath:
     async def _give_back(self, conn: psycopg.AsyncConnection[Any], params: dict[str, Any]) -> None:
         # If this fails too, the call stays counted: the quota errs on the side of fewer calls.
         with contextlib.suppress(psycopg.Error):
-            await conn.execute(self.quota_sql.give_back, params)
+            await conn.execute(sql_text.GIVE_BACK, params)
 
     async def _read_and_record(
         self,
@@ -505,10 +505,14 @@ class HotPath:
         grant: Grant,
     ) -> dict[str, Any]:
         for attempt in range(2):
-            stmt, extra = sql_text.statement(source, chosen, grant)
+            stmt, extra = sql_text.statement(source, chosen, grant, citus=self.citus)
             try:
                 cur = await conn.execute(stmt, params | extra)
                 found = await cur.fetchone()
+                names = [c.name for c in cur.description or ()]
+                if self.citus:
+                    found = await self._record_read(conn, params, found, len(names))
+                    names.insert(0, "_record")
             except psycopg.errors.UndefinedTable:
                 if attempt == 0:  # a full reload renamed the pool's table: read the layout again
                     fresh = await self._source(source.code, fresh=True)
@@ -521,9 +525,23 @@ class HotPath:
                 raise _Answer(errors.RecordUnavailable()) from exc
             if found is None or found[0] is None:
                 raise _Answer(errors.RecordUnavailable())
-            names = [c.name for c in cur.description or ()]
             return dict(zip(names, found, strict=True))
         raise _Answer(errors.SourceNotLoaded())
+
+    @staticmethod
+    async def _record_read(
+        conn: psycopg.AsyncConnection[Any], params: dict[str, Any], row: Any, width: int
+    ) -> tuple[Any, ...] | None:
+        """On Citus: the record of what the read found, written (durably) before anything is
+        answered; the row as ``CALL`` returns it, its record's id first."""
+        inside = row is not None and bool(row[-1])
+        cur = await conn.execute(
+            sql_text.RECORD, params | sql_text.record_params(row is not None, inside)
+        )
+        record = await cur.fetchone()
+        if record is None:
+            return None
+        return (record[0], *(row if row is not None else (None,) * width))
 
 
 def _same(given: Any, stored: Any, *, key: bool) -> bool:
