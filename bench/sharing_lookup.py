@@ -130,29 +130,27 @@ def run_wrk(
     return result
 
 
-def run_hey(url: str, secret: str, duration: int, *, body: str | None = None) -> dict[str, Any]:
-    """A steady 500 req/s (50 workers at 10 req/s each); latencies from hey's per-request CSV.
-
-    ``p99_ms`` counts every request; ``steady_p99_ms`` those sent after the first second, when
-    hey opens its 50 connections at once (the ramp-up, not the steady rate the target names).
-    """
-    cmd = ["hey", "-o", "csv", "-z", f"{duration}s", "-c", "50", "-q", "10"]
+def _hey_command(url: str, secret: str, duration: int, workers: int, body: str | None) -> list[str]:
+    """hey at 10 req/s a worker, per-request CSV out."""
+    cmd = ["hey", "-o", "csv", "-z", f"{duration}s", "-c", str(workers), "-q", "10"]
     cmd += ["-H", f"Authorization: Bearer {secret}"]
     if body is not None:
         cmd += ["-m", "POST", "-T", "application/json", "-d", body]
-    cmd.append(url)
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-    rows = list(csv.DictReader(io.StringIO(out)))
+    return [*cmd, url]
+
+
+def _summary(rows: list[dict[str, str]], span: float) -> dict[str, Any]:
+    """Rate, p50 / p99 of every request and of those sent after its process's first second
+    (``steady_*``: connections opening), and the status codes."""
     if not rows:
-        raise SystemExit(f"could not parse hey output:\n{out[:2000]}")
+        raise SystemExit("hey answered no request")
     codes: dict[int, int] = {}
     for r in rows:
         codes[int(r["status-code"])] = codes.get(int(r["status-code"]), 0) + 1
     every = sorted(float(r["response-time"]) * 1000 for r in rows)
     steady = sorted(float(r["response-time"]) * 1000 for r in rows if float(r["offset"]) >= 1.0)
-    span = max(float(r["offset"]) for r in rows) or 1.0
     return {
-        "requests_per_s": round(len(rows) / span, 1),
+        "requests_per_s": round(len(rows) / (span or 1.0), 1),
         "p50_ms": round(_quantile(every, 0.50), 1),
         "p99_ms": round(_quantile(every, 0.99), 1),
         "steady_p50_ms": round(_quantile(steady, 0.50), 1),
@@ -163,18 +161,24 @@ def run_hey(url: str, secret: str, duration: int, *, body: str | None = None) ->
     }
 
 
+def run_hey(url: str, secret: str, duration: int, *, body: str | None = None) -> dict[str, Any]:
+    """500 req/s from one hey (50 workers at 10 req/s each, ticking together); latencies from
+    its per-request CSV. ``steady_*`` leaves out the first second, when hey opens its 50
+    connections at once."""
+    cmd = _hey_command(url, secret, duration, 50, body)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    return _summary(rows, max((float(r["offset"]) for r in rows), default=1.0))
+
+
 def run_hey_independent(
     url: str, secret: str, duration: int, *, body: str | None = None, clients: int = 50
 ) -> dict[str, Any]:
     """The same 500 req/s from ``clients`` independent callers: one hey process each (one
     connection, 10 req/s), started at its own moment, so each ticks at its own phase, as 50
     department systems do. hey's own ``-c 50`` ticks its workers together: 50 calls land in the
-    same millisecond every 100 ms. ``steady_*`` leaves out each process's first second."""
-    cmd = ["hey", "-o", "csv", "-z", f"{duration}s", "-c", "1", "-q", "10"]
-    cmd += ["-H", f"Authorization: Bearer {secret}"]
-    if body is not None:
-        cmd += ["-m", "POST", "-T", "application/json", "-d", body]
-    cmd.append(url)
+    same millisecond every 100 ms."""
+    cmd = _hey_command(url, secret, duration, 1, body)
     rng = random.Random(13)
     procs = []
     for _ in range(clients):
@@ -186,22 +190,7 @@ def run_hey_independent(
         if proc.returncode:
             raise SystemExit(f"hey exited {proc.returncode}")
         rows += list(csv.DictReader(io.StringIO(out)))
-    codes: dict[int, int] = {}
-    for r in rows:
-        codes[int(r["status-code"])] = codes.get(int(r["status-code"]), 0) + 1
-    every = sorted(float(r["response-time"]) * 1000 for r in rows)
-    steady = sorted(float(r["response-time"]) * 1000 for r in rows if float(r["offset"]) >= 1.0)
-    return {
-        "clients": clients,
-        "requests_per_s": round(len(rows) / duration, 1),
-        "p50_ms": round(_quantile(every, 0.50), 1),
-        "p99_ms": round(_quantile(every, 0.99), 1),
-        "steady_p50_ms": round(_quantile(steady, 0.50), 1),
-        "steady_p99_ms": round(_quantile(steady, 0.99), 1),
-        "max_ms": round(every[-1], 1),
-        "codes": codes,
-        "ok": codes.get(200, 0),
-    }
+    return {"clients": clients} | _summary(rows, duration)
 
 
 def _quantile(values: list[float], q: float) -> float:
