@@ -63,13 +63,16 @@ def wait_until_blocked(engine: Engine, thread: threading.Thread, *, timeout: flo
                     "WHERE datname = current_database() AND wait_event_type = 'Lock'"
                 )
             ).scalar_one()
+            # pg_stat_activity is read once per transaction and kept until its end: without
+            # this, a wait that began after the first look was never seen (under a loaded run
+            # the look came first, and the test sat out the whole timeout).
+            conn.rollback()
             if waiting:
                 return
             if not thread.is_alive():
                 return  # it finished without waiting: the test's assertions will say so
             time.sleep(0.02)
-    # Not seen waiting in time (under a loaded full run it was missed twice, in different tests,
-    # never when run alone): go on. The first transaction then commits and the test's own
+    # Not seen waiting in time: go on. The first transaction then commits and the test's own
     # assertions judge what both did; a real deadlock still fails at the thread's join.
 
 
