@@ -240,10 +240,10 @@ def test_the_city_bureau_finds_a_source_to_designate_by_search(
 ) -> None:
     # The city bureau manages every department: thousands of sources are a search, not one
     # select (issue 16: the page took 0.53 s and 446 KB in the demo).
-    from govdata.sharing.pages import keys as keys_pages
+    from govdata.sharing import keys as keys_service
 
     sc = build_share_city(session, world)
-    monkeypatch.setattr(keys_pages, "DESIGNATE_LIST", 1)
+    monkeypatch.setattr(keys_service, "DESIGNATE_LIST", 1)
     city = sign_in("city")
     page = city.get("/sharing/keys")
     assert 'data-testid="designate-search"' in page.text
@@ -255,7 +255,7 @@ def test_the_city_bureau_finds_a_source_to_designate_by_search(
     assert 'data-testid="designate-none"' in none.text
     assert 'data-testid="designate-form"' not in none.text
     # Within the list's size, every source the head may designate is in one list, no search.
-    monkeypatch.setattr(keys_pages, "DESIGNATE_LIST", 200)
+    monkeypatch.setattr(keys_service, "DESIGNATE_LIST", 200)
     head = sign_in("head").get("/sharing/keys")
     assert 'data-testid="designate-search"' not in head.text
     assert 'data-testid="designate-form"' in head.text and sc.person_source.code in head.text

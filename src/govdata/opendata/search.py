@@ -195,24 +195,25 @@ def _keyed_order(
     modified = table.modified
     found = [i for i in postings.matching(parts) if i in modified]  # not withdrawn
     if sort == "oldest":
-        return found, _first(found, top, key=lambda i: (modified[i], i), newest_first=False)
+        return found, _first(found, top, key=lambda i: (modified[i], i), descending=False)
     if sort == "newest":
-        return found, _first(found, top, key=lambda i: (modified[i], i), newest_first=True)
+        return found, _first(found, top, key=lambda i: (modified[i], i), descending=True)
     matched = set(found)
     in_name: Counter[int] = Counter()
     for g in groups:
         names = [alt[0][:TERM_CHARS] for alt in g]
         in_name.update(i for i in postings.any_of(NAME, names) if i in matched)
     key = lambda i: (in_name[i], modified[i], i)  # noqa: E731
-    return found, _first(found, top, key=key, newest_first=True)
+    return found, _first(found, top, key=key, descending=True)
 
 
 def _first(
-    ids: list[int], top: int | None, *, key: Callable[[int], Any], newest_first: bool
+    ids: list[int], top: int | None, *, key: Callable[[int], Any], descending: bool
 ) -> list[int]:
+    """The first ``top`` of ``ids`` by ``key`` (all when None), without sorting the rest."""
     if top is None or top >= len(ids):
-        return sorted(ids, key=key, reverse=newest_first)
-    pick = heapq.nlargest if newest_first else heapq.nsmallest
+        return sorted(ids, key=key, reverse=descending)
+    pick = heapq.nlargest if descending else heapq.nsmallest
     return pick(top, ids, key=key)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from govdata.catalog import published as published_catalog
 from govdata.core import audit, sm4
 from govdata.core.actor import Actor, Role
 from govdata.core.crypto import sm2_generate_key, sm3_hex
@@ -31,7 +32,7 @@ from govdata.core.db import utcnow
 from govdata.core.errors import NotFound
 from govdata.core.settings import get_settings
 from govdata.org.models import Department
-from govdata.sharing import errors, policy
+from govdata.sharing import catalog, errors, policy
 from govdata.sharing.models import SigningKey
 
 KEK_ENV = "GOVDATA_SIGNING_KEK"
@@ -249,3 +250,28 @@ def managed_departments(session: Session, actor: Actor) -> list[Department]:
             return []
         stmt = stmt.where(Department.id.in_(own))
     return list(session.scalars(stmt))
+
+
+DESIGNATE_LIST = 200  # a head's own sources in one list; beyond, a search
+DESIGNATE_FOUND = 20
+
+
+def designatable(
+    session: Session, actor: Actor, managed_ids: set[int], q: str
+) -> tuple[list[tuple[str, str]], bool]:
+    """(code, name) of the sources the actor may designate as document sources (Art. 28: its
+    managed departments', ``managed_departments``), and whether that is all of them: every one
+    up to ``DESIGNATE_LIST``; beyond (the city bureau manages every department: thousands),
+    the matches of a search ``q``."""
+    if not managed_ids or not policy.can_browse(actor):
+        return [], True
+    if not q:
+        listed = published_catalog.listing(
+            session, department_ids=managed_ids, limit=DESIGNATE_LIST + 1
+        )
+        if len(listed) <= DESIGNATE_LIST:
+            return [(r.code, r.name) for r in listed], True
+        return [], False
+    found = catalog.browse(session, actor, catalog.CatalogFilters(q=q), limit=DESIGNATE_LIST)
+    mine = [(e.code, e.name) for e in found.items if e.source.provider_department_id in managed_ids]
+    return mine[:DESIGNATE_FOUND], False

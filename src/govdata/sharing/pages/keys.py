@@ -14,12 +14,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.orm import Session
 
-from govdata.catalog import published as published_catalog
-from govdata.core.actor import Actor
 from govdata.core.types import DbId
-from govdata.sharing import catalog, keys, policy, signing
+from govdata.sharing import catalog, keys, signing
 from govdata.sharing.models import DocumentClass
 from govdata.sharing.sources import get_source
 from govdata.web.deps import CurrentActor, DbSession, OptionalActor, form_csrf
@@ -29,8 +26,6 @@ router = APIRouter(dependencies=[Depends(form_csrf)], include_in_schema=False)
 
 # A signed document is a JSON file of one record or a page of them: a few MB at most.
 MAX_VERIFY_BYTES = 5 * 1024 * 1024
-DESIGNATE_LIST = 200  # a head's own sources in one list; beyond, a search
-DESIGNATE_FOUND = 20
 FLASHES = {
     "created": "已生成签名密钥，公钥已公布。",
     "rotated": "已轮换签名密钥：原密钥停用（仍公布，用于核验此前的签名），新密钥启用。",
@@ -50,7 +45,7 @@ def keys_page(
     managed = keys.managed_departments(session, actor)
     current = {k.department_id: k for k in published if k.current}
     designated = {d.source_code: d for d in signing.designated(session)}
-    mine, listed_all = _designatable(session, actor, {d.id for d in managed}, q.strip())
+    mine, listed_all = keys.designatable(session, actor, {d.id for d in managed}, q.strip())
     names = dict(mine)
     for code in designated:
         if code not in names:
@@ -74,26 +69,6 @@ def keys_page(
             "flash": FLASHES.get(msg or ""),
         },
     )
-
-
-def _designatable(
-    session: Session, actor: Actor, managed_ids: set[int], q: str
-) -> tuple[list[tuple[str, str]], bool]:
-    """(code, name) of the sources the actor may designate (its managed departments'), and
-    whether that is all of them: every one up to ``DESIGNATE_LIST``; beyond (the city bureau
-    manages every department: thousands), the matches of a search ``q``."""
-    if not managed_ids or not policy.can_browse(actor):
-        return [], True
-    if not q:
-        listed = published_catalog.listing(
-            session, department_ids=managed_ids, limit=DESIGNATE_LIST + 1
-        )
-        if len(listed) <= DESIGNATE_LIST:
-            return [(r.code, r.name) for r in listed], True
-        return [], False
-    found = catalog.browse(session, actor, catalog.CatalogFilters(q=q), limit=DESIGNATE_LIST)
-    mine = [(e.code, e.name) for e in found.items if e.source.provider_department_id in managed_ids]
-    return mine[:DESIGNATE_FOUND], False
 
 
 @router.post("/sharing/keys/create")
