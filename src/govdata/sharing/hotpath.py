@@ -126,6 +126,9 @@ class HotPath:
         self._grants: dict[int, tuple[tuple[Any, ...], Grant]] = {}
         self._rows: dict[tuple[int, date], int] = {}
         self._flusher: asyncio.Task[None] | None = None
+        # One flush at a time: a flush returns once every row counted before it is written,
+        # even those a flush already under way took.
+        self._flushing = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def _open(self) -> None:
@@ -160,21 +163,23 @@ class HotPath:
 
     async def _flush_soon(self) -> None:
         await asyncio.sleep(ROWS_FLUSH_SECONDS)
-        await self.flush_rows()
+        # Shielded: closing cancels this task, never a flush that has taken its rows.
+        await asyncio.shield(self.flush_rows())
 
     async def flush_rows(self) -> None:
-        pending, self._rows = self._rows, {}
-        if not pending:
-            return
-        try:
-            async with self.pool.connection() as conn:
-                for (grant_id, day), rows in pending.items():
-                    await conn.execute(
-                        sql_text.ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows}
-                    )
-        except (PoolTimeout, psycopg.Error):
-            for key, rows in pending.items():  # kept for the next flush
-                self._rows[key] = self._rows.get(key, 0) + rows
+        async with self._flushing:
+            pending, self._rows = self._rows, {}
+            if not pending:
+                return
+            try:
+                async with self.pool.connection() as conn:
+                    for (grant_id, day), rows in pending.items():
+                        await conn.execute(
+                            sql_text.ADD_ROWS, {"grant": grant_id, "day": day, "rows": rows}
+                        )
+            except (PoolTimeout, psycopg.Error):
+                for key, rows in pending.items():  # kept for the next flush
+                    self._rows[key] = self._rows.get(key, 0) + rows
 
     # --- source layouts (the only thing cached) ---------------------------------------------
 
