@@ -39,7 +39,8 @@ test-postgresql: venv system-deps
 test: lint typecheck test-sqlite test-postgresql test-citus
 
 # The data-plane tests on a three-node Citus cluster (builds Citus from ../shared/vendor/citus
-# when missing; skipped with a reason on a machine with neither). The last step of `test`.
+# with scripts/citus's patch when that build is missing, decision 0023; skipped with a reason on
+# a machine with neither). The last step of `test`.
 test-citus: venv system-deps
 	PYTEST=$(BIN)/pytest PYTEST_WORKERS=$(PYTEST_WORKERS) bash scripts/test-citus.sh
 
