@@ -15,17 +15,20 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.conninfo import make_conninfo
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from govdata.app import create_app
 from govdata.core.access import AccessRecord
 from govdata.core.settings import Settings
-from govdata.sharing import grants, hotpath, hotpath_sql, keys, signing
+from govdata.core.shards import shard_map
+from govdata.sharing import grants, hotpath, hotpath_nodes, hotpath_sql, keys, signing
 from govdata.sharing.models import DocumentClass, GrantMode, GrantUsage
 from tests.aggregation.base_helpers import K1, K2
+from tests.conftest import BACKEND
 from tests.live import LiveDb, live_database
-from tests.pgcluster import PgCluster
+from tests.pgcluster import PgCluster, free_port
 from tests.sharing.data_helpers import bearer, lookup, verify
 from tests.sharing.helpers import ShareCity, build_share_city, grant_to_yz
 from tests.sharing.test_data import REFUSALS, _refusal_world
@@ -333,3 +336,72 @@ def test_the_app_closes_its_hot_path_at_shutdown(live: LiveDb, settings: Setting
         while (left := conn.execute(others).scalar_one()) and time.monotonic() < deadline:
             time.sleep(0.05)
     assert left == 0
+
+
+_HOT_SESSIONS = text(
+    "SELECT nodeport, result FROM run_command_on_workers($$"
+    "SELECT coalesce(string_agg(query, ' | '), '') FROM pg_stat_activity "
+    "WHERE datname = current_database() AND application_name = 'govdata-hotpath'$$)"
+)
+
+
+@pytest.mark.skipif(BACKEND != "citus", reason="runs on a Citus cluster (test-citus)")
+def test_on_citus_the_read_runs_on_the_worker_holding_the_key(
+    live: LiveDb, settings: Settings
+) -> None:
+    # Decision 0023: the read by key goes to the worker holding the key's shard; the record,
+    # the token and the quota stay on the coordinator. Closed at shutdown like the rest.
+    s = live.factory()
+    sc = build_share_city(s, live.world)
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    table = sc.person_source.table_name
+    assert table is not None
+    found = shard_map(s.connection(), table)
+    s.rollback()
+    assert found is not None
+    app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=2), live.engine)
+    before = _records(s)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for key in (K1, K2):
+            r = lookup(client, sc.token, g.id, key)
+            assert r.status_code == 200, r.text
+        with live.engine.connect() as conn:
+            seen = {int(p): str(q) for p, q in conn.execute(_HOT_SESSIONS)}
+        # Each key's worker has a hot-path session whose last statement read the source.
+        for key in (K1, K2):
+            assert table in seen[found.node_for(key)[1]]
+    assert _records(s) == before + 2  # one record a call, on the coordinator's connection
+    s.close()
+    with live.engine.connect() as conn:
+        left = {int(p): str(q) for p, q in conn.execute(_HOT_SESSIONS)}
+    assert set(left.values()) == {""}  # the worker pools closed at shutdown
+
+
+@pytest.mark.skipif(BACKEND != "citus", reason="runs on a Citus cluster (test-citus)")
+def test_on_citus_a_worker_out_of_reach_fails_closed(
+    live: LiveDb, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Art. 40: when the worker holding the key cannot be reached, nothing is read or sent;
+    # the call answers 503, its quota call is given back, and no "allowed" record is written.
+    s = live.factory()
+    sc = build_share_city(s, live.world)
+    g = grant_to_yz(s, live.world, sc, sc.person_source, [ID, "姓名"])
+    s.commit()
+    nowhere = free_port()  # nothing listens there
+    monkeypatch.setattr(hotpath_nodes.NodePools, "OPEN_SECONDS", 1.0)
+    monkeypatch.setattr(
+        hotpath_nodes.NodePools,
+        "conninfo",
+        lambda self, node: make_conninfo(self.dsn, host="127.0.0.1", port=str(nowhere)),
+    )
+    app = create_app(dataclasses.replace(settings, sharing_hot_path_pool=2), live.engine)
+    before = _records(s)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = lookup(client, sc.token, g.id, K1)
+    assert (r.status_code, r.json()["error"]["code"]) == (503, "sharing.record_unavailable")
+    assert "张三" not in r.text and K1 not in r.text
+    assert _records(s) == before
+    usage = s.scalars(select(GrantUsage).where(GrantUsage.grant_id == g.id)).one()
+    assert usage.calls == 0
+    s.close()

@@ -22,10 +22,9 @@ sync, and PostgreSQL when the hot path is off):
 5. A refusal before those statements is recorded by one INSERT, then answered; it is never
    raised to the generic handler, so it is recorded once.
 
-Only the layout of a source (its table, key and item columns) is cached, for one second (read
-ahead in the background after half a second, so no call waits for it): a
-pool's table changes name on a full reload, and a statement on a dropped table re-reads the
-layout and runs again.
+Only the layout of a source (its table, key and item columns) is cached, for one second
+(``hotpath_layouts``). On Citus the read by key runs on the worker holding the key's shard
+(``hotpath_nodes``, decision 0023).
 """
 
 from __future__ import annotations
@@ -33,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -57,20 +55,14 @@ from govdata.sharing import errors, quota
 from govdata.sharing import hotpath_sql as sql_text
 from govdata.sharing.access import check_grant, choose_items, own_grant, require_system
 from govdata.sharing.data import as_json_value, canonical_text, signed_delivery
+from govdata.sharing.hotpath_layouts import Layouts
+from govdata.sharing.hotpath_nodes import NodePools
 from govdata.sharing.models import Grant
-from govdata.sharing.sources import SharedSource, SourceItem, get_source
+from govdata.sharing.sources import SharedSource, SourceItem
 from govdata.web.ratelimit import check_actor
 
 Kind = Literal["lookup", "verify"]
-LAYOUT_SECONDS = 1.0
 ROWS_FLUSH_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class _Layout:
-    source: SharedSource
-    at: float
-    document: bool = False  # a document, licence or contract: its lookups are signed (Art. 28)
 
 
 @dataclass(frozen=True)
@@ -114,13 +106,13 @@ class HotPath:
         self.pool = AsyncConnectionPool(
             dsn, min_size=size, max_size=size, open=False, kwargs={"autocommit": True}
         )
+        # On Citus, the read by key goes to the worker holding the key's shard.
+        self.nodes = NodePools(dsn, size) if citus else None
         self.factory = factory
         self._opened = False
         self._lock = asyncio.Lock()
-        self._layouts: dict[str, _Layout] = {}
-        # One read of a layout at a time per source: a burst of calls that finds it expired
-        # waits for that one read instead of each holding a connection for its own.
-        self._reading: dict[str, asyncio.Future[None]] = {}
+        # The only thing cached: each source's layout, for a second (``hotpath_layouts``).
+        self.layouts = Layouts(factory, citus=citus)
         # Tokens whose "last used" time is being written, off the call's path.
         self._touching: set[int] = set()
         self._grants: dict[int, tuple[tuple[Any, ...], Grant]] = {}
@@ -145,10 +137,12 @@ class HotPath:
                 self._flusher.cancel()
             # Background writes ("last used") hold a pool connection: closed under them, that
             # connection would stay open past the loop's end, a session the server keeps.
-            pending = [*self._tasks, *self._reading.values()]
+            pending = [*self._tasks, *self.layouts.reading()]
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
             await self.flush_rows()
+            if self.nodes is not None:
+                await self.nodes.close()
             await self.pool.close()
             self._opened = False
 
@@ -181,54 +175,6 @@ class HotPath:
                 for key, rows in pending.items():  # kept for the next flush
                     self._rows[key] = self._rows.get(key, 0) + rows
 
-    # --- source layouts (the only thing cached) ---------------------------------------------
-
-    def _read_source(self, code: str) -> tuple[SharedSource | None, bool]:
-        from govdata.sharing.signing import document_class
-
-        with self.factory() as session:
-            source = get_source(session, code)
-            return source, source is not None and document_class(session, code) is not None
-
-    async def _source(self, code: str, *, fresh: bool = False) -> SharedSource | None:
-        now = time.monotonic()
-        cached = self._layouts.get(code)
-        if cached is not None and not fresh and now - cached.at < LAYOUT_SECONDS:
-            if now - cached.at >= LAYOUT_SECONDS / 2 and code not in self._reading:
-                self._read_layout(code, now)  # read ahead: no call waits for it
-            return cached.source
-        reading = None if fresh else self._reading.get(code)
-        if reading is None:  # a fresh read (after a reload) never joins one begun before it
-            reading = self._read_layout(code, now)
-        await asyncio.shield(reading)
-        if code not in self._layouts:
-            return None
-        return self._layouts[code].source
-
-    def _read_layout(self, code: str, started: float) -> asyncio.Future[None]:
-        """Read a source's layout in a thread; stored as of when the read began."""
-
-        async def read() -> None:
-            source, document = await run_in_threadpool(self._read_source, code)
-            current = self._layouts.get(code)
-            if current is not None and current.at > started:
-                return  # a read begun later (after a reload) already stored its answer
-            if source is None:
-                self._layouts.pop(code, None)
-            else:
-                self._layouts[code] = _Layout(source, started, document)
-
-        reading = asyncio.ensure_future(read())
-        self._reading[code] = reading
-        reading.add_done_callback(lambda done: self._forget(code, done))
-        return reading
-
-    def _forget(self, code: str, done: asyncio.Future[Any]) -> None:
-        if self._reading.get(code) is done:
-            del self._reading[code]
-        if not done.cancelled():
-            done.exception()  # a read ahead's failure is retried by the next call, not logged
-
     def _touch(self, token_id: int) -> None:
         """Write the token's "last used" time in the background: informational, so a call
         never waits for it (nor for the row lock a burst of calls on one token would take)."""
@@ -248,10 +194,6 @@ class HotPath:
         task = asyncio.get_running_loop().create_task(touch())
         self._tasks.add(task)  # held until done: the loop keeps only a weak reference
         task.add_done_callback(self._tasks.discard)
-
-    def _is_document(self, code: str) -> bool:
-        cached = self._layouts.get(code)
-        return cached is not None and cached.document
 
     def _sign(
         self, source: SharedSource, grant_id: int, key: str, values: dict[str, Any]
@@ -295,7 +237,7 @@ class HotPath:
                 except DomainError as exc:
                     named = None
                     if resolved.grant is not None and own_grant(resolved.actor, resolved.grant):
-                        named = await self._source(resolved.grant.source_code)  # as the gate's
+                        named = await self.layouts.get(resolved.grant.source_code)  # as the gate's
                     await self._refuse(conn, base, exc.code, named)
                     return error_json(exc)
                 row = await self._call(conn, base, source, chosen, resolved, key, kind)
@@ -310,7 +252,7 @@ class HotPath:
         if kind == "lookup":
             out = {i.name: as_json_value(row[i.column]) for i in chosen}
             envelope = None
-            if self._is_document(source.code):
+            if self.layouts.is_document(source.code):
                 # Art. 28: signed by the provider's key, or not delivered at all. The record is
                 # already committed (allowed): a signing failure answers 503 and sends nothing,
                 # so the record over-states, never under-states, what left (decision 0014).
@@ -420,7 +362,7 @@ class HotPath:
             want="verification" if kind == "verify" else "data",
         )
         assert resolved.grant is not None
-        source = await self._source(resolved.grant.source_code)
+        source = await self.layouts.get(resolved.grant.source_code)
         if source is None or source.table_name is None:
             raise errors.SourceNotLoaded()
         return source, choose_items(source, wanted)
@@ -512,15 +454,17 @@ class HotPath:
         for attempt in range(2):
             stmt, extra = sql_text.statement(source, chosen, grant, citus=self.citus)
             try:
-                cur = await conn.execute(stmt, params | extra)
-                found = await cur.fetchone()
-                names = [c.name for c in cur.description or ()]
                 if self.citus:
+                    found, names = await self._read_on_node(conn, stmt, params | extra, source)
                     found = await self._record_read(conn, params, found, len(names))
                     names.insert(0, "_record")
+                else:
+                    cur = await conn.execute(stmt, params | extra)
+                    found = await cur.fetchone()
+                    names = [c.name for c in cur.description or ()]
             except psycopg.errors.UndefinedTable:
                 if attempt == 0:  # a full reload renamed the pool's table: read the layout again
-                    fresh = await self._source(source.code, fresh=True)
+                    fresh = await self.layouts.get(source.code, fresh=True)
                     if fresh is None or fresh.table_name is None:
                         break
                     source = fresh
@@ -532,6 +476,23 @@ class HotPath:
                 raise _Answer(errors.RecordUnavailable())
             return dict(zip(names, found, strict=True))
         raise _Answer(errors.SourceNotLoaded())
+
+    async def _read_on_node(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        stmt: bytes,
+        params: dict[str, Any],
+        source: SharedSource,
+    ) -> tuple[Any, list[str]]:
+        """On Citus: the read, on the worker holding the key's shard when the source's map
+        is known (its table hash-distributed), else through the coordinator's connection."""
+        shards = self.layouts.shards(source)
+        if shards is None or self.nodes is None:
+            cur = await conn.execute(stmt, params)
+            return await cur.fetchone(), [c.name for c in cur.description or ()]
+        async with self.nodes.connection(shards.node_for(params["key"])) as node:
+            cur = await node.execute(stmt, params)
+            return await cur.fetchone(), [c.name for c in cur.description or ()]
 
     @staticmethod
     async def _record_read(
