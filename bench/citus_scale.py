@@ -19,7 +19,9 @@ suite's world:
 3. the 个体经营 file loaded; the person base defined with items from both; ``build``:
    ``base.build`` (the union of keys, two outer joins, conflicts);
 4. ``lookup``: ``--lookups`` random subjects read from ``base_person`` by key, one at a time
-   over one connection; p50 and p99.
+   over one connection; p50 and p99. On the cluster twice: through the coordinator, and
+   ``routed_lookup``, sent to the worker holding the key's shard (``core.shards``, decision
+   0023), where Citus runs it locally.
 
 Each timed step reports wall seconds and the CPU-seconds of each server (postmaster, its live
 processes and the ones it reaped), so the coordinator's share of the cluster's CPU is seen.
@@ -55,6 +57,8 @@ from tests.aggregation.factories import person_pool_resource
 from tests.pgcluster import CitusCluster, PgCluster, citus_installed
 from tests.world import build_world
 
+LOOKUP = "SELECT * FROM base_person WHERE subject_key = %s"
+WARM = 100  # lookups that warm a connection (its prepared statement), not counted
 HOUSEHOLD = [("姓名", "C", 50), ("出生日期", "D", None), ("子女数", "I", None), ("住址", "C", 200)]
 BUSINESS = [("经营状态", "C", 10), ("从业人数", "I", None)]
 BASE_ITEMS = [("姓名", 0), ("出生日期", 0), ("住址", 0), ("经营状态", 1)]
@@ -124,7 +128,14 @@ def timed(servers: Servers, step: Any) -> dict[str, Any]:
     return out
 
 
-def run_side(name: str, url: str, servers: Servers, files: tuple[Path, Path], lookups: int) -> Any:
+def run_side(
+    name: str,
+    url: str,
+    servers: Servers,
+    files: tuple[Path, Path],
+    lookups: int,
+    sockets: dict[int, Path] | None = None,
+) -> Any:
     engine = make_engine(url)
     upgrade(engine)
     factory = make_sessionmaker(engine)
@@ -180,8 +191,10 @@ def run_side(name: str, url: str, servers: Servers, files: tuple[Path, Path], lo
         result["build"] = timed(servers, build)
         result["disk_bytes"] = table_sizes(s, [res[0].code, res[1].code])
         rows = files_rows(files[0])
-        keys = [pid(random.randrange(rows)) for _ in range(lookups)]
+        keys = [pid(random.randrange(rows)) for _ in range(WARM + lookups)]
         result["lookup"] = lookup_times(s, keys)
+        if sockets is not None:
+            result["routed_lookup"] = routed_lookup_times(s, keys, sockets)
     engine.dispose()
     return result
 
@@ -239,16 +252,60 @@ def raw_copy(s: Session, code: str, path: Path) -> Any:
 
 
 def lookup_times(s: Session, keys: list[str]) -> dict[str, float]:
+    """The prepared lookup by key on the session's own connection (one PostgreSQL, or the
+    coordinator); the first 100 warm it and are not counted."""
     raw = s.connection().connection.driver_connection
     assert raw is not None
     times = []
     with raw.cursor() as cur:
-        for k in keys:
+        for i, k in enumerate(keys):
             t0 = time.perf_counter()
-            cur.execute("SELECT * FROM base_person WHERE subject_key = %s", (k,), prepare=True)
+            cur.execute(LOOKUP, (k,), prepare=True)
             cur.fetchall()
-            times.append((time.perf_counter() - t0) * 1000)
+            if i >= WARM:
+                times.append((time.perf_counter() - t0) * 1000)
     s.rollback()
+    return _percentiles(times)
+
+
+def routed_lookup_times(s: Session, keys: list[str], sockets: dict[int, Path]) -> dict[str, Any]:
+    """The same lookup sent to the worker holding the key's shard (decision 0023): the node
+    found by the key's hash in the base's shard map (``core.shards``, inside the timing), the
+    statement run there, where Citus executes it locally. Each node is reached on its socket
+    (``sockets``: port to socket dir), as the other two lookups reach theirs."""
+    import psycopg
+
+    from govdata.core.shards import shard_map
+
+    found = shard_map(s.connection(), "base_person")
+    s.rollback()
+    assert found is not None
+    database = s.get_bind().url.database
+    conns = {
+        node: psycopg.connect(
+            host=str(sockets[node[1]]),
+            port=node[1],
+            dbname=database,
+            user="postgres",
+            autocommit=True,
+        )
+        for node in found.all_nodes
+    }
+    times = []
+    try:
+        for i, k in enumerate(keys):
+            t0 = time.perf_counter()
+            conn = conns[found.node_for(k)]
+            conn.execute(LOOKUP, (k,), prepare=True).fetchall()
+            if i >= WARM:
+                times.append((time.perf_counter() - t0) * 1000)
+    finally:
+        for conn in conns.values():
+            conn.close()
+    return _percentiles(times) | {"nodes": len(conns)}
+
+
+def _percentiles(times: list[float]) -> dict[str, float]:
     times.sort()
     return {
         "p50_ms": round(statistics.median(times), 3),
@@ -337,7 +394,8 @@ def main() -> None:
         nodes = {"coordinator": cluster.coordinator} | {
             f"worker{i + 1}": w for i, w in enumerate(cluster.workers)
         }
-        report["cluster"] = run_side("cluster", url, Servers(nodes), files, args.lookups)
+        sockets = {node.port: node.sock for node in cluster.nodes}
+        report["cluster"] = run_side("cluster", url, Servers(nodes), files, args.lookups, sockets)
         report["cluster"]["platform_lookup"] = platform_lookups(
             cluster.create_database("bench_share"), args.rows, args.lookups, 18792
         )
@@ -348,6 +406,9 @@ def main() -> None:
         "single_load_vs_copy": round(s["copy"]["s"] / s["load"]["s"], 3),
         "cluster_load_vs_copy": round(c["copy"]["s"] / c["load"]["s"], 3),
         "cluster_lookup_p99_vs_single": round(c["lookup"]["p99_ms"] / s["lookup"]["p99_ms"], 3),
+        "cluster_routed_lookup_p99_vs_single": round(
+            c["routed_lookup"]["p99_ms"] / s["lookup"]["p99_ms"], 3
+        ),
         "cluster_build_vs_single": round(c["build"]["s"] / s["build"]["s"], 3),
         "cluster_platform_lookup_p99_vs_single": round(
             c["platform_lookup"]["p99_ms"] / s["platform_lookup"]["p99_ms"], 3
@@ -362,6 +423,8 @@ def main() -> None:
             f"p99 {r['lookup']['p99_ms']}ms  platform lookup p50 "
             f"{r['platform_lookup']['p50_ms']}ms p99 {r['platform_lookup']['p99_ms']}ms"
         )
+    r = c["routed_lookup"]
+    print(f"cluster lookup routed to the shard's worker p50 {r['p50_ms']}ms p99 {r['p99_ms']}ms")
     print("ratios", report["ratios"])
     print("written", path)
 
