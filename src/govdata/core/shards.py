@@ -27,44 +27,34 @@ def _rot(x: int, k: int) -> int:
     return ((x << k) | (x >> (32 - k))) & _M
 
 
+# lookup3's mix(): six rounds of (x -= z; x ^= rot(z, k); z += y), the roles turning a, b, c.
+_MIX = ((0, 1, 2, 4), (1, 2, 0, 6), (2, 0, 1, 8), (0, 1, 2, 16), (1, 2, 0, 19), (2, 0, 1, 4))
+# Its final(): seven rounds of (x ^= y; x -= rot(y, k)).
+_FINAL = ((2, 1, 14), (0, 2, 11), (1, 0, 25), (2, 1, 16), (0, 2, 4), (1, 0, 14), (2, 1, 24))
+
+
 def hash_key(key: str) -> int:
     """The 32-bit hash Citus places ``key`` by (PostgreSQL's ``hash_bytes`` of its UTF-8
     bytes), as the signed integer of ``pg_dist_shard``'s ranges."""
     data = key.encode("utf-8")
     n = len(data)
-    a = b = c = (0x9E3779B9 + n + 3923095) & _M
+    h = [(0x9E3779B9 + n + 3923095) & _M] * 3  # a, b, c
     i = 0
     while n - i >= 12:
-        a = (a + int.from_bytes(data[i : i + 4], "little")) & _M
-        b = (b + int.from_bytes(data[i + 4 : i + 8], "little")) & _M
-        c = (c + int.from_bytes(data[i + 8 : i + 12], "little")) & _M
-        # mix(a, b, c)
-        a = ((a - c) & _M) ^ _rot(c, 4)
-        c = (c + b) & _M
-        b = ((b - a) & _M) ^ _rot(a, 6)
-        a = (a + c) & _M
-        c = ((c - b) & _M) ^ _rot(b, 8)
-        b = (b + a) & _M
-        a = ((a - c) & _M) ^ _rot(c, 16)
-        c = (c + b) & _M
-        b = ((b - a) & _M) ^ _rot(a, 19)
-        a = (a + c) & _M
-        c = ((c - b) & _M) ^ _rot(b, 4)
-        b = (b + a) & _M
+        for w in range(3):
+            h[w] = (h[w] + int.from_bytes(data[i + 4 * w : i + 4 * w + 4], "little")) & _M
+        for x, y, z, k in _MIX:
+            h[x] = ((h[x] - h[z]) & _M) ^ _rot(h[z], k)
+            h[z] = (h[z] + h[y]) & _M
         i += 12
     tail = data[i:]
     # The last 0-11 bytes: four into a, four into b, three into c above its lowest byte.
-    a = (a + int.from_bytes(tail[0:4], "little")) & _M
-    b = (b + int.from_bytes(tail[4:8], "little")) & _M
-    c = (c + (int.from_bytes(tail[8:11], "little") << 8)) & _M
-    # final(a, b, c)
-    c = ((c ^ b) - _rot(b, 14)) & _M
-    a = ((a ^ c) - _rot(c, 11)) & _M
-    b = ((b ^ a) - _rot(a, 25)) & _M
-    c = ((c ^ b) - _rot(b, 16)) & _M
-    a = ((a ^ c) - _rot(c, 4)) & _M
-    b = ((b ^ a) - _rot(a, 14)) & _M
-    c = ((c ^ b) - _rot(b, 24)) & _M
+    h[0] = (h[0] + int.from_bytes(tail[0:4], "little")) & _M
+    h[1] = (h[1] + int.from_bytes(tail[4:8], "little")) & _M
+    h[2] = (h[2] + (int.from_bytes(tail[8:11], "little") << 8)) & _M
+    for x, y, k in _FINAL:
+        h[x] = ((h[x] ^ h[y]) - _rot(h[y], k)) & _M
+    c = h[2]
     return c - (1 << 32) if c >= 1 << 31 else c
 
 
