@@ -9,10 +9,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 vendor=$(cd "${CITUS_VENDOR:-$here/../../../shared/vendor/citus}" && pwd)
 pg_config=${PG_CONFIG:-pg_config}
-libdir=$($pg_config --pkglibdir)
 want=$(cat "$here"/*.patch | sha256sum | cut -c1-16)
-marker="$libdir/citus.govdata-patches"
-if [ -f "$libdir/citus.so" ] && [ "$(cat "$marker" 2>/dev/null)" = "$want" ]; then
+# pg_config may answer only once the server's dev package is in (installed below).
+libdir=$($pg_config --pkglibdir 2>/dev/null || true)
+if [ -n "$libdir" ] && [ -f "$libdir/citus.so" ] &&
+  [ "$(cat "$libdir/citus.govdata-patches" 2>/dev/null)" = "$want" ]; then
   echo "citus: already installed with this project's patches ($want)"; exit 0
 fi
 archive=$(ls "$vendor"/citus-*.tar.gz | head -1)
@@ -29,5 +30,6 @@ for p in "$vendor"/*.patch "$here"/*.patch; do patch -p1 -s < "$p"; done
 ./configure --quiet PG_CONFIG="$(command -v "$pg_config")" >/dev/null
 make -s -j"$(nproc)" >/dev/null 2>"$work/build.err" || { tail -20 "$work/build.err"; exit 1; }
 make -s install >/dev/null 2>&1
-echo "$want" > "$marker"
+libdir=$($pg_config --pkglibdir)
+echo "$want" > "$libdir/citus.govdata-patches"
 echo "citus: installed $libdir/citus.so with this project's patches ($want)"
