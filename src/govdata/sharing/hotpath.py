@@ -459,9 +459,7 @@ class HotPath:
                     found = await self._record_read(conn, params, found, len(names))
                     names.insert(0, "_record")
                 else:
-                    cur = await conn.execute(stmt, params | extra)
-                    found = await cur.fetchone()
-                    names = [c.name for c in cur.description or ()]
+                    found, names = await _fetch_one(conn, stmt, params | extra)
             except psycopg.errors.UndefinedTable:
                 if attempt == 0:  # a full reload renamed the pool's table: read the layout again
                     fresh = await self.layouts.get(source.code, fresh=True)
@@ -488,11 +486,9 @@ class HotPath:
         is known (its table hash-distributed), else through the coordinator's connection."""
         shards = self.layouts.shards(source)
         if shards is None or self.nodes is None:
-            cur = await conn.execute(stmt, params)
-            return await cur.fetchone(), [c.name for c in cur.description or ()]
+            return await _fetch_one(conn, stmt, params)
         async with self.nodes.connection(shards.node_for(params["key"])) as node:
-            cur = await node.execute(stmt, params)
-            return await cur.fetchone(), [c.name for c in cur.description or ()]
+            return await _fetch_one(node, stmt, params)
 
     @staticmethod
     async def _record_read(
@@ -508,6 +504,14 @@ class HotPath:
         if record is None:
             return None
         return (record[0], *(row if row is not None else (None,) * width))
+
+
+async def _fetch_one(
+    conn: psycopg.AsyncConnection[Any], stmt: bytes, params: dict[str, Any]
+) -> tuple[Any, list[str]]:
+    """The statement's one row (or None) and its column names."""
+    cur = await conn.execute(stmt, params)
+    return await cur.fetchone(), [c.name for c in cur.description or ()]
 
 
 def _same(given: Any, stored: Any, *, key: bool) -> bool:

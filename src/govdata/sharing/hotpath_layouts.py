@@ -67,7 +67,7 @@ class Layouts:
             return None
         return self._layouts[code].source
 
-    def _read_source(self, code: str) -> Layout | None:
+    def _read_source(self, code: str, started: float) -> Layout | None:
         from govdata.sharing.signing import document_class
 
         with self.factory() as session:
@@ -78,20 +78,20 @@ class Layouts:
             shards = None
             if self.citus and source.table_name is not None:
                 shards = shard_map(session.connection(), source.table_name)
-            return Layout(source, 0.0, document, shards)
+            return Layout(source, started, document, shards)
 
     def _read_layout(self, code: str, started: float) -> asyncio.Future[None]:
         """Read a source's layout in a thread; stored as of when the read began."""
 
         async def read() -> None:
-            found = await run_in_threadpool(self._read_source, code)
+            found = await run_in_threadpool(self._read_source, code, started)
             current = self._layouts.get(code)
             if current is not None and current.at > started:
                 return  # a read begun later (after a reload) already stored its answer
             if found is None:
                 self._layouts.pop(code, None)
             else:
-                self._layouts[code] = Layout(found.source, started, found.document, found.shards)
+                self._layouts[code] = found
 
         reading = asyncio.ensure_future(read())
         self._reading[code] = reading
